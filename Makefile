@@ -1,0 +1,33 @@
+# The two commands of the README are `make run` and `make test`.
+SQLC_VERSION := v1.31.1
+GOOSE_VERSION := v3.30.0
+GOBIN := $(shell go env GOPATH)/bin
+
+.PHONY: run test generate lint tools bench
+
+## run: PostgreSQL (local or compose), migrations, demo org and agent, then the server on :8787
+run:
+	./scripts/dev-run.sh
+
+## test: the whole suite, with the race detector, against DATABASE_URL (default: local PostgreSQL)
+test:
+	go test -race -count=1 ./...
+
+## generate: regenerate db/ from queries/ and migrations/ with the pinned sqlc
+generate: tools
+	$(GOBIN)/sqlc generate
+
+## lint: formatting, vet, and generated code in sync
+lint: tools
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
+	go vet ./...
+	$(GOBIN)/sqlc generate && git diff --exit-code -- db/
+
+## tools: install the pinned sqlc and goose
+tools:
+	@test -x $(GOBIN)/sqlc && $(GOBIN)/sqlc version | grep -q $(SQLC_VERSION) || go install github.com/sqlc-dev/sqlc/cmd/sqlc@$(SQLC_VERSION)
+	@test -x $(GOBIN)/goose || go install github.com/pressly/goose/v3/cmd/goose@$(GOOSE_VERSION)
+
+## bench: the benchmarks under bench/ (see bench/README.md)
+bench:
+	./bench/run.sh

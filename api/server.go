@@ -1,0 +1,66 @@
+// Package api is Switchboard's HTTP surface: the Fiber app, its middleware, the public
+// health endpoints, the REST admin API and the /ws protocol handler. Handlers never write
+// SQL or see pgx types; they call the store and the engine, and answer every error in the
+// JSON envelope of ADMIN-API §1.5.
+package api
+
+import (
+	"log/slog"
+	"sync/atomic"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// BodyLimit is the largest request body read (ADMIN-API §1.1).
+const BodyLimit = 2 << 20
+
+// Deps are what the server needs from the process.
+type Deps struct {
+	Pool   *pgxpool.Pool
+	Logger *slog.Logger
+	// ListenerUp reports the backplane listener's health; nil until the backplane exists.
+	ListenerUp func() bool
+}
+
+// Server owns the Fiber app and the state its handlers share.
+type Server struct {
+	app        *fiber.App
+	pool       *pgxpool.Pool
+	log        *slog.Logger
+	listenerUp func() bool
+	draining   atomic.Bool
+}
+
+// Mount registers one family of routes (the admin API, /ws) on the app.
+type Mount func(app *fiber.App)
+
+// New builds the app: shared middleware, the public health endpoints, each mount's routes,
+// and last the enveloped 404 for everything else.
+func New(d Deps, mounts ...Mount) *Server {
+	s := &Server{pool: d.Pool, log: d.Logger, listenerUp: d.ListenerUp}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	s.app = fiber.New(fiber.Config{
+		BodyLimit:             BodyLimit,
+		ReadBufferSize:        16 << 10, // JWTs in headers can reach 8 KiB
+		CaseSensitive:         true,
+		DisableStartupMessage: true,
+		ErrorHandler:          s.errorHandler,
+	})
+	s.app.Use(requestID, s.accessLog, s.recoverPanic)
+	s.app.Get("/healthz", s.healthz)
+	s.app.Get("/readyz", s.readyz)
+	for _, m := range mounts {
+		m(s.app)
+	}
+	s.app.Use(func(c *fiber.Ctx) error { return errRouteNotFound })
+	return s
+}
+
+// App is the Fiber app, for serving and for tests.
+func (s *Server) App() *fiber.App { return s.app }
+
+// SetDraining marks the server as draining: /readyz fails from then on.
+func (s *Server) SetDraining() { s.draining.Store(true) }

@@ -1,0 +1,35 @@
+// Package approval carries the outcome of a parked tool call from whoever decided it (a
+// widget's confirm_tool_action, an admin's POST /admin/approvals/{id}, an agent deletion)
+// to the turn waiting for it. The decision itself is always the conditional update of the
+// pending_approvals row; this package only moves the news of it, and never decides.
+package approval
+
+import (
+	"context"
+
+	"github.com/google/uuid"
+)
+
+// Outcome is how a park ended, as the waiting turn must act on it.
+type Outcome string
+
+const (
+	Approved     Outcome = "approved"
+	Rejected     Outcome = "rejected"
+	AgentDeleted Outcome = "agentDeleted"
+)
+
+// Decision is the committed outcome of one approval.
+type Decision struct {
+	ApprovalID uuid.UUID
+	OrgID      uuid.UUID
+	Outcome    Outcome
+	Via        string // "widget" or "admin"; "" for AgentDeleted
+	Reason     string // admin rejections may carry one
+}
+
+// Deliverer hands a committed decision to the turn parked on it, wherever it runs. A
+// decision for a park that no longer waits (or waits on another approval id) is dropped.
+type Deliverer interface {
+	Deliver(ctx context.Context, d Decision)
+}

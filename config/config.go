@@ -1,0 +1,273 @@
+// Package config reads Switchboard's configuration from environment variables, and only
+// from there. Every variable is declared in Vars; Load validates all of them at once and
+// names the variable in every error. It never logs values: some are secrets.
+package config
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// DefaultDatabaseURL is where a fresh checkout finds PostgreSQL.
+const DefaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/switchboard?sslmode=disable"
+
+// Config is the validated configuration of one process.
+type Config struct {
+	DatabaseURL     string
+	Addr            string
+	Production      bool
+	LogLevel        string
+	LogFormat       string
+	DBMaxConns      int32
+	AutoMigrate     bool
+	EncryptionKey   []byte // 32 bytes; nil when unset (commands that need it check)
+	ShutdownTimeout time.Duration
+
+	Auth Auth
+
+	WSAuthStrict           bool
+	SecretsDir             string
+	AllowPrivateTools      bool
+	AllowPrivateConnectors bool
+	AllowPrivateGateway    bool
+	TrustedProxies         []netip.Prefix
+	AdminCORSOrigins       []string
+	AdminRatePerMinute     int
+	AuthFailuresPerMinute  int
+	MaxQueuedRuns          int
+
+	GatewayURL      string
+	GatewayKey      string
+	DefaultModel    string
+	MaxIterations   int
+	PriceTablePath  string
+	GitHubAPIURL    string
+	ApprovalTimeout time.Duration
+	HistoryMessages int
+	ResumeTokenTTL  time.Duration
+}
+
+// Auth holds the AUTH_* variables as given; the auth package decides what they mean together.
+type Auth struct {
+	Mode         string
+	JWTSecret    string
+	JWTPublicKey string
+	JWKSURL      string
+	Issuer       string
+	Audience     string
+	DevOrg       string
+}
+
+// Load reads the process environment.
+func Load() (*Config, error) { return LoadFrom(os.LookupEnv) }
+
+// LoadFrom reads configuration through lookup, so tests need not touch the process
+// environment. All problems are reported together, one per line.
+func LoadFrom(lookup func(string) (string, bool)) (*Config, error) {
+	r := reader{lookup: lookup}
+	c := &Config{
+		DatabaseURL:     r.str("DATABASE_URL"),
+		Addr:            r.str("SWITCHBOARD_ADDR"),
+		LogLevel:        r.oneOf("SWITCHBOARD_LOG_LEVEL", "debug", "info", "warn", "error"),
+		LogFormat:       r.oneOf("SWITCHBOARD_LOG_FORMAT", "json", "text"),
+		DBMaxConns:      int32(r.intRange("SWITCHBOARD_DB_MAX_CONNS", 1, 1000)),
+		AutoMigrate:     r.boolean("SWITCHBOARD_AUTO_MIGRATE"),
+		ShutdownTimeout: r.duration("SWITCHBOARD_SHUTDOWN_TIMEOUT"),
+		Auth: Auth{
+			Mode:         strings.ToLower(strings.TrimSpace(r.str("AUTH_MODE"))),
+			JWTSecret:    r.str("AUTH_JWT_SECRET"),
+			JWTPublicKey: r.str("AUTH_JWT_PUBLIC_KEY"),
+			JWKSURL:      r.str("AUTH_JWKS_URL"),
+			Issuer:       r.str("AUTH_JWT_ISSUER"),
+			Audience:     r.str("AUTH_JWT_AUDIENCE"),
+			DevOrg:       r.str("AUTH_DEV_ORG_ID"),
+		},
+		WSAuthStrict:           r.oneOf("SWITCHBOARD_WS_AUTH", "lenient", "strict") == "strict",
+		SecretsDir:             r.str("SWITCHBOARD_SECRETS_DIR"),
+		AllowPrivateTools:      r.boolean("SWITCHBOARD_ALLOW_PRIVATE_TOOL_URLS"),
+		AllowPrivateConnectors: r.boolean("SWITCHBOARD_ALLOW_PRIVATE_CONNECTOR_URLS"),
+		AllowPrivateGateway:    r.boolean("SWITCHBOARD_ALLOW_PRIVATE_GATEWAY_URLS"),
+		TrustedProxies:         r.prefixes("SWITCHBOARD_TRUSTED_PROXIES"),
+		AdminCORSOrigins:       r.list("SWITCHBOARD_ADMIN_CORS_ORIGINS"),
+		AdminRatePerMinute:     r.intRange("SWITCHBOARD_ADMIN_RATE_LIMIT_PER_MINUTE", 0, 1_000_000),
+		AuthFailuresPerMinute:  r.intRange("SWITCHBOARD_AUTH_FAILURE_LIMIT_PER_MINUTE", 0, 1_000_000),
+		MaxQueuedRuns:          r.intRange("SWITCHBOARD_INDEXING_MAX_QUEUED_RUNS", 0, 1_000_000),
+		GatewayURL:             r.aliased("SWITCHBOARD_GATEWAY_URL", "SMOOAI_GATEWAY_URL"),
+		GatewayKey:             r.aliased("SWITCHBOARD_GATEWAY_KEY", "SMOOAI_GATEWAY_KEY"),
+		DefaultModel:           r.str("SWITCHBOARD_DEFAULT_MODEL"),
+		MaxIterations:          r.intRange("SWITCHBOARD_MAX_ITERATIONS", 1, 64),
+		PriceTablePath:         r.str("SWITCHBOARD_PRICE_TABLE"),
+		GitHubAPIURL:           r.str("SWITCHBOARD_GITHUB_API_URL"),
+		ApprovalTimeout:        r.duration("SWITCHBOARD_APPROVAL_TIMEOUT"),
+		HistoryMessages:        r.intRange("SWITCHBOARD_HISTORY_MESSAGES", 1, 1000),
+		ResumeTokenTTL:         r.duration("SWITCHBOARD_RESUME_TOKEN_TTL"),
+	}
+	switch env := r.oneOf("SWITCHBOARD_ENV", "development", "production"); env {
+	case "production":
+		c.Production = true
+	}
+	if raw := r.str("SWITCHBOARD_ENCRYPTION_KEY"); raw != "" {
+		key, err := ParseEncryptionKey(raw)
+		if err != nil {
+			r.fail("SWITCHBOARD_ENCRYPTION_KEY", err.Error())
+		}
+		c.EncryptionKey = key
+	}
+	if c.DatabaseURL == "" {
+		r.fail("DATABASE_URL", "must not be empty")
+	}
+	if c.Addr == "" {
+		r.fail("SWITCHBOARD_ADDR", "must not be empty")
+	}
+	if c.DefaultModel == "" {
+		r.fail("SWITCHBOARD_DEFAULT_MODEL", "must not be empty")
+	}
+	if err := errors.Join(r.errs...); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// ParseEncryptionKey decodes standard base64 (padding optional) of exactly 32 bytes.
+func ParseEncryptionKey(raw string) ([]byte, error) {
+	raw = strings.TrimSpace(raw)
+	key, err := base64.RawStdEncoding.DecodeString(strings.TrimRight(raw, "="))
+	if err != nil {
+		return nil, errors.New("must be standard base64")
+	}
+	if len(key) != 32 {
+		return nil, fmt.Errorf("must decode to 32 bytes, got %d", len(key))
+	}
+	return key, nil
+}
+
+// RequireEncryptionKey is the check for commands that seal or open secrets.
+func (c *Config) RequireEncryptionKey() error {
+	if c.EncryptionKey == nil {
+		return errors.New("SWITCHBOARD_ENCRYPTION_KEY: required (standard base64 of 32 bytes; `openssl rand -base64 32` makes one)")
+	}
+	return nil
+}
+
+type reader struct {
+	lookup func(string) (string, bool)
+	errs   []error
+}
+
+func (r *reader) fail(name, msg string) {
+	r.errs = append(r.errs, fmt.Errorf("%s: %s", name, msg))
+}
+
+func defaultOf(name string) string {
+	for _, v := range Vars {
+		if v.Name == name {
+			return v.Default
+		}
+	}
+	panic("config: undeclared variable " + name)
+}
+
+// str returns the variable's value, or its declared default when unset or empty.
+func (r *reader) str(name string) string {
+	def := defaultOf(name)
+	if v, ok := r.lookup(name); ok && v != "" {
+		return v
+	}
+	return def
+}
+
+func (r *reader) aliased(name, alias string) string {
+	v, vok := r.lookup(name)
+	a, aok := r.lookup(alias)
+	vok, aok = vok && v != "", aok && a != ""
+	switch {
+	case vok && aok && v != a:
+		r.fail(name, fmt.Sprintf("conflicts with %s; set one of them, or both to the same value", alias))
+		return v
+	case vok:
+		return v
+	case aok:
+		return a
+	}
+	return defaultOf(name)
+}
+
+func (r *reader) oneOf(name string, allowed ...string) string {
+	v := strings.ToLower(strings.TrimSpace(r.str(name)))
+	for _, a := range allowed {
+		if v == a {
+			return v
+		}
+	}
+	r.fail(name, fmt.Sprintf("must be one of %s, got %q", strings.Join(allowed, ", "), clip(v)))
+	return defaultOf(name)
+}
+
+func (r *reader) boolean(name string) bool {
+	switch v := strings.TrimSpace(r.str(name)); v {
+	case "0":
+		return false
+	case "1":
+		return true
+	default:
+		r.fail(name, fmt.Sprintf("must be 0 or 1, got %q", clip(v)))
+		return false
+	}
+}
+
+func (r *reader) intRange(name string, lo, hi int) int {
+	v := strings.TrimSpace(r.str(name))
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		r.fail(name, fmt.Sprintf("must be an integer from %d to %d, got %q", lo, hi, clip(v)))
+		return 0
+	}
+	return n
+}
+
+func (r *reader) duration(name string) time.Duration {
+	v := strings.TrimSpace(r.str(name))
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		r.fail(name, fmt.Sprintf("must be a positive Go duration such as 300s, got %q", clip(v)))
+		return 0
+	}
+	return d
+}
+
+func (r *reader) list(name string) []string {
+	var out []string
+	for _, part := range strings.Split(r.str(name), ",") {
+		if p := strings.TrimSpace(part); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func (r *reader) prefixes(name string) []netip.Prefix {
+	var out []netip.Prefix
+	for _, s := range r.list(name) {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			r.fail(name, fmt.Sprintf("%q is not a CIDR", clip(s)))
+			continue
+		}
+		out = append(out, p.Masked())
+	}
+	return out
+}
+
+// clip keeps error messages short; values are never secrets where clip is used.
+func clip(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return s
+}

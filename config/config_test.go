@@ -1,0 +1,112 @@
+package config
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func TestDefaultsLoadFromAnEmptyEnvironment(t *testing.T) {
+	c, err := LoadFrom(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DatabaseURL != DefaultDatabaseURL || c.Addr != "127.0.0.1:8787" || c.ShutdownTimeout != 60*time.Second ||
+		c.ApprovalTimeout != 300*time.Second || c.MaxIterations != 20 || c.HistoryMessages != 50 ||
+		c.ResumeTokenTTL != 720*time.Hour || c.GatewayURL != "https://api.openai.com/v1" || c.DefaultModel != "gpt-4o-mini" ||
+		c.AutoMigrate || c.Production || c.WSAuthStrict || c.EncryptionKey != nil || c.DBMaxConns != 10 {
+		t.Fatalf("unexpected defaults: %+v", c)
+	}
+	if err := c.RequireEncryptionKey(); err == nil || !strings.Contains(err.Error(), "SWITCHBOARD_ENCRYPTION_KEY") {
+		t.Fatalf("missing key error = %v", err)
+	}
+}
+
+func TestBadValuesNameTheirVariable(t *testing.T) {
+	cases := map[string]string{
+		"SWITCHBOARD_AUTO_MIGRATE":             "yes",
+		"SWITCHBOARD_SHUTDOWN_TIMEOUT":         "60",
+		"SWITCHBOARD_APPROVAL_TIMEOUT":         "-1s",
+		"SWITCHBOARD_DB_MAX_CONNS":             "0",
+		"SWITCHBOARD_MAX_ITERATIONS":           "65",
+		"SWITCHBOARD_ENCRYPTION_KEY":           "c2hvcnQ=",
+		"SWITCHBOARD_ENV":                      "prod",
+		"SWITCHBOARD_LOG_FORMAT":               "xml",
+		"SWITCHBOARD_WS_AUTH":                  "loose",
+		"SWITCHBOARD_TRUSTED_PROXIES":          "10.0.0.0/8,nope",
+		"SWITCHBOARD_HISTORY_MESSAGES":         "many",
+		"SWITCHBOARD_RESUME_TOKEN_TTL":         "30d",
+		"SWITCHBOARD_INDEXING_MAX_QUEUED_RUNS": "-3",
+	}
+	for name, value := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := LoadFrom(env(map[string]string{name: value}))
+			if err == nil || !strings.Contains(err.Error(), name+":") {
+				t.Fatalf("%s=%q: err = %v, want an error naming the variable", name, value, err)
+			}
+		})
+	}
+}
+
+func TestAllProblemsAreReportedAtOnce(t *testing.T) {
+	_, err := LoadFrom(env(map[string]string{"SWITCHBOARD_AUTO_MIGRATE": "2", "SWITCHBOARD_ENV": "x"}))
+	if err == nil || !strings.Contains(err.Error(), "SWITCHBOARD_AUTO_MIGRATE") || !strings.Contains(err.Error(), "SWITCHBOARD_ENV") {
+		t.Fatalf("err = %v, want both variables named", err)
+	}
+}
+
+func TestEncryptionKeyAcceptsPaddedAndUnpaddedBase64(t *testing.T) {
+	for _, k := range []string{"MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY"} {
+		c, err := LoadFrom(env(map[string]string{"SWITCHBOARD_ENCRYPTION_KEY": k}))
+		if err != nil || len(c.EncryptionKey) != 32 {
+			t.Fatalf("key %q: %v", k, err)
+		}
+	}
+}
+
+func TestSmooaiAliases(t *testing.T) {
+	c, err := LoadFrom(env(map[string]string{"SMOOAI_GATEWAY_KEY": "k1", "SMOOAI_GATEWAY_URL": "http://gw"}))
+	if err != nil || c.GatewayKey != "k1" || c.GatewayURL != "http://gw" {
+		t.Fatalf("alias alone: %+v %v", c, err)
+	}
+	c, err = LoadFrom(env(map[string]string{"SMOOAI_GATEWAY_KEY": "k1", "SWITCHBOARD_GATEWAY_KEY": "k1"}))
+	if err != nil || c.GatewayKey != "k1" {
+		t.Fatalf("both equal: %v", err)
+	}
+	_, err = LoadFrom(env(map[string]string{"SMOOAI_GATEWAY_KEY": "k1", "SWITCHBOARD_GATEWAY_KEY": "k2"}))
+	if err == nil || !strings.Contains(err.Error(), "SWITCHBOARD_GATEWAY_KEY") || strings.Contains(err.Error(), "k2") {
+		t.Fatalf("both different: err = %v, want a conflict naming the variable and not the value", err)
+	}
+}
+
+// The README table and .env.example are the operator's view of Vars; they must list every
+// variable with its default.
+func TestDocsListEveryVariable(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	example, err := os.ReadFile("../.env.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range Vars {
+		def := "unset"
+		if v.Default != "" {
+			def = "`" + v.Default + "`"
+		}
+		row := "| `" + v.Name + "` | " + def + " |"
+		if !strings.Contains(string(readme), row) {
+			t.Errorf("README.md lacks the row %q", row)
+		}
+		line := v.Name + "=" + v.Default
+		if !strings.Contains(string(example), "\n"+line+"\n") && !strings.Contains(string(example), "\n# "+line+"\n") {
+			t.Errorf(".env.example lacks %q (or commented %q)", line, "# "+line)
+		}
+	}
+}

@@ -1,0 +1,48 @@
+package config
+
+// Var describes one environment variable. Vars is the one authoritative list: the
+// README table and .env.example are checked against it by a test, so they cannot drift.
+type Var struct {
+	Name    string
+	Default string // "" means unset
+	Meaning string
+}
+
+// Vars lists every variable Switchboard reads, in the order the README shows them.
+var Vars = []Var{
+	{"DATABASE_URL", DefaultDatabaseURL, "PostgreSQL connection string"},
+	{"SWITCHBOARD_ADDR", "127.0.0.1:8787", "listen address of the HTTP and WebSocket server"},
+	{"SWITCHBOARD_ENV", "development", "`development` or `production`; production forbids `AUTH_MODE=none` and requires https for JWKS and gateway `baseUrl`s"},
+	{"SWITCHBOARD_LOG_LEVEL", "info", "`debug`, `info`, `warn` or `error`"},
+	{"SWITCHBOARD_LOG_FORMAT", "json", "`json` or `text`"},
+	{"SWITCHBOARD_DB_MAX_CONNS", "10", "size of the PostgreSQL connection pool (the LISTEN connection is extra)"},
+	{"SWITCHBOARD_AUTO_MIGRATE", "0", "`1`: `serve` applies pending migrations before starting instead of refusing to start"},
+	{"SWITCHBOARD_ENCRYPTION_KEY", "", "required: standard base64 of 32 bytes; seals gateway keys and signing secrets (AES-256-GCM)"},
+	{"SWITCHBOARD_SHUTDOWN_TIMEOUT", "60s", "drain deadline after SIGTERM"},
+	{"AUTH_MODE", "", "`jwt`, `apikey` or `none`; default `jwt` when JWT key material is set, else `apikey`"},
+	{"AUTH_JWT_SECRET", "", "HS256 shared secret (at least 32 bytes)"},
+	{"AUTH_JWT_PUBLIC_KEY", "", "PEM public key or certificate (RS256 or ES256)"},
+	{"AUTH_JWKS_URL", "", "URL of a JWK Set (RS256/ES256 keys)"},
+	{"AUTH_JWT_ISSUER", "", "required `iss` when set"},
+	{"AUTH_JWT_AUDIENCE", "", "required `aud` when set"},
+	{"AUTH_DEV_ORG_ID", "dev", "org of the `AUTH_MODE=none` dev principal"},
+	{"SWITCHBOARD_WS_AUTH", "lenient", "`lenient` or `strict`: what `/ws` does with a missing or invalid `token`"},
+	{"SWITCHBOARD_SECRETS_DIR", "", "root of per-org connector secrets"},
+	{"SWITCHBOARD_ALLOW_PRIVATE_TOOL_URLS", "0", "`1` lets tool URLs reach private and loopback addresses"},
+	{"SWITCHBOARD_ALLOW_PRIVATE_CONNECTOR_URLS", "0", "`1` lets connector URLs and sitemaps reach private and loopback addresses"},
+	{"SWITCHBOARD_ALLOW_PRIVATE_GATEWAY_URLS", "0", "`1` lets gateway-key `baseUrl`s reach private and loopback addresses"},
+	{"SWITCHBOARD_TRUSTED_PROXIES", "", "comma-separated CIDRs whose `X-Forwarded-For` is trusted"},
+	{"SWITCHBOARD_ADMIN_CORS_ORIGINS", "", "comma-separated origins (or `*`) allowed to call `/admin`; `*` when `AUTH_MODE=none` and unset"},
+	{"SWITCHBOARD_ADMIN_RATE_LIMIT_PER_MINUTE", "600", "authenticated `/admin` requests per org per minute per instance; `0` disables"},
+	{"SWITCHBOARD_AUTH_FAILURE_LIMIT_PER_MINUTE", "30", "failed authentications per client IP per minute; `0` disables"},
+	{"SWITCHBOARD_INDEXING_MAX_QUEUED_RUNS", "20", "queued indexing runs per org; `0` disables"},
+	{"SWITCHBOARD_GATEWAY_URL", "https://api.openai.com/v1", "OpenAI-compatible gateway base URL (alias `SMOOAI_GATEWAY_URL`)"},
+	{"SWITCHBOARD_GATEWAY_KEY", "", "the server's fallback gateway key (alias `SMOOAI_GATEWAY_KEY`)"},
+	{"SWITCHBOARD_DEFAULT_MODEL", "gpt-4o-mini", "model when neither the agent nor the org settings name one"},
+	{"SWITCHBOARD_MAX_ITERATIONS", "20", "model calls per turn when neither the agent nor the org settings set one"},
+	{"SWITCHBOARD_PRICE_TABLE", "", "path to a JSON file `{model: {inputPer1M, outputPer1M}}` over the built-in prices"},
+	{"SWITCHBOARD_GITHUB_API_URL", "https://api.github.com", "GitHub API base for the reserved `github` connector kind"},
+	{"SWITCHBOARD_APPROVAL_TIMEOUT", "300s", "how long a parked tool call waits for a decision"},
+	{"SWITCHBOARD_HISTORY_MESSAGES", "50", "newest messages replayed to the model each turn"},
+	{"SWITCHBOARD_RESUME_TOKEN_TTL", "720h", "lifetime of a conversation resume token"},
+}

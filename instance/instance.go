@@ -1,0 +1,59 @@
+// Package instance registers this `switchboard serve` process in the instances table and
+// keeps its heartbeat fresh, so that other instances can tell whether the turns it parks
+// are still alive (an instance without a heartbeat for 15 s is not live). It holds no
+// tenant data.
+package instance
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/switchboard-dev/switchboard/db"
+	"github.com/switchboard-dev/switchboard/store"
+)
+
+// HeartbeatEvery is well inside the 15 s liveness window, so one missed beat is harmless.
+const HeartbeatEvery = 3 * time.Second
+
+// Instance is this process's row.
+type Instance struct {
+	ID    uuid.UUID
+	store *store.Store
+	log   *slog.Logger
+}
+
+// Register inserts a fresh row for this process.
+func Register(ctx context.Context, st *store.Store, version string, log *slog.Logger) (*Instance, error) {
+	host, _ := os.Hostname()
+	in := &Instance{ID: uuid.New(), store: st, log: log}
+	if err := st.Q.RegisterInstance(ctx, st.Pool, db.RegisterInstanceParams{ID: in.ID, Hostname: host, Version: version}); err != nil {
+		return nil, fmt.Errorf("register instance: %w", err)
+	}
+	return in, nil
+}
+
+// Run beats until ctx is done.
+func (in *Instance) Run(ctx context.Context) {
+	t := time.NewTicker(HeartbeatEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := in.store.Q.HeartbeatInstance(ctx, in.store.Pool, in.ID); err != nil && ctx.Err() == nil {
+				in.log.Warn("instance heartbeat failed", "instance_id", in.ID, "err", err)
+			}
+		}
+	}
+}
+
+// Stop marks the row stopped, so its parks stop being decidable at once.
+func (in *Instance) Stop(ctx context.Context) error {
+	return in.store.Q.StopInstance(ctx, in.store.Pool, in.ID)
+}

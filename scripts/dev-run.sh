@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# `make run`: everything a fresh checkout needs to serve a demo agent on :8787.
+#  1. reads .env.local (written here, ignored by git), then the environment;
+#  2. uses DATABASE_URL when it answers, else starts the compose PostgreSQL;
+#  3. creates the database when missing; writes a dev SWITCHBOARD_ENCRYPTION_KEY when none is set;
+#  4. migrates, creates the demo org and agent on first run (printing an admin API key), serves.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ -f .env.local ]; then set -a; . ./.env.local; set +a; fi
+export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/switchboard?sslmode=disable}"
+export SWITCHBOARD_LOG_FORMAT="${SWITCHBOARD_LOG_FORMAT:-text}"
+
+set +e; go run ./scripts/ensuredb; rc=$?; set -e
+if [ "$rc" -ne 0 ] && [ "$rc" -ne 3 ]; then exit "$rc"; fi
+if [ "$rc" -eq 3 ]; then
+  echo "PostgreSQL is not reachable; starting the compose PostgreSQL (docker compose up -d postgres)"
+  docker compose up -d --wait postgres
+  export DATABASE_URL="postgres://postgres:postgres@127.0.0.1:5432/switchboard?sslmode=disable"
+  for _ in $(seq 1 30); do go run ./scripts/ensuredb && break; sleep 1; done
+fi
+
+if [ -z "${SWITCHBOARD_ENCRYPTION_KEY:-}" ]; then
+  key=$(head -c 32 /dev/urandom | base64)
+  printf 'SWITCHBOARD_ENCRYPTION_KEY=%s\n' "$key" >> .env.local
+  export SWITCHBOARD_ENCRYPTION_KEY="$key"
+  echo "wrote a development SWITCHBOARD_ENCRYPTION_KEY to .env.local (keep it: secrets sealed with it need it)"
+fi
+
+mkdir -p bin
+go build -o bin/switchboard ./cmd/switchboard
+bin/switchboard migrate up >/dev/null
+bin/switchboard demo
+if [ -z "${SWITCHBOARD_GATEWAY_KEY:-}${SMOOAI_GATEWAY_KEY:-}" ]; then
+  echo "note: chatting needs an LLM gateway key: set SWITCHBOARD_GATEWAY_KEY, or add an org key with POST /admin/gateway-keys"
+fi
+exec bin/switchboard serve

@@ -1,0 +1,204 @@
+// Package serve assembles and runs one `switchboard serve` process: it checks the schema
+// and the encryption key, opens the pool, registers the instance, serves HTTP and
+// WebSocket, and drains in a fixed order on shutdown. It holds wiring, not behaviour.
+package serve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/switchboard-dev/switchboard/api"
+	"github.com/switchboard-dev/switchboard/api/admin"
+	"github.com/switchboard-dev/switchboard/api/ws"
+	"github.com/switchboard-dev/switchboard/auth"
+	"github.com/switchboard-dev/switchboard/config"
+	"github.com/switchboard-dev/switchboard/instance"
+	"github.com/switchboard-dev/switchboard/migrations"
+	"github.com/switchboard-dev/switchboard/seal"
+	"github.com/switchboard-dev/switchboard/store"
+	"github.com/switchboard-dev/switchboard/version"
+)
+
+// Server is a started process.
+type Server struct {
+	cfg      *config.Config
+	log      *slog.Logger
+	pool     *pgxpool.Pool
+	api      *api.Server
+	instance *instance.Instance
+	verifier *auth.Verifier
+	ln       net.Listener
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	served chan error
+
+	shutdownOnce sync.Once
+	shutdownErr  error
+}
+
+// Start prepares everything and begins serving on cfg.Addr (port 0 picks a free port).
+// It fails fast on a bad configuration, an unreachable database, a schema older than
+// the binary (unless AutoMigrate) and a wrong encryption key.
+func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, error) {
+	if err := cfg.RequireEncryptionKey(); err != nil {
+		return nil, err
+	}
+	box, err := seal.New(cfg.EncryptionKey)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.AutoMigrate {
+		if err := migrateUp(ctx, cfg.DatabaseURL, log); err != nil {
+			return nil, err
+		}
+	}
+	poolCfg, err := pgxpool.ParseConfig(cfg.DatabaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	poolCfg.MaxConns = cfg.DBMaxConns
+	poolCfg.ConnConfig.RuntimeParams["application_name"] = "switchboard"
+	pool, err := pgxpool.NewWithConfig(ctx, poolCfg)
+	if err != nil {
+		return nil, fmt.Errorf("open database pool: %w", err)
+	}
+	s := &Server{cfg: cfg, log: log, pool: pool, served: make(chan error, 1)}
+	if err := s.start(ctx, box); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Server) start(ctx context.Context, box *seal.Box) error {
+	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := s.pool.Ping(pingCtx); err != nil {
+		return fmt.Errorf("database unreachable: %w", err)
+	}
+	if err := migrations.CheckCurrent(ctx, s.pool); err != nil {
+		return err
+	}
+	st := store.New(s.pool)
+	if err := st.CheckEncryptionKey(ctx, box); err != nil {
+		return err
+	}
+	verifier, mode, err := s.authSetup(ctx)
+	if err != nil {
+		return err
+	}
+	s.verifier = verifier
+	if mode == auth.ModeNone {
+		s.log.Warn(auth.DevModeWarning(s.cfg.Auth.DevOrg))
+	}
+	in, err := instance.Register(ctx, st, version.Version, s.log)
+	if err != nil {
+		return err
+	}
+	s.instance = in
+
+	s.api = api.New(api.Deps{Pool: s.pool, Logger: s.log},
+		admin.Mount(admin.Deps{
+			Config: s.cfg, Store: st, Box: box, Verifier: verifier, AuthMode: mode,
+			Log: s.log, InstanceID: in.ID,
+		}),
+		ws.Mount(ws.Deps{
+			Config: s.cfg, Store: st, Box: box, Verifier: verifier, Log: s.log, Instance: in,
+		}),
+	)
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)
+	}
+	s.ln = ln
+
+	bg, cancelBG := context.WithCancel(context.Background())
+	s.cancel = cancelBG
+	s.wg.Add(1)
+	go func() { defer s.wg.Done(); in.Run(bg) }()
+	go func() { s.served <- s.api.App().Listener(ln) }()
+	s.log.Info("switchboard serving", "addr", ln.Addr().String(), "instance_id", in.ID, "version", version.Version)
+	return nil
+}
+
+// Addr is the address the server listens on.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Done is closed with the serve loop's error when the listener stops unexpectedly.
+func (s *Server) Done() <-chan error { return s.served }
+
+// Shutdown drains: readiness fails, the HTTP server stops accepting and finishes its
+// requests (up to the drain deadline), background work stops, the instance is marked
+// stopped, and the pool closes last. Calling it again returns the first result.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.shutdownOnce.Do(func() { s.shutdownErr = s.shutdown(ctx) })
+	return s.shutdownErr
+}
+
+func (s *Server) shutdown(ctx context.Context) error {
+	s.api.SetDraining()
+	deadline, cancel := context.WithTimeout(ctx, s.cfg.ShutdownTimeout)
+	defer cancel()
+	err := s.api.App().ShutdownWithContext(deadline)
+	s.cancel()
+	s.wg.Wait()
+	stopCtx, cancelStop := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancelStop()
+	if serr := s.instance.Stop(stopCtx); serr != nil {
+		s.log.Warn("mark instance stopped", "err", serr)
+	}
+	if s.verifier != nil {
+		s.verifier.Close()
+	}
+	s.pool.Close()
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("drain deadline passed: %w", err)
+	}
+	return err
+}
+
+// authSetup resolves AUTH_MODE and builds the JWT verifier shared by /admin and /ws; every
+// inconsistent combination is a startup error (ADMIN-API §2.4, PROTOCOL §1.2).
+func (s *Server) authSetup(ctx context.Context) (*auth.Verifier, auth.Mode, error) {
+	jwtCfg := auth.JWTConfig{
+		Secret: s.cfg.Auth.JWTSecret, PublicKeyPEM: s.cfg.Auth.JWTPublicKey, JWKSURL: s.cfg.Auth.JWKSURL,
+		Issuer: s.cfg.Auth.Issuer, Audience: s.cfg.Auth.Audience, Production: s.cfg.Production, Logger: s.log,
+	}
+	mode, err := auth.ResolveMode(s.cfg.Auth.Mode, auth.HasKeyMaterial(jwtCfg), s.cfg.Production)
+	if err != nil {
+		return nil, "", err
+	}
+	if !auth.HasKeyMaterial(jwtCfg) {
+		if s.cfg.WSAuthStrict {
+			return nil, "", errors.New("SWITCHBOARD_WS_AUTH=strict requires JWT key material (AUTH_JWT_SECRET, AUTH_JWT_PUBLIC_KEY or AUTH_JWKS_URL)")
+		}
+		return nil, mode, nil
+	}
+	v, err := auth.NewVerifier(ctx, jwtCfg)
+	if err != nil {
+		return nil, "", err
+	}
+	return v, mode, nil
+}
+
+func migrateUp(ctx context.Context, url string, log *slog.Logger) error {
+	m, err := migrations.Open(url)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	res, err := m.Up(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate up: %w", err)
+	}
+	log.Info("migrations applied", "count", len(res), "version", migrations.Latest())
+	return nil
+}

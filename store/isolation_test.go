@@ -1,0 +1,248 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/switchboard-dev/switchboard/db"
+	"github.com/switchboard-dev/switchboard/dbtest"
+	"github.com/switchboard-dev/switchboard/store"
+)
+
+var q = db.New()
+
+type fixture struct {
+	ctx          context.Context
+	tx           pgx.Tx
+	orgA, orgB   db.Org
+	agentA       db.Agent
+	sessionA     db.Session
+	connectorA   db.Connector
+	gatewayKeyA  db.GatewayKey
+	instanceID   uuid.UUID
+	conversation db.Conversation
+}
+
+func mustOrg(t *testing.T, ctx context.Context, tx pgx.Tx, name string) db.Org {
+	t.Helper()
+	org, err := q.CreateOrg(ctx, tx, db.CreateOrgParams{Name: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return org
+}
+
+func mustAgent(t *testing.T, ctx context.Context, tx pgx.Tx, org uuid.UUID, name string) db.Agent {
+	t.Helper()
+	a, err := q.CreateAgent(ctx, tx, db.CreateAgentParams{
+		ID: uuid.New(), OrgID: org, Name: name, Enabled: true,
+		ConfirmTools: []string{}, DocumentSets: []string{}, AllowedOrigins: []string{},
+	})
+	if err != nil {
+		t.Fatalf("create agent %q: %v", name, err)
+	}
+	return a
+}
+
+// newFixture gives org A one of everything and org B nothing but its existence.
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	tx := dbtest.TestTx(t)
+	f := &fixture{ctx: ctx, tx: tx, orgA: mustOrg(t, ctx, tx, "A"), orgB: mustOrg(t, ctx, tx, "B")}
+	f.agentA = mustAgent(t, ctx, tx, f.orgA.ID, "Support")
+	var err error
+	f.conversation, err = q.CreateConversation(ctx, tx, db.CreateConversationParams{ID: uuid.New(), OrgID: f.orgA.ID, AgentID: f.agentA.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	user, err := q.CreateParticipant(ctx, tx, db.CreateParticipantParams{OrgID: f.orgA.ID, ConversationID: f.conversation.ID, Type: "user", Name: "Visitor"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bot, err := q.CreateParticipant(ctx, tx, db.CreateParticipantParams{OrgID: f.orgA.ID, ConversationID: f.conversation.ID, Type: "ai-agent", Name: "Support"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.sessionA, err = q.CreateSession(ctx, tx, db.CreateSessionParams{
+		ID: uuid.New(), OrgID: f.orgA.ID, ConversationID: f.conversation.ID, AgentID: f.agentA.ID,
+		UserParticipantID: user.ID, AgentParticipantID: bot.ID, UserName: "Visitor",
+		ResumeTokenHash: uuid.New().NodeID(), ResumeTokenExpiresAt: time.Now().Add(time.Hour),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.connectorA, err = q.CreateConnector(ctx, tx, db.CreateConnectorParams{
+		OrgID: f.orgA.ID, Name: "Docs", Kind: "web", Config: []byte(`{"urls":["https://example.com"]}`),
+		DocumentSet: "docs", Enabled: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.gatewayKeyA, err = q.CreateGatewayKey(ctx, tx, db.CreateGatewayKeyParams{
+		ID: uuid.New(), OrgID: f.orgA.ID, Label: "prod", KeyCiphertext: []byte{1, 2, 3}, Last4: "abcd", CreatedBy: "test",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func TestOrgBNeverReadsOrgARows(t *testing.T) {
+	f := newFixture(t)
+	ctx, tx, a, b := f.ctx, f.tx, f.orgA.ID, f.orgB.ID
+	reads := []struct {
+		name string
+		read func(org uuid.UUID) error
+	}{
+		{"agent", func(org uuid.UUID) error {
+			_, err := q.GetAgent(ctx, tx, db.GetAgentParams{OrgID: org, ID: f.agentA.ID})
+			return err
+		}},
+		{"session", func(org uuid.UUID) error {
+			_, err := q.GetSession(ctx, tx, db.GetSessionParams{OrgID: org, ID: f.sessionA.ID})
+			return err
+		}},
+		{"conversation", func(org uuid.UUID) error {
+			_, err := q.GetConversation(ctx, tx, db.GetConversationParams{OrgID: org, ID: f.conversation.ID})
+			return err
+		}},
+		{"connector", func(org uuid.UUID) error {
+			_, err := q.GetConnector(ctx, tx, db.GetConnectorParams{OrgID: org, ID: f.connectorA.ID})
+			return err
+		}},
+		{"gateway key", func(org uuid.UUID) error {
+			_, err := q.GetGatewayKey(ctx, tx, db.GetGatewayKeyParams{OrgID: org, ID: f.gatewayKeyA.ID})
+			return err
+		}},
+		{"newest active gateway key", func(org uuid.UUID) error {
+			_, err := q.NewestActiveGatewayKey(ctx, tx, org)
+			return err
+		}},
+	}
+	for _, r := range reads {
+		t.Run(r.name, func(t *testing.T) {
+			if err := r.read(a); err != nil {
+				t.Fatalf("org A reading its own %s: %v", r.name, err)
+			}
+			if err := store.Classify(r.read(b)); !errors.Is(err, store.ErrNotFound) {
+				t.Fatalf("org B reading org A's %s: err = %v, want not found", r.name, err)
+			}
+		})
+	}
+}
+
+func TestOrgBListsNoneOfOrgARows(t *testing.T) {
+	f := newFixture(t)
+	ctx, tx, b := f.ctx, f.tx, f.orgB.ID
+	agents, err := q.ListAgents(ctx, tx, db.ListAgentsParams{OrgID: b, Lim: 100})
+	if err != nil || len(agents) != 0 {
+		t.Fatalf("org B lists agents %v (err %v)", agents, err)
+	}
+	connectors, err := q.ListConnectors(ctx, tx, db.ListConnectorsParams{OrgID: b, Lim: 100})
+	if err != nil || len(connectors) != 0 {
+		t.Fatalf("org B lists connectors %v (err %v)", connectors, err)
+	}
+	keys, err := q.ListGatewayKeys(ctx, tx, db.ListGatewayKeysParams{OrgID: b, Lim: 100})
+	if err != nil || len(keys) != 0 {
+		t.Fatalf("org B lists gateway keys %v (err %v)", keys, err)
+	}
+	convs, err := q.ListConversations(ctx, tx, db.ListConversationsParams{OrgID: b, AllVisible: true, Lim: 100})
+	if err != nil || len(convs) != 0 {
+		t.Fatalf("org B lists conversations %v (err %v)", convs, err)
+	}
+}
+
+func TestOrgBWritesNeverTouchOrgARows(t *testing.T) {
+	f := newFixture(t)
+	ctx, tx, b := f.ctx, f.tx, f.orgB.ID
+	if n, err := q.SoftDeleteAgent(ctx, tx, db.SoftDeleteAgentParams{OrgID: b, ID: f.agentA.ID}); err != nil || n != 0 {
+		t.Fatalf("org B deleting org A's agent: %d rows, %v", n, err)
+	}
+	if n, err := q.DeleteConnector(ctx, tx, db.DeleteConnectorParams{OrgID: b, ID: f.connectorA.ID}); err != nil || n != 0 {
+		t.Fatalf("org B deleting org A's connector: %d rows, %v", n, err)
+	}
+	if _, err := q.RevokeGatewayKey(ctx, tx, db.RevokeGatewayKeyParams{OrgID: b, ID: f.gatewayKeyA.ID}); !errors.Is(store.Classify(err), store.ErrNotFound) {
+		t.Fatalf("org B revoking org A's gateway key: %v", err)
+	}
+	if _, err := q.GetAgent(ctx, tx, db.GetAgentParams{OrgID: f.orgA.ID, ID: f.agentA.ID}); err != nil {
+		t.Fatalf("org A's agent gone after org B's delete: %v", err)
+	}
+	k, err := q.NewestActiveGatewayKey(ctx, tx, f.orgA.ID)
+	if err != nil || k.ID != f.gatewayKeyA.ID {
+		t.Fatalf("org A's gateway key no longer active: %v", err)
+	}
+}
+
+func TestNamesAreUniquePerOrgOnly(t *testing.T) {
+	f := newFixture(t)
+	ctx, tx := f.ctx, f.tx
+	// The same name in another org is fine.
+	mustAgent(t, ctx, tx, f.orgB.ID, "Support")
+	if _, err := q.CreateConnector(ctx, tx, db.CreateConnectorParams{
+		OrgID: f.orgB.ID, Name: "docs", Kind: "web", Config: []byte(`{}`), DocumentSet: "docs", Enabled: true,
+	}); err != nil {
+		t.Fatalf("same connector name in org B: %v", err)
+	}
+
+	// The same name, in any case, in the same org conflicts.
+	sp, err := tx.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = q.CreateAgent(ctx, sp, db.CreateAgentParams{ID: uuid.New(), OrgID: f.orgA.ID, Name: "SUPPORT",
+		ConfirmTools: []string{}, DocumentSets: []string{}, AllowedOrigins: []string{}})
+	if !errors.Is(store.Classify(err), store.ErrConflict) {
+		t.Fatalf("duplicate agent name in org A: err = %v, want conflict", err)
+	}
+	sp.Rollback(ctx)
+
+	// A deleted agent's name is free again at once.
+	if _, err := q.SoftDeleteAgent(ctx, tx, db.SoftDeleteAgentParams{OrgID: f.orgA.ID, ID: f.agentA.ID}); err != nil {
+		t.Fatal(err)
+	}
+	mustAgent(t, ctx, tx, f.orgA.ID, "support")
+
+	// Document-set names are case-sensitive: faq and FAQ are two sets.
+	for _, name := range []string{"faq", "FAQ"} {
+		if _, err := q.EnsureDocumentSet(ctx, tx, db.EnsureDocumentSetParams{OrgID: f.orgA.ID, Name: name}); err != nil {
+			t.Fatalf("document set %s: %v", name, err)
+		}
+	}
+	var sets int
+	if err := tx.QueryRow(ctx, "SELECT count(*) FROM document_sets WHERE org_id = $1", f.orgA.ID).Scan(&sets); err != nil || sets != 2 {
+		t.Fatalf("document sets = %d (%v), want 2", sets, err)
+	}
+}
+
+func TestResolveOrgProvisionsOnlyWhenAsked(t *testing.T) {
+	ctx := context.Background()
+	st := store.New(dbtest.NewPool(t))
+	meta := store.Meta{Actor: store.Actor{Type: "user", ID: "u1"}, RequestID: "r-1"}
+
+	if _, err := st.ResolveOrg(ctx, "acme", false, meta); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("/ws-style resolve of an unknown org: %v, want not found", err)
+	}
+	id, err := st.ResolveOrg(ctx, "acme", true, meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := st.ResolveOrg(ctx, "acme", false, meta)
+	if err != nil || again != id {
+		t.Fatalf("second resolve = %v, %v; want %v", again, err, id)
+	}
+	want := uuid.New()
+	got, err := st.ResolveOrg(ctx, want.String(), true, meta)
+	if err != nil || got != want {
+		t.Fatalf("UUID claim provisioned as %v (%v), want %v", got, err, want)
+	}
+	var audits int
+	if err := st.Pool.QueryRow(ctx, "SELECT count(*) FROM audit_log WHERE action = 'org.create' AND request_id = 'r-1'").Scan(&audits); err != nil || audits != 2 {
+		t.Fatalf("org.create audit rows = %d (%v), want 2", audits, err)
+	}
+}
