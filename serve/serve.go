@@ -14,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/switchboard-dev/switchboard/agent"
 	"github.com/switchboard-dev/switchboard/api"
 	"github.com/switchboard-dev/switchboard/api/admin"
 	"github.com/switchboard-dev/switchboard/api/ws"
@@ -34,6 +35,8 @@ type Server struct {
 	api      *api.Server
 	instance *instance.Instance
 	verifier *auth.Verifier
+	ws       *ws.Handler
+	engine   *agent.Engine
 	ln       net.Listener
 
 	cancel context.CancelFunc
@@ -105,14 +108,20 @@ func (s *Server) start(ctx context.Context, box *seal.Box) error {
 	}
 	s.instance = in
 
+	engine, err := agent.New(agent.Deps{Config: s.cfg, Store: st, Box: box, Log: s.log, InstanceID: in.ID})
+	if err != nil {
+		return err
+	}
+	s.engine = engine
+	s.ws = ws.New(ws.Deps{
+		Config: s.cfg, Store: st, Box: box, Verifier: verifier, Log: s.log, Instance: in, Engine: engine,
+	})
 	s.api = api.New(api.Deps{Pool: s.pool, Logger: s.log},
 		admin.Mount(admin.Deps{
 			Config: s.cfg, Store: st, Box: box, Verifier: verifier, AuthMode: mode,
-			Log: s.log, InstanceID: in.ID,
+			Log: s.log, InstanceID: in.ID, Decisions: engine,
 		}),
-		ws.Mount(ws.Deps{
-			Config: s.cfg, Store: st, Box: box, Verifier: verifier, Log: s.log, Instance: in,
-		}),
+		s.ws.Mount,
 	)
 	ln, err := net.Listen("tcp", s.cfg.Addr)
 	if err != nil {
@@ -145,9 +154,19 @@ func (s *Server) Shutdown(ctx context.Context) error {
 
 func (s *Server) shutdown(ctx context.Context) error {
 	s.api.SetDraining()
+	s.ws.SetDraining()
 	deadline, cancel := context.WithTimeout(ctx, s.cfg.ShutdownTimeout)
 	defer cancel()
 	err := s.api.App().ShutdownWithContext(deadline)
+	if werr := s.ws.Close(deadline); werr != nil {
+		s.log.Warn("close websocket connections", "err", werr)
+	}
+	// Turns still running were ended above; give their records a moment to be written.
+	engineCtx, cancelEngine := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancelEngine()
+	if eerr := s.engine.Close(engineCtx); eerr != nil {
+		s.log.Warn("stop turns", "err", eerr)
+	}
 	s.cancel()
 	s.wg.Wait()
 	stopCtx, cancelStop := context.WithTimeout(context.Background(), 5*time.Second)

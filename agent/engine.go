@@ -1,0 +1,200 @@
+// Package agent is Switchboard's turn engine (PROTOCOL §7): for one send_message it reads the
+// agent, its tools and the org settings from Postgres, streams the model through the LLM
+// gateway, runs tools one at a time behind the approval gate, and records the reply and the
+// turn's usage. It reports what happens through a Sink and knows nothing of sockets or frames.
+//
+// It must never import Fiber or any HTTP server code, cache configuration between turns, hold
+// a transaction across a gateway or tool call, or log a gateway key, a signing secret or a
+// prompt. Every goroutine it starts belongs to the Engine, which stops and waits for them.
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/switchboard-dev/switchboard/approval"
+	"github.com/switchboard-dev/switchboard/config"
+	"github.com/switchboard-dev/switchboard/llm"
+	"github.com/switchboard-dev/switchboard/netguard"
+	"github.com/switchboard-dev/switchboard/seal"
+	"github.com/switchboard-dev/switchboard/store"
+	"github.com/switchboard-dev/switchboard/tools"
+	"github.com/switchboard-dev/switchboard/version"
+)
+
+// ErrShuttingDown is the cause a turn is cancelled with when its instance stops: it ends with
+// AGENT_ERROR "server is shutting down" rather than silently.
+var ErrShuttingDown = errors.New("server is shutting down")
+
+// Deps are what the engine needs from the process.
+type Deps struct {
+	Config     *config.Config
+	Store      *store.Store
+	Box        *seal.Box
+	Log        *slog.Logger
+	InstanceID uuid.UUID
+	// Retriever serves knowledge_search and the pre-turn knowledge context; nil retrieves
+	// nothing.
+	Retriever Retriever
+	// GatewayHTTP, when set, makes the requests to the operator's gateway (benchmarks and
+	// tests); nil uses a pooled default client.
+	GatewayHTTP *http.Client
+}
+
+// Engine runs turns. It is safe for concurrent use; build one per process.
+type Engine struct {
+	cfg        *config.Config
+	store      *store.Store
+	box        *seal.Box
+	log        *slog.Logger
+	instanceID uuid.UUID
+	retriever  Retriever
+	prices     llm.PriceTable
+	exec       *tools.Executor
+	serverHTTP *http.Client // SWITCHBOARD_GATEWAY_URL: the operator's own, never restricted
+	tenantHTTP *http.Client // a gateway key's own baseUrl: guarded (ADMIN-API §6.4)
+
+	mu     sync.Mutex
+	turns  map[*Turn]struct{}
+	parks  map[uuid.UUID]*Turn // approval id → the turn parked on it
+	closed bool
+	wg     sync.WaitGroup
+}
+
+var _ approval.Deliverer = (*Engine)(nil)
+
+// New builds the engine; it fails on an unreadable price table (SWITCHBOARD_PRICE_TABLE).
+func New(d Deps) (*Engine, error) {
+	prices, err := llm.LoadPriceTable(d.Config.PriceTablePath)
+	if err != nil {
+		return nil, fmt.Errorf("SWITCHBOARD_PRICE_TABLE: %w", err)
+	}
+	log := d.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	serverHTTP := d.GatewayHTTP
+	if serverHTTP == nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = 256
+		serverHTTP = &http.Client{Transport: tr}
+	}
+	tenantTr := netguard.Transport(d.Config.AllowPrivateGateway)
+	tenantTr.MaxIdleConnsPerHost = 64
+	return &Engine{
+		cfg: d.Config, store: d.Store, box: d.Box, log: log, instanceID: d.InstanceID,
+		retriever: d.Retriever, prices: prices,
+		exec:       tools.NewExecutor(tools.ExecutorConfig{Version: version.Version, AllowPrivate: d.Config.AllowPrivateTools}),
+		serverHTTP: serverHTTP,
+		tenantHTTP: &http.Client{Transport: tenantTr, CheckRedirect: netguard.NoRedirects},
+		turns:      map[*Turn]struct{}{},
+		parks:      map[uuid.UUID]*Turn{},
+	}, nil
+}
+
+// Start runs a turn on its own goroutine. The caller has already stored the user message
+// and sent the 202; sink gets every later event of the turn.
+func (e *Engine) Start(spec TurnSpec, sink Sink) *Turn {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	t := &Turn{
+		e: e, spec: spec, sink: sink, ctx: ctx, cancel: cancel,
+		done:      make(chan struct{}),
+		decisions: make(chan approval.Decision, 4),
+		log: e.log.With("org_id", spec.OrgID, "session_id", spec.SessionID,
+			"conversation_id", spec.ConversationID, "request_id", spec.RequestID, "turn_id", spec.TurnID),
+	}
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		// Draining refuses turns before they get here; this is the race with the deadline.
+		t.stopped = true
+		cancel(ErrShuttingDown)
+		close(t.done)
+		sink.Failed(agentErrorPrefix + ErrShuttingDown.Error())
+		return t
+	}
+	e.turns[t] = struct{}{}
+	e.wg.Add(1)
+	e.mu.Unlock()
+	go func() {
+		defer e.wg.Done()
+		defer e.forget(t)
+		t.run()
+	}()
+	return t
+}
+
+func (e *Engine) forget(t *Turn) {
+	e.mu.Lock()
+	delete(e.turns, t)
+	e.mu.Unlock()
+}
+
+// Deliver hands a committed decision to the turn parked on it, when that turn runs on this
+// instance; otherwise, or when the turn no longer waits on that approval, it does nothing.
+func (e *Engine) Deliver(_ context.Context, d approval.Decision) {
+	e.mu.Lock()
+	t := e.parks[d.ApprovalID]
+	e.mu.Unlock()
+	if t == nil || t.spec.OrgID != d.OrgID {
+		return
+	}
+	select {
+	case t.decisions <- d:
+	default:
+		t.log.Warn("approval decision dropped: the turn's decision queue is full", "approval_id", d.ApprovalID)
+	}
+}
+
+func (e *Engine) registerPark(id uuid.UUID, t *Turn) {
+	e.mu.Lock()
+	e.parks[id] = t
+	e.mu.Unlock()
+}
+
+func (e *Engine) unregisterPark(id uuid.UUID) {
+	e.mu.Lock()
+	delete(e.parks, id)
+	e.mu.Unlock()
+}
+
+// Active returns how many turns are running (parked ones included).
+func (e *Engine) Active() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.turns)
+}
+
+// Close ends every running turn with ErrShuttingDown (their approvals are recorded
+// cancelled) and waits for them, at most until ctx is done. No turn starts afterwards.
+func (e *Engine) Close(ctx context.Context) error {
+	e.mu.Lock()
+	e.closed = true
+	running := make([]*Turn, 0, len(e.turns))
+	for t := range e.turns {
+		running = append(running, t)
+	}
+	e.mu.Unlock()
+	for _, t := range running {
+		t.Cancel(ErrShuttingDown)
+	}
+	waited := make(chan struct{})
+	go func() { e.wg.Wait(); close(waited) }()
+	select {
+	case <-waited:
+		e.exec.CloseIdleConnections()
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("turns still running after shutdown: %w", ctx.Err())
+	}
+}
+
+// backgroundTimeout bounds the writes a turn makes after it was cancelled.
+const backgroundTimeout = 10 * time.Second

@@ -1,0 +1,175 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/switchboard-dev/switchboard/db"
+	"github.com/switchboard-dev/switchboard/llm"
+	"github.com/switchboard-dev/switchboard/seal"
+	"github.com/switchboard-dev/switchboard/tools"
+)
+
+// DefaultSystemPrompt is the org settings' prompt while they were never written (ADMIN-API §9.6).
+const DefaultSystemPrompt = "You are a helpful assistant on this organization's website. Answer concisely, use the knowledge tools when they help, and say so when you do not know."
+
+// turnConfig is the effective configuration of one turn (ADMIN-API §9.4), read from Postgres
+// at the turn's start.
+type turnConfig struct {
+	agent         db.Agent
+	model         string
+	maxIterations int
+	maxTokens     int64
+	confirmTools  []string
+	knowledge     bool
+	tools         map[string]*toolEntry
+	specs         []llm.Tool
+	toolSecret    []byte
+	messages      []llm.Message
+}
+
+type toolEntry struct {
+	name             string
+	builtin          bool
+	requiresApproval bool
+	row              db.AgentTool
+	schema           *tools.Schema
+	schemaErr        error
+}
+
+// errStorage marks failures the wire reports as "storage error".
+var errStorage = errors.New("storage error")
+
+func (t *Turn) prepare(ctx context.Context) (*turnConfig, *citations, error) {
+	s, e := t.spec, t.e
+	agent, err := e.store.LiveAgent(ctx, s.OrgID, s.AgentID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", errStorage, err)
+	}
+	settings, hasSettings, err := e.store.OrgSettings(ctx, s.OrgID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", errStorage, err)
+	}
+	rows, err := e.store.AgentTools(ctx, s.OrgID, s.AgentID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", errStorage, err)
+	}
+	history, err := e.store.History(ctx, s.OrgID, s.ConversationID, s.UserMessageSeq, e.cfg.HistoryMessages)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", errStorage, err)
+	}
+
+	c := &turnConfig{agent: agent, confirmTools: agent.ConfirmTools, tools: map[string]*toolEntry{}}
+	prompt, persona, defaultTools := DefaultSystemPrompt, "", []string{KnowledgeSearch}
+	c.model, c.maxIterations = e.cfg.DefaultModel, e.cfg.MaxIterations
+	if hasSettings {
+		c.model, prompt, defaultTools = settings.Model, settings.SystemPrompt, settings.DefaultTools
+		persona = deref(settings.Persona)
+		if settings.MaxIterations != nil {
+			c.maxIterations = int(*settings.MaxIterations)
+		}
+		if settings.MaxTokens != nil {
+			c.maxTokens = int64(*settings.MaxTokens)
+		}
+	}
+	if agent.Model != nil && *agent.Model != "" {
+		c.model = *agent.Model
+	}
+	if agent.SystemPrompt != nil {
+		prompt = *agent.SystemPrompt
+	}
+	if agent.Persona != nil {
+		persona = *agent.Persona
+	}
+	if agent.MaxIterations != nil {
+		c.maxIterations = int(*agent.MaxIterations)
+	}
+	if agent.MaxTokens != nil {
+		c.maxTokens = int64(*agent.MaxTokens)
+	}
+	c.maxIterations = max(c.maxIterations, 1)
+
+	if len(agent.ToolSigningSecret) > 0 {
+		secret, err := e.box.Open(agent.ToolSigningSecret, seal.AAD("agents", "tool_signing_secret", s.OrgID, s.AgentID))
+		if err != nil {
+			return nil, nil, fmt.Errorf("open tool signing secret: %w", err)
+		}
+		c.toolSecret = secret
+	}
+
+	c.knowledge = slices.Contains(defaultTools, KnowledgeSearch)
+	if c.knowledge {
+		c.add(&toolEntry{name: KnowledgeSearch, builtin: true}, llm.Tool{
+			Name: KnowledgeSearch, Description: knowledgeSearchDescription, Parameters: knowledgeSearchSchema,
+		})
+		c.tools[KnowledgeSearch].schema, c.tools[KnowledgeSearch].schemaErr = tools.CompileSchema(knowledgeSearchSchema)
+	}
+	for _, r := range rows {
+		if _, taken := c.tools[r.Name]; taken {
+			continue
+		}
+		te := &toolEntry{name: r.Name, requiresApproval: r.RequiresApproval, row: r}
+		te.schema, te.schemaErr = tools.CompileSchema(r.Parameters)
+		if te.schemaErr != nil {
+			t.log.Warn("stored tool parameters do not compile; calls will be refused", "tool", r.Name, "err", te.schemaErr)
+		}
+		c.add(te, llm.Tool{Name: r.Name, Description: r.Description, Parameters: r.Parameters})
+	}
+
+	cites := &citations{}
+	var knowledge []Passage
+	if c.knowledge && e.retriever != nil {
+		knowledge, err = e.retriever.Retrieve(ctx, RetrievalQuery{
+			OrgID: s.OrgID, DocumentSets: agent.DocumentSets, Viewer: s.Viewer, Text: s.UserMessage, Limit: contextPassages,
+		})
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, nil, ctx.Err()
+			}
+			t.log.Warn("knowledge context retrieval failed; the turn continues without it", "err", err)
+			knowledge = nil
+		}
+		cites.add(knowledge)
+	}
+
+	c.messages = make([]llm.Message, 0, len(history)+2)
+	c.messages = append(c.messages, llm.System(systemText(prompt, persona, knowledge)))
+	for _, h := range history {
+		if h.Inbound {
+			c.messages = append(c.messages, llm.User(h.Text))
+		} else {
+			c.messages = append(c.messages, llm.Assistant(h.Text))
+		}
+	}
+	c.messages = append(c.messages, llm.User(s.UserMessage))
+	return c, cites, nil
+}
+
+func (c *turnConfig) add(te *toolEntry, spec llm.Tool) {
+	c.tools[te.name] = te
+	c.specs = append(c.specs, spec)
+}
+
+func systemText(prompt, persona string, knowledge []Passage) string {
+	var b strings.Builder
+	b.WriteString(prompt)
+	if persona != "" {
+		b.WriteString("\n\n")
+		b.WriteString(persona)
+	}
+	if len(knowledge) > 0 {
+		b.WriteString("\n\nKnowledge that may help with the user's message:\n\n")
+		b.WriteString(formatPassages(knowledge))
+	}
+	return b.String()
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}

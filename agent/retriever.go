@@ -1,0 +1,110 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/google/uuid"
+)
+
+// KnowledgeSearch is the built-in retrieval tool (ADMIN-API §9.6 defaultTools).
+const KnowledgeSearch = "knowledge_search"
+
+// Retriever finds the org's knowledge for a turn. Retrieval itself lives elsewhere; the
+// engine only calls it when the org's defaultTools include knowledge_search.
+type Retriever interface {
+	Retrieve(ctx context.Context, q RetrievalQuery) ([]Passage, error)
+}
+
+// RetrievalQuery scopes one search.
+type RetrievalQuery struct {
+	OrgID        uuid.UUID
+	DocumentSets []string // empty: every set of the org
+	Viewer       Viewer
+	Text         string
+	Limit        int
+}
+
+// Passage is one retrieved chunk and the document it comes from.
+type Passage struct {
+	DocumentID string
+	Title      string
+	URL        string
+	Text       string
+	Score      float64
+}
+
+// contextPassages is how many chunks the pre-turn knowledge context holds (PROTOCOL §7.1);
+// searchPassages how many a knowledge_search call returns.
+const (
+	contextPassages = 3
+	searchPassages  = 5
+	maxCitations    = 8
+	snippetChars    = 280
+)
+
+var knowledgeSearchSchema = json.RawMessage(`{"type":"object","properties":{"query":{"type":"string","description":"What to look up in the organization's knowledge base"}},"required":["query"]}`)
+
+const knowledgeSearchDescription = "Search the organization's knowledge base for passages relevant to a query."
+
+// citations collects the documents that grounded a turn, deduplicated by document id in
+// first-seen order and capped (PROTOCOL §7.6).
+type citations struct {
+	seen map[string]bool
+	list []Citation
+}
+
+func (c *citations) add(ps []Passage) {
+	for _, p := range ps {
+		if len(c.list) == maxCitations {
+			return
+		}
+		if c.seen == nil {
+			c.seen = map[string]bool{}
+		}
+		if c.seen[p.DocumentID] {
+			continue
+		}
+		c.seen[p.DocumentID] = true
+		cit := Citation{ID: p.DocumentID, Title: p.Title, Snippet: cutChars(p.Text, snippetChars), Score: p.Score}
+		if u, err := url.Parse(p.URL); err == nil && (u.Scheme == "http" || u.Scheme == "https") {
+			cit.URL = p.URL
+		}
+		c.list = append(c.list, cit)
+	}
+}
+
+// cutChars cuts s to n characters, appending "…" when it was cut.
+func cutChars(s string, n int) string {
+	i := 0
+	for pos := range s {
+		if i == n {
+			return s[:pos] + "…"
+		}
+		i++
+	}
+	return s
+}
+
+// formatPassages renders passages for the model.
+func formatPassages(ps []Passage) string {
+	if len(ps) == 0 {
+		return "No relevant documents were found."
+	}
+	var b strings.Builder
+	for i, p := range ps {
+		if i > 0 {
+			b.WriteString("\n\n")
+		}
+		fmt.Fprintf(&b, "[%d] %s", i+1, p.Title)
+		if p.URL != "" {
+			fmt.Fprintf(&b, " (%s)", p.URL)
+		}
+		b.WriteString("\n")
+		b.WriteString(p.Text)
+	}
+	return b.String()
+}

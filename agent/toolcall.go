@@ -1,0 +1,197 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/switchboard-dev/switchboard/approval"
+	"github.com/switchboard-dev/switchboard/llm"
+	"github.com/switchboard-dev/switchboard/store"
+	"github.com/switchboard-dev/switchboard/tools"
+)
+
+// callTool runs one tool call (PROTOCOL §7.4, §7.5) and returns the text the model receives.
+// Its error is non-nil only when the turn must stop (cancelled, or storage failed).
+func (t *Turn) callTool(ctx context.Context, cfg *turnConfig, cites *citations, call llm.ToolCall) (string, bool, error) {
+	args, ok := tools.ParseArguments(call.Arguments)
+	te := cfg.tools[call.Name]
+	var res tools.Result
+	switch {
+	case te == nil:
+		res = tools.UnknownTool(call.Name)
+	case !ok:
+		res = tools.InvalidArguments("")
+	case te.schemaErr != nil:
+		res = tools.InvalidArguments("the tool's parameters schema is invalid")
+	default:
+		if err := te.schema.Validate(args); err != nil {
+			res = tools.InvalidArguments(err.Error())
+			break
+		}
+		if !tools.NeedsApproval(te.name, te.requiresApproval, cfg.confirmTools) {
+			t.sink.ToolCall(call.Name, args)
+			return t.execTool(ctx, cfg, cites, te, args)
+		}
+		d, err := t.park(ctx, cfg, te.name, args)
+		if err != nil {
+			return "", false, err
+		}
+		switch {
+		case d.timedOut:
+			res = tools.ApprovalTimedOut(int(math.Ceil(t.e.cfg.ApprovalTimeout.Seconds())))
+		case d.outcome == approval.Approved:
+			return t.execTool(ctx, cfg, cites, te, args)
+		case d.outcome == approval.AgentDeleted:
+			res = tools.AgentDeleted()
+		case d.via == "admin":
+			res = tools.RejectedByAdmin(d.reason)
+		default:
+			res = tools.RejectedByVisitor()
+		}
+		t.sink.ToolResult(call.Name, res.IsError, tools.WireResult(res.Text))
+		return res.Text, res.IsError, nil
+	}
+	t.sink.ToolCall(call.Name, args)
+	t.sink.ToolResult(call.Name, res.IsError, tools.WireResult(res.Text))
+	return res.Text, res.IsError, nil
+}
+
+// execTool runs an allowed call and reports its result.
+func (t *Turn) execTool(ctx context.Context, cfg *turnConfig, cites *citations, te *toolEntry, args json.RawMessage) (string, bool, error) {
+	var res tools.Result
+	if te.builtin {
+		var q struct {
+			Query string `json:"query"`
+		}
+		_ = json.Unmarshal(args, &q)
+		var ps []Passage
+		var err error
+		if t.e.retriever != nil {
+			ps, err = t.e.retriever.Retrieve(ctx, RetrievalQuery{
+				OrgID: t.spec.OrgID, DocumentSets: cfg.agent.DocumentSets, Viewer: t.spec.Viewer, Text: q.Query, Limit: searchPassages,
+			})
+		}
+		switch {
+		case ctx.Err() != nil:
+			return "", false, context.Cause(ctx)
+		case err != nil:
+			res = tools.RequestFailed(err)
+		default:
+			cites.add(ps)
+			res = tools.Success(formatPassages(ps))
+		}
+	} else {
+		var err error
+		res, err = t.e.exec.Call(ctx, tools.Call{
+			URL: te.row.Url, ToolName: te.name, Arguments: args, ConversationID: t.spec.ConversationID,
+			OrgID: t.spec.OrgID, TimeoutMs: int(te.row.TimeoutMs), SigningSecret: cfg.toolSecret,
+		})
+		if err != nil {
+			return "", false, context.Cause(ctx)
+		}
+	}
+	if res.Cause != nil {
+		t.log.Warn("tool call failed", "tool", te.name, "delivery_id", res.DeliveryID, "err", res.Cause)
+	}
+	t.sink.ToolResult(te.name, res.IsError, tools.WireResult(res.Text))
+	return res.Text, res.IsError, nil
+}
+
+// parkOutcome is how a park ended for the turn.
+type parkOutcome struct {
+	outcome  approval.Outcome
+	via      string
+	reason   string
+	timedOut bool
+}
+
+// park writes the approval row, announces it, and waits for a decision carrying its own id,
+// the expiry, or the turn's cancellation (PROTOCOL §7.5).
+func (t *Turn) park(ctx context.Context, cfg *turnConfig, toolName string, args json.RawMessage) (parkOutcome, error) {
+	id := uuid.New()
+	timeout := t.e.cfg.ApprovalTimeout
+	t.mu.Lock()
+	if t.stopped {
+		t.mu.Unlock()
+		return parkOutcome{}, context.Cause(ctx)
+	}
+	// Registered before the row exists, so a decision that commits at once is not lost.
+	t.e.registerPark(id, t)
+	err := t.e.store.CreateApproval(ctx, store.NewApproval{
+		ID: id, OrgID: t.spec.OrgID, SessionID: t.spec.SessionID, ConversationID: t.spec.ConversationID,
+		AgentID: t.spec.AgentID, InstanceID: t.e.instanceID, RequestID: t.spec.RequestID, ToolName: toolName,
+		Arguments: args, ExpiresAt: time.Now().Add(timeout),
+	})
+	if err != nil {
+		t.mu.Unlock()
+		t.e.unregisterPark(id)
+		return parkOutcome{}, fmt.Errorf("%w: %w", errStorage, err)
+	}
+	t.parked = id
+	t.mu.Unlock()
+	defer func() {
+		t.mu.Lock()
+		t.parked = uuid.Nil
+		t.mu.Unlock()
+		t.e.unregisterPark(id)
+	}()
+
+	t.sink.ConfirmationRequired(toolName, id, args)
+	t.sink.ToolCall(toolName, args)
+
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return parkOutcome{}, context.Cause(ctx)
+		case d := <-t.decisions:
+			if d.ApprovalID != id {
+				continue // a decision for an earlier park of this turn
+			}
+			return parkOutcome{outcome: d.Outcome, via: d.Via, reason: d.Reason}, nil
+		case <-timer.C:
+			return t.expire(ctx, id)
+		}
+	}
+}
+
+// expire records the park expired; when a decision won that race, the decision stands.
+func (t *Turn) expire(ctx context.Context, id uuid.UUID) (parkOutcome, error) {
+	expired, err := t.e.store.FinishApproval(ctx, t.spec.OrgID, id, "expired")
+	if err != nil {
+		if ctx.Err() != nil {
+			return parkOutcome{}, context.Cause(ctx)
+		}
+		return parkOutcome{}, fmt.Errorf("%w: %w", errStorage, err)
+	}
+	if expired {
+		return parkOutcome{timedOut: true}, nil
+	}
+	o, err := t.e.store.ApprovalOutcome(ctx, t.spec.OrgID, id)
+	if err != nil {
+		if ctx.Err() != nil {
+			return parkOutcome{}, context.Cause(ctx)
+		}
+		return parkOutcome{}, fmt.Errorf("%w: %w", errStorage, err)
+	}
+	switch o.Status {
+	case "approved":
+		return parkOutcome{outcome: approval.Approved, via: o.DecidedVia}, nil
+	case "rejected":
+		return parkOutcome{outcome: approval.Rejected, via: o.DecidedVia, reason: o.Reason}, nil
+	case "cancelled":
+		if ctx.Err() != nil {
+			return parkOutcome{}, context.Cause(ctx)
+		}
+		// Only an agent deletion cancels a park the turn did not cancel itself.
+		return parkOutcome{outcome: approval.AgentDeleted}, nil
+	default:
+		return parkOutcome{timedOut: true}, nil
+	}
+}

@@ -1,0 +1,150 @@
+package ws
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/switchboard-dev/switchboard/db"
+	"github.com/switchboard-dev/switchboard/store"
+)
+
+// errUnreadable: unknown, or not readable by this connection; the two are answered alike
+// (PROTOCOL §3.4).
+var errUnreadable = errors.New("not found or not readable")
+
+// access applies the read rule of PROTOCOL §3.3 to a conversation. extra is an identity
+// verified by the frame being processed, already part of W for this decision. ownerless is
+// meaningful only when readable is false.
+func (c *conn) access(ctx context.Context, orgID, convID uuid.UUID, extra string) (readable, ownerless bool, err error) {
+	if c.principal != nil && c.principal.orgID != orgID {
+		return false, false, nil
+	}
+	if _, ok := c.grants[convID]; ok {
+		return true, false, nil
+	}
+	owners, err := c.h.d.Store.ConversationOwners(ctx, orgID, convID)
+	if err != nil {
+		return false, false, err
+	}
+	for _, o := range owners {
+		if c.matches(orgID, o, extra) {
+			return true, false, nil
+		}
+	}
+	return false, len(owners) == 0, nil
+}
+
+func (c *conn) matches(orgID uuid.UUID, o store.Owner, extra string) bool {
+	if p := c.principal; p != nil {
+		if p.email != "" && !blank(o.Email) && strings.EqualFold(strings.TrimSpace(o.Email), strings.TrimSpace(p.email)) {
+			return true
+		}
+		if o.ExternalID == "jwt:"+p.sub {
+			return true
+		}
+	}
+	if o.ExternalID == "" {
+		return false
+	}
+	return o.ExternalID == extra || c.widgetW[widgetIdentity{org: orgID, identity: o.ExternalID}]
+}
+
+// readableSession loads a session by the id the client sent and checks that this connection
+// may read it: errUnreadable when unknown or not readable, another error on storage failure.
+func (c *conn) readableSession(ctx context.Context, raw string) (db.Session, error) {
+	id, ok := parseID(raw)
+	if !ok {
+		return db.Session{}, errUnreadable
+	}
+	sess, err := c.h.d.Store.SessionForWS(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return db.Session{}, errUnreadable
+	}
+	if err != nil {
+		return db.Session{}, err
+	}
+	readable, _, err := c.access(ctx, sess.OrgID, sess.ConversationID, "")
+	if err != nil {
+		return db.Session{}, err
+	}
+	if !readable {
+		return db.Session{}, errUnreadable
+	}
+	return sess, nil
+}
+
+// parseID accepts only the canonical 36-character UUID form.
+func parseID(raw string) (uuid.UUID, bool) {
+	if len(raw) != 36 {
+		return uuid.Nil, false
+	}
+	id, err := uuid.Parse(raw)
+	return id, err == nil
+}
+
+// identities returns the connection's identities within org, for ownership listings and
+// retrieval: jwt:<sub> (principal in that org) and every ctx:<userId> of W in that org.
+func (c *conn) identities(org uuid.UUID) []string {
+	var out []string
+	if c.principal != nil && c.principal.orgID == org {
+		out = append(out, "jwt:"+c.principal.sub)
+	}
+	for w := range c.widgetW {
+		if w.org == org {
+			out = append(out, w.identity)
+		}
+	}
+	return out
+}
+
+// origin is a parsed web origin: lowercase scheme and host, default port removed.
+type origin struct{ scheme, host, port string }
+
+func parseOrigin(s string) (origin, bool) {
+	u, err := url.Parse(strings.TrimSpace(s))
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return origin{}, false
+	}
+	o := origin{scheme: strings.ToLower(u.Scheme), host: strings.ToLower(u.Hostname()), port: u.Port()}
+	if (o.scheme == "http" && o.port == "80") || (o.scheme == "https" && o.port == "443") {
+		o.port = ""
+	}
+	return o, o.host != ""
+}
+
+// originAllowed applies the widget policy of PROTOCOL §4.2.3.
+func originAllowed(connOrigin string, allowed []string) bool {
+	if len(allowed) == 0 {
+		return true
+	}
+	if connOrigin == "" {
+		return false
+	}
+	co, ok := parseOrigin(connOrigin)
+	if !ok {
+		return false
+	}
+	for _, a := range allowed {
+		if a == "*" {
+			return true
+		}
+		ao, ok := parseOrigin(a)
+		if !ok || ao.scheme != co.scheme || ao.port != co.port {
+			continue
+		}
+		if suffix, wild := strings.CutPrefix(ao.host, "*."); wild {
+			if strings.HasSuffix(co.host, "."+suffix) && len(co.host) > len(suffix)+1 {
+				return true
+			}
+			continue
+		}
+		if ao.host == co.host {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,225 @@
+package ws
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	fws "github.com/fasthttp/websocket"
+	"github.com/gofiber/contrib/websocket"
+	"github.com/google/uuid"
+
+	"github.com/switchboard-dev/switchboard/agent"
+)
+
+// actionTimeout bounds the database work of one frame.
+const actionTimeout = 15 * time.Second
+
+// cancelWait bounds how long cancel and disconnect wait for a stopped turn to write its usage.
+const cancelWait = 10 * time.Second
+
+// conn is one WebSocket connection. Its frames are read and handled one at a time on the
+// goroutine that runs serve; turns run on the engine's goroutines and reach the socket only
+// through the outbox.
+type conn struct {
+	h         *Handler
+	ws        *fws.Conn
+	id        uuid.UUID
+	principal *principal
+	origin    string
+	log       *slog.Logger
+	out       *outbox
+	ctx       context.Context
+	cancel    context.CancelFunc
+
+	// Read goroutine only.
+	grants  map[uuid.UUID]uuid.UUID // conversation id → org id
+	widgetW map[widgetIdentity]bool
+
+	mu   sync.Mutex
+	turn *turnRun
+}
+
+// widgetIdentity is one verified authContext user (PROTOCOL §3.1 W).
+type widgetIdentity struct {
+	org      uuid.UUID
+	identity string // ctx:<userId>
+}
+
+func (h *Handler) serveConn(wc *websocket.Conn) {
+	init, _ := wc.Locals(localConnInit).(*connInit)
+	if init == nil {
+		init = &connInit{}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &conn{
+		h: h, ws: wc.Conn, id: uuid.New(), principal: init.principal, origin: init.origin,
+		out: newOutbox(wc.Conn), ctx: ctx, cancel: cancel,
+		grants: map[uuid.UUID]uuid.UUID{}, widgetW: map[widgetIdentity]bool{},
+	}
+	c.log = h.log.With("connection_id", c.id)
+	h.mu.Lock()
+	h.conns[c] = struct{}{}
+	h.wg.Add(1)
+	h.mu.Unlock()
+	defer h.wg.Done()
+	defer c.teardown()
+	c.out.start()
+	c.serve()
+}
+
+func (c *conn) alive() {
+	if !c.out.killed.Load() {
+		_ = c.ws.SetReadDeadline(time.Now().Add(livenessWindow))
+	}
+}
+
+// serve reads frames until the socket fails or closes.
+func (c *conn) serve() {
+	c.alive()
+	c.ws.SetPongHandler(func(string) error { c.alive(); return nil })
+	c.ws.SetPingHandler(func(data string) error {
+		c.alive()
+		err := c.ws.WriteControl(fws.PongMessage, []byte(data), time.Now().Add(controlWait))
+		if err == fws.ErrCloseSent {
+			return nil
+		}
+		return err
+	})
+	for {
+		typ, r, err := c.ws.NextReader()
+		if err != nil {
+			return
+		}
+		c.alive()
+		data, oversized, err := readBounded(r)
+		if err != nil {
+			return
+		}
+		c.alive()
+		c.handle(typ, data, oversized)
+	}
+}
+
+// readBounded reads one message up to maxFrameBytes and discards the rest of a larger one,
+// so that the socket stays usable (PROTOCOL §1.4).
+func readBounded(r io.Reader) ([]byte, bool, error) {
+	var b bytes.Buffer
+	if _, err := b.ReadFrom(io.LimitReader(r, maxFrameBytes+1)); err != nil {
+		return nil, false, err
+	}
+	if b.Len() <= maxFrameBytes {
+		return b.Bytes(), false, nil
+	}
+	if _, err := io.Copy(io.Discard, r); err != nil {
+		return nil, true, err
+	}
+	return nil, true, nil
+}
+
+// handle answers one message.
+func (c *conn) handle(typ int, data []byte, oversized bool) {
+	switch {
+	case oversized:
+		c.send(errorEvent("", codeValidation, "frame exceeds the 1048576-byte limit"))
+		return
+	case typ != fws.TextMessage:
+		c.send(errorEvent("", codeValidation, "binary frames are not supported; send JSON text frames"))
+		return
+	}
+	f, ferr := parseFrame(data)
+	if ferr != nil {
+		c.send(errorEvent(ferr.requestID, ferr.code, ferr.message))
+		return
+	}
+	act, ok := actions[f.action]
+	if !ok {
+		c.send(errorEvent(f.requestID, codeUnsupported, "action '"+f.action+"' is not supported by this server"))
+		return
+	}
+	ctx, cancel := context.WithTimeout(c.ctx, actionTimeout)
+	defer cancel()
+	act(c, ctx, f)
+}
+
+type action func(c *conn, ctx context.Context, f *frame)
+
+var actions map[string]action
+
+func init() {
+	unsupported := func(c *conn, _ context.Context, f *frame) {
+		c.send(errorEvent(f.requestID, codeUnsupported, "action '"+f.action+"' is not supported by this server"))
+	}
+	actions = map[string]action{
+		"ping":                        (*conn).ping,
+		"create_conversation_session": (*conn).createSession,
+		"get_session":                 (*conn).getSession,
+		"get_conversation_messages":   (*conn).getMessages,
+		"list_conversations":          (*conn).listConversations,
+		"rename_conversation":         (*conn).renameConversation,
+		"send_message":                (*conn).sendMessage,
+		"cancel":                      (*conn).cancelTurn,
+		"confirm_tool_action":         (*conn).confirmToolAction,
+		"submit_interaction":          unsupported,
+		"verify_otp":                  unsupported,
+	}
+}
+
+func (c *conn) send(ev []byte) { c.out.push(ev) }
+
+func (c *conn) ping(_ context.Context, f *frame) { c.send(pongEvent(f.requestID)) }
+
+// storageError answers a database failure; the cause goes to the log only.
+func (c *conn) storageError(f *frame, err error) {
+	c.log.Error("ws: storage failure", "action", f.action, "ws_request_id", f.requestID, "err", err)
+	c.send(errorEvent(f.requestID, codeStorage, msgStorage))
+}
+
+func (c *conn) internalError(f *frame, err error) {
+	c.log.Error("ws: internal failure", "action", f.action, "ws_request_id", f.requestID, "err", err)
+	c.send(errorEvent(f.requestID, codeInternal, msgInternal))
+}
+
+// teardown runs when the socket is gone (PROTOCOL §1.7): the turn is cancelled without an
+// event and its approval recorded cancelled, the writer stops, grants are forgotten.
+func (c *conn) teardown() {
+	c.endTurn(errDisconnected)
+	c.cancel()
+	c.out.shutdown()
+	c.h.mu.Lock()
+	delete(c.h.conns, c)
+	c.h.mu.Unlock()
+}
+
+func (c *conn) currentTurn() *turnRun {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.turn
+}
+
+// endTurn stops the connection's turn, if any, with cause: ErrShuttingDown lets the turn
+// send its AGENT_ERROR; any other cause suppresses its events. It waits for the turn's
+// records to be written.
+func (c *conn) endTurn(cause error) {
+	c.mu.Lock()
+	run := c.turn
+	if run == nil || run.handle == nil {
+		c.mu.Unlock()
+		return
+	}
+	if cause != agent.ErrShuttingDown {
+		run.suppressed = true
+		c.turn = nil
+	}
+	handle := run.handle
+	c.mu.Unlock()
+	handle.Cancel(cause)
+	select {
+	case <-handle.Done():
+	case <-time.After(cancelWait):
+		c.log.Warn("ws: stopped turn did not end in time", "ws_request_id", run.requestID)
+	}
+}

@@ -1,0 +1,32 @@
+package ws_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/fasthttp/websocket"
+)
+
+func TestDrainRefusesNewWorkAndEndsParkedTurnsAtTheDeadline(t *testing.T) {
+	p := newParked(t, map[string]string{"SWITCHBOARD_SHUTDOWN_TIMEOUT": "1s"})
+	other, ack := p.session()
+	shut := make(chan error, 1)
+	go func() { shut <- p.srv.Shutdown(context.Background()) }()
+
+	// The listener closes at once; existing sockets are served, but refuse new work.
+	eventually(t, "draining", func() bool {
+		ev := other.Request(map[string]any{"action": "create_conversation_session", "requestId": "d1", "agentId": p.agent.ID.String()})
+		return ev.Code() == "SERVER_SHUTTING_DOWN" && ev.Message() == "server is shutting down; reconnect and retry" && ev.RequestID() == "d1"
+	})
+	if ev := other.Request(map[string]any{"action": "send_message", "requestId": "d2", "sessionId": ack.Str("sessionId"), "message": "hi"}); ev.Code() != "SERVER_SHUTTING_DOWN" || ev.RequestID() != "d2" {
+		t.Fatalf("send_message while draining: %s", ev.Raw)
+	}
+	evs := p.c.Terminal(p.r)
+	if last := evs[len(evs)-1]; last.Code() != "AGENT_ERROR" || last.Message() != "agent turn failed: server is shutting down" {
+		t.Fatalf("terminal %s", last.Raw)
+	}
+	if _, err := p.c.TryNext(5e9); !websocket.IsCloseError(err, websocket.CloseGoingAway) {
+		t.Fatalf("socket not closed with 1001: %v", err)
+	}
+	<-shut
+}

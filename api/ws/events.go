@@ -1,0 +1,121 @@
+package ws
+
+import (
+	"bytes"
+	"encoding/json"
+	"time"
+)
+
+// Error codes and fixed messages of PROTOCOL §6.
+const (
+	codeValidation     = "VALIDATION_ERROR"
+	codeUnsupported    = "UNSUPPORTED_ACTION"
+	codeAgentNotFound  = "AGENT_NOT_FOUND"
+	codeOrigin         = "ORIGIN_NOT_ALLOWED"
+	codeAuthContext    = "AUTH_CONTEXT_INVALID"
+	codeSessionNF      = "SESSION_NOT_FOUND"
+	codeConversationNF = "CONVERSATION_NOT_FOUND"
+	codeTurnInProgress = "TURN_IN_PROGRESS"
+	codeSkillNF        = "SKILL_NOT_FOUND"
+	codeLLMUnavailable = "LLM_UNAVAILABLE"
+	codeQuota          = "QUOTA_EXCEEDED"
+	codeNoPending      = "NO_PENDING_CONFIRMATION"
+	codeAgentError     = "AGENT_ERROR"
+	codeShuttingDown   = "SERVER_SHUTTING_DOWN"
+	codeStorage        = "STORAGE_ERROR"
+	codeInternal       = "INTERNAL_ERROR"
+
+	msgShuttingDown   = "server is shutting down; reconnect and retry"
+	msgStorage        = "storage is temporarily unavailable; try again"
+	msgInternal       = "internal error"
+	msgTurnInProgress = "a turn is already in progress on this connection; cancel it or wait for it to complete"
+)
+
+type errBody struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// event is the envelope of every server event (PROTOCOL §2.2); absent keys are omitted.
+type event struct {
+	Type      string   `json:"type"`
+	RequestID string   `json:"requestId,omitempty"`
+	Status    int      `json:"status,omitempty"`
+	Message   string   `json:"message,omitempty"`
+	Token     string   `json:"token,omitempty"`
+	Node      string   `json:"node,omitempty"`
+	Error     *errBody `json:"error,omitempty"`
+	Data      any      `json:"data"`
+	Timestamp int64    `json:"timestamp"`
+}
+
+func now() int64 { return time.Now().UnixMilli() }
+
+func encode(ev event) []byte {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(ev); err != nil {
+		// Every payload here is built from marshalable values; this is a bug.
+		panic("ws: encode event: " + err.Error())
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
+}
+
+func immediateEvent(requestID string, status int, message string, data any) []byte {
+	if data == nil {
+		data = struct{}{}
+	}
+	return encode(event{Type: "immediate_response", RequestID: requestID, Status: status, Message: message, Data: data, Timestamp: now()})
+}
+
+func errorEvent(requestID, code, message string) []byte {
+	body := &errBody{Code: code, Message: message}
+	return encode(event{Type: "error", RequestID: requestID, Error: body, Data: struct {
+		RequestID string   `json:"requestId,omitempty"`
+		Error     *errBody `json:"error"`
+	}{requestID, body}, Timestamp: now()})
+}
+
+func pongEvent(requestID string) []byte {
+	ts := now()
+	return encode(event{Type: "pong", RequestID: requestID, Data: struct {
+		Timestamp int64 `json:"timestamp"`
+	}{ts}, Timestamp: ts})
+}
+
+type tokenData struct {
+	RequestID string `json:"requestId"`
+	Token     string `json:"token"`
+}
+
+// tokenEvent is a stream_token or stream_reasoning.
+func tokenEvent(typ, requestID, token string) []byte {
+	return encode(event{Type: typ, RequestID: requestID, Token: token, Data: tokenData{requestID, token}, Timestamp: now()})
+}
+
+func chunkEvent(requestID, node string, rawResponse any) []byte {
+	return encode(event{Type: "stream_chunk", RequestID: requestID, Node: node, Data: struct {
+		RequestID string `json:"requestId"`
+		Node      string `json:"node"`
+		State     any    `json:"state"`
+	}{requestID, node, struct {
+		RawResponse any `json:"rawResponse"`
+	}{rawResponse}}, Timestamp: now()})
+}
+
+// wrappedEvent is eventual_response (status 200) or write_confirmation_required (status 0).
+func wrappedEvent(typ, requestID string, status int, inner any) []byte {
+	return encode(event{Type: typ, RequestID: requestID, Status: status, Data: struct {
+		RequestID string `json:"requestId"`
+		Status    int    `json:"status,omitempty"`
+		Data      any    `json:"data"`
+	}{requestID, status, inner}, Timestamp: now()})
+}
+
+func cancelledEvent(requestID string) []byte {
+	return encode(event{Type: "cancelled", RequestID: requestID, Status: 499, Data: struct {
+		RequestID string `json:"requestId"`
+		Status    int    `json:"status"`
+	}{requestID, 499}, Timestamp: now()})
+}

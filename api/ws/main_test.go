@@ -1,0 +1,136 @@
+package ws_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/uuid"
+
+	"github.com/switchboard-dev/switchboard/api/ws/wstest"
+	"github.com/switchboard-dev/switchboard/db"
+	"github.com/switchboard-dev/switchboard/dbtest"
+	"github.com/switchboard-dev/switchboard/llm/llmtest"
+	"github.com/switchboard-dev/switchboard/seal"
+	"github.com/switchboard-dev/switchboard/serve/servetest"
+)
+
+func TestMain(m *testing.M) { os.Exit(dbtest.Main(m)) }
+
+// env is one test's world: a scripted gateway, a server, an org with one agent.
+type env struct {
+	t     *testing.T
+	gw    *llmtest.Gateway
+	srv   *servetest.Server
+	box   *seal.Box
+	org   uuid.UUID
+	agent db.Agent
+}
+
+// newEnv starts a gateway and a server (extra env vars override), and creates an org and
+// an agent described by a.
+func newEnv(t *testing.T, a wstest.Agent, extra map[string]string) *env {
+	t.Helper()
+	gw := llmtest.New(t)
+	vars := map[string]string{
+		"SWITCHBOARD_GATEWAY_URL": gw.BaseURL(),
+		"SWITCHBOARD_GATEWAY_KEY": "sk-server-test-key",
+	}
+	for k, v := range extra {
+		vars[k] = v
+	}
+	srv := servetest.Start(t, vars)
+	e := &env{t: t, gw: gw, srv: srv, box: wstest.Box(t, servetest.TestEncryptionKey)}
+	e.org = wstest.CreateOrg(t, srv.Store, "Acme", "")
+	e.agent = wstest.CreateAgent(t, srv.Store, e.box, e.org, a)
+	return e
+}
+
+func (e *env) dial(header http.Header) *wstest.Client {
+	return wstest.Dial(e.t, e.srv.WSURL, header)
+}
+
+// session dials and creates a session on the env's agent; it returns the client and the ack.
+func (e *env) session() (*wstest.Client, wstest.Event) {
+	e.t.Helper()
+	c := e.dial(nil)
+	ack := c.Request(map[string]any{"action": "create_conversation_session", "requestId": "c-1", "agentId": e.agent.ID.String()})
+	if ack.Type() != "immediate_response" || ack.Status() != 200 {
+		e.t.Fatalf("create session: %s", ack.Raw)
+	}
+	return c, ack
+}
+
+var reqSeq atomic.Int64
+
+func nextR() string { return fmt.Sprintf("r-%d", reqSeq.Add(1)) }
+
+// send sends a send_message and requires its 202.
+func send(t *testing.T, c *wstest.Client, sessionID, text string) string {
+	t.Helper()
+	r := nextR()
+	ev := c.Request(map[string]any{"action": "send_message", "requestId": r, "sessionId": sessionID, "message": text})
+	if ev.Type() != "immediate_response" || ev.Status() != 202 || ev.RequestID() != r {
+		t.Fatalf("send_message %s: got %s", r, ev.Raw)
+	}
+	return r
+}
+
+// tokens concatenates the stream_token tokens of evs.
+func tokens(evs []wstest.Event) string {
+	var b strings.Builder
+	for _, ev := range evs {
+		if ev.Type() == "stream_token" {
+			b.WriteString(ev.Token())
+		}
+	}
+	return b.String()
+}
+
+func types(evs []wstest.Event) []string {
+	out := make([]string, len(evs))
+	for i, ev := range evs {
+		out[i] = ev.Type()
+	}
+	return out
+}
+
+// eventually polls cond until it holds; it fails the test after a generous bound. It is a
+// hang guard for asynchronous database effects, not a timing assertion.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("never happened: %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func ctx() context.Context { return context.Background() }
+
+const testJWTSecret = "switchboard-ws-test-jwt-secret-0123456789"
+
+// jwtToken signs an end-user token for the env's JWT secret.
+func jwtToken(t *testing.T, claims map[string]any) string {
+	t.Helper()
+	mc := jwt.MapClaims{"exp": time.Now().Add(time.Hour).Unix()}
+	for k, v := range claims {
+		mc[k] = v
+	}
+	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, mc).SignedString([]byte(testJWTSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// textReply is a scripted text reply with usage.
+func textReply(parts ...string) llmtest.Response { return llmtest.Text(parts...).WithUsage(10, 2) }

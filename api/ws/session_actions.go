@@ -1,0 +1,265 @@
+package ws
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/switchboard-dev/switchboard/auth"
+	"github.com/switchboard-dev/switchboard/db"
+	"github.com/switchboard-dev/switchboard/seal"
+	"github.com/switchboard-dev/switchboard/store"
+)
+
+const (
+	maxMetadataBytes = 16384
+	maxUserNameChars = 200
+	maxFingerprint   = 256
+)
+
+type sessionCreated struct {
+	SessionID          string `json:"sessionId"`
+	ConversationID     string `json:"conversationId"`
+	AgentID            string `json:"agentId"`
+	AgentName          string `json:"agentName"`
+	UserParticipantID  string `json:"userParticipantId"`
+	AgentParticipantID string `json:"agentParticipantId"`
+	ResumeToken        string `json:"resumeToken"`
+}
+
+// createSession is create_conversation_session (PROTOCOL §4.2), checks in the spec's order.
+func (c *conn) createSession(ctx context.Context, f *frame) {
+	if c.h.Draining() {
+		c.send(errorEvent(f.requestID, codeShuttingDown, msgShuttingDown))
+		return
+	}
+	agentRaw, ok := f.str("agentId")
+	if !ok || blank(agentRaw) {
+		c.send(errorEvent(f.requestID, codeValidation, "missing 'agentId'"))
+		return
+	}
+	metadata, hasMetadata := f.object("metadata")
+	if hasMetadata && len(metadata) > maxMetadataBytes {
+		c.send(errorEvent(f.requestID, codeValidation, "'metadata' must be at most 16384 bytes"))
+		return
+	}
+
+	agent, err := c.loadAgent(ctx, agentRaw)
+	if errors.Is(err, errUnreadable) {
+		c.send(errorEvent(f.requestID, codeAgentNotFound, "agent '"+agentRaw+"' not found"))
+		return
+	}
+	if err != nil {
+		c.storageError(f, err)
+		return
+	}
+	if !originAllowed(c.origin, agent.AllowedOrigins) {
+		c.send(errorEvent(f.requestID, codeOrigin, "this origin is not allowed to embed this agent"))
+		return
+	}
+	ctxIdentity, errMsg := c.verifyAuthContext(f, agent)
+	if errMsg != "" {
+		c.send(errorEvent(f.requestID, codeAuthContext, errMsg))
+		return
+	}
+	resumeID, err := c.resolveResume(ctx, f, agent, ctxIdentity)
+	if err != nil {
+		c.storageError(f, err)
+		return
+	}
+
+	token, err := auth.NewResumeToken()
+	if err != nil {
+		c.internalError(f, err)
+		return
+	}
+	p := store.NewWidgetSession{
+		OrgID: agent.OrgID, AgentID: agent.ID, AgentName: agent.Name, ResumeConversationID: resumeID,
+		UserName: c.userName(f), ResumeTokenHash: auth.HashResumeToken(token),
+		ResumeTokenExpiresAt: time.Now().Add(c.h.d.Config.ResumeTokenTTL),
+	}
+	if hasMetadata && resumeID == uuid.Nil {
+		p.Metadata = metadata
+	}
+	if supports, ok := f.stringList("supports"); ok {
+		p.Supports = supports
+	}
+	if c.principal != nil && !blank(c.principal.email) {
+		email := c.principal.email
+		p.UserEmail, p.ContactEmail = &email, &email
+	} else if e, ok := f.str("userEmail"); ok && !blank(e) {
+		e = strings.TrimSpace(e)
+		p.ContactEmail = &e
+	}
+	switch {
+	case ctxIdentity != "":
+		p.ExternalID = &ctxIdentity
+	case c.principal != nil:
+		id := "jwt:" + c.principal.sub
+		p.ExternalID = &id
+	}
+	if fp, ok := f.str("browserFingerprint"); ok && fp != "" {
+		fp = cutRunes(fp, maxFingerprint)
+		p.Fingerprint = &fp
+	}
+	ws, err := c.h.d.Store.CreateWidgetSession(ctx, p)
+	if err != nil {
+		c.storageError(f, err)
+		return
+	}
+	c.grants[ws.ConversationID] = agent.OrgID
+	if ctxIdentity != "" {
+		c.widgetW[widgetIdentity{org: agent.OrgID, identity: ctxIdentity}] = true
+	}
+	c.send(immediateEvent(f.requestID, 200, "Session created", sessionCreated{
+		SessionID: ws.SessionID.String(), ConversationID: ws.ConversationID.String(), AgentID: agentRaw,
+		AgentName: agent.Name, UserParticipantID: ws.UserParticipantID.String(),
+		AgentParticipantID: ws.AgentParticipantID.String(), ResumeToken: token,
+	}))
+}
+
+// loadAgent finds an existing, enabled agent this connection may embed: errUnreadable for
+// every other case (PROTOCOL §4.2.2 step 2).
+func (c *conn) loadAgent(ctx context.Context, raw string) (db.Agent, error) {
+	id, ok := parseID(raw)
+	if !ok {
+		return db.Agent{}, errUnreadable
+	}
+	a, err := c.h.d.Store.AgentForWS(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return db.Agent{}, errUnreadable
+	}
+	if err != nil {
+		return db.Agent{}, err
+	}
+	if !a.Enabled || (c.principal != nil && c.principal.orgID != a.OrgID) {
+		return db.Agent{}, errUnreadable
+	}
+	return a, nil
+}
+
+// verifyAuthContext checks the frame's authContext (PROTOCOL §4.2.4); it returns the verified
+// identity ctx:<userId> ("" when none was sent), or the error message.
+func (c *conn) verifyAuthContext(f *frame, agent db.Agent) (string, string) {
+	const failed = "authContext signature failed verification"
+	raw, present := f.object("authContext")
+	if !present {
+		if agent.RequireAuthContext {
+			return "", "authContext is required to embed this agent"
+		}
+		return "", ""
+	}
+	ac := &frame{}
+	if json.Unmarshal(raw, &ac.fields) != nil {
+		return "", failed
+	}
+	userID, ok1 := ac.str("userId")
+	sig, ok2 := ac.str("signature")
+	ts, ok3 := ac.integer("timestamp")
+	if !ok1 || !ok2 || !ok3 || userID == "" || utf8.RuneCountInString(userID) > 256 || len(agent.WidgetSigningSecret) == 0 {
+		return "", failed
+	}
+	secret, err := c.h.d.Box.Open(agent.WidgetSigningSecret, seal.AAD("agents", "widget_signing_secret", agent.OrgID, agent.ID))
+	if err != nil {
+		c.log.Error("ws: open widget signing secret", "agent_id", agent.ID, "err", err)
+		return "", failed
+	}
+	if !auth.VerifyAuthContext(secret, userID, ts, sig, time.Now()) {
+		return "", failed
+	}
+	return "ctx:" + userID, ""
+}
+
+// resolveResume decides whether the frame resumes its conversationId (PROTOCOL §4.2.5); it
+// returns uuid.Nil for a fresh conversation and never refuses.
+func (c *conn) resolveResume(ctx context.Context, f *frame, agent db.Agent, ctxIdentity string) (uuid.UUID, error) {
+	raw, ok := f.str("conversationId")
+	if !ok {
+		return uuid.Nil, nil
+	}
+	id, ok := parseID(raw)
+	if !ok {
+		return uuid.Nil, nil
+	}
+	conv, err := c.h.d.Store.ConversationForWS(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return uuid.Nil, nil
+	}
+	if err != nil {
+		return uuid.Nil, err
+	}
+	if conv.OrgID != agent.OrgID || conv.AgentID != agent.ID {
+		return uuid.Nil, nil
+	}
+	readable, ownerless, err := c.access(ctx, conv.OrgID, conv.ID, ctxIdentity)
+	if err != nil {
+		return uuid.Nil, err
+	}
+	if readable {
+		return conv.ID, nil
+	}
+	tok, ok := f.str("resumeToken")
+	if !ownerless || !ok || !auth.ValidResumeTokenFormat(tok) {
+		return uuid.Nil, nil
+	}
+	valid, err := c.h.d.Store.ResumeTokenValid(ctx, conv.OrgID, conv.ID, auth.HashResumeToken(tok))
+	if err != nil || !valid {
+		return uuid.Nil, err
+	}
+	return conv.ID, nil
+}
+
+func (c *conn) userName(f *frame) string {
+	if n, ok := f.str("userName"); ok && !blank(n) {
+		return cutRunes(strings.TrimSpace(n), maxUserNameChars)
+	}
+	if c.principal != nil && !blank(c.principal.name) {
+		return cutRunes(strings.TrimSpace(c.principal.name), maxUserNameChars)
+	}
+	return "Visitor"
+}
+
+type sessionInfo struct {
+	SessionID          string `json:"sessionId"`
+	ConversationID     string `json:"conversationId"`
+	AgentID            string `json:"agentId"`
+	AgentName          string `json:"agentName"`
+	UserParticipantID  string `json:"userParticipantId"`
+	AgentParticipantID string `json:"agentParticipantId"`
+	ThreadID           string `json:"threadId"`
+	Status             string `json:"status"`
+}
+
+// getSession is get_session (PROTOCOL §4.3).
+func (c *conn) getSession(ctx context.Context, f *frame) {
+	sid, ok := f.str("sessionId")
+	if !ok {
+		c.send(errorEvent(f.requestID, codeValidation, "missing 'sessionId'"))
+		return
+	}
+	sess, err := c.readableSession(ctx, sid)
+	if errors.Is(err, errUnreadable) {
+		c.send(errorEvent(f.requestID, codeSessionNF, "session '"+sid+"' not found"))
+		return
+	}
+	if err != nil {
+		c.storageError(f, err)
+		return
+	}
+	name, err := c.h.d.Store.AgentNameAnyState(ctx, sess.OrgID, sess.AgentID)
+	if err != nil {
+		c.storageError(f, err)
+		return
+	}
+	conv := sess.ConversationID.String()
+	c.send(immediateEvent(f.requestID, 200, "Session", sessionInfo{
+		SessionID: sess.ID.String(), ConversationID: conv, AgentID: sess.AgentID.String(), AgentName: name,
+		UserParticipantID: sess.UserParticipantID.String(), AgentParticipantID: sess.AgentParticipantID.String(),
+		ThreadID: conv, Status: "active",
+	}))
+}

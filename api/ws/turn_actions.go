@@ -1,0 +1,287 @@
+package ws
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/switchboard-dev/switchboard/agent"
+	"github.com/switchboard-dev/switchboard/approval"
+	"github.com/switchboard-dev/switchboard/store"
+)
+
+const maxMessageChars = 10000
+
+// errDisconnected and errCancelled are why a connection stops its turn.
+var (
+	errDisconnected = errors.New("client disconnected")
+	errCancelled    = errors.New("cancelled by the client")
+)
+
+// turnRun is the connection's running turn. suppressed (under conn.mu) drops every later
+// event of the turn: set by cancel, disconnect and the terminal event itself.
+type turnRun struct {
+	requestID  string
+	handle     *agent.Turn
+	suppressed bool
+}
+
+// sendMessage is send_message (PROTOCOL §4.7): every check, in order, before the 202.
+func (c *conn) sendMessage(ctx context.Context, f *frame) {
+	if c.currentTurn() != nil {
+		c.send(errorEvent(f.requestID, codeTurnInProgress, msgTurnInProgress))
+		return
+	}
+	if c.h.Draining() {
+		c.send(errorEvent(f.requestID, codeShuttingDown, msgShuttingDown))
+		return
+	}
+	r := f.requestID
+	if r == "" {
+		c.send(errorEvent("", codeValidation, "send_message requires a 'requestId'"))
+		return
+	}
+	sid, ok := f.str("sessionId")
+	if !ok {
+		c.send(errorEvent(r, codeValidation, "missing 'sessionId'"))
+		return
+	}
+	text, ok := f.str("message")
+	if !ok || blank(text) {
+		c.send(errorEvent(r, codeValidation, "missing or empty 'message'"))
+		return
+	}
+	if utf8.RuneCountInString(text) > maxMessageChars {
+		c.send(errorEvent(r, codeValidation, "'message' must be at most 10000 characters"))
+		return
+	}
+	if skill, ok := f.str("skill"); ok && skill != "" {
+		c.send(errorEvent(r, codeSkillNF, "skill '"+skill+"' is not available on this server"))
+		return
+	}
+	sess, err := c.readableSession(ctx, sid)
+	if errors.Is(err, errUnreadable) {
+		c.send(errorEvent(r, codeSessionNF, "session '"+sid+"' not found"))
+		return
+	}
+	if err != nil {
+		c.storageError(f, err)
+		return
+	}
+	ag, err := c.h.d.Store.LiveAgent(ctx, sess.OrgID, sess.AgentID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !ag.Enabled) {
+		c.send(errorEvent(r, codeAgentNotFound, "agent '"+sess.AgentID.String()+"' not found"))
+		return
+	}
+	if err != nil {
+		c.storageError(f, err)
+		return
+	}
+	eng := c.h.d.Engine
+	key, err := eng.ResolveKey(ctx, sess.OrgID)
+	switch {
+	case errors.Is(err, agent.ErrNoGatewayKey):
+		c.send(errorEvent(r, codeLLMUnavailable, "no LLM gateway key is configured for this organization"))
+		return
+	case errors.Is(err, agent.ErrKeyUnusable):
+		c.internalError(f, err)
+		return
+	case err != nil:
+		c.storageError(f, err)
+		return
+	}
+	switch err := eng.CheckBudget(ctx, sess.OrgID); {
+	case errors.Is(err, agent.ErrQuotaExceeded):
+		c.send(errorEvent(r, codeQuota, "the organization's monthly token budget is exhausted"))
+		return
+	case err != nil:
+		c.storageError(f, err)
+		return
+	}
+	msg, err := c.h.d.Store.InsertUserMessage(ctx, sess.OrgID, sess.ConversationID, sess.UserParticipantID, text, r)
+	if err != nil {
+		c.storageError(f, err)
+		return
+	}
+	var seq int64
+	if msg.Seq != nil {
+		seq = *msg.Seq
+	}
+	spec := agent.TurnSpec{
+		TurnID: uuid.New(), OrgID: sess.OrgID, AgentID: sess.AgentID, SessionID: sess.ID,
+		ConversationID: sess.ConversationID, AgentParticipantID: sess.AgentParticipantID, RequestID: r,
+		UserMessage: text, UserMessageSeq: seq, Key: key, Viewer: c.viewer(sess.OrgID),
+	}
+	run := &turnRun{requestID: r}
+	c.mu.Lock()
+	c.turn = run
+	c.send(immediateEvent(r, 202, "Processing your request...", nil))
+	c.mu.Unlock()
+	handle := eng.Start(spec, &turnSink{c: c, run: run})
+	c.mu.Lock()
+	run.handle = handle
+	c.mu.Unlock()
+}
+
+func (c *conn) viewer(org uuid.UUID) agent.Viewer {
+	v := agent.Viewer{Identities: c.identities(org)}
+	if c.principal != nil && c.principal.orgID == org {
+		v.Groups = c.principal.groups
+	}
+	return v
+}
+
+// cancelTurn is cancel (PROTOCOL §4.8): with no active turn it sends nothing at all.
+func (c *conn) cancelTurn(_ context.Context, _ *frame) {
+	run := c.currentTurn()
+	if run == nil {
+		return
+	}
+	c.endTurn(errCancelled)
+	c.send(cancelledEvent(run.requestID))
+}
+
+// confirmToolAction is confirm_tool_action (PROTOCOL §4.9).
+func (c *conn) confirmToolAction(ctx context.Context, f *frame) {
+	sid, ok := f.str("sessionId")
+	if !ok {
+		c.send(errorEvent(f.requestID, codeValidation, "confirm_tool_action requires a 'sessionId'"))
+		return
+	}
+	approved, ok := f.boolean("approved")
+	if !ok {
+		c.send(errorEvent(f.requestID, codeValidation, "confirm_tool_action requires a boolean 'approved'"))
+		return
+	}
+	noPending := func() {
+		c.send(errorEvent(f.requestID, codeNoPending, "no tool action is awaiting confirmation for session '"+sid+"'"))
+	}
+	sess, err := c.readableSession(ctx, sid)
+	if errors.Is(err, errUnreadable) {
+		noPending()
+		return
+	}
+	if err != nil {
+		c.storageError(f, err)
+		return
+	}
+	var named uuid.NullUUID
+	if raw, ok := f.str("approvalId"); ok {
+		id, ok := parseID(raw)
+		if !ok {
+			noPending()
+			return
+		}
+		named = uuid.NullUUID{UUID: id, Valid: true}
+	}
+	ap, err := c.h.d.Store.PendingApprovalForSession(ctx, sess.OrgID, sess.ID, named)
+	if errors.Is(err, store.ErrNotFound) {
+		noPending()
+		return
+	}
+	if err != nil {
+		c.storageError(f, err)
+		return
+	}
+	_, err = c.h.d.Store.DecideApproval(ctx, sess.OrgID, ap.ID, approved, "widget", nil, nil)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		noPending()
+		return
+	case errors.Is(err, store.ErrApprovalOrphaned):
+		c.send(errorEvent(f.requestID, codeNoPending, "the turn awaiting confirmation for session '"+sid+"' is no longer active"))
+		return
+	case err != nil:
+		c.storageError(f, err)
+		return
+	}
+	msg, outcome := "Tool action rejected", approval.Rejected
+	if approved {
+		msg, outcome = "Tool action approved", approval.Approved
+	}
+	c.send(immediateEvent(f.requestID, 200, msg, map[string]any{"sessionId": sid, "approved": approved, "approvalId": ap.ID.String()}))
+	c.h.decisions.Deliver(ctx, approval.Decision{ApprovalID: ap.ID, OrgID: sess.OrgID, Outcome: outcome, Via: "widget"})
+}
+
+// turnSink turns engine events into the turn's frames (PROTOCOL §5), all under R.
+type turnSink struct {
+	c   *conn
+	run *turnRun
+}
+
+// emit queues one event of a turn unless the turn's events are suppressed.
+func (s *turnSink) emit(ev []byte) {
+	s.c.mu.Lock()
+	if !s.run.suppressed {
+		s.c.out.push(ev)
+	}
+	s.c.mu.Unlock()
+}
+
+// finish queues the terminal event and frees the slot, in one step.
+func (s *turnSink) finish(ev []byte) {
+	s.c.mu.Lock()
+	defer s.c.mu.Unlock()
+	if s.run.suppressed {
+		return
+	}
+	s.run.suppressed = true
+	if s.c.turn == s.run {
+		s.c.turn = nil
+	}
+	s.c.out.push(ev)
+}
+
+func (s *turnSink) Token(t string) { s.emit(tokenEvent("stream_token", s.run.requestID, t)) }
+
+func (s *turnSink) Reasoning(t string) { s.emit(tokenEvent("stream_reasoning", s.run.requestID, t)) }
+
+func (s *turnSink) ToolCall(name string, args json.RawMessage) {
+	s.emit(chunkEvent(s.run.requestID, name, map[string]any{"toolCall": map[string]any{"name": name, "arguments": args}}))
+}
+
+func (s *turnSink) ToolResult(name string, isError bool, result string) {
+	s.emit(chunkEvent(s.run.requestID, name, map[string]any{"toolResult": map[string]any{"name": name, "isError": isError, "result": result}}))
+}
+
+func (s *turnSink) ConfirmationRequired(toolName string, approvalID uuid.UUID, args json.RawMessage) {
+	s.emit(wrappedEvent("write_confirmation_required", s.run.requestID, 0, map[string]any{
+		"toolId": toolName, "actionDescription": "The agent wants to run '" + toolName + "'. Allow?",
+		"approvalId": approvalID.String(), "arguments": args,
+	}))
+}
+
+type eventualData struct {
+	MessageID       string           `json:"messageId"`
+	Response        responseBody     `json:"response"`
+	NeedsEscalation bool             `json:"needsEscalation"`
+	Usage           agent.Usage      `json:"usage"`
+	Citations       []agent.Citation `json:"citations,omitempty"`
+}
+
+type responseBody struct {
+	ResponseParts          []string `json:"responseParts"`
+	CustomerHappinessScore float64  `json:"customerHappinessScore"`
+	NeedsSatisfactionScore float64  `json:"needsSatisfactionScore"`
+	RequestSummary         string   `json:"requestSummary"`
+	ResolutionStatus       string   `json:"resolutionStatus"`
+	SuggestedNextActions   []string `json:"suggestedNextActions"`
+}
+
+func (s *turnSink) Completed(r agent.Reply) {
+	s.finish(wrappedEvent("eventual_response", s.run.requestID, 200, eventualData{
+		MessageID: r.MessageID.String(),
+		Response: responseBody{
+			ResponseParts: []string{r.Text}, CustomerHappinessScore: 0.5, NeedsSatisfactionScore: 0.5,
+			ResolutionStatus: "in_progress", SuggestedNextActions: []string{},
+		},
+		Usage: r.Usage, Citations: r.Citations,
+	}))
+}
+
+func (s *turnSink) Failed(message string) {
+	s.finish(errorEvent(s.run.requestID, codeAgentError, message))
+}

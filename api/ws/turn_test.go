@@ -1,0 +1,329 @@
+package ws_test
+
+import (
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/switchboard-dev/switchboard/api/ws/wstest"
+	"github.com/switchboard-dev/switchboard/llm/llmtest"
+)
+
+type usageRow struct {
+	outcome            string
+	prompt, completion int64
+	estimated          bool
+	cost               float64
+	requestID          string
+	keyID              *uuid.UUID
+}
+
+func usageRows(t *testing.T, e *env) []usageRow {
+	t.Helper()
+	rows, err := e.srv.Pool.Query(ctx(), `SELECT outcome, prompt_tokens, completion_tokens, tokens_estimated, cost_usd::float8, request_id, gateway_key_id FROM usage_events ORDER BY created_at`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []usageRow
+	for rows.Next() {
+		var u usageRow
+		if err := rows.Scan(&u.outcome, &u.prompt, &u.completion, &u.estimated, &u.cost, &u.requestID, &u.keyID); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, u)
+	}
+	return out
+}
+
+func outbound(t *testing.T, e *env) int {
+	return count(t, e, `SELECT count(*) FROM messages WHERE direction = 'outbound'`)
+}
+
+func TestPlainTurnStreamsAndStoresReplyAndUsage(t *testing.T) {
+	e := newEnv(t, wstest.Agent{}, nil)
+	e.gw.Push(llmtest.Text("We're open ", "9–5, Monday to Friday.").WithUsage(412, 11).WithCost(0.000431))
+	c, ack := e.session()
+	r := send(t, c, ack.Str("sessionId"), "What are your hours?")
+	evs := c.Terminal(r)
+	last := evs[len(evs)-1]
+	for _, ev := range evs {
+		checkEnvelope(t, ev)
+		if ev.RequestID() != r || ev.Type() == "stream_token" && (ev.Token() == "" || ev.Str("token") != ev.Token()) {
+			t.Fatalf("event %s", ev.Raw)
+		}
+	}
+	in := last.Inner()
+	resp := in["response"].(map[string]any)
+	parts := resp["responseParts"].([]any)
+	usage := in["usage"].(map[string]any)
+	if last.Type() != "eventual_response" || last.Status() != 200 || last.Data()["status"] != float64(200) ||
+		len(parts) != 1 || parts[0] != tokens(evs) || parts[0] != "We're open 9–5, Monday to Friday." ||
+		len(resp) != 6 || in["needsEscalation"] != false || in["citations"] != nil ||
+		usage["promptTokens"] != float64(412) || usage["completionTokens"] != float64(11) || usage["costUsd"] != 0.000431 {
+		t.Fatalf("eventual_response: %s", last.Raw)
+	}
+	rows := usageRows(t, e)
+	if len(rows) != 1 || rows[0].outcome != "completed" || rows[0].cost != 0.000431 || rows[0].requestID != r || rows[0].estimated || rows[0].keyID != nil {
+		t.Fatalf("usage rows %+v", rows)
+	}
+	if n := count(t, e, `SELECT count(*) FROM messages WHERE id = $1 AND direction = 'outbound' AND text = $2`, in["messageId"], parts[0]); n != 1 {
+		t.Fatal("reply not stored under messageId")
+	}
+	// The gateway got the server key, the default model and the user message.
+	req := e.gw.Request(0)
+	if req.Header.Get("Authorization") != "Bearer sk-server-test-key" || req.Chat.Model != "gpt-4o-mini" || !req.Chat.Stream || req.Chat.MaxTokens != nil {
+		t.Fatalf("gateway request: %s", req.Body)
+	}
+	if msgs := req.Chat.Messages; msgs[0].Role != "system" || msgs[len(msgs)-1].Content != "What are your hours?" {
+		t.Fatalf("messages %+v", msgs)
+	}
+}
+
+func TestMultiByteRepliesStreamValidUTF8Tokens(t *testing.T) {
+	e := newEnv(t, wstest.Agent{}, nil)
+	reply := []string{"Grüße ", "aus 東京 ", "🌍🎉", " — ça va?"}
+	e.gw.Push(llmtest.Text(reply...).WithReasoning("denke…"))
+	c, ack := e.session()
+	r := send(t, c, ack.Str("sessionId"), "hi")
+	evs := c.Terminal(r)
+	var reasoning int
+	for _, ev := range evs {
+		if ev.Type() == "stream_token" && !utf8.ValidString(ev.Token()) {
+			t.Fatalf("invalid token %q", ev.Token())
+		}
+		if ev.Type() == "stream_reasoning" {
+			reasoning++
+		}
+	}
+	if got := tokens(evs); got != strings.Join(reply, "") || reasoning == 0 {
+		t.Fatalf("tokens %q reasoning %d", got, reasoning)
+	}
+}
+
+func TestSecondTurnReplaysTheFirstExchange(t *testing.T) {
+	e := newEnv(t, wstest.Agent{}, nil)
+	e.gw.Push(textReply("First answer."), textReply("Second answer."))
+	c, ack := e.session()
+	sid := ack.Str("sessionId")
+	c.Terminal(send(t, c, sid, "First question"))
+	c.Terminal(send(t, c, sid, "Second question"))
+	msgs := e.gw.Request(1).Chat.Messages
+	var got []string
+	for _, m := range msgs[1:] {
+		got = append(got, m.Role+":"+m.Content)
+	}
+	want := "user:First question|assistant:First answer.|user:Second question"
+	if strings.Join(got, "|") != want {
+		t.Fatalf("second request %q", strings.Join(got, "|"))
+	}
+}
+
+func TestHistoryKeepsTheNewestMessages(t *testing.T) {
+	e := newEnv(t, wstest.Agent{}, map[string]string{"SWITCHBOARD_HISTORY_MESSAGES": "2"})
+	c, ack := e.session()
+	sid := ack.Str("sessionId")
+	for i, q := range []string{"q1", "q2", "q3"} {
+		e.gw.Push(textReply("a" + string(rune('1'+i))))
+		c.Terminal(send(t, c, sid, q))
+	}
+	msgs := e.gw.Request(2).Chat.Messages
+	var got []string
+	for _, m := range msgs[1:] {
+		got = append(got, m.Content)
+	}
+	if strings.Join(got, ",") != "q2,a2,q3" {
+		t.Fatalf("history %v", got)
+	}
+}
+
+func TestGatewayFailureEndsTurnWithAgentError(t *testing.T) {
+	cases := []struct {
+		name, msg string
+		resp      llmtest.Response
+		outcome   string
+	}{
+		{"HTTP 500", "agent turn failed: model gateway error (HTTP 500)", llmtest.Error(500, ""), "error"},
+		{"broken stream", "agent turn failed: model stream interrupted", llmtest.Text("Here are your last", " three").BreakAfter(1), "error"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, wstest.Agent{}, nil)
+			e.gw.Push(tc.resp)
+			c, ack := e.session()
+			r := send(t, c, ack.Str("sessionId"), "hi")
+			evs := c.Terminal(r)
+			last := evs[len(evs)-1]
+			if last.Code() != "AGENT_ERROR" || last.Message() != tc.msg || last.RequestID() != r {
+				t.Fatalf("terminal %s", last.Raw)
+			}
+			if outbound(t, e) != 0 {
+				t.Fatal("assistant message stored after a failure")
+			}
+			if rows := usageRows(t, e); len(rows) != 1 || rows[0].outcome != tc.outcome {
+				t.Fatalf("usage %+v", rows)
+			}
+			// The slot is free again.
+			e.gw.Push(textReply("ok"))
+			c.Terminal(send(t, c, ack.Str("sessionId"), "again"))
+		})
+	}
+}
+
+func TestSendMessageRefusalsComeAloneAndStoreNothing(t *testing.T) {
+	e := newEnv(t, wstest.Agent{}, nil)
+	c, ack := e.session()
+	sid := ack.Str("sessionId")
+	long := strings.Repeat("é", 10001)
+	cases := []struct {
+		name      string
+		frame     map[string]any
+		code, msg string
+		requestID string
+	}{
+		{"no requestId", map[string]any{"sessionId": sid, "message": "x"}, "VALIDATION_ERROR", "send_message requires a 'requestId'", ""},
+		{"no sessionId", map[string]any{"requestId": "s1", "message": "x"}, "VALIDATION_ERROR", "missing 'sessionId'", "s1"},
+		{"blank message", map[string]any{"requestId": "s2", "sessionId": sid, "message": "  "}, "VALIDATION_ERROR", "missing or empty 'message'", "s2"},
+		{"long message", map[string]any{"requestId": "s3", "sessionId": sid, "message": long}, "VALIDATION_ERROR", "'message' must be at most 10000 characters", "s3"},
+		{"skill", map[string]any{"requestId": "s4", "sessionId": sid, "message": "x", "skill": "math"}, "SKILL_NOT_FOUND", "skill 'math' is not available on this server", "s4"},
+		{"unknown session", map[string]any{"requestId": "s5", "sessionId": "S9", "message": "x"}, "SESSION_NOT_FOUND", "session 'S9' not found", "s5"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.frame["action"] = "send_message"
+			ev := c.Request(tc.frame)
+			if ev.Code() != tc.code || ev.Message() != tc.msg || ev.RequestID() != tc.requestID {
+				t.Fatalf("got %s", ev.Raw)
+			}
+			if pong := c.Request(map[string]any{"action": "ping"}); pong.Type() != "pong" {
+				t.Fatalf("a second event followed the refusal: %s", pong.Raw)
+			}
+		})
+	}
+	if n := count(t, e, `SELECT count(*) FROM messages`); n != 0 {
+		t.Fatalf("%d messages stored", n)
+	}
+}
+
+func TestBillingRefusalsBeforeTheAck(t *testing.T) {
+	t.Run("LLM_UNAVAILABLE without any key", func(t *testing.T) {
+		e := newEnv(t, wstest.Agent{}, map[string]string{"SWITCHBOARD_GATEWAY_KEY": ""})
+		c, ack := e.session()
+		ev := c.Request(map[string]any{"action": "send_message", "requestId": "k", "sessionId": ack.Str("sessionId"), "message": "hi"})
+		if ev.Code() != "LLM_UNAVAILABLE" || ev.Message() != "no LLM gateway key is configured for this organization" {
+			t.Fatalf("got %s", ev.Raw)
+		}
+		if n := count(t, e, `SELECT count(*) FROM messages`); n != 0 {
+			t.Fatal("message stored")
+		}
+	})
+	t.Run("QUOTA_EXCEEDED with a zero budget", func(t *testing.T) {
+		e := newEnv(t, wstest.Agent{}, nil)
+		if _, err := e.srv.Pool.Exec(ctx(), `INSERT INTO org_settings (org_id, model, system_prompt, monthly_token_budget) VALUES ($1, 'gpt-4o-mini', 'p', 0)`, e.org); err != nil {
+			t.Fatal(err)
+		}
+		c, ack := e.session()
+		ev := c.Request(map[string]any{"action": "send_message", "requestId": "q", "sessionId": ack.Str("sessionId"), "message": "hi"})
+		if ev.Code() != "QUOTA_EXCEEDED" || ev.Message() != "the organization's monthly token budget is exhausted" || ev.RequestID() != "q" {
+			t.Fatalf("got %s", ev.Raw)
+		}
+		if n := count(t, e, `SELECT count(*) FROM messages`); n != 0 {
+			t.Fatal("message stored")
+		}
+	})
+	t.Run("AGENT_NOT_FOUND once the agent is disabled", func(t *testing.T) {
+		e := newEnv(t, wstest.Agent{}, nil)
+		c, ack := e.session()
+		if _, err := e.srv.Pool.Exec(ctx(), `UPDATE agents SET enabled = false WHERE id = $1`, e.agent.ID); err != nil {
+			t.Fatal(err)
+		}
+		ev := c.Request(map[string]any{"action": "send_message", "requestId": "a", "sessionId": ack.Str("sessionId"), "message": "hi"})
+		if ev.Code() != "AGENT_NOT_FOUND" || ev.Message() != "agent '"+e.agent.ID.String()+"' not found" {
+			t.Fatalf("got %s", ev.Raw)
+		}
+	})
+	t.Run("the org's newest key pays", func(t *testing.T) {
+		e := newEnv(t, wstest.Agent{}, nil)
+		wstest.CreateGatewayKey(t, e.srv.Store, e.box, e.org, "sk-org-old-key-1111", "")
+		keyID := wstest.CreateGatewayKey(t, e.srv.Store, e.box, e.org, "sk-org-new-key-2222", e.gw.BaseURL())
+		e.gw.Push(textReply("paid"))
+		c, ack := e.session()
+		c.Terminal(send(t, c, ack.Str("sessionId"), "hi"))
+		if auth := e.gw.Request(0).Header.Get("Authorization"); auth != "Bearer sk-org-new-key-2222" {
+			t.Fatalf("Authorization %q", auth)
+		}
+		if rows := usageRows(t, e); len(rows) != 1 || rows[0].keyID == nil || *rows[0].keyID != keyID {
+			t.Fatalf("usage %+v", rows)
+		}
+	})
+}
+
+func TestTurnInProgressRefusesASecondSend(t *testing.T) {
+	e := newEnv(t, wstest.Agent{}, nil)
+	e.gw.Push(llmtest.Text("slow").StallAfter(0))
+	c, ack := e.session()
+	sid := ack.Str("sessionId")
+	r := send(t, c, sid, "first")
+	ev := c.Request(map[string]any{"action": "send_message", "requestId": "second", "sessionId": sid, "message": "again"})
+	if ev.Code() != "TURN_IN_PROGRESS" || ev.RequestID() != "second" || ev.Message() != "a turn is already in progress on this connection; cancel it or wait for it to complete" {
+		t.Fatalf("got %s", ev.Raw)
+	}
+	if n := count(t, e, `SELECT count(*) FROM messages`); n != 1 {
+		t.Fatalf("%d messages stored", n)
+	}
+	c.Send(map[string]any{"action": "cancel", "requestId": r})
+	if ev := c.Next(); ev.Type() != "cancelled" {
+		t.Fatalf("got %s", ev.Raw)
+	}
+}
+
+func TestCancelMidStreamStopsTheGatewayAndRecordsUsage(t *testing.T) {
+	e := newEnv(t, wstest.Agent{}, nil)
+	e.gw.Push(llmtest.Text("Here is the first part", " and more").StallAfter(1))
+	c, ack := e.session()
+	sid := ack.Str("sessionId")
+	r := send(t, c, sid, "tell me")
+	if ev, _ := c.WaitFor("stream_token"); ev.RequestID() != r {
+		t.Fatalf("token %s", ev.Raw)
+	}
+	c.Send(map[string]any{"action": "cancel", "requestId": r})
+	ev, _ := c.WaitFor("cancelled")
+	if ev.RequestID() != r || ev.Status() != 499 || ev.Data()["requestId"] != r || ev.Data()["status"] != float64(499) {
+		t.Fatalf("cancelled %s", ev.Raw)
+	}
+	// Nothing more for R: the next event answers the next frame.
+	if pong := c.Request(map[string]any{"action": "ping", "requestId": "after"}); pong.Type() != "pong" {
+		t.Fatalf("after cancel: %s", pong.Raw)
+	}
+	rows := usageRows(t, e)
+	if len(rows) != 1 || rows[0].outcome != "cancelled" || !rows[0].estimated || rows[0].prompt == 0 {
+		t.Fatalf("usage %+v", rows)
+	}
+	if outbound(t, e) != 0 || count(t, e, `SELECT count(*) FROM messages WHERE direction = 'inbound'`) != 1 {
+		t.Fatal("messages after cancel")
+	}
+	// The next send is accepted; the cancelled turn made no further request.
+	e.gw.Push(textReply("fresh"))
+	c.Terminal(send(t, c, sid, "again"))
+	if n := e.gw.RequestCount(); n != 2 {
+		t.Fatalf("gateway requests %d", n)
+	}
+}
+
+func TestDisconnectMidTurnCancelsAndRecordsUsage(t *testing.T) {
+	e := newEnv(t, wstest.Agent{}, nil)
+	e.gw.Push(llmtest.Text("partial", " rest").StallAfter(1))
+	c, ack := e.session()
+	send(t, c, ack.Str("sessionId"), "tell me")
+	c.WaitFor("stream_token")
+	_ = c.Conn.Close()
+	eventually(t, "a cancelled usage row", func() bool {
+		rows := usageRows(t, e)
+		return len(rows) == 1 && rows[0].outcome == "cancelled"
+	})
+	if outbound(t, e) != 0 || count(t, e, `SELECT count(*) FROM messages`) != 1 {
+		t.Fatal("messages after disconnect")
+	}
+}
