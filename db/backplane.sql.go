@@ -13,50 +13,49 @@ import (
 	"github.com/google/uuid"
 )
 
-const insertBackplaneEvent = `-- name: InsertBackplaneEvent :one
-INSERT INTO backplane_events (org_id, target_type, target_id, event)
-VALUES ($1, $2, $3, $4)
-RETURNING id
-`
-
-type InsertBackplaneEventParams struct {
-	OrgID      uuid.UUID
-	TargetType string
-	TargetID   string
-	Event      json.RawMessage
-}
-
-func (q *Queries) InsertBackplaneEvent(ctx context.Context, db DBTX, arg InsertBackplaneEventParams) (int64, error) {
-	row := db.QueryRow(ctx, insertBackplaneEvent,
-		arg.OrgID,
-		arg.TargetType,
-		arg.TargetID,
-		arg.Event,
-	)
-	var id int64
-	err := row.Scan(&id)
-	return id, err
-}
-
 const listBackplaneEventsAfter = `-- name: ListBackplaneEventsAfter :many
-SELECT id, org_id, target_type, target_id, event, created_at FROM backplane_events WHERE id > $1 ORDER BY id LIMIT $2
+SELECT b.id, b.org_id, b.target_type, b.target_id, b.event, b.created_at,
+    clock_timestamp()::timestamptz AS read_at
+FROM (
+    SELECT id, org_id, target_type, target_id, event, created_at FROM backplane_events WHERE backplane_events.id > $1
+    UNION ALL
+    SELECT id, org_id, target_type, target_id, event, created_at FROM backplane_events
+    WHERE backplane_events.id = ANY($2::bigint[]) AND backplane_events.id <= $1
+) AS b
+ORDER BY b.id
+LIMIT $3
 `
 
 type ListBackplaneEventsAfterParams struct {
 	AfterID int64
+	GapIds  []int64
 	Lim     int32
 }
 
-// Allow-listed: the backplane catch-up reads every org's events in id order.
-func (q *Queries) ListBackplaneEventsAfter(ctx context.Context, db DBTX, arg ListBackplaneEventsAfterParams) ([]BackplaneEvent, error) {
-	rows, err := db.Query(ctx, listBackplaneEventsAfter, arg.AfterID, arg.Lim)
+type ListBackplaneEventsAfterRow struct {
+	ID         int64
+	OrgID      uuid.UUID
+	TargetType string
+	TargetID   string
+	Event      json.RawMessage
+	CreatedAt  time.Time
+	ReadAt     time.Time
+}
+
+// Allow-listed: the backplane catch-up reads every org's events in id order: those above
+// the high-water mark, and the ids below it that were missing when it was last read (a
+// publish that had taken its id but not yet committed). The two halves are separate so
+// each is an index range or lookup on the primary key. read_at is the server's clock at
+// the read, for a delivery lag measured on one clock.
+func (q *Queries) ListBackplaneEventsAfter(ctx context.Context, db DBTX, arg ListBackplaneEventsAfterParams) ([]ListBackplaneEventsAfterRow, error) {
+	rows, err := db.Query(ctx, listBackplaneEventsAfter, arg.AfterID, arg.GapIds, arg.Lim)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []BackplaneEvent{}
+	items := []ListBackplaneEventsAfterRow{}
 	for rows.Next() {
-		var i BackplaneEvent
+		var i ListBackplaneEventsAfterRow
 		if err := rows.Scan(
 			&i.ID,
 			&i.OrgID,
@@ -64,6 +63,7 @@ func (q *Queries) ListBackplaneEventsAfter(ctx context.Context, db DBTX, arg Lis
 			&i.TargetID,
 			&i.Event,
 			&i.CreatedAt,
+			&i.ReadAt,
 		); err != nil {
 			return nil, err
 		}
@@ -87,15 +87,6 @@ func (q *Queries) MaxBackplaneEventID(ctx context.Context, db DBTX) (int64, erro
 	return column_1, err
 }
 
-const notifyBackplane = `-- name: NotifyBackplane :exec
-SELECT pg_notify('switchboard', $1::text)
-`
-
-func (q *Queries) NotifyBackplane(ctx context.Context, db DBTX, payload string) error {
-	_, err := db.Exec(ctx, notifyBackplane, payload)
-	return err
-}
-
 const pruneBackplaneEvents = `-- name: PruneBackplaneEvents :execrows
 DELETE FROM backplane_events WHERE created_at < $1
 `
@@ -107,4 +98,36 @@ func (q *Queries) PruneBackplaneEvents(ctx context.Context, db DBTX, before time
 		return 0, err
 	}
 	return result.RowsAffected(), nil
+}
+
+const publishBackplaneEvent = `-- name: PublishBackplaneEvent :one
+WITH ev AS (
+    INSERT INTO backplane_events (org_id, target_type, target_id, event, created_at)
+    VALUES ($1, $2, $3, $4, clock_timestamp())
+    RETURNING id
+)
+SELECT ev.id FROM ev CROSS JOIN LATERAL pg_notify('switchboard', ev.id::text) AS n
+`
+
+type PublishBackplaneEventParams struct {
+	OrgID      uuid.UUID
+	TargetType string
+	TargetID   string
+	Event      json.RawMessage
+}
+
+// One statement inserts the event and NOTIFYs its id, so the two share a transaction even
+// on a pool (autocommit); inside a caller's transaction the NOTIFY is sent at its commit.
+// created_at is the statement's clock, not the transaction start, so delivery lag is
+// measured from the publish itself.
+func (q *Queries) PublishBackplaneEvent(ctx context.Context, db DBTX, arg PublishBackplaneEventParams) (int64, error) {
+	row := db.QueryRow(ctx, publishBackplaneEvent,
+		arg.OrgID,
+		arg.TargetType,
+		arg.TargetID,
+		arg.Event,
+	)
+	var id int64
+	err := row.Scan(&id)
+	return id, err
 }

@@ -1,14 +1,31 @@
--- name: InsertBackplaneEvent :one
-INSERT INTO backplane_events (org_id, target_type, target_id, event)
-VALUES (@org_id, @target_type, @target_id, @event)
-RETURNING id;
-
--- name: NotifyBackplane :exec
-SELECT pg_notify('switchboard', @payload::text);
+-- name: PublishBackplaneEvent :one
+-- One statement inserts the event and NOTIFYs its id, so the two share a transaction even
+-- on a pool (autocommit); inside a caller's transaction the NOTIFY is sent at its commit.
+-- created_at is the statement's clock, not the transaction start, so delivery lag is
+-- measured from the publish itself.
+WITH ev AS (
+    INSERT INTO backplane_events (org_id, target_type, target_id, event, created_at)
+    VALUES (@org_id, @target_type, @target_id, @event, clock_timestamp())
+    RETURNING id
+)
+SELECT ev.id FROM ev CROSS JOIN LATERAL pg_notify('switchboard', ev.id::text) AS n;
 
 -- name: ListBackplaneEventsAfter :many
--- Allow-listed: the backplane catch-up reads every org's events in id order.
-SELECT * FROM backplane_events WHERE id > @after_id ORDER BY id LIMIT @lim;
+-- Allow-listed: the backplane catch-up reads every org's events in id order: those above
+-- the high-water mark, and the ids below it that were missing when it was last read (a
+-- publish that had taken its id but not yet committed). The two halves are separate so
+-- each is an index range or lookup on the primary key. read_at is the server's clock at
+-- the read, for a delivery lag measured on one clock.
+SELECT b.id, b.org_id, b.target_type, b.target_id, b.event, b.created_at,
+    clock_timestamp()::timestamptz AS read_at
+FROM (
+    SELECT * FROM backplane_events WHERE backplane_events.id > @after_id
+    UNION ALL
+    SELECT * FROM backplane_events
+    WHERE backplane_events.id = ANY(@gap_ids::bigint[]) AND backplane_events.id <= @after_id
+) AS b
+ORDER BY b.id
+LIMIT @lim;
 
 -- name: MaxBackplaneEventID :one
 -- Allow-listed with the catch-up: where a fresh listener starts.

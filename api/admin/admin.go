@@ -1,9 +1,15 @@
 // Package admin is the REST admin API under /admin (spec/ADMIN-API.md): authentication,
-// roles, and every endpoint family. Handlers validate input, call the store, and answer
-// in the envelope of package api; they never write SQL.
+// roles, rate limits, CORS, and every endpoint family, plus GET /openapi.json. Handlers
+// validate input (strictly, before any resource lookup), call the store, and answer in the
+// envelope of package api.
+//
+// It must never write SQL (the store does), never log or return a credential, signing
+// secret or gateway key (only API-key prefixes and last4), and never let anything in a
+// request choose the org: the org is always the authenticated principal's.
 package admin
 
 import (
+	"context"
 	"log/slog"
 
 	"github.com/gofiber/fiber/v2"
@@ -13,6 +19,7 @@ import (
 	"github.com/switchboard-dev/switchboard/approval"
 	"github.com/switchboard-dev/switchboard/auth"
 	"github.com/switchboard-dev/switchboard/config"
+	"github.com/switchboard-dev/switchboard/db"
 	"github.com/switchboard-dev/switchboard/seal"
 	"github.com/switchboard-dev/switchboard/store"
 )
@@ -27,10 +34,117 @@ type Deps struct {
 	Log        *slog.Logger
 	InstanceID uuid.UUID
 	// Decisions hands approval decisions to parked turns (the engine, later the backplane).
+	// It is called after the deciding transaction commits; nil until the engine exists.
 	Decisions approval.Deliverer
+	// DecisionPublisher, when set, publishes each decision inside the deciding transaction
+	// (the backplane's Hub.PublishDecision), so it leaves exactly when the decision commits;
+	// Decisions is then not called.
+	DecisionPublisher DecisionPublisher
 }
 
-// Mount registers the /admin routes.
+// DecisionPublisher publishes a committed approval decision to the instance owning the
+// parked turn, inside the transaction that decided it.
+type DecisionPublisher interface {
+	PublishDecision(ctx context.Context, tx db.DBTX, owner uuid.UUID, d approval.Decision) (int64, error)
+}
+
+// handlers holds what every handler shares.
+type handlers struct {
+	d      Deps
+	cfg    *config.Config
+	st     *store.Store
+	log    *slog.Logger
+	cors   corsPolicy
+	limits *limiters
+	orgs   *orgCache
+	touch  *touchThrottle
+	doc    []byte // the OpenAPI document, built once
+}
+
+func newHandlers(d Deps) *handlers {
+	log := d.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	h := &handlers{
+		d: d, cfg: d.Config, st: d.Store, log: log,
+		cors:   newCORSPolicy(d.Config.AdminCORSOrigins, d.AuthMode == auth.ModeNone),
+		limits: newLimiters(d.Config.AdminRatePerMinute, d.Config.AuthFailuresPerMinute),
+		orgs:   newOrgCache(),
+		touch:  newTouchThrottle(),
+	}
+	h.doc = buildOpenAPI()
+	return h
+}
+
+// Mount registers the /admin routes and GET /openapi.json.
 func Mount(d Deps) api.Mount {
-	return func(app *fiber.App) {}
+	h := newHandlers(d)
+	return func(app *fiber.App) {
+		app.Use("/admin", h.adminHeaders)
+		for _, r := range h.routes() {
+			chain := []fiber.Handler{}
+			if r.min != "" {
+				chain = append(chain, h.gate(r.min))
+			}
+			// app.Add registers exactly one method: Fiber's Get would add HEAD too, and the
+			// spec answers every undefined method with 404.
+			app.Add(r.method, r.path, append(chain, r.handler)...)
+		}
+	}
+}
+
+// route is one registered operation; min is "" for public routes.
+type route struct {
+	method  string
+	path    string
+	min     auth.Role
+	handler fiber.Handler
+}
+
+// routes is every route this package registers. Each one needs its operation in
+// openapi_ops.go (a test compares the two); the knowledge and connector endpoints of a later
+// issue are added to both lists.
+func (h *handlers) routes() []route {
+	const get, post, put, del = fiber.MethodGet, fiber.MethodPost, fiber.MethodPut, fiber.MethodDelete
+	const admin, curator, basic = auth.RoleAdmin, auth.RoleCurator, auth.RoleBasic
+	return []route{
+		{get, "/openapi.json", "", h.openapi},
+		{get, "/admin/health", "", h.health},
+		{get, "/admin/me", basic, h.me},
+
+		{get, "/admin/api-keys", admin, h.listAPIKeys},
+		{post, "/admin/api-keys", admin, h.createAPIKey},
+		{del, "/admin/api-keys/:id", admin, h.deleteAPIKey},
+
+		{get, "/admin/agents", curator, h.listAgents},
+		{post, "/admin/agents", admin, h.createAgent},
+		{get, "/admin/agents/:id", curator, h.getAgent},
+		{put, "/admin/agents/:id", admin, h.updateAgent},
+		{del, "/admin/agents/:id", admin, h.deleteAgent},
+
+		{get, "/admin/agents/:id/tools", curator, h.listTools},
+		{post, "/admin/agents/:id/tools", admin, h.createTool},
+		{get, "/admin/agents/:id/tools/:toolId", curator, h.getTool},
+		{put, "/admin/agents/:id/tools/:toolId", admin, h.updateTool},
+		{del, "/admin/agents/:id/tools/:toolId", admin, h.deleteTool},
+
+		{get, "/admin/settings", curator, h.getSettings},
+		{put, "/admin/settings", admin, h.putSettings},
+
+		{get, "/admin/conversations", basic, h.listConversations},
+		{get, "/admin/conversations/:id", basic, h.getConversation},
+		{get, "/admin/conversations/:id/messages", basic, h.listMessages},
+
+		{get, "/admin/approvals", curator, h.listApprovals},
+		{post, "/admin/approvals/:id", curator, h.decideApproval},
+
+		{get, "/admin/gateway-keys", admin, h.listGatewayKeys},
+		{post, "/admin/gateway-keys", admin, h.createGatewayKey},
+		{del, "/admin/gateway-keys/:id", admin, h.revokeGatewayKey},
+
+		{get, "/admin/usage", curator, h.usage},
+		{post, "/admin/publish", admin, h.publish},
+		{get, "/admin/audit", admin, h.listAudit},
+	}
 }

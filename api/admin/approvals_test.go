@@ -1,0 +1,221 @@
+package admin_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/switchboard-dev/switchboard/api"
+	"github.com/switchboard-dev/switchboard/api/admin"
+	"github.com/switchboard-dev/switchboard/approval"
+	"github.com/switchboard-dev/switchboard/auth"
+	"github.com/switchboard-dev/switchboard/db"
+	"github.com/switchboard-dev/switchboard/dbtest"
+	"github.com/switchboard-dev/switchboard/instance"
+	"github.com/switchboard-dev/switchboard/serve/servetest"
+	"github.com/switchboard-dev/switchboard/store"
+)
+
+// recorder is an approval.Deliverer and admin.DecisionPublisher that remembers calls.
+type recorder struct {
+	mu        sync.Mutex
+	delivered []approval.Decision
+	published []approval.Decision
+	owners    []uuid.UUID
+}
+
+func (r *recorder) Deliver(_ context.Context, d approval.Decision) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.delivered = append(r.delivered, d)
+}
+
+func (r *recorder) PublishDecision(_ context.Context, tx db.DBTX, owner uuid.UUID, d approval.Decision) (int64, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.published = append(r.published, d)
+	r.owners = append(r.owners, owner)
+	return 0, nil
+}
+
+func (r *recorder) calls() ([]approval.Decision, []approval.Decision) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]approval.Decision(nil), r.delivered...), append([]approval.Decision(nil), r.published...)
+}
+
+// startWithDecisions serves the admin API alone (api.New plus admin.Mount, as serve wires
+// it) on a real listener and database, with the given Deliverer and publisher, so the
+// decision hand-off can be observed.
+func startWithDecisions(t *testing.T, deliver approval.Deliverer, publish admin.DecisionPublisher) *server {
+	t.Helper()
+	url := dbtest.NewURL(t)
+	cfg := servetest.Config(t, url, map[string]string{"SWITCHBOARD_ADMIN_RATE_LIMIT_PER_MINUTE": "0", "SWITCHBOARD_AUTH_FAILURE_LIMIT_PER_MINUTE": "0"})
+	pool := dbtest.Pool(t, url)
+	st := store.New(pool)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ctx, cancel := context.WithCancel(context.Background())
+	in, err := instance.Register(ctx, st, "test", log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { defer close(done); in.Run(ctx) }()
+	app := api.New(api.Deps{Pool: pool, Logger: log}, admin.Mount(admin.Deps{
+		Config: cfg, Store: st, Box: sealBox(t, nil), AuthMode: auth.ModeAPIKey, Log: log, InstanceID: in.ID,
+		Decisions: deliver, DecisionPublisher: publish,
+	})).App()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan struct{})
+	go func() { defer close(served); app.Listener(ln) }() //nolint:errcheck
+	t.Cleanup(func() {
+		app.Shutdown() //nolint:errcheck
+		<-served
+		cancel()
+		<-done
+	})
+	return &server{Server: &servetest.Server{Config: cfg, URL: "http://" + ln.Addr().String(), Pool: pool, Store: st}, logs: &logBuffer{}}
+}
+
+func TestAdminDecisionsAreConditionalAndDelivered(t *testing.T) {
+	t.Parallel()
+	rec := &recorder{}
+	s := startWithDecisions(t, rec, nil)
+	a := s.newOrg(t, "A")
+	agent := s.createAgent(t, a, "Support")
+	c := s.seedChat(t, a, agent, "", "", 0)
+	curator := s.apiKey(t, a, "curator")
+	curatorID := s.do(t, "GET", "/admin/me", curator, nil).want(t, 200).str(t, "userId")
+
+	approve := s.seedApproval(t, a, agent, c, "refund", time.Minute)
+	reject := s.seedApproval(t, a, agent, c, "refund", time.Minute)
+	if l := s.do(t, "GET", "/admin/approvals", curator, nil).want(t, 200).list(t, "approvals"); len(l) != 2 ||
+		l[0].(map[string]any)["id"] != approve.String() {
+		t.Fatalf("pending list %v", l)
+	}
+
+	r := s.do(t, "POST", "/admin/approvals/"+approve.String(), curator, map[string]any{"approved": true}).want(t, 200)
+	if r.str(t, "approval.status") != "approved" || r.str(t, "approval.decidedVia") != "admin" ||
+		r.str(t, "approval.decidedBy") != curatorID || r.get(t, "approval.decidedAt") == nil || r.get(t, "approval.reason") != nil {
+		t.Fatalf("approve %s", r.body)
+	}
+	r = s.do(t, "POST", "/admin/approvals/"+reject.String(), curator, map[string]any{"approved": false, "reason": "Amount above the limit"}).want(t, 200)
+	if r.str(t, "approval.status") != "rejected" || r.str(t, "approval.reason") != "Amount above the limit" {
+		t.Fatalf("reject %s", r.body)
+	}
+	delivered, _ := rec.calls()
+	if len(delivered) != 2 || delivered[0] != (approval.Decision{ApprovalID: approve, OrgID: a.id, Outcome: approval.Approved, Via: "admin"}) ||
+		delivered[1] != (approval.Decision{ApprovalID: reject, OrgID: a.id, Outcome: approval.Rejected, Via: "admin", Reason: "Amount above the limit"}) {
+		t.Fatalf("delivered %+v", delivered)
+	}
+	// Already decided: 409, whoever decided; nothing delivered.
+	s.do(t, "POST", "/admin/approvals/"+approve.String(), curator, map[string]any{"approved": false}).wantError(t, 409, "CONFLICT", "-")
+	widget := s.seedApproval(t, a, agent, c, "refund", time.Minute)
+	via := "widget"
+	if _, err := s.Store.Q.DecideApproval(context.Background(), s.Pool, db.DecideApprovalParams{Status: "approved", DecidedVia: &via, OrgID: a.id, ID: widget}); err != nil {
+		t.Fatal(err)
+	}
+	s.do(t, "POST", "/admin/approvals/"+widget.String(), curator, map[string]any{"approved": true}).wantError(t, 409, "CONFLICT", "-")
+
+	// Past expiresAt, or owned by a dead instance: 404, and recorded expired.
+	expired := s.seedApproval(t, a, agent, c, "refund", -time.Second)
+	orphan := s.seedApproval(t, a, agent, c, "refund", time.Minute)
+	dead := uuid.New()
+	ctx := context.Background()
+	if _, err := s.Pool.Exec(ctx, `INSERT INTO instances (id, heartbeat_at) VALUES ($1, now() - interval '1 minute')`, dead); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Pool.Exec(ctx, `UPDATE pending_approvals SET instance_id = $1 WHERE id = $2`, dead, orphan); err != nil {
+		t.Fatal(err)
+	}
+	cancelled := s.seedApproval(t, a, agent, c, "refund", time.Minute)
+	if _, err := s.Store.Q.FinishApproval(ctx, s.Pool, db.FinishApprovalParams{Status: "cancelled", OrgID: a.id, ID: cancelled}); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []uuid.UUID{expired, orphan, cancelled} {
+		s.do(t, "POST", "/admin/approvals/"+id.String(), curator, map[string]any{"approved": true}).wantError(t, 404, "NOT_FOUND", "-")
+	}
+	for id, want := range map[uuid.UUID]string{expired: "expired", orphan: "expired", cancelled: "cancelled"} {
+		var st string
+		if err := s.Pool.QueryRow(ctx, `SELECT status FROM pending_approvals WHERE id = $1`, id).Scan(&st); err != nil || st != want {
+			t.Fatalf("approval %s is %q, want %q (%v)", id, st, want, err)
+		}
+	}
+	if d, _ := rec.calls(); len(d) != 2 {
+		t.Fatalf("refused decisions were delivered: %+v", d)
+	}
+	if l := s.do(t, "GET", "/admin/approvals", curator, nil).want(t, 200).list(t, "approvals"); len(l) != 0 {
+		t.Fatalf("decided or expired approvals are listed: %v", l)
+	}
+	decides := 0
+	for _, row := range s.auditRows(t, a) {
+		if row.Action == "approval.decide" {
+			decides++
+		}
+	}
+	if decides != 2 {
+		t.Fatalf("%d approval.decide rows, want 2", decides)
+	}
+}
+
+func TestDeletingAnAgentCancelsItsApprovals(t *testing.T) {
+	t.Parallel()
+	rec := &recorder{}
+	s := startWithDecisions(t, rec, nil)
+	a := s.newOrg(t, "A")
+	agent := s.createAgent(t, a, "Support")
+	s.do(t, "POST", "/admin/agents/"+agent.String()+"/tools", a.key, map[string]any{"name": "t", "description": "d", "url": "https://a.example.com"}).want(t, 201)
+	c := s.seedChat(t, a, agent, "jwt:u", "", 2)
+	p1, p2 := s.seedApproval(t, a, agent, c, "x", time.Minute), s.seedApproval(t, a, agent, c, "y", time.Minute)
+
+	s.do(t, "DELETE", "/admin/agents/"+agent.String(), a.key, nil).want(t, 204)
+	delivered, _ := rec.calls()
+	if len(delivered) != 2 || delivered[0].Outcome != approval.AgentDeleted || delivered[1].Outcome != approval.AgentDeleted ||
+		(delivered[0].ApprovalID != p1 && delivered[0].ApprovalID != p2) {
+		t.Fatalf("delivered %+v", delivered)
+	}
+	for _, p := range []string{"/admin/agents/" + agent.String(), "/admin/agents/" + agent.String() + "/tools"} {
+		s.do(t, "GET", p, a.key, nil).wantError(t, 404, "NOT_FOUND", "-")
+	}
+	s.do(t, "DELETE", "/admin/agents/"+agent.String(), a.key, nil).wantError(t, 404, "NOT_FOUND", "-")
+	if l := s.do(t, "GET", "/admin/agents", a.key, nil).want(t, 200).list(t, "agents"); len(l) != 0 {
+		t.Fatalf("deleted agent listed: %v", l)
+	}
+	// Its name is free again; its conversations stay readable.
+	s.do(t, "POST", "/admin/agents", a.key, map[string]any{"name": "SUPPORT"}).want(t, 201)
+	s.do(t, "GET", "/admin/conversations/"+c.conv.String()+"/messages", a.key, nil).want(t, 200)
+	if l := s.do(t, "GET", "/admin/conversations?agentId="+agent.String(), a.key, nil).want(t, 200).list(t, "conversations"); len(l) != 1 {
+		t.Fatalf("conversations of the deleted agent: %v", l)
+	}
+	var n int
+	if err := s.Pool.QueryRow(context.Background(), `SELECT count(*) FROM pending_approvals WHERE agent_id = $1 AND status = 'cancelled'`, agent).Scan(&n); err != nil || n != 2 {
+		t.Fatalf("%d cancelled approvals (%v)", n, err)
+	}
+}
+
+func TestDecisionsArePublishedInTheDecidingTransactionWhenAPublisherIsSet(t *testing.T) {
+	t.Parallel()
+	rec := &recorder{}
+	s := startWithDecisions(t, rec, rec)
+	a := s.newOrg(t, "A")
+	agent := s.createAgent(t, a, "Support")
+	c := s.seedChat(t, a, agent, "", "", 0)
+	p := s.seedApproval(t, a, agent, c, "x", time.Minute)
+	q := s.seedApproval(t, a, agent, c, "y", time.Minute)
+	s.do(t, "POST", "/admin/approvals/"+p.String(), a.key, map[string]any{"approved": true}).want(t, 200)
+	s.do(t, "DELETE", "/admin/agents/"+agent.String(), a.key, nil).want(t, 204)
+	delivered, published := rec.calls()
+	if len(delivered) != 0 || len(published) != 2 || published[0].ApprovalID != p || published[1].ApprovalID != q ||
+		published[1].Outcome != approval.AgentDeleted || rec.owners[0] != s.instanceID(t) {
+		t.Fatalf("delivered %+v published %+v", delivered, published)
+	}
+}

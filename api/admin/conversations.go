@@ -1,0 +1,189 @@
+package admin
+
+import (
+	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
+
+	"github.com/switchboard-dev/switchboard/api"
+	"github.com/switchboard-dev/switchboard/auth"
+	"github.com/switchboard-dev/switchboard/db"
+)
+
+type conversationJSON struct {
+	ID            string    `json:"id"`
+	AgentID       string    `json:"agentId"`
+	Title         *string   `json:"title"`
+	Platform      string    `json:"platform"`
+	MessageCount  int32     `json:"messageCount"`
+	LastMessageAt *jsonTime `json:"lastMessageAt"`
+	CreatedAt     jsonTime  `json:"createdAt"`
+	UpdatedAt     jsonTime  `json:"updatedAt"`
+}
+
+type participantJSON struct {
+	ID         string   `json:"id"`
+	Type       string   `json:"type"`
+	Name       string   `json:"name"`
+	Email      *string  `json:"email"`
+	ExternalID *string  `json:"externalId"`
+	CreatedAt  jsonTime `json:"createdAt"`
+}
+
+func conversationOut(c db.Conversation) conversationJSON {
+	return conversationJSON{
+		ID: c.ID.String(), AgentID: c.AgentID.String(), Title: c.Title, Platform: c.Platform,
+		MessageCount: c.MessageCount, LastMessageAt: tsPtr(c.LastMessageAt),
+		CreatedAt: ts(c.CreatedAt), UpdatedAt: ts(c.UpdatedAt),
+	}
+}
+
+func (h *handlers) listConversations(c *fiber.Ctx) error {
+	q, err := query(c, "agentId", "limit", "cursor")
+	if err != nil {
+		return err
+	}
+	var agent uuid.NullUUID
+	filter := ""
+	if raw, ok := q["agentId"]; ok {
+		s, ok := auth.IsUUID(raw)
+		if !ok {
+			return api.Validation("agentId", "agentId must be a UUID")
+		}
+		agent, filter = uuid.NullUUID{UUID: uuid.MustParse(s), Valid: true}, s
+	}
+	pg, err := parsePage(q, "conversations", "t", filter)
+	if err != nil {
+		return err
+	}
+	if err := noBody(c); err != nil {
+		return err
+	}
+	p := principalOf(c)
+	rows, err := h.st.ListConversations(c.UserContext(), p.org, agent, p.viewer(), pg.store())
+	if err != nil {
+		return err
+	}
+	rows, more := trim(rows, pg.limit)
+	out := make([]conversationJSON, len(rows))
+	for i, r := range rows {
+		out[i] = conversationOut(r)
+	}
+	var next *string
+	if more {
+		last := rows[len(rows)-1]
+		next = nextCursor("conversations", []string{filter}, timeCursor(last.CreatedAt, last.ID))
+	}
+	return reply(c, fiber.StatusOK, fiber.Map{"conversations": out, "nextCursor": next})
+}
+
+func (h *handlers) getConversation(c *fiber.Ctx) error {
+	if _, err := query(c); err != nil {
+		return err
+	}
+	if err := noBody(c); err != nil {
+		return err
+	}
+	id, err := pathID(c, "id", "conversation")
+	if err != nil {
+		return err
+	}
+	p := principalOf(c)
+	ctx := c.UserContext()
+	conv, err := h.st.VisibleConversation(ctx, p.org, id, p.viewer())
+	if err != nil {
+		return storeError(err, "conversation", c.Params("id"))
+	}
+	parts, err := h.st.Participants(ctx, p.org, id)
+	if err != nil {
+		return err
+	}
+	out := struct {
+		conversationJSON
+		Participants []participantJSON `json:"participants"`
+	}{conversationJSON: conversationOut(conv), Participants: make([]participantJSON, len(parts))}
+	for i, pt := range parts {
+		out.Participants[i] = participantJSON{
+			ID: pt.ID.String(), Type: pt.Type, Name: pt.Name, Email: pt.Email, ExternalID: pt.ExternalID,
+			CreatedAt: ts(pt.CreatedAt),
+		}
+	}
+	return reply(c, fiber.StatusOK, fiber.Map{"conversation": out})
+}
+
+type messageJSON struct {
+	ID             string         `json:"id"`
+	ConversationID string         `json:"conversationId"`
+	Direction      string         `json:"direction"`
+	Content        messageContent `json:"content"`
+	From           *messageFrom   `json:"from"`
+	CreatedAt      jsonTime       `json:"createdAt"`
+}
+
+type messageContent struct {
+	Items []messageItem `json:"items"`
+	Text  string        `json:"text"`
+}
+
+type messageItem struct {
+	Type string `json:"type"`
+	Text string `json:"text"`
+}
+
+type messageFrom struct {
+	ID   string `json:"id"`
+	Type string `json:"type"`
+	Name string `json:"name"`
+}
+
+func messageOut(m db.ListMessagesOldestFirstRow) messageJSON {
+	out := messageJSON{
+		ID: m.ID.String(), ConversationID: m.ConversationID.String(), Direction: m.Direction,
+		Content:   messageContent{Items: []messageItem{{Type: "text", Text: m.Text}}, Text: m.Text},
+		CreatedAt: ts(m.CreatedAt),
+	}
+	// The participant is gone only if it was deleted; the message then names no author.
+	if m.ParticipantID.Valid && m.FromType != nil {
+		out.From = &messageFrom{ID: m.ParticipantID.UUID.String(), Type: *m.FromType}
+		if m.FromName != nil {
+			out.From.Name = *m.FromName
+		}
+	}
+	return out
+}
+
+func (h *handlers) listMessages(c *fiber.Ctx) error {
+	q, err := query(c, "limit", "cursor")
+	if err != nil {
+		return err
+	}
+	pg, err := parsePage(q, "messages", "s", canonicalID(c.Params("id")))
+	if err != nil {
+		return err
+	}
+	if err := noBody(c); err != nil {
+		return err
+	}
+	id, err := pathID(c, "id", "conversation")
+	if err != nil {
+		return err
+	}
+	p := principalOf(c)
+	ctx := c.UserContext()
+	if _, err := h.st.VisibleConversation(ctx, p.org, id, p.viewer()); err != nil {
+		return storeError(err, "conversation", c.Params("id"))
+	}
+	rows, err := h.st.ConversationMessages(ctx, p.org, id, pg.store())
+	if err != nil {
+		return err
+	}
+	rows, more := trim(rows, pg.limit)
+	out := make([]messageJSON, len(rows))
+	for i, m := range rows {
+		out[i] = messageOut(m)
+	}
+	var next *string
+	if more && rows[len(rows)-1].Seq != nil {
+		next = nextCursor("messages", []string{id.String()}, cursor{S: rows[len(rows)-1].Seq})
+	}
+	return reply(c, fiber.StatusOK, fiber.Map{"messages": out, "nextCursor": next})
+}

@@ -1,0 +1,376 @@
+package admin_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/uuid"
+
+	"github.com/switchboard-dev/switchboard/auth"
+	"github.com/switchboard-dev/switchboard/db"
+	"github.com/switchboard-dev/switchboard/dbtest"
+	"github.com/switchboard-dev/switchboard/serve/servetest"
+	"github.com/switchboard-dev/switchboard/store"
+)
+
+func TestMain(m *testing.M) { os.Exit(dbtest.Main(m)) }
+
+// jwtSecret is the HS256 key of test servers in JWT mode.
+const jwtSecret = "admin-api-test-secret-of-at-least-32-bytes!"
+
+// logBuffer collects every log line a test server writes.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// server is a running test server and what a test needs to talk to it.
+type server struct {
+	*servetest.Server
+	logs *logBuffer
+}
+
+// start runs a server in JWT mode (HS256) with the rate limits off unless env sets them,
+// logging everything at debug level into a buffer the test can scan.
+func start(t *testing.T, env map[string]string) *server {
+	t.Helper()
+	base := map[string]string{
+		"AUTH_JWT_SECRET":                           jwtSecret,
+		"SWITCHBOARD_ADMIN_RATE_LIMIT_PER_MINUTE":   "0",
+		"SWITCHBOARD_AUTH_FAILURE_LIMIT_PER_MINUTE": "0",
+	}
+	for k, v := range env {
+		if v == "" {
+			delete(base, k)
+		} else {
+			base[k] = v
+		}
+	}
+	logs := &logBuffer{}
+	cfg := servetest.Config(t, dbtest.NewURL(t), base)
+	srv := servetest.StartConfig(t, cfg, slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	return &server{Server: srv, logs: logs}
+}
+
+// org is a tenant with an admin API key.
+type org struct {
+	id  uuid.UUID
+	key string // admin API key
+}
+
+func (s *server) newOrg(t *testing.T, name string) org {
+	t.Helper()
+	k, err := auth.NewAPIKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, _, err := s.Store.CreateOrgWithKey(context.Background(), name, nil, store.NewAPIKeyRow{
+		Name: "bootstrap", Role: "admin", Hash: k.Hash, Prefix: k.Prefix, Last4: k.Last4,
+	}, store.Meta{Actor: store.SystemCLI})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return org{id: o.ID, key: k.Plaintext}
+}
+
+// apiKey creates an API key of role in o through the API and returns its plaintext.
+func (s *server) apiKey(t *testing.T, o org, role string) string {
+	t.Helper()
+	r := s.do(t, "POST", "/admin/api-keys", o.key, map[string]any{"name": role + "-" + uuid.NewString()[:8], "role": role})
+	r.want(t, 201)
+	return r.str(t, "key")
+}
+
+// token mints an HS256 JWT with standard valid claims plus changes (nil deletes a claim).
+func token(t *testing.T, changes map[string]any) string {
+	t.Helper()
+	claims := jwt.MapClaims{"sub": "user-1", "org": "acme", "role": "admin", "exp": time.Now().Add(time.Hour).Unix()}
+	for k, v := range changes {
+		if v == nil {
+			delete(claims, k)
+		} else {
+			claims[k] = v
+		}
+	}
+	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString([]byte(jwtSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// resp is an HTTP answer.
+type resp struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// do sends a request; body may be nil, a string or []byte (sent as is) or any value (JSON).
+func (s *server) do(t *testing.T, method, path, tok string, body any, headers ...string) resp {
+	t.Helper()
+	var rd io.Reader
+	ctype := ""
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd, ctype = strings.NewReader(b), "application/json"
+	case []byte:
+		rd, ctype = bytes.NewReader(b), "application/json"
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd, ctype = bytes.NewReader(raw), "application/json"
+	}
+	req, err := http.NewRequest(method, s.URL+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	if tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		if headers[i+1] == "" {
+			req.Header.Del(headers[i])
+		} else {
+			req.Header.Set(headers[i], headers[i+1])
+		}
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp{status: res.StatusCode, header: res.Header, body: raw}
+}
+
+func (r resp) want(t *testing.T, status int) resp {
+	t.Helper()
+	if r.status != status {
+		t.Fatalf("status %d, want %d; body %s", r.status, status, r.body)
+	}
+	return r
+}
+
+// json decodes the body into a generic value.
+func (r resp) json(t *testing.T) map[string]any {
+	t.Helper()
+	var m map[string]any
+	dec := json.NewDecoder(bytes.NewReader(r.body))
+	dec.UseNumber()
+	if err := dec.Decode(&m); err != nil {
+		t.Fatalf("body is not a JSON object: %v: %s", err, r.body)
+	}
+	return m
+}
+
+// get walks a dotted path (numbers index arrays) in the JSON body.
+func (r resp) get(t *testing.T, path string) any {
+	t.Helper()
+	var cur any = r.json(t)
+	for _, part := range strings.Split(path, ".") {
+		switch v := cur.(type) {
+		case map[string]any:
+			cur = v[part]
+		case []any:
+			i := 0
+			for _, c := range part {
+				i = i*10 + int(c-'0')
+			}
+			if i >= len(v) {
+				t.Fatalf("%s: index %d out of range in %s", path, i, r.body)
+			}
+			cur = v[i]
+		default:
+			t.Fatalf("%s: cannot descend into %T in %s", path, cur, r.body)
+		}
+	}
+	return cur
+}
+
+func (r resp) str(t *testing.T, path string) string {
+	t.Helper()
+	s, ok := r.get(t, path).(string)
+	if !ok {
+		t.Fatalf("%s is not a string in %s", path, r.body)
+	}
+	return s
+}
+
+func (r resp) list(t *testing.T, path string) []any {
+	t.Helper()
+	l, ok := r.get(t, path).([]any)
+	if !ok {
+		t.Fatalf("%s is not a list in %s", path, r.body)
+	}
+	return l
+}
+
+// wantError checks an enveloped error: status, code and (when not "-") field.
+func (r resp) wantError(t *testing.T, status int, code, field string) resp {
+	t.Helper()
+	r.want(t, status)
+	m := r.json(t)
+	e, _ := m["error"].(map[string]any)
+	if e == nil || e["code"] != code {
+		t.Fatalf("error code %v, want %s; body %s", e["code"], code, r.body)
+	}
+	if field != "-" {
+		got, _ := e["field"].(string)
+		if got != field {
+			t.Fatalf("error field %q, want %q; body %s", got, field, r.body)
+		}
+	}
+	if m["type"] != "error" || m["requestId"] != r.header.Get("X-Request-Id") {
+		t.Fatalf("not an envelope with the request id: %s", r.body)
+	}
+	return r
+}
+
+// comparable strips requestId and timestamp from an error body (ADMIN-API §4.1).
+func comparable(t *testing.T, r resp) string {
+	t.Helper()
+	m := r.json(t)
+	delete(m, "requestId")
+	delete(m, "timestamp")
+	if d, ok := m["data"].(map[string]any); ok {
+		delete(d, "requestId")
+	}
+	b, _ := json.Marshal(m)
+	return string(b)
+}
+
+// instanceID is the live instance of the server (approvals need a live owner).
+func (s *server) instanceID(t *testing.T) uuid.UUID {
+	t.Helper()
+	var id uuid.UUID
+	if err := s.Pool.QueryRow(context.Background(), `SELECT id FROM instances WHERE stopped_at IS NULL ORDER BY started_at DESC LIMIT 1`).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// chat is a seeded conversation with a session.
+type chat struct {
+	conv, session, userPart, agentPart uuid.UUID
+}
+
+// seedChat writes a conversation of agent in o, with a user participant carrying the given
+// identity and email (either may be ""), an ai-agent participant, a session and n messages.
+func (s *server) seedChat(t *testing.T, o org, agent uuid.UUID, identity, email string, n int) chat {
+	t.Helper()
+	ctx := context.Background()
+	q := s.Store.Q
+	conv, err := q.CreateConversation(ctx, s.Pool, db.CreateConversationParams{ID: uuid.New(), OrgID: o.id, AgentID: agent})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt := func(v string) *string {
+		if v == "" {
+			return nil
+		}
+		return &v
+	}
+	user, err := q.CreateParticipant(ctx, s.Pool, db.CreateParticipantParams{OrgID: o.id, ConversationID: conv.ID, Type: "user", Name: "Visitor", Email: opt(email), ExternalID: opt(identity)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ai, err := q.CreateParticipant(ctx, s.Pool, db.CreateParticipantParams{OrgID: o.id, ConversationID: conv.ID, Type: "ai-agent", Name: "Support"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := q.CreateSession(ctx, s.Pool, db.CreateSessionParams{
+		ID: uuid.New(), OrgID: o.id, ConversationID: conv.ID, AgentID: agent, UserParticipantID: user.ID,
+		AgentParticipantID: ai.ID, UserName: "Visitor", ResumeTokenHash: []byte(uuid.NewString()),
+		ResumeTokenExpiresAt: time.Now().Add(time.Hour),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < n; i++ {
+		dir, from := "inbound", user.ID
+		if i%2 == 1 {
+			dir, from = "outbound", ai.ID
+		}
+		m, err := q.InsertMessage(ctx, s.Pool, db.InsertMessageParams{OrgID: o.id, ConversationID: conv.ID,
+			ParticipantID: uuid.NullUUID{UUID: from, Valid: true}, Direction: dir, Text: "message " + string(rune('a'+i%26))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := q.TouchConversationActivity(ctx, s.Pool, db.TouchConversationActivityParams{At: &m.CreatedAt, OrgID: o.id, ID: conv.ID}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return chat{conv: conv.ID, session: sess.ID, userPart: user.ID, agentPart: ai.ID}
+}
+
+// seedApproval parks a tool call of c owned by the server's instance.
+func (s *server) seedApproval(t *testing.T, o org, agent uuid.UUID, c chat, tool string, expires time.Duration) uuid.UUID {
+	t.Helper()
+	a, err := s.Store.Q.CreateApproval(context.Background(), s.Pool, db.CreateApprovalParams{
+		ID: uuid.New(), OrgID: o.id, SessionID: c.session, ConversationID: c.conv, AgentID: agent,
+		RequestID: "r-1", ToolName: tool, Arguments: json.RawMessage(`{"order":"1042"}`),
+		InstanceID: s.instanceID(t), ExpiresAt: time.Now().Add(expires),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a.ID
+}
+
+// createAgent creates an agent through the API and returns its id.
+func (s *server) createAgent(t *testing.T, o org, name string) uuid.UUID {
+	t.Helper()
+	r := s.do(t, "POST", "/admin/agents", o.key, map[string]any{"name": name}).want(t, 201)
+	return uuid.MustParse(r.str(t, "agent.id"))
+}
+
+// auditRows reads o's audit rows straight from the database, oldest first.
+func (s *server) auditRows(t *testing.T, o org) []db.AuditLog {
+	t.Helper()
+	rows, err := s.Pool.Query(context.Background(), `SELECT id, org_id, at, actor_type, actor_id, actor_name, action, target_type, target_id, request_id, ip, details FROM audit_log WHERE org_id = $1 ORDER BY at, id`, o.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []db.AuditLog
+	for rows.Next() {
+		var a db.AuditLog
+		if err := rows.Scan(&a.ID, &a.OrgID, &a.At, &a.ActorType, &a.ActorID, &a.ActorName, &a.Action, &a.TargetType, &a.TargetID, &a.RequestID, &a.Ip, &a.Details); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, a)
+	}
+	return out
+}

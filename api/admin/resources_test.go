@@ -1,0 +1,183 @@
+package admin_test
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestAgentWritesNormaliseAndReplace(t *testing.T) {
+	t.Parallel()
+	s := start(t, nil)
+	a := s.newOrg(t, "A")
+	r := s.do(t, "POST", "/admin/agents", a.key, map[string]any{
+		"name": "  Support  ", "model": "gpt-4o-mini", "maxIterations": 8, "enabled": false,
+		"confirmTools": []string{"refund_*", "delete_?"}, "documentSets": []string{"billing-faq", "FAQ"},
+		"widget": map[string]any{"allowedOrigins": []string{
+			"*", "HTTPS://WWW.Acme.COM:443", "http://localhost:3000", "https://*.Acme.com:8443", "http://[::1]:80", "http://127.0.0.1:80",
+		}},
+	}).want(t, 201)
+	id := r.str(t, "agent.id")
+	if r.header.Get("Location") != "/admin/agents/"+id {
+		t.Fatalf("Location %q", r.header.Get("Location"))
+	}
+	got := r.json(t)["agent"].(map[string]any)
+	origins, _ := json.Marshal(got["widget"].(map[string]any)["allowedOrigins"])
+	if got["name"] != "Support" || got["enabled"] != false || got["persona"] != nil || got["maxTokens"] != nil ||
+		string(origins) != `["*","https://www.acme.com","http://localhost:3000","https://*.acme.com:8443","http://[::1]","http://127.0.0.1"]` {
+		t.Fatalf("agent %s", r.body)
+	}
+	created := got["createdAt"]
+	time.Sleep(5 * time.Millisecond)
+	// PUT replaces the whole agent: omitted fields take their defaults.
+	r = s.do(t, "PUT", "/admin/agents/"+id, a.key, map[string]any{"name": "Support"}).want(t, 200)
+	got = r.json(t)["agent"].(map[string]any)
+	if got["model"] != nil || got["maxIterations"] != nil || got["enabled"] != true || len(got["confirmTools"].([]any)) != 0 ||
+		len(got["documentSets"].([]any)) != 0 || len(got["widget"].(map[string]any)["allowedOrigins"].([]any)) != 0 ||
+		got["createdAt"] != created || got["updatedAt"] == created {
+		t.Fatalf("after PUT %s", r.body)
+	}
+	// Names are unique per org, case-insensitively, on create and on rename.
+	other := s.createAgent(t, a, "Sales").String()
+	s.do(t, "POST", "/admin/agents", a.key, map[string]any{"name": "SUPPORT"}).wantError(t, 409, "CONFLICT", "-")
+	s.do(t, "PUT", "/admin/agents/"+other, a.key, map[string]any{"name": "support"}).wantError(t, 409, "CONFLICT", "-")
+	s.do(t, "PUT", "/admin/agents/"+other, a.key, map[string]any{"name": "sales"}).want(t, 200) // its own name, recased
+}
+
+func TestToolsBelongToTheirAgent(t *testing.T) {
+	t.Parallel()
+	s := start(t, nil)
+	a := s.newOrg(t, "A")
+	agent, agent2 := s.createAgent(t, a, "One").String(), s.createAgent(t, a, "Two").String()
+	r := s.do(t, "POST", "/admin/agents/"+agent+"/tools", a.key, map[string]any{
+		"name": "lookup_invoice", "description": "Look up an invoice by its number.", "url": "https://api.acme.com/invoices",
+	}).want(t, 201)
+	tool := r.json(t)["tool"].(map[string]any)
+	params, _ := json.Marshal(tool["parameters"])
+	if tool["agentId"] != agent || tool["timeoutMs"] != json.Number("10000") || tool["requiresApproval"] != false ||
+		string(params) != `{"properties":{},"type":"object"}` ||
+		r.header.Get("Location") != "/admin/agents/"+agent+"/tools/"+tool["id"].(string) {
+		t.Fatalf("tool %s %v", r.body, r.header.Get("Location"))
+	}
+	s.do(t, "POST", "/admin/agents/"+agent+"/tools", a.key, map[string]any{"name": "LOOKUP_INVOICE", "description": "d", "url": "https://a.example.com"}).
+		wantError(t, 409, "CONFLICT", "-")
+	s.do(t, "POST", "/admin/agents/"+agent2+"/tools", a.key, map[string]any{"name": "lookup_invoice", "description": "d", "url": "https://a.example.com"}).want(t, 201)
+	// A schema with local refs is accepted and returned.
+	schema := map[string]any{"type": "object", "$defs": map[string]any{"n": map[string]any{"type": "string"}},
+		"properties": map[string]any{"number": map[string]any{"$ref": "#/$defs/n"}}, "required": []string{"number"}}
+	r = s.do(t, "PUT", "/admin/agents/"+agent+"/tools/"+tool["id"].(string), a.key, map[string]any{
+		"name": "lookup_invoice", "description": "d", "url": "https://api.acme.com/v2", "parameters": schema, "requiresApproval": true, "timeoutMs": 5000,
+	}).want(t, 200)
+	if r.get(t, "tool.requiresApproval") != true || !strings.Contains(string(r.body), `"$ref":"#/$defs/n"`) {
+		t.Fatalf("updated %s", r.body)
+	}
+	if l := s.do(t, "GET", "/admin/agents/"+agent+"/tools", a.key, nil).want(t, 200).list(t, "tools"); len(l) != 1 {
+		t.Fatalf("tools of agent one: %v", l)
+	}
+}
+
+func TestSettingsDefaultsAndReplace(t *testing.T) {
+	t.Parallel()
+	s := start(t, map[string]string{"SWITCHBOARD_DEFAULT_MODEL": "house-model"})
+	a := s.newOrg(t, "A")
+	r := s.do(t, "GET", "/admin/settings", a.key, nil).want(t, 200)
+	want := `{"settings":{"orgId":"` + a.id.String() + `","model":"house-model","systemPrompt":"You are a helpful assistant on this organization's website. Answer concisely, use the knowledge tools when they help, and say so when you do not know.","persona":null,"defaultTools":["knowledge_search"],"maxIterations":null,"maxTokens":null,"monthlyTokenBudget":null,"updatedAt":null}}`
+	if string(r.body) != want {
+		t.Fatalf("defaults\n%s\nwant\n%s", r.body, want)
+	}
+	r = s.do(t, "PUT", "/admin/settings", a.key, map[string]any{"model": "gpt-4o", "systemPrompt": "Be brief.", "persona": "Warm.",
+		"defaultTools": []string{}, "maxIterations": 4, "maxTokens": 256, "monthlyTokenBudget": 0}).want(t, 200)
+	if r.get(t, "settings.updatedAt") == nil || len(r.list(t, "settings.defaultTools")) != 0 || r.get(t, "settings.monthlyTokenBudget") != json.Number("0") {
+		t.Fatalf("after PUT %s", r.body)
+	}
+	// PUT replaces as a whole: omitted fields return to their defaults.
+	r = s.do(t, "PUT", "/admin/settings", a.key, map[string]any{"model": "gpt-4o", "systemPrompt": "Be brief."}).want(t, 200)
+	if r.get(t, "settings.persona") != nil || r.get(t, "settings.maxTokens") != nil || len(r.list(t, "settings.defaultTools")) != 1 {
+		t.Fatalf("after second PUT %s", r.body)
+	}
+	if got := s.do(t, "GET", "/admin/settings", a.key, nil).want(t, 200); string(got.body) != string(r.body) {
+		t.Fatalf("GET %s differs from PUT %s", got.body, r.body)
+	}
+}
+
+func TestGatewayKeysAreMaskedAndRevocable(t *testing.T) {
+	t.Parallel()
+	s := start(t, nil)
+	a := s.newOrg(t, "A")
+	r := s.do(t, "POST", "/admin/gateway-keys", a.key, map[string]any{"label": " Acme OpenAI prod ", "key": "sk-live-abcdefXk2Q", "baseUrl": nil}).want(t, 201)
+	if r.header.Get("Location") != "" {
+		t.Fatal("a gateway key 201 carries Location")
+	}
+	k := r.json(t)["gatewayKey"].(map[string]any)
+	if k["label"] != "Acme OpenAI prod" || k["last4"] != "Xk2Q" || k["baseUrl"] != nil || k["revokedAt"] != nil || k["lastUsedAt"] != nil {
+		t.Fatalf("key %s", r.body)
+	}
+	if _, ok := k["key"]; ok {
+		t.Fatal("the key is returned")
+	}
+	s.do(t, "DELETE", "/admin/gateway-keys/"+k["id"].(string), a.key, nil).want(t, 204)
+	s.do(t, "DELETE", "/admin/gateway-keys/"+k["id"].(string), a.key, nil).want(t, 204)
+	l := s.do(t, "GET", "/admin/gateway-keys", a.key, nil).want(t, 200)
+	if l.get(t, "gatewayKeys.0.revokedAt") == nil {
+		t.Fatalf("revoked key %s", l.body)
+	}
+	if r := s.do(t, "POST", "/admin/api-keys", a.key, map[string]any{"name": "x", "role": "basic"}).want(t, 201); r.header.Get("Location") != "" {
+		t.Fatal("an API key 201 carries Location")
+	}
+}
+
+func TestGatewayBaseURLMustBeHTTPSInProduction(t *testing.T) {
+	t.Parallel()
+	s := start(t, map[string]string{"SWITCHBOARD_ENV": "production"})
+	a := s.newOrg(t, "A")
+	s.do(t, "POST", "/admin/gateway-keys", a.key, map[string]any{"label": "l", "key": "sk-0123456789", "baseUrl": "http://gw.example.com/v1"}).
+		wantError(t, 400, "VALIDATION_ERROR", "baseUrl")
+	s.do(t, "POST", "/admin/gateway-keys", a.key, map[string]any{"label": "l", "key": "sk-0123456789", "baseUrl": "https://gw.example.com/v1"}).want(t, 201)
+}
+
+func TestPublishWritesTheEventForTheBackplane(t *testing.T) {
+	t.Parallel()
+	s := start(t, nil)
+	a := s.newOrg(t, "A")
+	agent := s.createAgent(t, a, "Support")
+	c := s.seedChat(t, a, agent, "", "", 0)
+	ctx := context.Background()
+	cases := []struct {
+		target     map[string]any
+		kind, id   string
+		eventInput string
+	}{
+		{map[string]any{"type": "conversation", "id": strings.ToUpper(c.conv.String())}, "conversation", c.conv.String(), `{"type":"notice","data":{"text":"An agent will join shortly."}}`},
+		{map[string]any{"type": "session", "id": c.session.String()}, "session", c.session.String(), `{"type":"n","timestamp":5}`},
+		{map[string]any{"type": "agent", "id": agent.String()}, "agent", agent.String(), `{"type":"n"}`},
+		{map[string]any{"type": "user", "id": "jwt:ada"}, "user", "jwt:ada", `{"type":"n"}`},
+		{map[string]any{"type": "user", "id": "user_77"}, "user", "ctx:user_77", `{"type":"n"}`},
+	}
+	for _, tc := range cases {
+		body := `{"target":` + mustJSON(tc.target) + `,"event":` + tc.eventInput + `}`
+		r := s.do(t, "POST", "/admin/publish", a.key, body).want(t, 202)
+		id := r.str(t, "eventId")
+		var org, kind, target string
+		var event []byte
+		if err := s.Pool.QueryRow(ctx, `SELECT org_id::text, target_type, target_id, event FROM backplane_events WHERE id = $1::bigint`, id).Scan(&org, &kind, &target, &event); err != nil {
+			t.Fatal(err)
+		}
+		var got, want any
+		json.Unmarshal(event, &got)                  //nolint:errcheck
+		json.Unmarshal([]byte(tc.eventInput), &want) //nolint:errcheck
+		if org != a.id.String() || kind != tc.kind || target != tc.id || mustJSON(got) != mustJSON(want) {
+			t.Fatalf("event %s %s %s %s", org, kind, target, event)
+		}
+	}
+	// A deleted agent is no target.
+	s.do(t, "DELETE", "/admin/agents/"+agent.String(), a.key, nil).want(t, 204)
+	s.do(t, "POST", "/admin/publish", a.key, map[string]any{"target": map[string]any{"type": "agent", "id": agent.String()}, "event": map[string]any{"type": "n"}}).
+		wantError(t, 404, "NOT_FOUND", "-")
+}
+
+func mustJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
