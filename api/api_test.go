@@ -164,7 +164,7 @@ func TestPanicsBecomeAnEnveloped500WithoutInternals(t *testing.T) {
 }
 
 func TestOversizedBodyIsAnEnveloped413(t *testing.T) {
-	echo := func(app *fiber.App) { app.Post("/echo", func(c *fiber.Ctx) error { return c.SendStatus(204) }) }
+	echo := func(app *fiber.App) { app.Post("/admin/echo", func(c *fiber.Ctx) error { return c.SendStatus(204) }) }
 	app := newApp(t, dbtest.NewPool(t), echo)
 	ln := httptest.NewUnstartedServer(nil).Listener // a free loopback port
 	go app.Listener(ln)
@@ -176,7 +176,7 @@ func TestOversizedBodyIsAnEnveloped413(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	fmt.Fprintf(conn, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", api.BodyLimit+1)
+	fmt.Fprintf(conn, "POST /admin/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", api.BodyLimit+1)
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -187,8 +187,11 @@ func TestOversizedBodyIsAnEnveloped413(t *testing.T) {
 		t.Fatalf("413 body is not JSON: %v", err)
 	}
 	assertEnvelope(t, resp, env, 413, "PAYLOAD_TOO_LARGE")
+	if resp.Header.Get("Cache-Control") != "no-store" || resp.Header.Get("X-Content-Type-Options") != "nosniff" {
+		t.Fatalf("413 under /admin lacks the /admin headers: %v", resp.Header)
+	}
 
-	resp, err = http.Post("http://"+ln.Addr().String()+"/echo", "application/json", strings.NewReader(strings.Repeat("x", api.BodyLimit)))
+	resp, err = http.Post("http://"+ln.Addr().String()+"/admin/echo", "application/json", strings.NewReader(strings.Repeat("x", api.BodyLimit)))
 	if err != nil {
 		t.Fatal(err)
 	}

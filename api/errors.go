@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -83,6 +84,11 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 		apiErr = errRouteNotFound
 	case errors.As(err, &fe) && fe.Code == fiber.StatusRequestEntityTooLarge:
 		apiErr = errPayloadTooLarge
+		// Raised before any route ran, so the /admin headers are set here.
+		if p := c.Path(); p == "/admin" || strings.HasPrefix(p, "/admin/") {
+			c.Set(fiber.HeaderCacheControl, "no-store")
+			c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
+		}
 	default:
 		s.log.Error("request failed", "request_id", RequestID(c), "method", c.Method(), "path", c.Path(), "err", err)
 		apiErr = errInternal
