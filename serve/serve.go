@@ -21,6 +21,7 @@ import (
 	"github.com/switchboard-dev/switchboard/auth"
 	"github.com/switchboard-dev/switchboard/config"
 	"github.com/switchboard-dev/switchboard/instance"
+	"github.com/switchboard-dev/switchboard/knowledge"
 	"github.com/switchboard-dev/switchboard/migrations"
 	"github.com/switchboard-dev/switchboard/seal"
 	"github.com/switchboard-dev/switchboard/store"
@@ -38,6 +39,8 @@ type Server struct {
 	ws       *ws.Handler
 	engine   *agent.Engine
 	ln       net.Listener
+	// knowledge runs indexing jobs (River) on this instance.
+	knowledge *knowledge.Service
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -108,6 +111,15 @@ func (s *Server) start(ctx context.Context, box *seal.Box) error {
 	}
 	s.instance = in
 
+	kn, err := knowledge.New(st, knowledge.Options{
+		Logger: s.log, InstanceID: in.ID.String(), MaxQueuedRuns: s.cfg.MaxQueuedRuns,
+		AllowPrivateURLs: s.cfg.AllowPrivateConnectors,
+	})
+	if err != nil {
+		return err
+	}
+	s.knowledge = kn
+
 	engine, err := agent.New(agent.Deps{Config: s.cfg, Store: st, Box: box, Log: s.log, InstanceID: in.ID})
 	if err != nil {
 		return err
@@ -128,6 +140,10 @@ func (s *Server) start(ctx context.Context, box *seal.Box) error {
 		return fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)
 	}
 	s.ln = ln
+	if err := s.knowledge.Start(ctx); err != nil {
+		ln.Close()
+		return err
+	}
 
 	bg, cancelBG := context.WithCancel(context.Background())
 	s.cancel = cancelBG
@@ -169,6 +185,11 @@ func (s *Server) shutdown(ctx context.Context) error {
 	}
 	s.cancel()
 	s.wg.Wait()
+	// Indexing slices still running past the deadline are interrupted; River hands their
+	// jobs to another instance without counting an attempt.
+	if kerr := s.knowledge.Stop(deadline); kerr != nil {
+		s.log.Warn("stop knowledge workers", "err", kerr)
+	}
 	stopCtx, cancelStop := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancelStop()
 	if serr := s.instance.Stop(stopCtx); serr != nil {

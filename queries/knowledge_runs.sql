@@ -1,0 +1,79 @@
+-- name: LockOrgRunQueue :exec
+-- Serialises run creation per org (the key names the org) so the queued-run limit holds
+-- under concurrency.
+SELECT pg_advisory_xact_lock(hashtextextended(@lock_key::text, 0));
+
+-- name: LockConnector :one
+SELECT * FROM connectors WHERE org_id = @org_id AND id = @id FOR UPDATE;
+
+-- name: LastRunForConnector :one
+SELECT * FROM indexing_runs
+WHERE org_id = @org_id AND connector_id = @connector_id
+ORDER BY created_at DESC, id DESC
+LIMIT 1;
+
+-- name: StartRunAttempt :one
+-- A new attempt resets started_at and clears the previous attempt's error; a continued
+-- slice of the same attempt keeps them.
+UPDATE indexing_runs SET
+    status = 'running',
+    started_at = CASE WHEN attempt <> @attempt OR started_at IS NULL THEN now() ELSE started_at END,
+    error = CASE WHEN attempt <> @attempt THEN NULL ELSE error END,
+    attempt = @attempt
+WHERE org_id = @org_id AND id = @id AND status IN ('queued', 'running') AND attempt <= @attempt
+RETURNING *;
+
+-- name: FenceRun :one
+-- Taken first in every step transaction: the run must still be running this attempt.
+SELECT * FROM indexing_runs
+WHERE org_id = @org_id AND id = @id AND status = 'running' AND attempt = @attempt
+FOR NO KEY UPDATE;
+
+-- name: AddRunCounts :exec
+UPDATE indexing_runs SET
+    documents_indexed = documents_indexed + @indexed,
+    chunks_indexed = chunks_indexed + @chunks,
+    documents_skipped = documents_skipped + @skipped
+WHERE org_id = @org_id AND id = @id;
+
+-- name: SetRunDocumentsSeen :exec
+UPDATE indexing_runs SET documents_seen = @documents_seen WHERE org_id = @org_id AND id = @id;
+
+-- name: RecordRunAttemptError :exec
+UPDATE indexing_runs SET error = @error
+WHERE org_id = @org_id AND id = @id AND status = 'running' AND attempt = @attempt;
+
+-- name: FinishRunAttempt :one
+UPDATE indexing_runs SET status = @status, error = sqlc.narg(error), finished_at = now()
+WHERE org_id = @org_id AND id = @id AND status = 'running' AND attempt = @attempt
+RETURNING *;
+
+-- name: FailLostRun :one
+-- The run's job ended without its worker finishing the run (rescued and discarded).
+UPDATE indexing_runs SET status = 'failed', error = @error, finished_at = now()
+WHERE org_id = @org_id AND id = @id AND status IN ('queued', 'running')
+RETURNING *;
+
+-- name: FinishedIndexJobs :many
+-- River's own table (not a tenant table): index jobs River gave up on or cancelled since
+-- @since, and jobs completed since @completed_since (a run whose job completed while the
+-- run is still active was abandoned by a worker that lost its job to a rescue). Their
+-- runs are then checked one by one, org-scoped.
+SELECT id, args FROM river_job
+WHERE kind = @kind
+  AND ((state IN ('discarded', 'cancelled') AND finalized_at > @since::timestamptz)
+       OR (state = 'completed' AND finalized_at > @completed_since::timestamptz))
+ORDER BY id;
+
+-- name: ListOrgIDs :many
+SELECT id FROM orgs WHERE (sqlc.narg(after_id)::uuid IS NULL OR id > sqlc.narg(after_id)::uuid)
+ORDER BY id
+LIMIT @lim;
+
+-- name: ListScheduledConnectors :many
+SELECT c.id, c.schedule, c.updated_at,
+       (SELECT max(r.created_at) FROM indexing_runs r
+        WHERE r.org_id = @org_id AND r.connector_id = c.id) AS last_run_at
+FROM connectors c
+WHERE c.org_id = @org_id AND c.enabled AND c.schedule IS NOT NULL AND c.kind = 'web'
+ORDER BY c.id;
