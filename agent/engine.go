@@ -1,7 +1,8 @@
 // Package agent is Switchboard's turn engine (PROTOCOL §7): for one send_message it reads the
-// agent, its tools and the org settings from Postgres, streams the model through the LLM
-// gateway, runs tools one at a time behind the approval gate, and records the reply and the
-// turn's usage. It reports what happens through a Sink and knows nothing of sockets or frames.
+// agent, its tools, the org settings and the history from Postgres (LoadInputs, in one round
+// trip, which the send_message's checks share), streams the model through the LLM gateway,
+// runs tools one at a time behind the approval gate, and records the reply and the turn's
+// usage. It reports what happens through a Sink and knows nothing of sockets or frames.
 //
 // It must never import Fiber or any HTTP server code, cache configuration between turns, hold
 // a transaction across a gateway or tool call, or log a gateway key, a signing secret or a
@@ -99,8 +100,8 @@ func New(d Deps) (*Engine, error) {
 	}, nil
 }
 
-// Start runs a turn on its own goroutine. The caller has already stored the user message
-// and sent the 202; sink gets every later event of the turn.
+// Start runs a turn on its own goroutine. The caller has read spec.Inputs (LoadInputs), then
+// stored the user message and sent the 202; sink gets every later event of the turn.
 func (e *Engine) Start(spec TurnSpec, sink Sink) *Turn {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	t := &Turn{

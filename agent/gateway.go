@@ -41,13 +41,21 @@ func (k *GatewayKey) String() string {
 // LogValue keeps the secret out of structured logs.
 func (k *GatewayKey) LogValue() slog.Value { return slog.StringValue(k.String()) }
 
+// LoadInputs reads, in one round trip, everything send_message checks before its 202 and
+// its turn then runs on (PROTOCOL §4.7, §7.1): the agent, its tools, the org settings, the
+// org's newest active gateway key, its month-to-date tokens, and the conversation's newest
+// SWITCHBOARD_HISTORY_MESSAGES messages. Call it before the turn's user message is stored.
+func (e *Engine) LoadInputs(ctx context.Context, orgID, agentID, conversationID uuid.UUID) (*store.TurnInputs, error) {
+	return e.store.LoadTurnInputs(ctx, orgID, agentID, conversationID, e.cfg.HistoryMessages)
+}
+
 // ResolveKey returns the key that pays for a turn of the org (ADMIN-API §7.1): its newest
-// active key with that key's baseUrl or SWITCHBOARD_GATEWAY_URL, else the server's key, else
-// ErrNoGatewayKey. Other errors are storage failures, or ErrKeyUnusable.
-func (e *Engine) ResolveKey(ctx context.Context, orgID uuid.UUID) (*GatewayKey, error) {
-	k, err := e.store.NewestActiveGatewayKey(ctx, orgID)
+// active key (read into in) with that key's baseUrl or SWITCHBOARD_GATEWAY_URL, else the
+// server's key, else ErrNoGatewayKey; ErrKeyUnusable when the org key does not decrypt.
+func (e *Engine) ResolveKey(orgID uuid.UUID, in *store.TurnInputs) (*GatewayKey, error) {
 	switch {
-	case err == nil:
+	case in.HasGatewayKey:
+		k := in.GatewayKey
 		plain, err := e.box.Open(k.KeyCiphertext, seal.AAD("gateway_keys", "key_ciphertext", orgID, k.ID))
 		if err != nil {
 			return nil, fmt.Errorf("open gateway key %s: %w", k.ID, ErrKeyUnusable)
@@ -57,8 +65,6 @@ func (e *Engine) ResolveKey(ctx context.Context, orgID uuid.UUID) (*GatewayKey, 
 			gk.BaseURL, gk.tenantURL = *k.BaseUrl, true
 		}
 		return gk, nil
-	case !errors.Is(err, store.ErrNotFound):
-		return nil, err
 	case e.cfg.GatewayKey != "":
 		return &GatewayKey{BaseURL: e.cfg.GatewayURL, secret: e.cfg.GatewayKey}, nil
 	}
@@ -66,20 +72,9 @@ func (e *Engine) ResolveKey(ctx context.Context, orgID uuid.UUID) (*GatewayKey, 
 }
 
 // CheckBudget returns ErrQuotaExceeded when the org has a monthly token budget and its
-// tokens of the current UTC month have reached it (ADMIN-API §7.3).
-func (e *Engine) CheckBudget(ctx context.Context, orgID uuid.UUID) error {
-	st, ok, err := e.store.OrgSettings(ctx, orgID)
-	if err != nil {
-		return err
-	}
-	if !ok || st.MonthlyTokenBudget == nil {
-		return nil
-	}
-	used, err := e.store.MonthTokens(ctx, orgID)
-	if err != nil {
-		return err
-	}
-	if used >= *st.MonthlyTokenBudget {
+// tokens of the current UTC month (read into in) have reached it (ADMIN-API §7.3).
+func CheckBudget(in *store.TurnInputs) error {
+	if in.HasSettings && in.Settings.MonthlyTokenBudget != nil && in.MonthTokens >= *in.Settings.MonthlyTokenBudget {
 		return ErrQuotaExceeded
 	}
 	return nil

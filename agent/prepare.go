@@ -43,24 +43,15 @@ type toolEntry struct {
 // errStorage marks failures the wire reports as "storage error".
 var errStorage = errors.New("storage error")
 
+// prepare builds the turn's configuration from the inputs send_message read (TurnSpec.Inputs)
+// and retrieves the knowledge context.
 func (t *Turn) prepare(ctx context.Context) (*turnConfig, *citations, error) {
 	s, e := t.spec, t.e
-	agent, err := e.store.LiveAgent(ctx, s.OrgID, s.AgentID)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %w", errStorage, err)
+	in := s.Inputs
+	if in == nil || !in.AgentFound {
+		return nil, nil, errors.New("turn started without its inputs")
 	}
-	settings, hasSettings, err := e.store.OrgSettings(ctx, s.OrgID)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %w", errStorage, err)
-	}
-	rows, err := e.store.AgentTools(ctx, s.OrgID, s.AgentID)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %w", errStorage, err)
-	}
-	history, err := e.store.History(ctx, s.OrgID, s.ConversationID, s.UserMessageSeq, e.cfg.HistoryMessages)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %w", errStorage, err)
-	}
+	agent, settings, hasSettings, rows, history := in.Agent, in.Settings, in.HasSettings, in.Tools, in.History
 
 	c := &turnConfig{agent: agent, confirmTools: agent.ConfirmTools, tools: map[string]*toolEntry{}}
 	prompt, persona, defaultTools := DefaultSystemPrompt, "", []string{KnowledgeSearch}
@@ -102,10 +93,9 @@ func (t *Turn) prepare(ctx context.Context) (*turnConfig, *citations, error) {
 
 	c.knowledge = slices.Contains(defaultTools, KnowledgeSearch)
 	if c.knowledge {
-		c.add(&toolEntry{name: KnowledgeSearch, builtin: true}, llm.Tool{
-			Name: KnowledgeSearch, Description: knowledgeSearchDescription, Parameters: knowledgeSearchSchema,
-		})
-		c.tools[KnowledgeSearch].schema, c.tools[KnowledgeSearch].schemaErr = tools.CompileSchema(knowledgeSearchSchema)
+		te := &toolEntry{name: KnowledgeSearch, builtin: true}
+		te.schema, te.schemaErr = knowledgeSearchCompiled()
+		c.add(te, llm.Tool{Name: KnowledgeSearch, Description: knowledgeSearchDescription, Parameters: knowledgeSearchSchema})
 	}
 	for _, r := range rows {
 		if _, taken := c.tools[r.Name]; taken {
@@ -122,6 +112,7 @@ func (t *Turn) prepare(ctx context.Context) (*turnConfig, *citations, error) {
 	cites := &citations{}
 	var knowledge []Passage
 	if c.knowledge && e.retriever != nil {
+		var err error
 		knowledge, err = e.retriever.Retrieve(ctx, RetrievalQuery{
 			OrgID: s.OrgID, DocumentSets: agent.DocumentSets, Viewer: s.Viewer, Text: s.UserMessage, Limit: contextPassages,
 		})

@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 
 	"github.com/google/uuid"
+
+	"github.com/switchboard-dev/switchboard/tools"
 )
 
 // KnowledgeSearch is the built-in retrieval tool (ADMIN-API §9.6 defaultTools).
@@ -47,6 +50,12 @@ const (
 )
 
 var knowledgeSearchSchema = json.RawMessage(`{"type":"object","properties":{"query":{"type":"string","description":"What to look up in the organization's knowledge base"}},"required":["query"]}`)
+
+// knowledgeSearchCompiled compiles the built-in's fixed schema once per process: it is code,
+// not configuration.
+var knowledgeSearchCompiled = sync.OnceValues(func() (*tools.Schema, error) {
+	return tools.CompileSchema(knowledgeSearchSchema)
+})
 
 const knowledgeSearchDescription = "Search the organization's knowledge base for passages relevant to a query."
 

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 
 	"github.com/google/uuid"
+
+	"github.com/switchboard-dev/switchboard/store"
 )
 
 // TurnSpec is a turn accepted by send_message: who runs it, where, and the key that pays.
@@ -17,10 +19,14 @@ type TurnSpec struct {
 	AgentParticipantID uuid.UUID
 	// RequestID is R, the send_message requestId; stored, not unique.
 	RequestID string
-	// UserMessage is the stored inbound text and UserMessageSeq its storage sequence: history
-	// is what was stored before it.
-	UserMessage    string
-	UserMessageSeq int64
+	// UserMessage is the stored inbound text.
+	UserMessage string
+	// Inputs are the agent, its tools, the org settings and the history that send_message
+	// read (Engine.LoadInputs) for its checks, just before it stored the user message; the
+	// turn runs on them instead of reading them a second time. That read is part of the same
+	// send_message as the turn's start, so the turn still runs on what Postgres held when it
+	// started and nothing outlives the turn: there is no configuration cache (PROTOCOL §7.1).
+	Inputs *store.TurnInputs
 	// Key pays for every model call of the turn (ADMIN-API §7.1).
 	Key *GatewayKey
 	// Viewer is who may see which documents in retrieval (ADMIN-API §9.10).

@@ -1,11 +1,72 @@
 -- Queries of the turn engine (PROTOCOL §7) beyond the shared chat, billing and approval queries.
+--
+-- The :batch queries travel together, several to a round trip (the pipeline of store/turn_store.go): the reads
+-- that send_message checks and hands to its turn, and the writes of one turn's end.
 
--- name: ListHistoryMessages :many
--- The newest messages stored before a turn's user message (PROTOCOL §7.1), newest first.
+-- name: TurnAgent :batchone
+-- The session's agent unless it was deleted (PROTOCOL §4.7 check 8, §7.1 configuration).
+SELECT * FROM agents WHERE org_id = @org_id AND id = @id AND deleted_at IS NULL;
+
+-- name: TurnOrgSettings :batchone
+SELECT * FROM org_settings WHERE org_id = @org_id;
+
+-- name: TurnAgentTools :batchmany
+SELECT * FROM agent_tools WHERE org_id = @org_id AND agent_id = @agent_id ORDER BY lower(name), id;
+
+-- name: TurnGatewayKey :batchone
+-- The org key that pays for a new turn (ADMIN-API §7.1): its newest active one.
+SELECT * FROM gateway_keys
+WHERE org_id = @org_id AND revoked_at IS NULL
+ORDER BY created_at DESC, id DESC
+LIMIT 1;
+
+-- name: TurnMonthTokens :batchone
+-- The org's prompt plus completion tokens of the current UTC month (ADMIN-API §7.3).
+SELECT coalesce((SELECT tokens FROM org_usage_months
+                 WHERE org_id = @org_id AND month = date_trunc('month', now() AT TIME ZONE 'UTC')::date), 0)::bigint;
+
+-- name: TurnHistory :batchmany
+-- The conversation's newest non-empty messages, newest first (PROTOCOL §7.1). It is read
+-- before the turn's user message is stored, so every message it returns was stored before it.
 SELECT direction, text FROM messages
-WHERE org_id = @org_id AND conversation_id = @conversation_id AND seq < @before_seq::bigint AND text <> ''
+WHERE org_id = @org_id AND conversation_id = @conversation_id AND text <> ''
 ORDER BY seq DESC
 LIMIT @lim;
+
+-- name: InsertTurnMessage :batchone
+-- A turn's inbound message or its reply, and the conversation's last activity, in one
+-- statement (PROTOCOL §8).
+WITH m AS (
+    INSERT INTO messages (org_id, conversation_id, participant_id, direction, text, request_id, usage, tool_calls)
+    VALUES (@org_id, @conversation_id, sqlc.narg(participant_id), @direction, @text, @request_id,
+            sqlc.narg(usage), sqlc.narg(tool_calls))
+    RETURNING id, created_at
+), activity AS (
+    UPDATE conversations c
+    SET message_count = c.message_count + 1, last_message_at = m.created_at, updated_at = m.created_at
+    FROM m
+    WHERE c.org_id = @org_id AND c.id = @conversation_id
+)
+SELECT id FROM m;
+
+-- name: RecordTurnUsage :batchexec
+-- A turn's usage row, the org's month counter and the paying org key's last use (none when
+-- the server key paid), in one statement (PROTOCOL §8, ADMIN-API §7).
+WITH usage AS (
+    INSERT INTO usage_events (id, org_id, agent_id, conversation_id, session_id, request_id, model,
+                              prompt_tokens, completion_tokens, tokens_estimated, cost_usd, cost_estimated,
+                              gateway_key_id, outcome)
+    VALUES (@id, @org_id, @agent_id, @conversation_id, @session_id, @request_id, @model,
+            @prompt_tokens, @completion_tokens, @tokens_estimated, round(CAST(sqlc.arg(cost_usd) AS float8)::numeric, 10),
+            @cost_estimated, sqlc.narg(gateway_key_id), @outcome)
+), month AS (
+    INSERT INTO org_usage_months (org_id, month, tokens)
+    VALUES (@org_id, date_trunc('month', now() AT TIME ZONE 'UTC')::date, @tokens)
+    ON CONFLICT (org_id, month) DO UPDATE SET tokens = org_usage_months.tokens + EXCLUDED.tokens
+)
+UPDATE gateway_keys k SET last_used_at = now()
+WHERE k.org_id = @org_id AND k.id = sqlc.narg(gateway_key_id)
+  AND (k.last_used_at IS NULL OR k.last_used_at < now() - interval '1 minute');
 
 -- name: GetApprovalStatus :one
 -- What became of a park whose expiry lost the race against a decision.

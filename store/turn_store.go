@@ -9,63 +9,49 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/switchboard-dev/switchboard/db"
 )
 
-// The turn engine's data access (PROTOCOL §7, §8; ADMIN-API §7): the user message before the
-// 202, the configuration a turn reads at its start, approvals, and the end-of-turn records.
+// The turn engine's data access (PROTOCOL §7, §8; ADMIN-API §7): the inputs send_message
+// checks and its turn runs on, the user message before the 202, approvals, and the end-of-turn
+// records. A turn's reads and its final writes each take one round trip (pipeline, below).
 
 // InsertUserMessage stores a turn's inbound message, exactly as sent, and the conversation's
-// last activity, in one transaction.
-func (s *Store) InsertUserMessage(ctx context.Context, orgID, conversationID, participantID uuid.UUID, text, requestID string) (db.Message, error) {
-	var msg db.Message
-	err := s.InTx(ctx, func(tx pgx.Tx) error {
-		var err error
-		msg, err = s.Q.InsertMessage(ctx, tx, db.InsertMessageParams{
-			OrgID: orgID, ConversationID: conversationID,
-			ParticipantID: uuid.NullUUID{UUID: participantID, Valid: true},
-			Direction:     "inbound", Text: text, RequestID: &requestID,
-		})
-		if err != nil {
-			return err
-		}
-		return s.Q.TouchConversationActivity(ctx, tx, db.TouchConversationActivityParams{At: &msg.CreatedAt, OrgID: orgID, ID: conversationID})
-	})
-	if err != nil {
-		return db.Message{}, fmt.Errorf("store user message: %w", err)
+// last activity, in one statement.
+func (s *Store) InsertUserMessage(ctx context.Context, orgID, conversationID, participantID uuid.UUID, text, requestID string) error {
+	p := &pipeline{}
+	ins := s.Q.InsertTurnMessage(ctx, p, []db.InsertTurnMessageParams{{
+		OrgID: orgID, ConversationID: conversationID, ParticipantID: uuid.NullUUID{UUID: participantID, Valid: true},
+		Direction: "inbound", Text: text, RequestID: &requestID,
+	}})
+	p.send(ctx, s.Pool)
+	var err error
+	ins.QueryRow(func(_ int, _ uuid.UUID, e error) { err = e })
+	if err = errors.Join(err, p.close()); err != nil {
+		return fmt.Errorf("store user message: %w", err)
 	}
-	return msg, nil
+	return nil
 }
 
-// LiveAgent returns the org's agent unless it was deleted.
-func (s *Store) LiveAgent(ctx context.Context, orgID, id uuid.UUID) (db.Agent, error) {
-	a, err := s.Q.GetAgent(ctx, s.Pool, db.GetAgentParams{OrgID: orgID, ID: id})
-	if err != nil {
-		return db.Agent{}, fmt.Errorf("load agent %s: %w", id, Classify(err))
-	}
-	return a, nil
-}
-
-// OrgSettings returns the org's stored settings, or ok false while they were never written.
-func (s *Store) OrgSettings(ctx context.Context, orgID uuid.UUID) (db.OrgSetting, bool, error) {
-	st, err := s.Q.GetOrgSettings(ctx, s.Pool, orgID)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return db.OrgSetting{}, false, nil
-	}
-	if err != nil {
-		return db.OrgSetting{}, false, fmt.Errorf("load org settings: %w", err)
-	}
-	return st, true, nil
-}
-
-// AgentTools returns the agent's HTTP tools.
-func (s *Store) AgentTools(ctx context.Context, orgID, agentID uuid.UUID) ([]db.AgentTool, error) {
-	ts, err := s.Q.ListAgentToolsForTurn(ctx, s.Pool, db.ListAgentToolsForTurnParams{OrgID: orgID, AgentID: agentID})
-	if err != nil {
-		return nil, fmt.Errorf("load tools of agent %s: %w", agentID, err)
-	}
-	return ts, nil
+// TurnInputs is what a turn reads from Postgres (PROTOCOL §4.7 checks 8–10, §7.1): its agent,
+// the agent's tools and the org settings, the org's paying key and month-to-date tokens, and
+// the conversation's history.
+type TurnInputs struct {
+	Agent      db.Agent
+	AgentFound bool // false: no such agent in the org, or deleted
+	// Settings are the org settings; HasSettings is false while they were never written.
+	Settings    db.OrgSetting
+	HasSettings bool
+	Tools       []db.AgentTool
+	// GatewayKey is the org's newest active key (ADMIN-API §7.1), when HasGatewayKey.
+	GatewayKey    db.GatewayKey
+	HasGatewayKey bool
+	MonthTokens   int64            // the org's prompt plus completion tokens of the current UTC month
+	History       []HistoryMessage // oldest first
 }
 
 // HistoryMessage is one replayed message.
@@ -74,38 +60,65 @@ type HistoryMessage struct {
 	Text    string
 }
 
-// History returns the newest lim non-empty messages stored before beforeSeq, oldest first.
-func (s *Store) History(ctx context.Context, orgID, conversationID uuid.UUID, beforeSeq int64, lim int) ([]HistoryMessage, error) {
-	rows, err := s.Q.ListHistoryMessages(ctx, s.Pool, db.ListHistoryMessagesParams{
-		OrgID: orgID, ConversationID: conversationID, BeforeSeq: beforeSeq, Lim: int32(lim),
+// LoadTurnInputs reads a turn's inputs in one round trip. History is the newest historyLimit
+// non-empty messages of the conversation stored so far: load before the turn's user message
+// is stored.
+func (s *Store) LoadTurnInputs(ctx context.Context, orgID, agentID, conversationID uuid.UUID, historyLimit int) (*TurnInputs, error) {
+	p := &pipeline{}
+	agent := s.Q.TurnAgent(ctx, p, []db.TurnAgentParams{{OrgID: orgID, ID: agentID}})
+	settings := s.Q.TurnOrgSettings(ctx, p, []uuid.UUID{orgID})
+	tools := s.Q.TurnAgentTools(ctx, p, []db.TurnAgentToolsParams{{OrgID: orgID, AgentID: agentID}})
+	key := s.Q.TurnGatewayKey(ctx, p, []uuid.UUID{orgID})
+	month := s.Q.TurnMonthTokens(ctx, p, []uuid.UUID{orgID})
+	history := s.Q.TurnHistory(ctx, p, []db.TurnHistoryParams{{OrgID: orgID, ConversationID: conversationID, Lim: int32(historyLimit)}})
+	p.send(ctx, s.Pool)
+
+	// Read in the order queued; a missing agent, settings or key is an answer, not a failure.
+	in := &TurnInputs{}
+	var errs []error
+	found := func(what string, ok *bool, err error) {
+		switch {
+		case err == nil:
+			*ok = true
+		case !errors.Is(err, pgx.ErrNoRows):
+			errs = append(errs, fmt.Errorf("load %s: %w", what, err))
+		}
+	}
+	agent.QueryRow(func(_ int, a db.Agent, err error) { in.Agent = a; found("agent", &in.AgentFound, err) })
+	settings.QueryRow(func(_ int, st db.OrgSetting, err error) {
+		in.Settings = st
+		found("org settings", &in.HasSettings, err)
 	})
-	if err != nil {
-		return nil, fmt.Errorf("load history: %w", err)
+	tools.Query(func(_ int, ts []db.AgentTool, err error) {
+		in.Tools = ts
+		if err != nil {
+			errs = append(errs, fmt.Errorf("load tools: %w", err))
+		}
+	})
+	key.QueryRow(func(_ int, k db.GatewayKey, err error) {
+		in.GatewayKey = k
+		found("gateway key", &in.HasGatewayKey, err)
+	})
+	month.QueryRow(func(_ int, n int64, err error) {
+		in.MonthTokens = n
+		if err != nil {
+			errs = append(errs, fmt.Errorf("load month tokens: %w", err))
+		}
+	})
+	history.Query(func(_ int, rows []db.TurnHistoryRow, err error) {
+		if err != nil {
+			errs = append(errs, fmt.Errorf("load history: %w", err))
+			return
+		}
+		in.History = make([]HistoryMessage, len(rows))
+		for i, r := range rows {
+			in.History[len(rows)-1-i] = HistoryMessage{Inbound: r.Direction == "inbound", Text: r.Text}
+		}
+	})
+	if err := errors.Join(append(errs, p.close())...); err != nil {
+		return nil, fmt.Errorf("load turn inputs: %w", err)
 	}
-	out := make([]HistoryMessage, len(rows))
-	for i, r := range rows {
-		out[len(rows)-1-i] = HistoryMessage{Inbound: r.Direction == "inbound", Text: r.Text}
-	}
-	return out, nil
-}
-
-// NewestActiveGatewayKey returns the org key that pays for a new turn (ADMIN-API §7.1), or
-// ErrNotFound when the org has none.
-func (s *Store) NewestActiveGatewayKey(ctx context.Context, orgID uuid.UUID) (db.GatewayKey, error) {
-	k, err := s.Q.NewestActiveGatewayKey(ctx, s.Pool, orgID)
-	if err != nil {
-		return db.GatewayKey{}, fmt.Errorf("load gateway key: %w", Classify(err))
-	}
-	return k, nil
-}
-
-// MonthTokens returns the org's prompt plus completion tokens of the current UTC month.
-func (s *Store) MonthTokens(ctx context.Context, orgID uuid.UUID) (int64, error) {
-	n, err := s.Q.OrgMonthTokens(ctx, s.Pool, orgID)
-	if err != nil {
-		return 0, fmt.Errorf("load month tokens: %w", err)
-	}
-	return n, nil
+	return in, nil
 }
 
 // NewApproval is a park about to be written.
@@ -220,49 +233,108 @@ type TurnRecord struct {
 	CalledGateway                             bool // no usage row when false
 }
 
-// RecordTurn writes, in one transaction, the assistant message (completed turns with a
-// non-empty reply) and the turn's usage row with the org's month counter. It returns the
-// stored message id, or uuid.Nil when nothing was stored.
+// RecordTurn writes, in one round trip and one transaction, the assistant message (completed
+// turns with a non-empty reply) with the conversation's last activity, and the turn's usage
+// row with the org's month counter and the paying key's last use. It returns the stored
+// message id, or uuid.Nil when nothing was stored.
 func (s *Store) RecordTurn(ctx context.Context, r TurnRecord) (uuid.UUID, error) {
-	var msgID uuid.UUID
-	err := s.InTx(ctx, func(tx pgx.Tx) error {
-		if r.Outcome == "completed" && r.Reply != "" {
-			msg, err := s.Q.InsertMessage(ctx, tx, db.InsertMessageParams{
-				OrgID: r.OrgID, ConversationID: r.ConversationID,
-				ParticipantID: uuid.NullUUID{UUID: r.AgentParticipantID, Valid: r.AgentParticipantID != uuid.Nil},
-				Direction:     "outbound", Text: r.Reply, RequestID: &r.RequestID, Usage: r.ReplyUsage, ToolCalls: r.ToolCalls,
-			})
-			if err != nil {
-				return fmt.Errorf("insert reply: %w", err)
-			}
-			if err := s.Q.TouchConversationActivity(ctx, tx, db.TouchConversationActivityParams{At: &msg.CreatedAt, OrgID: r.OrgID, ID: r.ConversationID}); err != nil {
-				return fmt.Errorf("touch conversation: %w", err)
-			}
-			msgID = msg.ID
-		}
-		if !r.CalledGateway {
-			return nil
-		}
-		if err := s.Q.InsertUsageEvent(ctx, tx, db.InsertUsageEventParams{
+	storeReply := r.Outcome == "completed" && r.Reply != ""
+	if !storeReply && !r.CalledGateway {
+		return uuid.Nil, nil
+	}
+	p := &pipeline{}
+	var reply *db.InsertTurnMessageBatchResults
+	if storeReply {
+		reply = s.Q.InsertTurnMessage(ctx, p, []db.InsertTurnMessageParams{{
+			OrgID: r.OrgID, ConversationID: r.ConversationID,
+			ParticipantID: uuid.NullUUID{UUID: r.AgentParticipantID, Valid: r.AgentParticipantID != uuid.Nil},
+			Direction:     "outbound", Text: r.Reply, RequestID: &r.RequestID, Usage: r.ReplyUsage, ToolCalls: r.ToolCalls,
+		}})
+	}
+	var usage *db.RecordTurnUsageBatchResults
+	if r.CalledGateway {
+		usage = s.Q.RecordTurnUsage(ctx, p, []db.RecordTurnUsageParams{{
 			ID: r.TurnID, OrgID: r.OrgID, AgentID: r.AgentID, ConversationID: r.ConversationID, SessionID: r.SessionID,
 			RequestID: r.RequestID, Model: r.Model, PromptTokens: r.PromptTokens, CompletionTokens: r.CompletionTokens,
 			TokensEstimated: r.TokensEstimated, CostUsd: r.CostUSD, CostEstimated: r.CostEstimated,
-			GatewayKeyID: r.GatewayKeyID, Outcome: r.Outcome,
-		}); err != nil {
-			return fmt.Errorf("insert usage: %w", err)
-		}
-		if err := s.Q.AddOrgMonthTokens(ctx, tx, db.AddOrgMonthTokensParams{OrgID: r.OrgID, Tokens: r.PromptTokens + r.CompletionTokens}); err != nil {
-			return fmt.Errorf("count month tokens: %w", err)
-		}
-		if r.GatewayKeyID.Valid {
-			if err := s.Q.TouchGatewayKey(ctx, tx, db.TouchGatewayKeyParams{OrgID: r.OrgID, ID: r.GatewayKeyID.UUID}); err != nil {
-				return fmt.Errorf("touch gateway key: %w", err)
-			}
-		}
-		return nil
-	})
-	if err != nil {
+			GatewayKeyID: r.GatewayKeyID, Outcome: r.Outcome, Tokens: r.PromptTokens + r.CompletionTokens,
+		}})
+	}
+	p.send(ctx, s.Pool)
+	var msgID uuid.UUID
+	var replyErr, usageErr error
+	if reply != nil {
+		reply.QueryRow(func(_ int, id uuid.UUID, err error) { msgID, replyErr = id, err })
+	}
+	if usage != nil {
+		usage.Exec(func(_ int, err error) { usageErr = err })
+	}
+	if err := errors.Join(replyErr, usageErr, p.close()); err != nil {
 		return uuid.Nil, fmt.Errorf("record turn %s: %w", r.TurnID, err)
 	}
 	return msgID, nil
 }
+
+// pipeline is a db.DBTX that only queues: each sqlc :batch call made on it adds its queries
+// to one pgx.Batch, and that call's results then read, in queue order, from the results of
+// the batch that send sent. Different queries thus travel in one round trip and run in one
+// implicit transaction (pgx.Conn.SendBatch): all of them take effect, or none.
+//
+// Use: queue with the sqlc calls, send, read every queued call's results in the order they
+// were queued, close.
+type pipeline struct {
+	batch pgx.Batch
+	res   pgx.BatchResults
+}
+
+var errPipelineOnly = errors.New("store: a pipeline runs :batch queries only")
+
+func (p *pipeline) Exec(context.Context, string, ...any) (pgconn.CommandTag, error) {
+	return pgconn.CommandTag{}, errPipelineOnly
+}
+
+func (p *pipeline) Query(context.Context, string, ...any) (pgx.Rows, error) {
+	return nil, errPipelineOnly
+}
+
+func (p *pipeline) QueryRow(context.Context, string, ...any) pgx.Row { return errRow{} }
+
+// SendBatch queues b's queries; nothing is sent yet. UUID arguments are handed to pgx as
+// pgtype.UUID: pgx encodes a github.com/google/uuid value through its driver.Valuer, which
+// costs a failed binary attempt (with a formatted error) and a text fallback each time.
+func (p *pipeline) SendBatch(_ context.Context, b *pgx.Batch) pgx.BatchResults {
+	for _, q := range b.QueuedQueries {
+		for i, a := range q.Arguments {
+			switch v := a.(type) {
+			case uuid.UUID:
+				q.Arguments[i] = pgtype.UUID{Bytes: v, Valid: true}
+			case uuid.NullUUID:
+				q.Arguments[i] = pgtype.UUID{Bytes: v.UUID, Valid: v.Valid}
+			}
+		}
+	}
+	p.batch.QueuedQueries = append(p.batch.QueuedQueries, b.QueuedQueries...)
+	return pipelineResults{p}
+}
+
+func (p *pipeline) send(ctx context.Context, pool *pgxpool.Pool) {
+	p.res = pool.SendBatch(ctx, &p.batch)
+}
+
+// close ends the batch and returns the connection to the pool.
+func (p *pipeline) close() error { return p.res.Close() }
+
+// pipelineResults is one sqlc call's view of the pipeline's results. Its Close does nothing:
+// the sqlc results close their view after reading, and the pipeline's batch stays open for
+// the next call's results until pipeline.close.
+type pipelineResults struct{ p *pipeline }
+
+func (r pipelineResults) Exec() (pgconn.CommandTag, error) { return r.p.res.Exec() }
+func (r pipelineResults) Query() (pgx.Rows, error)         { return r.p.res.Query() }
+func (r pipelineResults) QueryRow() pgx.Row                { return r.p.res.QueryRow() }
+func (r pipelineResults) Close() error                     { return nil }
+func (r pipelineResults) Tx() pgx.Tx                       { return nil }
+
+type errRow struct{}
+
+func (errRow) Scan(...any) error { return errPipelineOnly }

@@ -3,7 +3,9 @@ package ws
 import (
 	"bytes"
 	"encoding/json"
+	"strconv"
 	"time"
+	"unicode/utf8"
 )
 
 // Error codes and fixed messages of PROTOCOL §6.
@@ -84,14 +86,87 @@ func pongEvent(requestID string) []byte {
 	}{ts}, Timestamp: ts})
 }
 
-type tokenData struct {
-	RequestID string `json:"requestId"`
-	Token     string `json:"token"`
+// tokenEvent is a stream_token or stream_reasoning (PROTOCOL §5.3, §5.4).
+func tokenEvent(typ, requestID, token string) []byte {
+	return appendTokenEvent(make([]byte, 0, 80+len(typ)+2*len(requestID)+2*len(token)), typ, requestID, token, now())
 }
 
-// tokenEvent is a stream_token or stream_reasoning.
-func tokenEvent(typ, requestID, token string) []byte {
-	return encode(event{Type: typ, RequestID: requestID, Token: token, Data: tokenData{requestID, token}, Timestamp: now()})
+// appendTokenEvent appends a token event to dst: byte for byte what encode makes of
+// event{Type, RequestID, Token, Data: {requestId, token}, Timestamp}, without reflection,
+// because a turn sends one per model delta.
+func appendTokenEvent(dst []byte, typ, requestID, token string, ts int64) []byte {
+	dst = append(dst, `{"type":`...)
+	dst = appendJSONString(dst, typ)
+	if requestID != "" {
+		dst = append(dst, `,"requestId":`...)
+		dst = appendJSONString(dst, requestID)
+	}
+	if token != "" {
+		dst = append(dst, `,"token":`...)
+		dst = appendJSONString(dst, token)
+	}
+	dst = append(dst, `,"data":{"requestId":`...)
+	dst = appendJSONString(dst, requestID)
+	dst = append(dst, `,"token":`...)
+	dst = appendJSONString(dst, token)
+	dst = append(dst, `},"timestamp":`...)
+	dst = strconv.AppendInt(dst, ts, 10)
+	return append(dst, '}')
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString appends s as a JSON string exactly as encoding/json writes it with HTML
+// escaping off (encode's setting): quote, backslash and control characters escaped (\b \f \n
+// \r \t, else \u00XX), invalid UTF-8 bytes as \ufffd, U+2028 and U+2029 as \u2028 and \u2029.
+func appendJSONString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		b := s[i]
+		if b < utf8.RuneSelf {
+			if b >= 0x20 && b != '"' && b != '\\' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch b {
+			case '"', '\\':
+				dst = append(dst, '\\', b)
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		c, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case c == utf8.RuneError && size == 1:
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+		case c == '\u2028' || c == '\u2029':
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[c&0xF])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
 }
 
 func chunkEvent(requestID, node string, rawResponse any) []byte {

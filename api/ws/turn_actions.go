@@ -71,49 +71,38 @@ func (c *conn) sendMessage(ctx context.Context, f *frame) {
 		c.storageError(f, err)
 		return
 	}
-	ag, err := c.h.d.Store.LiveAgent(ctx, sess.OrgID, sess.AgentID)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && !ag.Enabled) {
-		c.send(errorEvent(r, codeAgentNotFound, "agent '"+sess.AgentID.String()+"' not found"))
-		return
-	}
+	// One round trip reads what checks 8–10 need and what the turn runs on.
+	eng := c.h.d.Engine
+	in, err := eng.LoadInputs(ctx, sess.OrgID, sess.AgentID, sess.ConversationID)
 	if err != nil {
 		c.storageError(f, err)
 		return
 	}
-	eng := c.h.d.Engine
-	key, err := eng.ResolveKey(ctx, sess.OrgID)
+	if !in.AgentFound || !in.Agent.Enabled {
+		c.send(errorEvent(r, codeAgentNotFound, "agent '"+sess.AgentID.String()+"' not found"))
+		return
+	}
+	key, err := eng.ResolveKey(sess.OrgID, in)
 	switch {
 	case errors.Is(err, agent.ErrNoGatewayKey):
 		c.send(errorEvent(r, codeLLMUnavailable, "no LLM gateway key is configured for this organization"))
 		return
-	case errors.Is(err, agent.ErrKeyUnusable):
+	case err != nil: // ErrKeyUnusable: the org key does not open with this server's key
 		c.internalError(f, err)
 		return
-	case err != nil:
-		c.storageError(f, err)
-		return
 	}
-	switch err := eng.CheckBudget(ctx, sess.OrgID); {
-	case errors.Is(err, agent.ErrQuotaExceeded):
+	if agent.CheckBudget(in) != nil {
 		c.send(errorEvent(r, codeQuota, "the organization's monthly token budget is exhausted"))
 		return
-	case err != nil:
+	}
+	if err := c.h.d.Store.InsertUserMessage(ctx, sess.OrgID, sess.ConversationID, sess.UserParticipantID, text, r); err != nil {
 		c.storageError(f, err)
 		return
-	}
-	msg, err := c.h.d.Store.InsertUserMessage(ctx, sess.OrgID, sess.ConversationID, sess.UserParticipantID, text, r)
-	if err != nil {
-		c.storageError(f, err)
-		return
-	}
-	var seq int64
-	if msg.Seq != nil {
-		seq = *msg.Seq
 	}
 	spec := agent.TurnSpec{
 		TurnID: uuid.New(), OrgID: sess.OrgID, AgentID: sess.AgentID, SessionID: sess.ID,
 		ConversationID: sess.ConversationID, AgentParticipantID: sess.AgentParticipantID, RequestID: r,
-		UserMessage: text, UserMessageSeq: seq, Key: key, Viewer: c.viewer(sess.OrgID),
+		UserMessage: text, Inputs: in, Key: key, Viewer: c.viewer(sess.OrgID),
 	}
 	run := &turnRun{requestID: r}
 	c.mu.Lock()

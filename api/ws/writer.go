@@ -127,6 +127,10 @@ func (o *outbox) shutdown() {
 func (o *outbox) run() {
 	ping := time.NewTicker(pingEvery)
 	defer ping.Stop()
+	// The last batch, emptied, becomes the next queue, so that pushes do not allocate; one
+	// that grew large is dropped rather than kept for the connection's lifetime.
+	const maxSpareEvents = 1024
+	var spare [][]byte
 	for {
 		select {
 		case <-o.stop:
@@ -139,7 +143,7 @@ func (o *outbox) run() {
 		case <-o.wake:
 			o.mu.Lock()
 			batch, code := o.queue, o.closeCode
-			o.queue, o.bytes = nil, 0
+			o.queue, o.bytes = spare, 0
 			o.mu.Unlock()
 			for _, ev := range batch {
 				_ = o.ws.SetWriteDeadline(time.Now().Add(writeWait))
@@ -147,6 +151,10 @@ func (o *outbox) run() {
 					o.kill()
 					return
 				}
+			}
+			if cap(batch) <= maxSpareEvents {
+				clear(batch)
+				spare = batch[:0]
 			}
 			if code != 0 {
 				o.abort(code)

@@ -9,8 +9,10 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -19,6 +21,7 @@ import (
 	fws "github.com/fasthttp/websocket"
 	"github.com/gofiber/contrib/websocket"
 	"github.com/gofiber/fiber/v2"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/switchboard-dev/switchboard/api/ws/wstest"
 	"github.com/switchboard-dev/switchboard/dbtest"
@@ -36,13 +39,42 @@ func envInt(name string, def int) int {
 	return def
 }
 
+// envInts reads a comma-separated list of positive integers.
+func envInts(name string, def []int) []int {
+	var out []int
+	for _, f := range strings.Split(os.Getenv(name), ",") {
+		if n, err := strconv.Atoi(strings.TrimSpace(f)); err == nil && n > 0 {
+			out = append(out, n)
+		}
+	}
+	if len(out) == 0 {
+		return def
+	}
+	return out
+}
+
+// result accumulates the timed turns of one side (floor or switchboard) at one concurrency,
+// over every round.
 type result struct {
 	name            string
 	turns           int
 	elapsed         time.Duration
 	first, eventual []time.Duration
-	cpu             time.Duration
+	cpu, pgCPU      time.Duration
 	tokensPerTurn   int
+}
+
+func (r *result) add(o result) {
+	r.turns += o.turns
+	r.elapsed += o.elapsed
+	r.cpu += o.cpu
+	r.pgCPU += o.pgCPU
+	r.first = append(r.first, o.first...)
+	r.eventual = append(r.eventual, o.eventual...)
+}
+
+func (r *result) tokensPerSec() float64 {
+	return float64(r.turns*r.tokensPerTurn) / r.elapsed.Seconds()
 }
 
 func cpuTime() time.Duration {
@@ -51,18 +83,61 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
+// pgBackends returns the CPU time so far of each PostgreSQL backend serving the bench
+// database for the server's pool (application_name switchboard), read from
+// /proc/<pid>/schedstat (the server runs on this machine; the first field is the time on CPU
+// in nanoseconds). Backends it cannot read are left out.
+func pgBackends(pool *pgxpool.Pool) map[int]time.Duration {
+	rows, err := pool.Query(context.Background(),
+		`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'switchboard'`)
+	if err != nil {
+		return nil
+	}
+	defer rows.Close()
+	out := map[int]time.Duration{}
+	for rows.Next() {
+		var pid int
+		if rows.Scan(&pid) != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "schedstat"))
+		if err != nil {
+			continue
+		}
+		f := strings.Fields(string(b))
+		if len(f) == 0 {
+			continue
+		}
+		if ns, err := strconv.ParseInt(f[0], 10, 64); err == nil {
+			out[pid] = time.Duration(ns)
+		}
+	}
+	return out
+}
+
+func pgCPUSince(before, after map[int]time.Duration) time.Duration {
+	var d time.Duration
+	for pid, t := range after {
+		d += t - before[pid]
+	}
+	return d
+}
+
 func pct(d []time.Duration, p float64) time.Duration {
 	s := slices.Clone(d)
 	slices.Sort(s)
 	return s[min(len(s)-1, int(float64(len(s))*p))]
 }
 
-// drive runs clients × turns turns: each client dials, prepares (create a session), then
-// sends its turns one after the other, timing send → first token and send → final event.
-func drive(b *testing.B, url string, clients, turns, k int, prepare func(c *fws.Conn) string) result {
+// drive runs clients × turns turns: each client dials, prepares (create a session) and runs
+// one untimed warm-up turn, then sends its turns one after the other, timing send → first
+// token and send → final event.
+//
+// With pg set, the result also carries the CPU time its PostgreSQL backends spent during the
+// timed turns.
+func drive(b *testing.B, url string, clients, turns, k int, prepare func(c *fws.Conn) string, pg *pgxpool.Pool) result {
 	var mu sync.Mutex
 	res := result{tokensPerTurn: k}
-	var wg sync.WaitGroup
 	conns := make([]*fws.Conn, clients)
 	sessions := make([]string, clients)
 	for i := range conns {
@@ -72,6 +147,14 @@ func drive(b *testing.B, url string, clients, turns, k int, prepare func(c *fws.
 		}
 		defer c.Close()
 		conns[i], sessions[i] = c, prepare(c)
+		if _, _, err := turn(c, sessions[i], fmt.Sprintf("w-%d", i)); err != nil {
+			b.Fatalf("warm-up turn: %v", err)
+		}
+	}
+	var wg sync.WaitGroup
+	var pg0 map[int]time.Duration
+	if pg != nil {
+		pg0 = pgBackends(pg)
 	}
 	cpu0, t0 := cpuTime(), time.Now()
 	for i := range conns {
@@ -80,31 +163,12 @@ func drive(b *testing.B, url string, clients, turns, k int, prepare func(c *fws.
 			defer wg.Done()
 			var first, eventual []time.Duration
 			for j := 0; j < turns; j++ {
-				r := fmt.Sprintf("r-%d-%d", i, j)
-				start := time.Now()
-				_ = c.WriteJSON(map[string]any{"action": "send_message", "requestId": r, "sessionId": sid, "message": "benchmark question"})
-				gotFirst := false
-				for {
-					_, data, err := c.ReadMessage()
-					if err != nil {
-						b.Error(err)
-						return
-					}
-					var ev struct{ Type string }
-					_ = json.Unmarshal(data, &ev)
-					if ev.Type == "stream_token" && !gotFirst {
-						gotFirst = true
-						first = append(first, time.Since(start))
-					}
-					if ev.Type == "eventual_response" {
-						eventual = append(eventual, time.Since(start))
-						break
-					}
-					if ev.Type == "error" {
-						b.Errorf("turn failed: %s", data)
-						return
-					}
+				f, e, err := turn(c, sid, fmt.Sprintf("r-%d-%d", i, j))
+				if err != nil {
+					b.Error(err)
+					return
 				}
+				first, eventual = append(first, f), append(eventual, e)
 			}
 			mu.Lock()
 			res.first, res.eventual = append(res.first, first...), append(res.eventual, eventual...)
@@ -113,18 +177,59 @@ func drive(b *testing.B, url string, clients, turns, k int, prepare func(c *fws.
 	}
 	wg.Wait()
 	res.elapsed, res.cpu, res.turns = time.Since(t0), cpuTime()-cpu0, len(res.eventual)
+	if pg != nil {
+		res.pgCPU = pgCPUSince(pg0, pgBackends(pg))
+	}
 	return res
 }
 
-func report(b *testing.B, r result) {
-	tps := float64(r.turns) / r.elapsed.Seconds()
-	fmt.Printf("%-10s turns=%d turns/s=%.0f tokens/s=%.0f first_token_p50=%v p99=%v eventual_p50=%v p99=%v cpu/turn=%v\n",
-		r.name, r.turns, tps, tps*float64(r.tokensPerTurn), pct(r.first, .5), pct(r.first, .99),
-		pct(r.eventual, .5), pct(r.eventual, .99), r.cpu/time.Duration(max(r.turns, 1)))
+// turn sends one send_message and reads its events up to the eventual_response.
+func turn(c *fws.Conn, sid, r string) (first, eventual time.Duration, err error) {
+	start := time.Now()
+	if err := c.WriteJSON(map[string]any{"action": "send_message", "requestId": r, "sessionId": sid, "message": "benchmark question"}); err != nil {
+		return 0, 0, err
+	}
+	for {
+		_, data, err := c.ReadMessage()
+		if err != nil {
+			return 0, 0, err
+		}
+		var ev struct{ Type string }
+		_ = json.Unmarshal(data, &ev)
+		switch ev.Type {
+		case "stream_token":
+			if first == 0 {
+				first = time.Since(start)
+			}
+		case "eventual_response":
+			return first, time.Since(start), nil
+		case "error":
+			return 0, 0, fmt.Errorf("turn failed: %s", data)
+		}
+	}
 }
 
+func report(r result) {
+	fmt.Printf("%-11s turns=%d tokens/s=%.0f first_token_p50=%v p99=%v eventual_p50=%v p99=%v cpu/turn=%v",
+		r.name, r.turns, r.tokensPerSec(), pct(r.first, .5).Round(10*time.Microsecond), pct(r.first, .99).Round(10*time.Microsecond),
+		pct(r.eventual, .5).Round(10*time.Microsecond), pct(r.eventual, .99).Round(10*time.Microsecond),
+		(r.cpu / time.Duration(max(r.turns, 1))).Round(time.Microsecond))
+	if r.pgCPU > 0 {
+		fmt.Printf(" pg_cpu/turn=%v", (r.pgCPU / time.Duration(max(r.turns, 1))).Round(10*time.Microsecond))
+	}
+	fmt.Println()
+}
+
+// BenchmarkTurns runs, for each concurrency of BENCH_CLIENTS, BENCH_ROUNDS rounds that each
+// time the floor and then Switchboard, so that both see about the same machine load. Each
+// side's figures pool every round; the comparison is given over all rounds and as the median
+// of the per-round comparisons, which a load spike during one round moves less.
 func BenchmarkTurns(b *testing.B) {
-	clients, turns, k := envInt("BENCH_CLIENTS", 16), envInt("BENCH_TURNS", 25), envInt("BENCH_TOKENS", 50)
+	sweep := envInts("BENCH_CLIENTS", []int{1, 2, 4, 16})
+	turns, k, rounds := envInt("BENCH_TURNS", 20), envInt("BENCH_TOKENS", 50), envInt("BENCH_ROUNDS", 5)
+	// BENCH_ONLY=floor or =switchboard runs one side only, so that a -cpuprofile shows that
+	// side alone; its figures then have nothing to compare with.
+	only := os.Getenv("BENCH_ONLY")
 	parts := make([]string, k)
 	for i := range parts {
 		parts[i] = "tok" + strconv.Itoa(i) + " "
@@ -133,8 +238,6 @@ func BenchmarkTurns(b *testing.B) {
 
 	// The floor: relay the gateway stream over a bare Fiber WebSocket.
 	floorURL := startFloor(b, gw.BaseURL())
-	floor := drive(b, floorURL, clients, turns, k, func(*fws.Conn) string { return "floor" })
-	floor.name = "floor"
 
 	srv := servetest.Start(b, map[string]string{
 		"SWITCHBOARD_GATEWAY_URL": gw.BaseURL(), "SWITCHBOARD_GATEWAY_KEY": "sk-bench",
@@ -143,22 +246,51 @@ func BenchmarkTurns(b *testing.B) {
 	box := wstest.Box(b, servetest.TestEncryptionKey)
 	org := wstest.CreateOrg(b, srv.Store, "Bench", "")
 	ag := wstest.CreateAgent(b, srv.Store, box, org, wstest.Agent{})
-	sb := drive(b, srv.WSURL, clients, turns, k, func(c *fws.Conn) string {
+	createSession := func(c *fws.Conn) string {
 		_ = c.WriteJSON(map[string]any{"action": "create_conversation_session", "agentId": ag.ID.String()})
 		var ack struct{ Data struct{ SessionID string } }
 		if err := c.ReadJSON(&ack); err != nil || ack.Data.SessionID == "" {
 			b.Fatalf("create session: %v", err)
 		}
 		return ack.Data.SessionID
-	})
-	sb.name = "switchboard"
+	}
 
-	fmt.Printf("clients=%d turns/client=%d tokens/turn=%d GOMAXPROCS=%s\n", clients, turns, k, os.Getenv("GOMAXPROCS"))
-	report(b, floor)
-	report(b, sb)
-	fmt.Printf("server overhead p50 per turn: %v; tokens/s vs floor: %.0f%%\n",
-		pct(sb.eventual, .5)-pct(floor.eventual, .5),
-		100*float64(sb.turns)/sb.elapsed.Seconds()/(float64(floor.turns)/floor.elapsed.Seconds()))
+	fmt.Printf("turns/client/round=%d tokens/turn=%d rounds=%d GOMAXPROCS=%s\n", turns, k, rounds, os.Getenv("GOMAXPROCS"))
+	for _, clients := range sweep {
+		floor, sb := result{name: "floor", tokensPerTurn: k}, result{name: "switchboard", tokensPerTurn: k}
+		var ratios []float64
+		var overheads []time.Duration
+		for range rounds {
+			var f, r result
+			if only != "switchboard" {
+				f = drive(b, floorURL, clients, turns, k, func(*fws.Conn) string { return "floor" }, nil)
+				floor.add(f)
+			}
+			if only != "floor" {
+				r = drive(b, srv.WSURL, clients, turns, k, createSession, srv.Pool)
+				sb.add(r)
+			}
+			if only == "" {
+				ratios = append(ratios, r.tokensPerSec()/f.tokensPerSec())
+				overheads = append(overheads, pct(r.eventual, .5)-pct(f.eventual, .5))
+			}
+		}
+		fmt.Printf("clients=%d\n", clients)
+		if only != "" {
+			report(map[string]result{"floor": floor, "switchboard": sb}[only])
+			continue
+		}
+		report(floor)
+		report(sb)
+		slices.Sort(ratios)
+		slices.Sort(overheads)
+		fmt.Printf("  all rounds: server overhead p50 per turn (eventual) %v; tokens/s vs floor %.0f%%\n",
+			(pct(sb.eventual, .5) - pct(floor.eventual, .5)).Round(10*time.Microsecond), 100*sb.tokensPerSec()/floor.tokensPerSec())
+		fmt.Printf("  per round: overhead median %v (%v … %v); tokens/s vs floor median %.0f%% (%.0f%% … %.0f%%)\n",
+			overheads[len(overheads)/2].Round(10*time.Microsecond), overheads[0].Round(10*time.Microsecond),
+			overheads[len(overheads)-1].Round(10*time.Microsecond),
+			100*ratios[len(ratios)/2], 100*ratios[0], 100*ratios[len(ratios)-1])
+	}
 }
 
 // startFloor serves the baseline: per send_message, a 202, the gateway's tokens as

@@ -1,0 +1,96 @@
+package wsbench
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/switchboard-dev/switchboard/db"
+	"github.com/switchboard-dev/switchboard/dbtest"
+	"github.com/switchboard-dev/switchboard/store"
+)
+
+// BenchmarkTurnRoundTrips times, one at a time on a single connection, each database round
+// trip of a plain turn (send_message's session read, its input read and the user message;
+// the end-of-turn record), reporting the PostgreSQL backend's CPU per call (pg-ns/op) next to
+// the wall time. Run it with
+//
+//	go test ./bench/ws -run '^$' -bench BenchmarkTurnRoundTrips -benchtime 2000x
+func BenchmarkTurnRoundTrips(b *testing.B) {
+	ctx := context.Background()
+	cfg, err := pgxpool.ParseConfig(dbtest.NewURL(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg.MaxConns = 1
+	cfg.ConnConfig.RuntimeParams["application_name"] = "switchboard" // what pgBackends reads
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(pool.Close)
+	var pid int
+	if err := pool.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&pid); err != nil {
+		b.Fatal(err)
+	}
+	st := store.New(pool)
+	q := st.Q
+	must := func(err error) {
+		b.Helper()
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	org, err := q.CreateOrg(ctx, pool, db.CreateOrgParams{Name: "Bench"})
+	must(err)
+	ag, err := q.CreateAgent(ctx, pool, db.CreateAgentParams{ID: uuid.New(), OrgID: org.ID, Name: "a", Enabled: true,
+		ConfirmTools: []string{}, DocumentSets: []string{}, AllowedOrigins: []string{}})
+	must(err)
+	conv, err := q.CreateConversation(ctx, pool, db.CreateConversationParams{ID: uuid.New(), OrgID: org.ID, AgentID: ag.ID})
+	must(err)
+	user, err := q.CreateParticipant(ctx, pool, db.CreateParticipantParams{OrgID: org.ID, ConversationID: conv.ID, Type: "user", Name: "u"})
+	must(err)
+	bot, err := q.CreateParticipant(ctx, pool, db.CreateParticipantParams{OrgID: org.ID, ConversationID: conv.ID, Type: "ai-agent", Name: "a"})
+	must(err)
+	sess, err := q.CreateSession(ctx, pool, db.CreateSessionParams{ID: uuid.New(), OrgID: org.ID, ConversationID: conv.ID,
+		AgentID: ag.ID, UserParticipantID: user.ID, AgentParticipantID: bot.ID, UserName: "u",
+		ResumeTokenHash: uuid.New().NodeID(), ResumeTokenExpiresAt: time.Now().Add(time.Hour)})
+	must(err)
+	// A conversation at the history cap, as in a long session.
+	for i := 0; i < 50; i++ {
+		must(st.InsertUserMessage(ctx, org.ID, conv.ID, user.ID, "benchmark question", "r"))
+	}
+	reply := strings.Repeat("tok ", 50)
+	calls := []struct {
+		name string
+		call func() error
+	}{
+		{"session", func() error { _, err := st.SessionForWS(ctx, sess.ID); return err }},
+		{"inputs", func() error { _, err := st.LoadTurnInputs(ctx, org.ID, ag.ID, conv.ID, 50); return err }},
+		{"user_message", func() error { return st.InsertUserMessage(ctx, org.ID, conv.ID, user.ID, "benchmark question", "r") }},
+		{"record_turn", func() error {
+			_, err := st.RecordTurn(ctx, store.TurnRecord{TurnID: uuid.New(), OrgID: org.ID, AgentID: ag.ID,
+				ConversationID: conv.ID, SessionID: sess.ID, AgentParticipantID: bot.ID, RequestID: "r", Model: "gpt-4o-mini",
+				Outcome: "completed", Reply: reply, ReplyUsage: []byte(`{"promptTokens":100,"completionTokens":50,"costUsd":0}`),
+				PromptTokens: 100, CompletionTokens: 50, CalledGateway: true})
+			return err
+		}},
+	}
+	for _, c := range calls {
+		b.Run(c.name, func(b *testing.B) {
+			must(c.call()) // prepared on the connection before timing
+			b.ResetTimer()
+			pg0 := pgBackends(pool)[pid]
+			for range b.N {
+				if err := c.call(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(pgBackends(pool)[pid]-pg0)/float64(b.N), "pg-ns/op")
+		})
+	}
+}

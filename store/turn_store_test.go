@@ -1,0 +1,276 @@
+package store_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/switchboard-dev/switchboard/db"
+	"github.com/switchboard-dev/switchboard/dbtest"
+	"github.com/switchboard-dev/switchboard/store"
+)
+
+// turnWorld is one org with an agent, a conversation with both participants and a session,
+// in its own database (the turn store sends its batches on the pool, outside any test tx).
+type turnWorld struct {
+	ctx        context.Context
+	pool       *pgxpool.Pool
+	st         *store.Store
+	org        uuid.UUID
+	agent      db.Agent
+	conv       db.Conversation
+	user, bot  uuid.UUID
+	sessionID  uuid.UUID
+	otherOrgID uuid.UUID
+}
+
+func newTurnWorld(t *testing.T) *turnWorld {
+	t.Helper()
+	ctx := context.Background()
+	pool := dbtest.NewPool(t)
+	w := &turnWorld{ctx: ctx, pool: pool, st: store.New(pool)}
+	org, err := q.CreateOrg(ctx, pool, db.CreateOrgParams{Name: "A"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := q.CreateOrg(ctx, pool, db.CreateOrgParams{Name: "B"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.org, w.otherOrgID = org.ID, other.ID
+	w.agent, err = q.CreateAgent(ctx, pool, db.CreateAgentParams{
+		ID: uuid.New(), OrgID: w.org, Name: "Support", Enabled: true,
+		ConfirmTools: []string{}, DocumentSets: []string{}, AllowedOrigins: []string{},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.conv, err = q.CreateConversation(ctx, pool, db.CreateConversationParams{ID: uuid.New(), OrgID: w.org, AgentID: w.agent.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	user, err := q.CreateParticipant(ctx, pool, db.CreateParticipantParams{OrgID: w.org, ConversationID: w.conv.ID, Type: "user", Name: "Visitor"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bot, err := q.CreateParticipant(ctx, pool, db.CreateParticipantParams{OrgID: w.org, ConversationID: w.conv.ID, Type: "ai-agent", Name: "Support"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.user, w.bot = user.ID, bot.ID
+	sess, err := q.CreateSession(ctx, pool, db.CreateSessionParams{
+		ID: uuid.New(), OrgID: w.org, ConversationID: w.conv.ID, AgentID: w.agent.ID,
+		UserParticipantID: user.ID, AgentParticipantID: bot.ID, UserName: "Visitor",
+		ResumeTokenHash: uuid.New().NodeID(), ResumeTokenExpiresAt: time.Now().Add(time.Hour),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.sessionID = sess.ID
+	return w
+}
+
+func (w *turnWorld) exec(t *testing.T, sql string, args ...any) {
+	t.Helper()
+	if _, err := w.pool.Exec(w.ctx, sql, args...); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+}
+
+func (w *turnWorld) count(t *testing.T, sql string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := w.pool.QueryRow(w.ctx, sql, args...).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	return n
+}
+
+func (w *turnWorld) record(r store.TurnRecord) (uuid.UUID, error) {
+	r.OrgID, r.AgentID, r.ConversationID, r.SessionID, r.AgentParticipantID = w.org, w.agent.ID, w.conv.ID, w.sessionID, w.bot
+	if r.TurnID == uuid.Nil {
+		r.TurnID = uuid.New()
+	}
+	r.RequestID, r.Model = "r-1", "gpt-4o-mini"
+	return w.st.RecordTurn(w.ctx, r)
+}
+
+func TestLoadTurnInputsReadsEveryInputOfTheOrg(t *testing.T) {
+	w := newTurnWorld(t)
+	budget := int64(5000)
+	if _, err := q.UpsertOrgSettings(w.ctx, w.pool, db.UpsertOrgSettingsParams{
+		OrgID: w.org, Model: "gpt-4o", SystemPrompt: "Be brief.", DefaultTools: []string{}, MonthlyTokenBudget: &budget,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"lookup", "Cancel"} {
+		if _, err := q.CreateTool(w.ctx, w.pool, db.CreateToolParams{
+			OrgID: w.org, AgentID: w.agent.ID, Name: name, Description: "d", Parameters: []byte(`{"type":"object"}`),
+			Url: "https://tools.example.com/" + name, TimeoutMs: 1000,
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var keys []uuid.UUID
+	for i, revoked := range []bool{false, false, true} {
+		id := uuid.New()
+		keys = append(keys, id)
+		if _, err := q.CreateGatewayKey(w.ctx, w.pool, db.CreateGatewayKeyParams{
+			ID: id, OrgID: w.org, Label: "k", KeyCiphertext: []byte{byte(i)}, Last4: "abcd", CreatedBy: "test",
+		}); err != nil {
+			t.Fatal(err)
+		}
+		// Distinct creation times, oldest first; the newest is revoked.
+		w.exec(t, `UPDATE gateway_keys SET created_at = now() + make_interval(secs => $2) WHERE id = $1`, id, i)
+		if revoked {
+			w.exec(t, `UPDATE gateway_keys SET revoked_at = now(), key_ciphertext = NULL WHERE id = $1`, id)
+		}
+	}
+	w.exec(t, `INSERT INTO org_usage_months (org_id, month, tokens) VALUES ($1, date_trunc('month', now() AT TIME ZONE 'UTC')::date, 1234),
+	           ($1, date_trunc('month', now() AT TIME ZONE 'UTC')::date - 40, 99999)`, w.org)
+	for _, m := range []struct{ dir, text string }{{"inbound", "q1"}, {"outbound", "a1"}, {"inbound", "q2"}, {"outbound", ""}, {"inbound", "q3"}} {
+		w.exec(t, `INSERT INTO messages (org_id, conversation_id, direction, text) VALUES ($1, $2, $3, $4)`, w.org, w.conv.ID, m.dir, m.text)
+	}
+
+	in, err := w.st.LoadTurnInputs(w.ctx, w.org, w.agent.ID, w.conv.ID, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !in.AgentFound || in.Agent.ID != w.agent.ID {
+		t.Errorf("agent %+v found=%v", in.Agent.ID, in.AgentFound)
+	}
+	if !in.HasSettings || in.Settings.Model != "gpt-4o" || in.Settings.MonthlyTokenBudget == nil || *in.Settings.MonthlyTokenBudget != budget {
+		t.Errorf("settings %+v has=%v", in.Settings, in.HasSettings)
+	}
+	if len(in.Tools) != 2 || in.Tools[0].Name != "Cancel" || in.Tools[1].Name != "lookup" {
+		t.Errorf("tools %+v", in.Tools)
+	}
+	if !in.HasGatewayKey || in.GatewayKey.ID != keys[1] {
+		t.Errorf("gateway key %v, want the newest active %v", in.GatewayKey.ID, keys[1])
+	}
+	if in.MonthTokens != 1234 {
+		t.Errorf("month tokens %d", in.MonthTokens)
+	}
+	var got []string
+	for _, h := range in.History {
+		dir := "a:"
+		if h.Inbound {
+			dir = "q:"
+		}
+		got = append(got, dir+h.Text)
+	}
+	if strings.Join(got, ",") != "a:a1,q:q2,q:q3" {
+		t.Errorf("history %v: want the newest 3 non-empty messages, oldest first", got)
+	}
+}
+
+func TestLoadTurnInputsReportsWhatIsMissing(t *testing.T) {
+	w := newTurnWorld(t)
+	w.exec(t, `UPDATE agents SET deleted_at = now() WHERE id = $1`, w.agent.ID)
+	cases := []struct {
+		name       string
+		org, agent uuid.UUID
+	}{
+		{"deleted agent, no settings, key, usage or history", w.org, w.agent.ID},
+		{"another org never sees this org's agent", w.otherOrgID, w.agent.ID},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			in, err := w.st.LoadTurnInputs(w.ctx, tc.org, tc.agent, w.conv.ID, 50)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if in.AgentFound || in.HasSettings || in.HasGatewayKey || in.MonthTokens != 0 || len(in.Tools) != 0 || len(in.History) != 0 {
+				t.Fatalf("inputs %+v", in)
+			}
+		})
+	}
+}
+
+func TestInsertUserMessageTouchesTheConversation(t *testing.T) {
+	w := newTurnWorld(t)
+	if err := w.st.InsertUserMessage(w.ctx, w.org, w.conv.ID, w.user, "hello", "r-1"); err != nil {
+		t.Fatal(err)
+	}
+	n := w.count(t, `SELECT count(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id
+	                 WHERE m.direction = 'inbound' AND m.text = 'hello' AND m.request_id = 'r-1' AND m.participant_id = $1
+	                   AND c.message_count = 1 AND c.last_message_at = m.created_at AND c.updated_at = m.created_at`, w.user)
+	if n != 1 {
+		t.Fatal("user message or conversation activity not stored together")
+	}
+}
+
+func TestRecordTurnWritesReplyUsageCounterAndKeyTogether(t *testing.T) {
+	w := newTurnWorld(t)
+	keyID := uuid.New()
+	if _, err := q.CreateGatewayKey(w.ctx, w.pool, db.CreateGatewayKeyParams{
+		ID: keyID, OrgID: w.org, Label: "k", KeyCiphertext: []byte{1}, Last4: "abcd", CreatedBy: "test",
+	}); err != nil {
+		t.Fatal(err)
+	}
+	msgID, err := w.record(store.TurnRecord{
+		Outcome: "completed", Reply: "Hi there", ReplyUsage: []byte(`{"promptTokens":10}`), ToolCalls: []byte(`[{"name":"x","isError":false}]`),
+		PromptTokens: 10, CompletionTokens: 2, CostUSD: 0.000123, CalledGateway: true,
+		GatewayKeyID: uuid.NullUUID{UUID: keyID, Valid: true},
+	})
+	if err != nil || msgID == uuid.Nil {
+		t.Fatalf("record: %v %v", msgID, err)
+	}
+	checks := []struct {
+		what string
+		sql  string
+		args []any
+	}{
+		{"reply", `SELECT count(*) FROM messages WHERE id = $1 AND direction = 'outbound' AND text = 'Hi there' AND participant_id = $2
+		           AND usage = '{"promptTokens":10}' AND tool_calls IS NOT NULL`, []any{msgID, w.bot}},
+		{"conversation activity", `SELECT count(*) FROM conversations c JOIN messages m ON m.id = $1
+		           WHERE c.id = $2 AND c.message_count = 1 AND c.last_message_at = m.created_at`, []any{msgID, w.conv.ID}},
+		{"usage row", `SELECT count(*) FROM usage_events WHERE org_id = $1 AND outcome = 'completed' AND prompt_tokens = 10
+		           AND completion_tokens = 2 AND cost_usd = 0.000123 AND gateway_key_id = $2 AND session_id = $3`, []any{w.org, keyID, w.sessionID}},
+		{"month counter", `SELECT count(*) FROM org_usage_months WHERE org_id = $1 AND tokens = 12`, []any{w.org}},
+		{"key last use", `SELECT count(*) FROM gateway_keys WHERE id = $1 AND last_used_at IS NOT NULL`, []any{keyID}},
+	}
+	for _, c := range checks {
+		if w.count(t, c.sql, c.args...) != 1 {
+			t.Errorf("%s not written", c.what)
+		}
+	}
+
+	// A server-key turn that failed: a usage row and the counter, no message, no key touched.
+	if id, err := w.record(store.TurnRecord{Outcome: "error", PromptTokens: 5, CompletionTokens: 1, TokensEstimated: true, CalledGateway: true}); err != nil || id != uuid.Nil {
+		t.Fatalf("record failed turn: %v %v", id, err)
+	}
+	if w.count(t, `SELECT count(*) FROM messages`) != 1 || w.count(t, `SELECT tokens FROM org_usage_months WHERE org_id = $1`, w.org) != 18 ||
+		w.count(t, `SELECT count(*) FROM usage_events WHERE outcome = 'error' AND tokens_estimated AND gateway_key_id IS NULL`) != 1 {
+		t.Fatal("failed turn records")
+	}
+	// A turn that never called the gateway writes nothing.
+	if id, err := w.record(store.TurnRecord{Outcome: "error"}); err != nil || id != uuid.Nil || w.count(t, `SELECT count(*) FROM usage_events`) != 2 {
+		t.Fatalf("turn without a gateway call: %v %v", id, err)
+	}
+}
+
+func TestRecordTurnIsAllOrNothing(t *testing.T) {
+	w := newTurnWorld(t)
+	turnID := uuid.New()
+	rec := store.TurnRecord{TurnID: turnID, Outcome: "completed", Reply: "first", PromptTokens: 10, CompletionTokens: 2, CalledGateway: true}
+	if _, err := w.record(rec); err != nil {
+		t.Fatal(err)
+	}
+	// The same turn id again: the usage row conflicts, so the reply queued before it must not stay.
+	rec.Reply = "second"
+	if _, err := w.record(rec); err == nil {
+		t.Fatal("a duplicate turn id was recorded")
+	}
+	if n := w.count(t, `SELECT count(*) FROM messages WHERE text = 'second'`); n != 0 {
+		t.Fatal("the reply of a failed record stayed")
+	}
+	if w.count(t, `SELECT message_count FROM conversations WHERE id = $1`, w.conv.ID) != 1 ||
+		w.count(t, `SELECT tokens FROM org_usage_months WHERE org_id = $1`, w.org) != 12 {
+		t.Fatal("a failed record changed the conversation or the month counter")
+	}
+}
