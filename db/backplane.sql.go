@@ -17,19 +17,18 @@ const listBackplaneEventsAfter = `-- name: ListBackplaneEventsAfter :many
 SELECT b.id, b.org_id, b.target_type, b.target_id, b.event, b.created_at,
     clock_timestamp()::timestamptz AS read_at
 FROM (
-    SELECT id, org_id, target_type, target_id, event, created_at FROM backplane_events WHERE backplane_events.id > $1
+    (SELECT id, org_id, target_type, target_id, event, created_at FROM backplane_events WHERE backplane_events.id > $1
+     ORDER BY backplane_events.id LIMIT $2)
     UNION ALL
-    SELECT id, org_id, target_type, target_id, event, created_at FROM backplane_events
-    WHERE backplane_events.id = ANY($2::bigint[]) AND backplane_events.id <= $1
+    (SELECT id, org_id, target_type, target_id, event, created_at FROM backplane_events
+     WHERE backplane_events.id = ANY($3::bigint[]) AND backplane_events.id <= $1)
 ) AS b
-ORDER BY b.id
-LIMIT $3
 `
 
 type ListBackplaneEventsAfterParams struct {
 	AfterID int64
-	GapIds  []int64
 	Lim     int32
+	GapIds  []int64
 }
 
 type ListBackplaneEventsAfterRow struct {
@@ -42,13 +41,14 @@ type ListBackplaneEventsAfterRow struct {
 	ReadAt     time.Time
 }
 
-// Allow-listed: the backplane catch-up reads every org's events in id order: those above
-// the high-water mark, and the ids below it that were missing when it was last read (a
-// publish that had taken its id but not yet committed). The two halves are separate so
-// each is an index range or lookup on the primary key. read_at is the server's clock at
-// the read, for a delivery lag measured on one clock.
+// Allow-listed: the backplane catch-up reads every org's events: the next @lim above the
+// high-water mark, and the ids below it that were missing when it last read (a publish
+// that had taken its id but not yet committed). Each half is a primary-key range or
+// lookup, and the plan does not depend on the values, so the listener prepares it once;
+// the caller orders the rows by id. read_at is the server's clock at the read, for a
+// delivery lag measured on one clock.
 func (q *Queries) ListBackplaneEventsAfter(ctx context.Context, db DBTX, arg ListBackplaneEventsAfterParams) ([]ListBackplaneEventsAfterRow, error) {
-	rows, err := db.Query(ctx, listBackplaneEventsAfter, arg.AfterID, arg.GapIds, arg.Lim)
+	rows, err := db.Query(ctx, listBackplaneEventsAfter, arg.AfterID, arg.Lim, arg.GapIds)
 	if err != nil {
 		return nil, err
 	}

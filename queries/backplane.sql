@@ -11,21 +11,21 @@ WITH ev AS (
 SELECT ev.id FROM ev CROSS JOIN LATERAL pg_notify('switchboard', ev.id::text) AS n;
 
 -- name: ListBackplaneEventsAfter :many
--- Allow-listed: the backplane catch-up reads every org's events in id order: those above
--- the high-water mark, and the ids below it that were missing when it was last read (a
--- publish that had taken its id but not yet committed). The two halves are separate so
--- each is an index range or lookup on the primary key. read_at is the server's clock at
--- the read, for a delivery lag measured on one clock.
+-- Allow-listed: the backplane catch-up reads every org's events: the next @lim above the
+-- high-water mark, and the ids below it that were missing when it last read (a publish
+-- that had taken its id but not yet committed). Each half is a primary-key range or
+-- lookup, and the plan does not depend on the values, so the listener prepares it once;
+-- the caller orders the rows by id. read_at is the server's clock at the read, for a
+-- delivery lag measured on one clock.
 SELECT b.id, b.org_id, b.target_type, b.target_id, b.event, b.created_at,
     clock_timestamp()::timestamptz AS read_at
 FROM (
-    SELECT * FROM backplane_events WHERE backplane_events.id > @after_id
+    (SELECT * FROM backplane_events WHERE backplane_events.id > @after_id
+     ORDER BY backplane_events.id LIMIT @lim)
     UNION ALL
-    SELECT * FROM backplane_events
-    WHERE backplane_events.id = ANY(@gap_ids::bigint[]) AND backplane_events.id <= @after_id
-) AS b
-ORDER BY b.id
-LIMIT @lim;
+    (SELECT * FROM backplane_events
+     WHERE backplane_events.id = ANY(@gap_ids::bigint[]) AND backplane_events.id <= @after_id)
+) AS b;
 
 -- name: MaxBackplaneEventID :one
 -- Allow-listed with the catch-up: where a fresh listener starts.
