@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -49,7 +50,13 @@ const (
 	snippetChars    = 280
 )
 
-var knowledgeSearchSchema = json.RawMessage(`{"type":"object","properties":{"query":{"type":"string","description":"What to look up in the organization's knowledge base"}},"required":["query"]}`)
+// maxSearchLimit bounds knowledge_search's limit argument.
+const maxSearchLimit = 10
+
+var knowledgeSearchSchema = json.RawMessage(`{"type":"object","properties":{` +
+	`"query":{"type":"string","minLength":1,"description":"What to look up in the organization's knowledge base"},` +
+	`"limit":{"type":"integer","minimum":1,"maximum":` + strconv.Itoa(maxSearchLimit) +
+	`,"description":"How many passages to return (default ` + strconv.Itoa(searchPassages) + `)"}},"required":["query"]}`)
 
 // knowledgeSearchCompiled compiles the built-in's fixed schema once per process: it is code,
 // not configuration.
@@ -78,11 +85,7 @@ func (c *citations) add(ps []Passage) {
 			continue
 		}
 		c.seen[p.DocumentID] = true
-		cit := Citation{ID: p.DocumentID, Title: p.Title, Snippet: cutChars(p.Text, snippetChars), Score: p.Score}
-		if u, err := url.Parse(p.URL); err == nil && (u.Scheme == "http" || u.Scheme == "https") {
-			cit.URL = p.URL
-		}
-		c.list = append(c.list, cit)
+		c.list = append(c.list, Citation{ID: p.DocumentID, Title: p.Title, URL: webURL(p.URL), Snippet: cutChars(p.Text, snippetChars), Score: p.Score})
 	}
 }
 
@@ -96,6 +99,37 @@ func cutChars(s string, n int) string {
 		i++
 	}
 	return s
+}
+
+// searchHit is one knowledge_search result as the model receives it. Snippet is the whole
+// retrieved chunk (the model answers from it); citations carry the 280-character cut.
+type searchHit struct {
+	DocID   string  `json:"docId"`
+	Title   string  `json:"title"`
+	URL     string  `json:"url,omitempty"`
+	Snippet string  `json:"snippet"`
+	Score   float64 `json:"score"`
+}
+
+// searchResult renders knowledge_search's result: a JSON array of hits, best first.
+func searchResult(ps []Passage) string {
+	hits := make([]searchHit, len(ps))
+	for i, p := range ps {
+		hits[i] = searchHit{DocID: p.DocumentID, Title: p.Title, URL: webURL(p.URL), Snippet: p.Text, Score: p.Score}
+	}
+	b, err := json.Marshal(hits)
+	if err != nil { // strings and finite floats always encode
+		return "[]"
+	}
+	return string(b)
+}
+
+// webURL is u when it is an http or https URL, else "" (PROTOCOL §7.6).
+func webURL(u string) string {
+	if p, err := url.Parse(u); err == nil && (p.Scheme == "http" || p.Scheme == "https") {
+		return u
+	}
+	return ""
 }
 
 // formatPassages renders passages for the model.

@@ -65,15 +65,18 @@ func (t *Turn) callTool(ctx context.Context, cfg *turnConfig, cites *citations, 
 func (t *Turn) execTool(ctx context.Context, cfg *turnConfig, cites *citations, te *toolEntry, args json.RawMessage) (string, bool, error) {
 	var res tools.Result
 	if te.builtin {
-		var q struct {
+		// The arguments have passed the built-in's schema: query is a string, limit 1..10.
+		q := struct {
 			Query string `json:"query"`
-		}
+			Limit int    `json:"limit"`
+		}{Limit: searchPassages}
 		_ = json.Unmarshal(args, &q)
+		q.Limit = min(max(q.Limit, 1), maxSearchLimit)
 		var ps []Passage
 		var err error
 		if t.e.retriever != nil {
 			ps, err = t.e.retriever.Retrieve(ctx, RetrievalQuery{
-				OrgID: t.spec.OrgID, DocumentSets: cfg.agent.DocumentSets, Viewer: t.spec.Viewer, Text: q.Query, Limit: searchPassages,
+				OrgID: t.spec.OrgID, DocumentSets: cfg.agent.DocumentSets, Viewer: t.spec.Viewer, Text: q.Query, Limit: q.Limit,
 			})
 		}
 		switch {
@@ -83,7 +86,7 @@ func (t *Turn) execTool(ctx context.Context, cfg *turnConfig, cites *citations, 
 			res = tools.RequestFailed(err)
 		default:
 			cites.add(ps)
-			res = tools.Success(formatPassages(ps))
+			res = tools.Success(searchResult(ps))
 		}
 	} else {
 		var err error

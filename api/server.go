@@ -10,6 +10,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // BodyLimit is the largest request body read (ADMIN-API §1.1).
@@ -21,6 +22,8 @@ type Deps struct {
 	Logger *slog.Logger
 	// ListenerUp reports the backplane listener's health; nil until the backplane exists.
 	ListenerUp func() bool
+	// Metrics is what GET /metrics exposes; nil serves an empty registry.
+	Metrics prometheus.Gatherer
 }
 
 // Server owns the Fiber app and the state its handlers share.
@@ -52,6 +55,8 @@ func New(d Deps, mounts ...Mount) *Server {
 	s.app.Use(requestID, s.accessLog, s.recoverPanic)
 	s.app.Get("/healthz", s.healthz)
 	s.app.Get("/readyz", s.readyz)
+	// GET only: HEAD /metrics is a 404 like every other undefined method.
+	s.app.Add(fiber.MethodGet, "/metrics", metricsHandler(d.Metrics))
 	for _, m := range mounts {
 		m(s.app)
 	}

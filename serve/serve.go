@@ -13,12 +13,14 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/switchboard-dev/switchboard/agent"
 	"github.com/switchboard-dev/switchboard/api"
 	"github.com/switchboard-dev/switchboard/api/admin"
 	"github.com/switchboard-dev/switchboard/api/ws"
 	"github.com/switchboard-dev/switchboard/auth"
+	"github.com/switchboard-dev/switchboard/backplane"
 	"github.com/switchboard-dev/switchboard/config"
 	"github.com/switchboard-dev/switchboard/instance"
 	"github.com/switchboard-dev/switchboard/knowledge"
@@ -41,6 +43,11 @@ type Server struct {
 	ln       net.Listener
 	// knowledge runs indexing jobs (River) on this instance.
 	knowledge *knowledge.Service
+	// hub is the backplane (cluster.go); metrics is what GET /metrics exposes.
+	hub              *backplane.Hub
+	metrics          *prometheus.Registry
+	approvalsExpired prometheus.Counter
+	stopHeartbeat    context.CancelFunc
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -120,18 +127,21 @@ func (s *Server) start(ctx context.Context, box *seal.Box) error {
 	}
 	s.knowledge = kn
 
-	engine, err := agent.New(agent.Deps{Config: s.cfg, Store: st, Box: box, Log: s.log, InstanceID: in.ID})
+	engine, err := agent.New(agent.Deps{Config: s.cfg, Store: st, Box: box, Log: s.log, InstanceID: in.ID, Retriever: knowledge.Retriever{Service: kn}})
 	if err != nil {
 		return err
 	}
 	s.engine = engine
+	if err := s.newBackplane(in.ID); err != nil {
+		return err
+	}
 	s.ws = ws.New(ws.Deps{
-		Config: s.cfg, Store: st, Box: box, Verifier: verifier, Log: s.log, Instance: in, Engine: engine,
+		Config: s.cfg, Store: st, Box: box, Verifier: verifier, Log: s.log, Instance: in, Engine: engine, Hub: s.hub,
 	})
-	s.api = api.New(api.Deps{Pool: s.pool, Logger: s.log},
+	s.api = api.New(api.Deps{Pool: s.pool, Logger: s.log, ListenerUp: s.hub.Up, Metrics: s.metrics},
 		admin.Mount(admin.Deps{
 			Config: s.cfg, Store: st, Box: box, Verifier: verifier, AuthMode: mode,
-			Log: s.log, InstanceID: in.ID, Decisions: engine,
+			Log: s.log, InstanceID: in.ID, Decisions: engine, DecisionPublisher: s.hub, Knowledge: kn,
 		}),
 		s.ws.Mount,
 	)
@@ -147,8 +157,11 @@ func (s *Server) start(ctx context.Context, box *seal.Box) error {
 
 	bg, cancelBG := context.WithCancel(context.Background())
 	s.cancel = cancelBG
+	heartbeat, stopHeartbeat := context.WithCancel(bg)
+	s.stopHeartbeat = stopHeartbeat
 	s.wg.Add(1)
-	go func() { defer s.wg.Done(); in.Run(bg) }()
+	go func() { defer s.wg.Done(); in.Run(heartbeat) }()
+	s.runCluster(ctx, bg)
 	go func() { s.served <- s.api.App().Listener(ln) }()
 	s.log.Info("switchboard serving", "addr", ln.Addr().String(), "instance_id", in.ID, "version", version.Version)
 	return nil
@@ -160,37 +173,59 @@ func (s *Server) Addr() string { return s.ln.Addr().String() }
 // Done is closed with the serve loop's error when the listener stops unexpectedly.
 func (s *Server) Done() <-chan error { return s.served }
 
-// Shutdown drains: readiness fails, the HTTP server stops accepting and finishes its
-// requests (up to the drain deadline), background work stops, the instance is marked
-// stopped, and the pool closes last. Calling it again returns the first result.
+// Shutdown drains (PROTOCOL §1.8), in this order: readiness fails and /ws refuses upgrades,
+// new sessions and new turns, while the HTTP listener and the backplane keep serving, so that
+// running turns finish and parked ones stay decidable here, on another instance or through
+// the admin API; at the drain deadline (SWITCHBOARD_SHUTDOWN_TIMEOUT) the remaining turns end
+// with AGENT_ERROR and their approvals are recorded cancelled; sockets close with 1001; then
+// the HTTP server shuts down, the indexing workers stop, the LISTEN connection closes, the
+// heartbeat and the sweeper stop, the instance is marked stopped, and the pool closes last.
+// It returns an error when turns had to be ended at the deadline. Calling it again returns
+// the first result.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.shutdownOnce.Do(func() { s.shutdownErr = s.shutdown(ctx) })
 	return s.shutdownErr
 }
+
+// afterDrain bounds each step that follows the drain (HTTP requests in flight, indexing
+// slices, the last writes): the drain deadline has already been spent on turns.
+const afterDrain = 5 * time.Second
 
 func (s *Server) shutdown(ctx context.Context) error {
 	s.api.SetDraining()
 	s.ws.SetDraining()
 	deadline, cancel := context.WithTimeout(ctx, s.cfg.ShutdownTimeout)
 	defer cancel()
-	err := s.api.App().ShutdownWithContext(deadline)
 	if werr := s.ws.Close(deadline); werr != nil {
 		s.log.Warn("close websocket connections", "err", werr)
 	}
-	// Turns still running were ended above; give their records a moment to be written.
-	engineCtx, cancelEngine := context.WithTimeout(context.Background(), 5*time.Second)
+	var err error
+	if deadline.Err() != nil {
+		err = fmt.Errorf("drain deadline passed: %w", deadline.Err())
+	}
+	// Turns not tied to a socket; those still running were ended above, so this waits only
+	// for their records to be written.
+	engineCtx, cancelEngine := context.WithTimeout(context.WithoutCancel(ctx), afterDrain)
 	defer cancelEngine()
 	if eerr := s.engine.Close(engineCtx); eerr != nil {
 		s.log.Warn("stop turns", "err", eerr)
 	}
-	s.cancel()
-	s.wg.Wait()
-	// Indexing slices still running past the deadline are interrupted; River hands their
+	appCtx, cancelApp := context.WithTimeout(context.WithoutCancel(ctx), afterDrain)
+	defer cancelApp()
+	if aerr := s.api.App().ShutdownWithContext(appCtx); aerr != nil {
+		s.log.Warn("stop the HTTP server", "err", aerr)
+	}
+	// Indexing slices still running after the grace are interrupted; River hands their
 	// jobs to another instance without counting an attempt.
-	if kerr := s.knowledge.Stop(deadline); kerr != nil {
+	knCtx, cancelKn := context.WithTimeout(context.WithoutCancel(ctx), afterDrain)
+	defer cancelKn()
+	if kerr := s.knowledge.Stop(knCtx); kerr != nil {
 		s.log.Warn("stop knowledge workers", "err", kerr)
 	}
-	stopCtx, cancelStop := context.WithTimeout(context.Background(), 5*time.Second)
+	s.hub.Close()
+	s.cancel()
+	s.wg.Wait()
+	stopCtx, cancelStop := context.WithTimeout(context.WithoutCancel(ctx), afterDrain)
 	defer cancelStop()
 	if serr := s.instance.Stop(stopCtx); serr != nil {
 		s.log.Warn("mark instance stopped", "err", serr)
@@ -199,9 +234,6 @@ func (s *Server) shutdown(ctx context.Context) error {
 		s.verifier.Close()
 	}
 	s.pool.Close()
-	if errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("drain deadline passed: %w", err)
-	}
 	return err
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/switchboard-dev/switchboard/auth"
 	"github.com/switchboard-dev/switchboard/config"
 	"github.com/switchboard-dev/switchboard/db"
+	"github.com/switchboard-dev/switchboard/knowledge"
 	"github.com/switchboard-dev/switchboard/seal"
 	"github.com/switchboard-dev/switchboard/store"
 )
@@ -40,6 +41,8 @@ type Deps struct {
 	// (the backplane's Hub.PublishDecision), so it leaves exactly when the decision commits;
 	// Decisions is then not called.
 	DecisionPublisher DecisionPublisher
+	// Knowledge serves document sets, documents, connectors and indexing runs.
+	Knowledge *knowledge.Service
 }
 
 // DecisionPublisher publishes a committed approval decision to the instance owning the
@@ -103,8 +106,7 @@ type route struct {
 }
 
 // routes is every route this package registers. Each one needs its operation in
-// openapi_ops.go (a test compares the two); the knowledge and connector endpoints of a later
-// issue are added to both lists.
+// openapi_ops.go (a test compares the two).
 func (h *handlers) routes() []route {
 	const get, post, put, del = fiber.MethodGet, fiber.MethodPost, fiber.MethodPut, fiber.MethodDelete
 	const admin, curator, basic = auth.RoleAdmin, auth.RoleCurator, auth.RoleBasic
@@ -138,6 +140,21 @@ func (h *handlers) routes() []route {
 
 		{get, "/admin/approvals", curator, h.listApprovals},
 		{post, "/admin/approvals/:id", curator, h.decideApproval},
+
+		{get, "/admin/document-sets", curator, h.listDocumentSets},
+		{post, "/admin/document-sets/:name/documents", admin, h.ingestDocuments},
+		{get, "/admin/document-sets/:name/documents", curator, h.listDocuments},
+		{del, "/admin/documents/:id", admin, h.deleteDocument},
+
+		{get, "/admin/connectors", curator, h.listConnectors},
+		{post, "/admin/connectors", admin, h.createConnector},
+		{get, "/admin/connectors/:id", curator, h.getConnector},
+		{put, "/admin/connectors/:id", admin, h.updateConnector},
+		{del, "/admin/connectors/:id", admin, h.deleteConnector},
+		{post, "/admin/connectors/:id/index", admin, h.indexConnector},
+
+		{get, "/admin/indexing/runs", curator, h.listRuns},
+		{get, "/admin/indexing/runs/:id", curator, h.getRun},
 
 		{get, "/admin/gateway-keys", admin, h.listGatewayKeys},
 		{post, "/admin/gateway-keys", admin, h.createGatewayKey},

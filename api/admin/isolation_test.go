@@ -21,6 +21,8 @@ type tenant struct {
 	approval       uuid.UUID
 	gatewayKey     uuid.UUID
 	apiKeyID       uuid.UUID // the curator key's id
+	connector, run uuid.UUID // a web connector targeting "only-<name>"; an ingestion run into "faq"
+	doc            string    // a document id only this tenant uses ("doc-<name>", in "faq")
 	ids            []string  // every id of this tenant, to scan other tenants' answers for
 }
 
@@ -57,8 +59,15 @@ func (s *server) seedTenant(t *testing.T, name string) tenant {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	tn.connector = uuid.MustParse(s.do(t, "POST", "/admin/connectors", tn.key, map[string]any{
+		"name": "Docs", "kind": "web", "config": map[string]any{"urls": []string{"https://docs.example.com/" + name}}, "documentSet": "only-" + name,
+	}).want(t, 201).str(t, "connector.id"))
+	tn.doc = "doc-" + name
+	tn.run = uuid.MustParse(s.ingestAndWait(t, tn.key, "faq", doc{"id": tn.doc, "title": "Doc " + name, "content": "Isolation notes of " + name + "."},
+		doc{"id": "shared-doc", "title": "Shared " + name, "content": "Both orgs use this id."})["id"].(string))
+	tn.ids = append(tn.ids, tn.doc, "only-"+name)
 	for _, id := range []uuid.UUID{tn.id, tn.agent, tn.agent2, tn.tool, tn.tool2, tn.chat.conv, tn.chat.session,
-		tn.chat.userPart, tn.chat.agentPart, tn.approval, tn.gatewayKey} {
+		tn.chat.userPart, tn.chat.agentPart, tn.approval, tn.gatewayKey, tn.connector, tn.run} {
 		tn.ids = append(tn.ids, id.String())
 	}
 	return tn
@@ -72,6 +81,8 @@ func (s *server) snapshot(t *testing.T, tn tenant) string {
 		"/admin/agents/" + tn.agent.String(), "/admin/agents/" + tn.agent.String() + "/tools",
 		"/admin/agents/" + tn.agent2.String() + "/tools", "/admin/approvals", "/admin/gateway-keys",
 		"/admin/api-keys", "/admin/settings", "/admin/conversations/" + tn.chat.conv.String(),
+		"/admin/connectors/" + tn.connector.String(), "/admin/document-sets", "/admin/document-sets/faq/documents",
+		"/admin/indexing/runs",
 	} {
 		b.Write(s.do(t, "GET", p, tn.key, nil).want(t, 200).body)
 	}
@@ -88,6 +99,7 @@ func TestTenantIsolationOfIDRoutes(t *testing.T) {
 
 	agentBody := map[string]any{"name": "Hijacked", "enabled": false}
 	toolBody := map[string]any{"name": "hijack", "description": "x", "url": "https://evil.example.com"}
+	connectorBody := map[string]any{"name": "Hijacked", "kind": "web", "config": map[string]any{"urls": []string{"https://evil.example.com/"}}, "documentSet": "faq"}
 	cases := []struct {
 		name, method, foreign, unknown string
 		body                           any
@@ -110,6 +122,13 @@ func TestTenantIsolationOfIDRoutes(t *testing.T) {
 		{"get messages", "GET", "/admin/conversations/" + b.chat.conv.String() + "/messages", "/admin/conversations/" + unknown + "/messages", nil},
 		{"decide approval", "POST", "/admin/approvals/" + b.approval.String(), "/admin/approvals/" + unknown, map[string]any{"approved": true}},
 		{"revoke gateway key", "DELETE", "/admin/gateway-keys/" + b.gatewayKey.String(), "/admin/gateway-keys/" + unknown, nil},
+		{"list documents of a set only B uses", "GET", "/admin/document-sets/only-B/documents", "/admin/document-sets/" + unknown + "/documents", nil},
+		{"delete B's document", "DELETE", "/admin/documents/" + b.doc, "/admin/documents/" + unknown, nil},
+		{"get connector", "GET", "/admin/connectors/" + b.connector.String(), "/admin/connectors/" + unknown, nil},
+		{"put connector", "PUT", "/admin/connectors/" + b.connector.String(), "/admin/connectors/" + unknown, connectorBody},
+		{"delete connector", "DELETE", "/admin/connectors/" + b.connector.String(), "/admin/connectors/" + unknown, nil},
+		{"index connector", "POST", "/admin/connectors/" + b.connector.String() + "/index", "/admin/connectors/" + unknown + "/index", nil},
+		{"get run", "GET", "/admin/indexing/runs/" + b.run.String(), "/admin/indexing/runs/" + unknown, nil},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -123,7 +142,8 @@ func TestTenantIsolationOfIDRoutes(t *testing.T) {
 				f, u := comparable(t, foreign), comparable(t, unknownR)
 				// The message echoes what was sent, so compare with the ids swapped back.
 				f = strings.ReplaceAll(strings.ReplaceAll(strings.ReplaceAll(f, b.agent.String(), unknown), b.tool.String(), unknown), a.tool2.String(), unknown)
-				for _, id := range []string{b.chat.conv.String(), b.approval.String(), b.gatewayKey.String(), b.apiKeyID.String()} {
+				for _, id := range []string{b.chat.conv.String(), b.approval.String(), b.gatewayKey.String(), b.apiKeyID.String(),
+					"only-B", b.doc, b.connector.String(), b.run.String()} {
 					f = strings.ReplaceAll(f, id, unknown)
 				}
 				if f != u {
@@ -163,6 +183,8 @@ func TestTenantIsolationOfLists(t *testing.T) {
 	lists := []string{
 		"/admin/api-keys", "/admin/agents", "/admin/agents/" + a.agent.String() + "/tools", "/admin/conversations",
 		"/admin/conversations?agentId=" + a.agent.String(), "/admin/approvals", "/admin/gateway-keys", "/admin/audit",
+		"/admin/document-sets", "/admin/document-sets/faq/documents", "/admin/connectors", "/admin/indexing/runs",
+		"/admin/indexing/runs?connectorId=" + a.connector.String(), "/admin/indexing/runs?status=succeeded",
 	}
 	for _, p := range lists {
 		t.Run(p, func(t *testing.T) {
@@ -200,6 +222,12 @@ func TestTenantIsolationOfLists(t *testing.T) {
 		r := s.do(t, "GET", "/admin/conversations?agentId="+b.agent.String(), role, nil).want(t, 200)
 		if len(r.list(t, "conversations")) != 0 || r.get(t, "nextCursor") != nil {
 			t.Fatalf("B's agent filter: %s", r.body)
+		}
+	}
+	for _, p := range []string{"/admin/indexing/runs?connectorId=" + b.connector.String(), "/admin/indexing/runs?connectorId=" + b.connector.String() + "&status=succeeded"} {
+		r := s.do(t, "GET", p, a.key, nil).want(t, 200)
+		if len(r.list(t, "runs")) != 0 || r.get(t, "nextCursor") != nil {
+			t.Fatalf("B's connector filter: %s", r.body)
 		}
 	}
 	for _, g := range []string{"day", "model", "agent", "key"} {
@@ -323,7 +351,8 @@ func TestAJWTForANewOrgGetsAFreshEmptyOrg(t *testing.T) {
 	if org == a.id.String() {
 		t.Fatal("provisioned into an existing org")
 	}
-	for _, p := range []string{"/admin/agents", "/admin/api-keys", "/admin/conversations", "/admin/approvals", "/admin/gateway-keys"} {
+	for _, p := range []string{"/admin/agents", "/admin/api-keys", "/admin/conversations", "/admin/approvals", "/admin/gateway-keys",
+		"/admin/document-sets", "/admin/connectors", "/admin/indexing/runs"} {
 		r := s.do(t, "GET", p, tok, nil).want(t, 200)
 		for _, v := range r.json(t) {
 			if l, ok := v.([]any); ok && len(l) != 0 {

@@ -28,6 +28,7 @@ type operation struct {
 	body         string // request body schema name, "" for none
 	status       int    // success status
 	response     string // success body schema name, "" for none
+	text         string // media type of a success body that is text, not JSON (GET /metrics)
 	location     bool   // 201 with a Location header
 	errs         []int  // error statuses besides the shared ones
 }
@@ -95,6 +96,9 @@ func (op operation) responses() obj {
 	if op.response != "" {
 		success["content"] = obj{"application/json": obj{"schema": ref(op.response)}}
 	}
+	if op.text != "" {
+		success["content"] = obj{op.text: obj{"schema": obj{"type": "string"}}}
+	}
 	if op.location {
 		success["headers"] = obj{"Location": obj{"description": "path of the new resource", "schema": obj{"type": "string"}}}
 	}
@@ -146,7 +150,7 @@ func buildOpenAPI() []byte {
 		},
 		"paths": paths,
 		"components": obj{
-			"schemas":         schemas(),
+			"schemas":         withKnowledgeSchemas(schemas()),
 			"securitySchemes": obj{"bearer": obj{"type": "http", "scheme": "bearer", "description": "a JWT or an org API key (sbk_…)"}},
 		},
 	}

@@ -2,21 +2,24 @@ package admin
 
 import (
 	"github.com/switchboard-dev/switchboard/auth"
+	"github.com/switchboard-dev/switchboard/knowledge"
 )
 
 // operations is every route the server registers outside /ws, in the document's terms.
-// Knowledge and connector endpoints append theirs here when they are built.
 func operations() []operation {
 	const get, post, put, del, head = "GET", "POST", "PUT", "DELETE", "HEAD"
 	const admin, curator, basic = auth.RoleAdmin, auth.RoleCurator, auth.RoleBasic
 	id := func(what string) obj { return pathParam("id", what+" id (UUID); a malformed id is 404") }
 	toolID := pathParam("toolId", "tool id (UUID); a malformed id is 404")
+	setName := pathParam("name", "document-set name, case-sensitive (^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$); malformed is 400 on POST, 404 on GET")
+	docID := pathParam("id", "document id, percent-encoded; a malformed id is 404")
 	return []operation{
 		// Public endpoints. Fiber's app.Get also answers HEAD for /healthz and /readyz.
 		{method: get, path: "/healthz", summary: "Liveness", status: 200, response: "Status"},
 		{method: head, path: "/healthz", summary: "Liveness (headers only)", status: 200},
 		{method: get, path: "/readyz", summary: "Readiness: database, schema, listener, draining", status: 200, response: "Readiness", errs: []int{503}},
 		{method: head, path: "/readyz", summary: "Readiness (headers only)", status: 200, errs: []int{503}},
+		{method: get, path: "/metrics", summary: "Prometheus metrics (text exposition format; keep it off the public network)", status: 200, text: "text/plain; version=0.0.4"},
 		{method: get, path: "/openapi.json", summary: "This document", status: 200, response: "OpenAPIDocument", errs: []int{400}},
 		{method: get, path: "/admin/health", summary: "Liveness under the admin prefix", status: 200, response: "Status", errs: []int{400}},
 
@@ -49,6 +52,26 @@ func operations() []operation {
 
 		{method: get, path: "/admin/approvals", min: curator, summary: "List pending approvals, oldest first", params: pageParams, status: 200, response: "ApprovalList"},
 		{method: post, path: "/admin/approvals/{id}", min: curator, summary: "Approve or reject a parked tool call", params: []obj{id("approval")}, body: "ApprovalDecision", status: 200, response: "ApprovalEnvelope", errs: []int{404, 409}},
+
+		{method: get, path: "/admin/document-sets", min: curator, summary: "List document sets by name (byte order)", params: pageParams, status: 200, response: "DocumentSetList"},
+		{method: post, path: "/admin/document-sets/{name}/documents", min: admin, summary: "Ingest documents into a set as one indexing run", params: []obj{setName}, body: "DocumentsIngest", status: 202, response: "IngestAccepted"},
+		{method: get, path: "/admin/document-sets/{name}/documents", min: curator, summary: "List a set's indexed documents by id (byte order)", params: append([]obj{setName}, pageParams...), status: 200, response: "DocumentList", errs: []int{404}},
+		{method: del, path: "/admin/documents/{id}", min: admin, summary: "Delete a document and its chunks", params: []obj{docID}, status: 204, errs: []int{404}},
+
+		{method: get, path: "/admin/connectors", min: curator, summary: "List connectors by name", params: pageParams, status: 200, response: "ConnectorList"},
+		{method: post, path: "/admin/connectors", min: admin, summary: "Create a connector", body: "ConnectorWrite", status: 201, response: "ConnectorEnvelope", location: true, errs: []int{409}},
+		{method: get, path: "/admin/connectors/{id}", min: curator, summary: "Read a connector", params: []obj{id("connector")}, status: 200, response: "ConnectorEnvelope", errs: []int{404}},
+		{method: put, path: "/admin/connectors/{id}", min: admin, summary: "Replace a connector", params: []obj{id("connector")}, body: "ConnectorWrite", status: 200, response: "ConnectorEnvelope", errs: []int{404, 409}},
+		{method: del, path: "/admin/connectors/{id}", min: admin, summary: "Delete a connector, its documents, and cancel its active runs", params: []obj{id("connector")}, status: 204, errs: []int{404}},
+		{method: post, path: "/admin/connectors/{id}/index", min: admin, summary: "Queue a run of the connector (or return its active one)", params: []obj{id("connector")}, status: 202, response: "RunEnvelope", errs: []int{404}},
+
+		{method: get, path: "/admin/indexing/runs", min: curator, summary: "List indexing runs, newest first",
+			params: append([]obj{
+				queryParam("connectorId", "only this connector's runs (an unknown or foreign id gives an empty list)", obj{"type": "string", "format": "uuid"}),
+				queryParam("status", "only runs in this status", enum(knowledge.Statuses...)),
+			}, pageParams...),
+			status: 200, response: "RunList"},
+		{method: get, path: "/admin/indexing/runs/{id}", min: curator, summary: "Read an indexing run", params: []obj{id("indexing run")}, status: 200, response: "RunEnvelope", errs: []int{404}},
 
 		{method: get, path: "/admin/gateway-keys", min: admin, summary: "List gateway keys (masked), newest first", params: pageParams, status: 200, response: "GatewayKeyList"},
 		{method: post, path: "/admin/gateway-keys", min: admin, summary: "Store a gateway key (write-only)", body: "GatewayKeyWrite", status: 201, response: "GatewayKeyEnvelope"},

@@ -288,6 +288,14 @@ func (v responseValidator) check(t *testing.T, method, path string, r resp) {
 		}
 		return
 	}
+	if content["application/json"] == nil { // a text body (GET /metrics): its media type
+		for mt := range content {
+			if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, mt) || len(r.body) == 0 {
+				t.Errorf("%s %s %d: Content-Type %q, %d bytes; documented %s", method, path, r.status, ct, len(r.body), mt)
+			}
+		}
+		return
+	}
 	ref := content["application/json"].(map[string]any)["schema"].(map[string]any)["$ref"].(string)
 	sch, err := v.compiler.Compile("mem://schemas.json#/$defs/" + strings.TrimPrefix(ref, "#/components/schemas/"))
 	if err != nil {

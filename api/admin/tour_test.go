@@ -16,7 +16,7 @@ import (
 // schema /openapi.json declares for its status (ADMIN-API §11).
 func TestEveryOperationAnswersItsDocumentedSchema(t *testing.T) {
 	t.Parallel()
-	s := start(t, nil)
+	s := start(t, map[string]string{"SWITCHBOARD_ALLOW_PRIVATE_CONNECTOR_URLS": "1"}) // the connector reads a local site
 	a := s.newOrg(t, "A")
 	doc, _ := fetchDoc(t, s)
 	v := responseValidator{doc: doc, compiler: schemaCompiler(t, doc)}
@@ -45,6 +45,7 @@ func TestEveryOperationAnswersItsDocumentedSchema(t *testing.T) {
 	public("HEAD", "/readyz", 200)
 	public("GET", "/openapi.json", 200)
 	public("GET", "/admin/health", 200)
+	public("GET", "/metrics", 200)
 	call("GET", "/admin/me", "/admin/me", nil, 200)
 
 	call("GET", "/admin/api-keys", "/admin/api-keys", nil, 200)
@@ -99,6 +100,7 @@ func TestEveryOperationAnswersItsDocumentedSchema(t *testing.T) {
 		"target": map[string]any{"type": "conversation", "id": c.conv.String()},
 		"event":  map[string]any{"type": "notice", "data": map[string]any{"text": "hi"}},
 	}, 202)
+	tourKnowledge(t, s, a.key, call)
 	call("GET", "/admin/audit", "/admin/audit", nil, 200)
 	call("DELETE", "/admin/agents/"+agentID, "/admin/agents/{id}", nil, 204)
 

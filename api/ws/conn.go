@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/switchboard-dev/switchboard/agent"
+	"github.com/switchboard-dev/switchboard/backplane"
 )
 
 // actionTimeout bounds the database work of one frame.
@@ -32,6 +33,7 @@ type conn struct {
 	origin    string
 	log       *slog.Logger
 	out       *outbox
+	binding   *backplane.Binding // nil without a backplane
 	ctx       context.Context
 	cancel    context.CancelFunc
 
@@ -68,6 +70,7 @@ func (h *Handler) serveConn(wc *websocket.Conn) {
 	defer h.wg.Done()
 	defer c.teardown()
 	c.out.start()
+	c.subscribe()
 	c.serve()
 }
 
@@ -186,6 +189,7 @@ func (c *conn) internalError(f *frame, err error) {
 // teardown runs when the socket is gone (PROTOCOL §1.7): the turn is cancelled without an
 // event and its approval recorded cancelled, the writer stops, grants are forgotten.
 func (c *conn) teardown() {
+	c.unsubscribe()
 	c.endTurn(errDisconnected)
 	c.cancel()
 	c.out.shutdown()

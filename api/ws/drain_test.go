@@ -13,7 +13,7 @@ func TestDrainRefusesNewWorkAndEndsParkedTurnsAtTheDeadline(t *testing.T) {
 	shut := make(chan error, 1)
 	go func() { shut <- p.srv.Shutdown(context.Background()) }()
 
-	// The listener closes at once; existing sockets are served, but refuse new work.
+	// Existing sockets are still served, but refuse new work.
 	eventually(t, "draining", func() bool {
 		ev := other.Request(map[string]any{"action": "create_conversation_session", "requestId": "d1", "agentId": p.agent.ID.String()})
 		return ev.Code() == "SERVER_SHUTTING_DOWN" && ev.Message() == "server is shutting down; reconnect and retry" && ev.RequestID() == "d1"

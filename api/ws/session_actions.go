@@ -116,6 +116,7 @@ func (c *conn) createSession(ctx context.Context, f *frame) {
 	if ctxIdentity != "" {
 		c.widgetW[widgetIdentity{org: agent.OrgID, identity: ctxIdentity}] = true
 	}
+	c.bindSession(agent.OrgID, ws.SessionID, ws.ConversationID, agent.ID, ctxIdentity)
 	c.send(immediateEvent(f.requestID, 200, "Session created", sessionCreated{
 		SessionID: ws.SessionID.String(), ConversationID: ws.ConversationID.String(), AgentID: agentRaw,
 		AgentName: agent.Name, UserParticipantID: ws.UserParticipantID.String(),

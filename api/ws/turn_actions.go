@@ -175,7 +175,12 @@ func (c *conn) confirmToolAction(ctx context.Context, f *frame) {
 		c.storageError(f, err)
 		return
 	}
-	_, err = c.h.d.Store.DecideApproval(ctx, sess.OrgID, ap.ID, approved, "widget", nil, nil)
+	d := approval.Decision{ApprovalID: ap.ID, OrgID: sess.OrgID, Outcome: approval.Rejected, Via: "widget"}
+	msg := "Tool action rejected"
+	if approved {
+		d.Outcome, msg = approval.Approved, "Tool action approved"
+	}
+	local, err := c.decide(ctx, ap, d)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		noPending()
@@ -187,12 +192,12 @@ func (c *conn) confirmToolAction(ctx context.Context, f *frame) {
 		c.storageError(f, err)
 		return
 	}
-	msg, outcome := "Tool action rejected", approval.Rejected
-	if approved {
-		msg, outcome = "Tool action approved", approval.Approved
-	}
+	// The ack is queued before the decision can reach the turn (PROTOCOL §4.9 step 3); a turn
+	// parked elsewhere gets it through the backplane once the transaction above committed.
 	c.send(immediateEvent(f.requestID, 200, msg, map[string]any{"sessionId": sid, "approved": approved, "approvalId": ap.ID.String()}))
-	c.h.decisions.Deliver(ctx, approval.Decision{ApprovalID: ap.ID, OrgID: sess.OrgID, Outcome: outcome, Via: "widget"})
+	if local {
+		c.h.decisions.Deliver(ctx, d)
+	}
 }
 
 // turnSink turns engine events into the turn's frames (PROTOCOL §5), all under R.

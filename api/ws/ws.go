@@ -26,6 +26,7 @@ import (
 	"github.com/switchboard-dev/switchboard/api"
 	"github.com/switchboard-dev/switchboard/approval"
 	"github.com/switchboard-dev/switchboard/auth"
+	"github.com/switchboard-dev/switchboard/backplane"
 	"github.com/switchboard-dev/switchboard/config"
 	"github.com/switchboard-dev/switchboard/instance"
 	"github.com/switchboard-dev/switchboard/seal"
@@ -41,9 +42,13 @@ type Deps struct {
 	Log      *slog.Logger
 	Instance *instance.Instance
 	Engine   *agent.Engine
-	// Decisions carries confirm_tool_action decisions to the parked turn wherever it runs;
-	// nil delivers to Engine (this instance) only.
+	// Decisions hands confirm_tool_action decisions to turns parked on this instance; nil
+	// delivers to Engine.
 	Decisions approval.Deliverer
+	// Hub, when set, binds every socket to the backplane (published events reach it) and
+	// carries decisions for turns parked on other instances there, published in the deciding
+	// transaction. Nil serves this instance alone.
+	Hub *backplane.Hub
 }
 
 // Handler serves /ws and owns every connection it upgraded.

@@ -180,6 +180,29 @@ func (r *Reader) Object(key string, required bool, allowed ...string) (*Reader, 
 	return sub, p
 }
 
+// Each reads an array of objects whose keys must be among allowed, calling fn with a
+// Reader for each item in order; it stops at the first error.
+func (r *Reader) Each(key string, required bool, allowed []string, fn func(i int, item *Reader)) Presence {
+	v, p := r.get(key, required, Array)
+	if v == nil {
+		return p
+	}
+	for i, it := range v.Items {
+		path := Index(r.Path(key), i)
+		if it.Kind != Object {
+			r.typeError(path, Object)
+			return Absent
+		}
+		sub := &Reader{path: path, v: it, state: r.state}
+		sub.checkKeys(allowed)
+		fn(i, sub)
+		if r.state.err != nil {
+			return Absent
+		}
+	}
+	return p
+}
+
 // Raw reads a free-form field that must be a JSON object (tool parameters, publish event).
 func (r *Reader) Raw(key string, required bool) (*Value, Presence) {
 	return r.get(key, required, Object)
