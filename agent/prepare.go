@@ -111,7 +111,8 @@ func (t *Turn) prepare(ctx context.Context) (*turnConfig, *citations, error) {
 
 	cites := &citations{}
 	var knowledge []Passage
-	if c.knowledge && e.retriever != nil {
+	// An org without indexed documents has nothing to retrieve: skip the search.
+	if c.knowledge && e.retriever != nil && in.HasKnowledge {
 		var err error
 		knowledge, err = e.retriever.Retrieve(ctx, RetrievalQuery{
 			OrgID: s.OrgID, DocumentSets: agent.DocumentSets, Viewer: s.Viewer, Text: s.UserMessage, Limit: contextPassages,

@@ -103,9 +103,10 @@ WITH usage AS (
             $9, $10, $11, round(CAST($12 AS float8)::numeric, 10),
             $13, $2, $14)
 ), month AS (
-    INSERT INTO org_usage_months (org_id, month, tokens)
-    VALUES ($1, date_trunc('month', now() AT TIME ZONE 'UTC')::date, $15)
-    ON CONFLICT (org_id, month) DO UPDATE SET tokens = org_usage_months.tokens + EXCLUDED.tokens
+    INSERT INTO org_usage_months (org_id, month, shard, tokens)
+    VALUES ($1, date_trunc('month', now() AT TIME ZONE 'UTC')::date,
+            get_byte(uuid_send($3), 15) % 16, $15)
+    ON CONFLICT (org_id, month, shard) DO UPDATE SET tokens = org_usage_months.tokens + EXCLUDED.tokens
 )
 UPDATE gateway_keys k SET last_used_at = now()
 WHERE k.org_id = $1 AND k.id = $2
@@ -397,6 +398,53 @@ func (b *TurnGatewayKeyBatchResults) Close() error {
 	return b.br.Close()
 }
 
+const turnHasKnowledge = `-- name: TurnHasKnowledge :batchone
+SELECT EXISTS (SELECT 1 FROM documents WHERE org_id = $1 AND state = 'indexed')::bool
+`
+
+type TurnHasKnowledgeBatchResults struct {
+	br     pgx.BatchResults
+	tot    int
+	closed bool
+}
+
+// Whether the org has any indexed document: without one, retrieval cannot find anything
+// and the turn skips the pre-turn search.
+func (q *Queries) TurnHasKnowledge(ctx context.Context, db DBTX, orgID []uuid.UUID) *TurnHasKnowledgeBatchResults {
+	batch := &pgx.Batch{}
+	for _, a := range orgID {
+		vals := []interface{}{
+			a,
+		}
+		batch.Queue(turnHasKnowledge, vals...)
+	}
+	br := db.SendBatch(ctx, batch)
+	return &TurnHasKnowledgeBatchResults{br, len(orgID), false}
+}
+
+func (b *TurnHasKnowledgeBatchResults) QueryRow(f func(int, bool, error)) {
+	defer b.br.Close()
+	for t := 0; t < b.tot; t++ {
+		var column_1 bool
+		if b.closed {
+			if f != nil {
+				f(t, column_1, ErrBatchAlreadyClosed)
+			}
+			continue
+		}
+		row := b.br.QueryRow()
+		err := row.Scan(&column_1)
+		if f != nil {
+			f(t, column_1, err)
+		}
+	}
+}
+
+func (b *TurnHasKnowledgeBatchResults) Close() error {
+	b.closed = true
+	return b.br.Close()
+}
+
 const turnHistory = `-- name: TurnHistory :batchmany
 SELECT direction, text FROM messages
 WHERE org_id = $1 AND conversation_id = $2 AND text <> ''
@@ -474,7 +522,7 @@ func (b *TurnHistoryBatchResults) Close() error {
 }
 
 const turnMonthTokens = `-- name: TurnMonthTokens :batchone
-SELECT coalesce((SELECT tokens FROM org_usage_months
+SELECT coalesce((SELECT sum(tokens) FROM org_usage_months
                  WHERE org_id = $1 AND month = date_trunc('month', now() AT TIME ZONE 'UTC')::date), 0)::bigint
 `
 

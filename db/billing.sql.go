@@ -12,22 +12,6 @@ import (
 	"github.com/google/uuid"
 )
 
-const addOrgMonthTokens = `-- name: AddOrgMonthTokens :exec
-INSERT INTO org_usage_months (org_id, month, tokens)
-VALUES ($1, date_trunc('month', now() AT TIME ZONE 'UTC')::date, $2)
-ON CONFLICT (org_id, month) DO UPDATE SET tokens = org_usage_months.tokens + EXCLUDED.tokens
-`
-
-type AddOrgMonthTokensParams struct {
-	OrgID  uuid.UUID
-	Tokens int64
-}
-
-func (q *Queries) AddOrgMonthTokens(ctx context.Context, db DBTX, arg AddOrgMonthTokensParams) error {
-	_, err := db.Exec(ctx, addOrgMonthTokens, arg.OrgID, arg.Tokens)
-	return err
-}
-
 const createGatewayKey = `-- name: CreateGatewayKey :one
 INSERT INTO gateway_keys (id, org_id, label, key_ciphertext, last4, base_url, created_by)
 VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -218,18 +202,6 @@ func (q *Queries) NewestActiveGatewayKey(ctx context.Context, db DBTX, orgID uui
 		&i.LastUsedAt,
 	)
 	return i, err
-}
-
-const orgMonthTokens = `-- name: OrgMonthTokens :one
-SELECT coalesce((SELECT tokens FROM org_usage_months
-                 WHERE org_id = $1 AND month = date_trunc('month', now() AT TIME ZONE 'UTC')::date), 0)::bigint
-`
-
-func (q *Queries) OrgMonthTokens(ctx context.Context, db DBTX, orgID uuid.UUID) (int64, error) {
-	row := db.QueryRow(ctx, orgMonthTokens, orgID)
-	var column_1 int64
-	err := row.Scan(&column_1)
-	return column_1, err
 }
 
 const revokeGatewayKey = `-- name: RevokeGatewayKey :one

@@ -273,6 +273,7 @@ type OrgSetting struct {
 type OrgUsageMonth struct {
 	OrgID  uuid.UUID
 	Month  pgtype.Date
+	Shard  int16
 	Tokens int64
 }
 

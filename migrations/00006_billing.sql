@@ -38,12 +38,15 @@ CREATE TABLE usage_events (
 CREATE INDEX usage_events_org_created_idx ON usage_events (org_id, created_at);
 
 -- Month-to-date tokens per org, updated in the same transaction as each usage_events insert,
--- so the budget check before a turn is one row read.
+-- so the budget check before a turn reads a handful of rows. Each org's month is spread over
+-- 16 shards (picked from the turn id) so that concurrent turns of one org do not queue
+-- behind one row lock at commit; readers sum the shards.
 CREATE TABLE org_usage_months (
     org_id     uuid NOT NULL REFERENCES orgs (id) ON DELETE CASCADE,
     month      date NOT NULL,
+    shard      smallint NOT NULL DEFAULT 0 CHECK (shard BETWEEN 0 AND 15),
     tokens     bigint NOT NULL DEFAULT 0,
-    PRIMARY KEY (org_id, month)
+    PRIMARY KEY (org_id, month, shard)
 );
 
 -- +goose Down

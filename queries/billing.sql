@@ -39,15 +39,6 @@ VALUES (@id, @org_id, @agent_id, @conversation_id, @session_id, @request_id, @mo
         @prompt_tokens, @completion_tokens, @tokens_estimated, round(CAST(sqlc.arg(cost_usd) AS float8)::numeric, 10),
         @cost_estimated, sqlc.narg(gateway_key_id), @outcome);
 
--- name: AddOrgMonthTokens :exec
-INSERT INTO org_usage_months (org_id, month, tokens)
-VALUES (@org_id, date_trunc('month', now() AT TIME ZONE 'UTC')::date, @tokens)
-ON CONFLICT (org_id, month) DO UPDATE SET tokens = org_usage_months.tokens + EXCLUDED.tokens;
-
--- name: OrgMonthTokens :one
-SELECT coalesce((SELECT tokens FROM org_usage_months
-                 WHERE org_id = @org_id AND month = date_trunc('month', now() AT TIME ZONE 'UTC')::date), 0)::bigint;
-
 -- name: UsageByDay :many
 SELECT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')::text AS bucket, count(*)::bigint AS turns,
        coalesce(sum(prompt_tokens), 0)::bigint AS prompt_tokens,

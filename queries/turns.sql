@@ -22,8 +22,13 @@ LIMIT 1;
 
 -- name: TurnMonthTokens :batchone
 -- The org's prompt plus completion tokens of the current UTC month (ADMIN-API §7.3).
-SELECT coalesce((SELECT tokens FROM org_usage_months
+SELECT coalesce((SELECT sum(tokens) FROM org_usage_months
                  WHERE org_id = @org_id AND month = date_trunc('month', now() AT TIME ZONE 'UTC')::date), 0)::bigint;
+
+-- name: TurnHasKnowledge :batchone
+-- Whether the org has any indexed document: without one, retrieval cannot find anything
+-- and the turn skips the pre-turn search.
+SELECT EXISTS (SELECT 1 FROM documents WHERE org_id = @org_id AND state = 'indexed')::bool;
 
 -- name: TurnHistory :batchmany
 -- The conversation's newest non-empty messages, newest first (PROTOCOL §7.1). It is read
@@ -60,9 +65,10 @@ WITH usage AS (
             @prompt_tokens, @completion_tokens, @tokens_estimated, round(CAST(sqlc.arg(cost_usd) AS float8)::numeric, 10),
             @cost_estimated, sqlc.narg(gateway_key_id), @outcome)
 ), month AS (
-    INSERT INTO org_usage_months (org_id, month, tokens)
-    VALUES (@org_id, date_trunc('month', now() AT TIME ZONE 'UTC')::date, @tokens)
-    ON CONFLICT (org_id, month) DO UPDATE SET tokens = org_usage_months.tokens + EXCLUDED.tokens
+    INSERT INTO org_usage_months (org_id, month, shard, tokens)
+    VALUES (@org_id, date_trunc('month', now() AT TIME ZONE 'UTC')::date,
+            get_byte(uuid_send(@id), 15) % 16, @tokens)
+    ON CONFLICT (org_id, month, shard) DO UPDATE SET tokens = org_usage_months.tokens + EXCLUDED.tokens
 )
 UPDATE gateway_keys k SET last_used_at = now()
 WHERE k.org_id = @org_id AND k.id = sqlc.narg(gateway_key_id)

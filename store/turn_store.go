@@ -51,6 +51,7 @@ type TurnInputs struct {
 	GatewayKey    db.GatewayKey
 	HasGatewayKey bool
 	MonthTokens   int64            // the org's prompt plus completion tokens of the current UTC month
+	HasKnowledge  bool             // the org has at least one indexed document
 	History       []HistoryMessage // oldest first
 }
 
@@ -70,6 +71,7 @@ func (s *Store) LoadTurnInputs(ctx context.Context, orgID, agentID, conversation
 	tools := s.Q.TurnAgentTools(ctx, p, []db.TurnAgentToolsParams{{OrgID: orgID, AgentID: agentID}})
 	key := s.Q.TurnGatewayKey(ctx, p, []uuid.UUID{orgID})
 	month := s.Q.TurnMonthTokens(ctx, p, []uuid.UUID{orgID})
+	knowledge := s.Q.TurnHasKnowledge(ctx, p, []uuid.UUID{orgID})
 	history := s.Q.TurnHistory(ctx, p, []db.TurnHistoryParams{{OrgID: orgID, ConversationID: conversationID, Lim: int32(historyLimit)}})
 	p.send(ctx, s.Pool)
 
@@ -103,6 +105,12 @@ func (s *Store) LoadTurnInputs(ctx context.Context, orgID, agentID, conversation
 		in.MonthTokens = n
 		if err != nil {
 			errs = append(errs, fmt.Errorf("load month tokens: %w", err))
+		}
+	})
+	knowledge.QueryRow(func(_ int, has bool, err error) {
+		in.HasKnowledge = has
+		if err != nil {
+			errs = append(errs, fmt.Errorf("load knowledge presence: %w", err))
 		}
 	})
 	history.Query(func(_ int, rows []db.TurnHistoryRow, err error) {

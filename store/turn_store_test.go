@@ -130,8 +130,10 @@ func TestLoadTurnInputsReadsEveryInputOfTheOrg(t *testing.T) {
 			w.exec(t, `UPDATE gateway_keys SET revoked_at = now(), key_ciphertext = NULL WHERE id = $1`, id)
 		}
 	}
-	w.exec(t, `INSERT INTO org_usage_months (org_id, month, tokens) VALUES ($1, date_trunc('month', now() AT TIME ZONE 'UTC')::date, 1234),
-	           ($1, date_trunc('month', now() AT TIME ZONE 'UTC')::date - 40, 99999)`, w.org)
+	// The month's tokens are spread over shards; last month's never count.
+	w.exec(t, `INSERT INTO org_usage_months (org_id, month, shard, tokens) VALUES ($1, date_trunc('month', now() AT TIME ZONE 'UTC')::date, 0, 1200),
+	           ($1, date_trunc('month', now() AT TIME ZONE 'UTC')::date, 7, 34),
+	           ($1, date_trunc('month', now() AT TIME ZONE 'UTC')::date - 40, 0, 99999)`, w.org)
 	for _, m := range []struct{ dir, text string }{{"inbound", "q1"}, {"outbound", "a1"}, {"inbound", "q2"}, {"outbound", ""}, {"inbound", "q3"}} {
 		w.exec(t, `INSERT INTO messages (org_id, conversation_id, direction, text) VALUES ($1, $2, $3, $4)`, w.org, w.conv.ID, m.dir, m.text)
 	}
@@ -153,7 +155,19 @@ func TestLoadTurnInputsReadsEveryInputOfTheOrg(t *testing.T) {
 		t.Errorf("gateway key %v, want the newest active %v", in.GatewayKey.ID, keys[1])
 	}
 	if in.MonthTokens != 1234 {
-		t.Errorf("month tokens %d", in.MonthTokens)
+		t.Errorf("month tokens %d, want the sum of this month's shards", in.MonthTokens)
+	}
+	if in.HasKnowledge {
+		t.Error("an org without indexed documents reports knowledge")
+	}
+	w.exec(t, `WITH s AS (INSERT INTO document_sets (org_id, name) VALUES ($1, 'faq') RETURNING id)
+	           INSERT INTO documents (org_id, doc_id, document_set_id, title, content_hash, content_bytes, state)
+	           SELECT $1, 'd1', s.id, 'T', '\x00', 1, 'indexed' FROM s`, w.org)
+	if in, err := w.st.LoadTurnInputs(w.ctx, w.org, w.agent.ID, w.conv.ID, 3); err != nil || !in.HasKnowledge {
+		t.Errorf("after indexing a document: HasKnowledge=%v err=%v", in != nil && in.HasKnowledge, err)
+	}
+	if in, err := w.st.LoadTurnInputs(w.ctx, w.otherOrgID, w.agent.ID, w.conv.ID, 3); err != nil || in.HasKnowledge {
+		t.Errorf("another org sees this org's knowledge: %v", err)
 	}
 	var got []string
 	for _, h := range in.History {
@@ -231,7 +245,7 @@ func TestRecordTurnWritesReplyUsageCounterAndKeyTogether(t *testing.T) {
 		           WHERE c.id = $2 AND c.message_count = 1 AND c.last_message_at = m.created_at`, []any{msgID, w.conv.ID}},
 		{"usage row", `SELECT count(*) FROM usage_events WHERE org_id = $1 AND outcome = 'completed' AND prompt_tokens = 10
 		           AND completion_tokens = 2 AND cost_usd = 0.000123 AND gateway_key_id = $2 AND session_id = $3`, []any{w.org, keyID, w.sessionID}},
-		{"month counter", `SELECT count(*) FROM org_usage_months WHERE org_id = $1 AND tokens = 12`, []any{w.org}},
+		{"month counter", `SELECT count(*) FROM (SELECT sum(tokens) AS s FROM org_usage_months WHERE org_id = $1) m WHERE s = 12`, []any{w.org}},
 		{"key last use", `SELECT count(*) FROM gateway_keys WHERE id = $1 AND last_used_at IS NOT NULL`, []any{keyID}},
 	}
 	for _, c := range checks {
@@ -244,7 +258,7 @@ func TestRecordTurnWritesReplyUsageCounterAndKeyTogether(t *testing.T) {
 	if id, err := w.record(store.TurnRecord{Outcome: "error", PromptTokens: 5, CompletionTokens: 1, TokensEstimated: true, CalledGateway: true}); err != nil || id != uuid.Nil {
 		t.Fatalf("record failed turn: %v %v", id, err)
 	}
-	if w.count(t, `SELECT count(*) FROM messages`) != 1 || w.count(t, `SELECT tokens FROM org_usage_months WHERE org_id = $1`, w.org) != 18 ||
+	if w.count(t, `SELECT count(*) FROM messages`) != 1 || w.count(t, `SELECT coalesce(sum(tokens), 0)::bigint FROM org_usage_months WHERE org_id = $1`, w.org) != 18 ||
 		w.count(t, `SELECT count(*) FROM usage_events WHERE outcome = 'error' AND tokens_estimated AND gateway_key_id IS NULL`) != 1 {
 		t.Fatal("failed turn records")
 	}
@@ -270,7 +284,7 @@ func TestRecordTurnIsAllOrNothing(t *testing.T) {
 		t.Fatal("the reply of a failed record stayed")
 	}
 	if w.count(t, `SELECT message_count FROM conversations WHERE id = $1`, w.conv.ID) != 1 ||
-		w.count(t, `SELECT tokens FROM org_usage_months WHERE org_id = $1`, w.org) != 12 {
+		w.count(t, `SELECT coalesce(sum(tokens), 0)::bigint FROM org_usage_months WHERE org_id = $1`, w.org) != 12 {
 		t.Fatal("a failed record changed the conversation or the month counter")
 	}
 }
