@@ -279,47 +279,6 @@ func (q *Queries) GetTool(ctx context.Context, db DBTX, arg GetToolParams) (Agen
 	return i, err
 }
 
-const listAgentToolsForTurn = `-- name: ListAgentToolsForTurn :many
-SELECT id, org_id, agent_id, name, description, parameters, url, requires_approval, timeout_ms, created_at, updated_at FROM agent_tools WHERE org_id = $1 AND agent_id = $2 ORDER BY lower(name), id
-`
-
-type ListAgentToolsForTurnParams struct {
-	OrgID   uuid.UUID
-	AgentID uuid.UUID
-}
-
-func (q *Queries) ListAgentToolsForTurn(ctx context.Context, db DBTX, arg ListAgentToolsForTurnParams) ([]AgentTool, error) {
-	rows, err := db.Query(ctx, listAgentToolsForTurn, arg.OrgID, arg.AgentID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []AgentTool{}
-	for rows.Next() {
-		var i AgentTool
-		if err := rows.Scan(
-			&i.ID,
-			&i.OrgID,
-			&i.AgentID,
-			&i.Name,
-			&i.Description,
-			&i.Parameters,
-			&i.Url,
-			&i.RequiresApproval,
-			&i.TimeoutMs,
-			&i.CreatedAt,
-			&i.UpdatedAt,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const listAgents = `-- name: ListAgents :many
 SELECT id, org_id, name, model, system_prompt, persona, confirm_tools, document_sets, max_iterations, max_tokens, enabled, allowed_origins, require_auth_context, widget_signing_secret, tool_signing_secret, created_at, updated_at, deleted_at FROM agents
 WHERE org_id = $1 AND deleted_at IS NULL

@@ -234,22 +234,6 @@ func (q *Queries) RevokeGatewayKey(ctx context.Context, db DBTX, arg RevokeGatew
 	return i, err
 }
 
-const touchGatewayKey = `-- name: TouchGatewayKey :exec
-UPDATE gateway_keys SET last_used_at = now()
-WHERE org_id = $1 AND id = $2
-  AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')
-`
-
-type TouchGatewayKeyParams struct {
-	OrgID uuid.UUID
-	ID    uuid.UUID
-}
-
-func (q *Queries) TouchGatewayKey(ctx context.Context, db DBTX, arg TouchGatewayKeyParams) error {
-	_, err := db.Exec(ctx, touchGatewayKey, arg.OrgID, arg.ID)
-	return err
-}
-
 const usageByAgent = `-- name: UsageByAgent :many
 SELECT agent_id::text AS bucket, count(*)::bigint AS turns,
        coalesce(sum(prompt_tokens), 0)::bigint AS prompt_tokens,

@@ -245,32 +245,6 @@ func (q *Queries) GetMessageSeq(ctx context.Context, db DBTX, arg GetMessageSeqP
 	return seq, err
 }
 
-const getParticipant = `-- name: GetParticipant :one
-SELECT id, org_id, conversation_id, type, name, email, external_id, browser_fingerprint, created_at FROM participants WHERE org_id = $1 AND id = $2
-`
-
-type GetParticipantParams struct {
-	OrgID uuid.UUID
-	ID    uuid.UUID
-}
-
-func (q *Queries) GetParticipant(ctx context.Context, db DBTX, arg GetParticipantParams) (Participant, error) {
-	row := db.QueryRow(ctx, getParticipant, arg.OrgID, arg.ID)
-	var i Participant
-	err := row.Scan(
-		&i.ID,
-		&i.OrgID,
-		&i.ConversationID,
-		&i.Type,
-		&i.Name,
-		&i.Email,
-		&i.ExternalID,
-		&i.BrowserFingerprint,
-		&i.CreatedAt,
-	)
-	return i, err
-}
-
 const getSession = `-- name: GetSession :one
 SELECT id, org_id, conversation_id, agent_id, user_participant_id, agent_participant_id, status, contact_email, user_name, supports, resume_token_hash, resume_token_expires_at, created_at FROM sessions WHERE org_id = $1 AND id = $2
 `

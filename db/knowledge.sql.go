@@ -226,27 +226,6 @@ func (q *Queries) GetConnector(ctx context.Context, db DBTX, arg GetConnectorPar
 	return i, err
 }
 
-const getDocumentSetByName = `-- name: GetDocumentSetByName :one
-SELECT id, org_id, name, created_at FROM document_sets WHERE org_id = $1 AND name = $2
-`
-
-type GetDocumentSetByNameParams struct {
-	OrgID uuid.UUID
-	Name  string
-}
-
-func (q *Queries) GetDocumentSetByName(ctx context.Context, db DBTX, arg GetDocumentSetByNameParams) (DocumentSet, error) {
-	row := db.QueryRow(ctx, getDocumentSetByName, arg.OrgID, arg.Name)
-	var i DocumentSet
-	err := row.Scan(
-		&i.ID,
-		&i.OrgID,
-		&i.Name,
-		&i.CreatedAt,
-	)
-	return i, err
-}
-
 const getIndexingRun = `-- name: GetIndexingRun :one
 SELECT id, org_id, connector_id, document_set, status, attempt, documents_seen, documents_indexed, chunks_indexed, documents_skipped, error, created_at, started_at, finished_at FROM indexing_runs WHERE org_id = $1 AND id = $2
 `

@@ -13,22 +13,6 @@ import (
 	"github.com/google/uuid"
 )
 
-const countPendingDocuments = `-- name: CountPendingDocuments :one
-SELECT count(*) FROM documents WHERE org_id = $1 AND run_id = $2 AND state = 'pending'
-`
-
-type CountPendingDocumentsParams struct {
-	OrgID uuid.UUID
-	RunID uuid.NullUUID
-}
-
-func (q *Queries) CountPendingDocuments(ctx context.Context, db DBTX, arg CountPendingDocumentsParams) (int64, error) {
-	row := db.QueryRow(ctx, countPendingDocuments, arg.OrgID, arg.RunID)
-	var count int64
-	err := row.Scan(&count)
-	return count, err
-}
-
 const deleteDocumentChunks = `-- name: DeleteDocumentChunks :exec
 DELETE FROM chunks WHERE org_id = $1 AND document_id = $2
 `

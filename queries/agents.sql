@@ -64,9 +64,6 @@ WHERE org_id = @org_id AND agent_id = @agent_id
 ORDER BY lower(name), id
 LIMIT @lim;
 
--- name: ListAgentToolsForTurn :many
-SELECT * FROM agent_tools WHERE org_id = @org_id AND agent_id = @agent_id ORDER BY lower(name), id;
-
 -- name: CountTools :one
 SELECT count(*) FROM agent_tools WHERE org_id = @org_id AND agent_id = @agent_id;
 

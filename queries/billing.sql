@@ -26,11 +26,6 @@ WHERE org_id = @org_id AND revoked_at IS NULL
 ORDER BY created_at DESC, id DESC
 LIMIT 1;
 
--- name: TouchGatewayKey :exec
-UPDATE gateway_keys SET last_used_at = now()
-WHERE org_id = @org_id AND id = @id
-  AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute');
-
 -- name: InsertUsageEvent :exec
 INSERT INTO usage_events (id, org_id, agent_id, conversation_id, session_id, request_id, model,
                           prompt_tokens, completion_tokens, tokens_estimated, cost_usd, cost_estimated,

@@ -48,9 +48,6 @@ INSERT INTO participants (org_id, conversation_id, type, name, email, external_i
 VALUES (@org_id, @conversation_id, @type, @name, sqlc.narg(email), sqlc.narg(external_id), sqlc.narg(browser_fingerprint))
 RETURNING *;
 
--- name: GetParticipant :one
-SELECT * FROM participants WHERE org_id = @org_id AND id = @id;
-
 -- name: ListParticipants :many
 SELECT * FROM participants WHERE org_id = @org_id AND conversation_id = @conversation_id
 ORDER BY created_at, id;

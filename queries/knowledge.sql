@@ -59,6 +59,3 @@ WHERE org_id = @org_id AND connector_id = @connector_id AND status IN ('queued',
 INSERT INTO document_sets (org_id, name) VALUES (@org_id, @name)
 ON CONFLICT (org_id, name) DO UPDATE SET name = EXCLUDED.name
 RETURNING *;
-
--- name: GetDocumentSetByName :one
-SELECT * FROM document_sets WHERE org_id = @org_id AND name = @name;

@@ -13,9 +13,6 @@ WHERE org_id = @org_id AND run_id = @run_id AND state = 'pending'
 ORDER BY created_at, id
 LIMIT 1;
 
--- name: CountPendingDocuments :one
-SELECT count(*) FROM documents WHERE org_id = @org_id AND run_id = @run_id AND state = 'pending';
-
 -- name: DeleteRunPendingDocuments :execrows
 DELETE FROM documents WHERE org_id = @org_id AND run_id = @run_id AND state = 'pending';
 
