@@ -257,59 +257,6 @@ func (q *Queries) GetIndexingRun(ctx context.Context, db DBTX, arg GetIndexingRu
 	return i, err
 }
 
-const listConnectors = `-- name: ListConnectors :many
-SELECT id, org_id, name, kind, config, auth_ref, document_set, enabled, schedule, created_at, updated_at FROM connectors
-WHERE org_id = $1
-  AND ($2::text IS NULL
-       OR (lower(name), id) > ($2::text, $3::uuid))
-ORDER BY lower(name), id
-LIMIT $4
-`
-
-type ListConnectorsParams struct {
-	OrgID     uuid.UUID
-	AfterName *string
-	AfterID   uuid.NullUUID
-	Lim       int32
-}
-
-func (q *Queries) ListConnectors(ctx context.Context, db DBTX, arg ListConnectorsParams) ([]Connector, error) {
-	rows, err := db.Query(ctx, listConnectors,
-		arg.OrgID,
-		arg.AfterName,
-		arg.AfterID,
-		arg.Lim,
-	)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []Connector{}
-	for rows.Next() {
-		var i Connector
-		if err := rows.Scan(
-			&i.ID,
-			&i.OrgID,
-			&i.Name,
-			&i.Kind,
-			&i.Config,
-			&i.AuthRef,
-			&i.DocumentSet,
-			&i.Enabled,
-			&i.Schedule,
-			&i.CreatedAt,
-			&i.UpdatedAt,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const listIndexingRuns = `-- name: ListIndexingRuns :many
 SELECT id, org_id, connector_id, document_set, status, attempt, documents_seen, documents_indexed, chunks_indexed, documents_skipped, error, created_at, started_at, finished_at FROM indexing_runs
 WHERE org_id = $1

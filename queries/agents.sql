@@ -14,14 +14,6 @@ SELECT * FROM agents WHERE org_id = @org_id AND id = @id AND deleted_at IS NULL;
 -- Allow-listed: /ws learns the org from the agent; the caller checks the org right after.
 SELECT * FROM agents WHERE id = @id AND deleted_at IS NULL;
 
--- name: ListAgents :many
-SELECT * FROM agents
-WHERE org_id = @org_id AND deleted_at IS NULL
-  AND (sqlc.narg(after_name)::text IS NULL
-       OR (lower(name), id) > (sqlc.narg(after_name)::text, sqlc.narg(after_id)::uuid))
-ORDER BY lower(name), id
-LIMIT @lim;
-
 -- name: UpdateAgent :one
 -- Replaces the whole agent. Secrets change only when their set_* flag is true (null deletes).
 UPDATE agents SET
@@ -55,14 +47,6 @@ RETURNING *;
 SELECT t.* FROM agent_tools t
 JOIN agents a ON a.id = t.agent_id AND a.org_id = t.org_id AND a.deleted_at IS NULL
 WHERE t.org_id = @org_id AND t.agent_id = @agent_id AND t.id = @id;
-
--- name: ListTools :many
-SELECT * FROM agent_tools
-WHERE org_id = @org_id AND agent_id = @agent_id
-  AND (sqlc.narg(after_name)::text IS NULL
-       OR (lower(name), id) > (sqlc.narg(after_name)::text, sqlc.narg(after_id)::uuid))
-ORDER BY lower(name), id
-LIMIT @lim;
 
 -- name: CountTools :one
 SELECT count(*) FROM agent_tools WHERE org_id = @org_id AND agent_id = @agent_id;

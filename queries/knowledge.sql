@@ -6,14 +6,6 @@ RETURNING *;
 -- name: GetConnector :one
 SELECT * FROM connectors WHERE org_id = @org_id AND id = @id;
 
--- name: ListConnectors :many
-SELECT * FROM connectors
-WHERE org_id = @org_id
-  AND (sqlc.narg(after_name)::text IS NULL
-       OR (lower(name), id) > (sqlc.narg(after_name)::text, sqlc.narg(after_id)::uuid))
-ORDER BY lower(name), id
-LIMIT @lim;
-
 -- name: UpdateConnector :one
 UPDATE connectors SET
     name = @name, config = @config, auth_ref = sqlc.narg(auth_ref), document_set = @document_set,

@@ -26,7 +26,7 @@ func (s *Store) EnsureDemo(ctx context.Context, key NewAPIKeyRow) (Demo, error) 
 	ext := DemoExternalID
 	org, err := s.Q.GetOrgByExternalID(ctx, s.Pool, &ext)
 	if err == nil {
-		agents, err := s.Q.ListAgents(ctx, s.Pool, db.ListAgentsParams{OrgID: org.ID, Lim: 1})
+		agents, err := s.Q.AdminListAgents(ctx, s.Pool, db.AdminListAgentsParams{OrgID: org.ID, Lim: 1})
 		if err != nil {
 			return Demo{}, fmt.Errorf("read demo agent: %w", err)
 		}

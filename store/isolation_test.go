@@ -140,11 +140,11 @@ func TestOrgBNeverReadsOrgARows(t *testing.T) {
 func TestOrgBListsNoneOfOrgARows(t *testing.T) {
 	f := newFixture(t)
 	ctx, tx, b := f.ctx, f.tx, f.orgB.ID
-	agents, err := q.ListAgents(ctx, tx, db.ListAgentsParams{OrgID: b, Lim: 100})
+	agents, err := q.AdminListAgents(ctx, tx, db.AdminListAgentsParams{OrgID: b, Lim: 100})
 	if err != nil || len(agents) != 0 {
 		t.Fatalf("org B lists agents %v (err %v)", agents, err)
 	}
-	connectors, err := q.ListConnectors(ctx, tx, db.ListConnectorsParams{OrgID: b, Lim: 100})
+	connectors, err := q.ListConnectorsPage(ctx, tx, db.ListConnectorsPageParams{OrgID: b, Lim: 100})
 	if err != nil || len(connectors) != 0 {
 		t.Fatalf("org B lists connectors %v (err %v)", connectors, err)
 	}
