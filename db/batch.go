@@ -99,18 +99,14 @@ WITH usage AS (
     INSERT INTO usage_events (id, org_id, agent_id, conversation_id, session_id, request_id, model,
                               prompt_tokens, completion_tokens, tokens_estimated, cost_usd, cost_estimated,
                               gateway_key_id, outcome)
-    VALUES ($3, $1, $4, $5, $6, $7, $8,
+    VALUES ($2, $1, $4, $5, $6, $7, $8,
             $9, $10, $11, round(CAST($12 AS float8)::numeric, 10),
-            $13, $2, $14)
-), month AS (
-    INSERT INTO org_usage_months (org_id, month, shard, tokens)
-    VALUES ($1, date_trunc('month', now() AT TIME ZONE 'UTC')::date,
-            get_byte(uuid_send($3), 15) % 16, $15)
-    ON CONFLICT (org_id, month, shard) DO UPDATE SET tokens = org_usage_months.tokens + EXCLUDED.tokens
+            $13, $14, $15)
 )
-UPDATE gateway_keys k SET last_used_at = now()
-WHERE k.org_id = $1 AND k.id = $2
-  AND (k.last_used_at IS NULL OR k.last_used_at < now() - interval '1 minute')
+INSERT INTO org_usage_months (org_id, month, shard, tokens)
+VALUES ($1, date_trunc('month', now() AT TIME ZONE 'UTC')::date,
+        get_byte(uuid_send($2), 15) % 16, $3)
+ON CONFLICT (org_id, month, shard) DO UPDATE SET tokens = org_usage_months.tokens + EXCLUDED.tokens
 `
 
 type RecordTurnUsageBatchResults struct {
@@ -121,8 +117,8 @@ type RecordTurnUsageBatchResults struct {
 
 type RecordTurnUsageParams struct {
 	OrgID            uuid.UUID
-	GatewayKeyID     uuid.NullUUID
 	ID               uuid.UUID
+	Tokens           int64
 	AgentID          uuid.UUID
 	ConversationID   uuid.UUID
 	SessionID        uuid.UUID
@@ -133,19 +129,18 @@ type RecordTurnUsageParams struct {
 	TokensEstimated  bool
 	CostUsd          float64
 	CostEstimated    bool
+	GatewayKeyID     uuid.NullUUID
 	Outcome          string
-	Tokens           int64
 }
 
-// A turn's usage row, the org's month counter and the paying org key's last use (none when
-// the server key paid), in one statement (PROTOCOL §8, ADMIN-API §7).
+// A turn's usage row and the org's month counter, in one statement (PROTOCOL §8, ADMIN-API §7).
 func (q *Queries) RecordTurnUsage(ctx context.Context, db DBTX, arg []RecordTurnUsageParams) *RecordTurnUsageBatchResults {
 	batch := &pgx.Batch{}
 	for _, a := range arg {
 		vals := []interface{}{
 			a.OrgID,
-			a.GatewayKeyID,
 			a.ID,
+			a.Tokens,
 			a.AgentID,
 			a.ConversationID,
 			a.SessionID,
@@ -156,8 +151,8 @@ func (q *Queries) RecordTurnUsage(ctx context.Context, db DBTX, arg []RecordTurn
 			a.TokensEstimated,
 			a.CostUsd,
 			a.CostEstimated,
+			a.GatewayKeyID,
 			a.Outcome,
-			a.Tokens,
 		}
 		batch.Queue(recordTurnUsage, vals...)
 	}
@@ -182,6 +177,105 @@ func (b *RecordTurnUsageBatchResults) Exec(f func(int, error)) {
 }
 
 func (b *RecordTurnUsageBatchResults) Close() error {
+	b.closed = true
+	return b.br.Close()
+}
+
+const setLocalSynchronousCommit = `-- name: SetLocalSynchronousCommit :batchexec
+SELECT set_config('synchronous_commit', $1::text, true)
+`
+
+type SetLocalSynchronousCommitBatchResults struct {
+	br     pgx.BatchResults
+	tot    int
+	closed bool
+}
+
+// synchronous_commit for the rest of the transaction it runs in. With 'off', the transaction
+// commits without waiting for its WAL to reach disk: it is committed, and visible everywhere,
+// at once, and durable at the next synchronous commit (the turn's end) or WAL writer flush
+// (docs/decisions.md, "A turn is durable at its end").
+func (q *Queries) SetLocalSynchronousCommit(ctx context.Context, db DBTX, setting []string) *SetLocalSynchronousCommitBatchResults {
+	batch := &pgx.Batch{}
+	for _, a := range setting {
+		vals := []interface{}{
+			a,
+		}
+		batch.Queue(setLocalSynchronousCommit, vals...)
+	}
+	br := db.SendBatch(ctx, batch)
+	return &SetLocalSynchronousCommitBatchResults{br, len(setting), false}
+}
+
+func (b *SetLocalSynchronousCommitBatchResults) Exec(f func(int, error)) {
+	defer b.br.Close()
+	for t := 0; t < b.tot; t++ {
+		if b.closed {
+			if f != nil {
+				f(t, ErrBatchAlreadyClosed)
+			}
+			continue
+		}
+		_, err := b.br.Exec()
+		if f != nil {
+			f(t, err)
+		}
+	}
+}
+
+func (b *SetLocalSynchronousCommitBatchResults) Close() error {
+	b.closed = true
+	return b.br.Close()
+}
+
+const touchGatewayKey = `-- name: TouchGatewayKey :batchexec
+UPDATE gateway_keys SET last_used_at = now()
+WHERE org_id = $1 AND id = $2
+  AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')
+`
+
+type TouchGatewayKeyBatchResults struct {
+	br     pgx.BatchResults
+	tot    int
+	closed bool
+}
+
+type TouchGatewayKeyParams struct {
+	OrgID uuid.UUID
+	ID    uuid.UUID
+}
+
+// The paying org key's last use, kept to the minute (ADMIN-API §7.1).
+func (q *Queries) TouchGatewayKey(ctx context.Context, db DBTX, arg []TouchGatewayKeyParams) *TouchGatewayKeyBatchResults {
+	batch := &pgx.Batch{}
+	for _, a := range arg {
+		vals := []interface{}{
+			a.OrgID,
+			a.ID,
+		}
+		batch.Queue(touchGatewayKey, vals...)
+	}
+	br := db.SendBatch(ctx, batch)
+	return &TouchGatewayKeyBatchResults{br, len(arg), false}
+}
+
+func (b *TouchGatewayKeyBatchResults) Exec(f func(int, error)) {
+	defer b.br.Close()
+	for t := 0; t < b.tot; t++ {
+		if b.closed {
+			if f != nil {
+				f(t, ErrBatchAlreadyClosed)
+			}
+			continue
+		}
+		_, err := b.br.Exec()
+		if f != nil {
+			f(t, err)
+		}
+	}
+}
+
+func (b *TouchGatewayKeyBatchResults) Close() error {
 	b.closed = true
 	return b.br.Close()
 }

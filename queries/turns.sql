@@ -38,6 +38,13 @@ WHERE org_id = @org_id AND conversation_id = @conversation_id AND text <> ''
 ORDER BY seq DESC
 LIMIT @lim;
 
+-- name: SetLocalSynchronousCommit :batchexec
+-- synchronous_commit for the rest of the transaction it runs in. With 'off', the transaction
+-- commits without waiting for its WAL to reach disk: it is committed, and visible everywhere,
+-- at once, and durable at the next synchronous commit (the turn's end) or WAL writer flush
+-- (docs/decisions.md, "A turn is durable at its end").
+SELECT set_config('synchronous_commit', @setting::text, true);
+
 -- name: InsertTurnMessage :batchone
 -- A turn's inbound message or its reply, and the conversation's last activity, in one
 -- statement (PROTOCOL §8).
@@ -55,8 +62,7 @@ WITH m AS (
 SELECT id FROM m;
 
 -- name: RecordTurnUsage :batchexec
--- A turn's usage row, the org's month counter and the paying org key's last use (none when
--- the server key paid), in one statement (PROTOCOL §8, ADMIN-API §7).
+-- A turn's usage row and the org's month counter, in one statement (PROTOCOL §8, ADMIN-API §7).
 WITH usage AS (
     INSERT INTO usage_events (id, org_id, agent_id, conversation_id, session_id, request_id, model,
                               prompt_tokens, completion_tokens, tokens_estimated, cost_usd, cost_estimated,
@@ -64,15 +70,17 @@ WITH usage AS (
     VALUES (@id, @org_id, @agent_id, @conversation_id, @session_id, @request_id, @model,
             @prompt_tokens, @completion_tokens, @tokens_estimated, round(CAST(sqlc.arg(cost_usd) AS float8)::numeric, 10),
             @cost_estimated, sqlc.narg(gateway_key_id), @outcome)
-), month AS (
-    INSERT INTO org_usage_months (org_id, month, shard, tokens)
-    VALUES (@org_id, date_trunc('month', now() AT TIME ZONE 'UTC')::date,
-            get_byte(uuid_send(@id), 15) % 16, @tokens)
-    ON CONFLICT (org_id, month, shard) DO UPDATE SET tokens = org_usage_months.tokens + EXCLUDED.tokens
 )
-UPDATE gateway_keys k SET last_used_at = now()
-WHERE k.org_id = @org_id AND k.id = sqlc.narg(gateway_key_id)
-  AND (k.last_used_at IS NULL OR k.last_used_at < now() - interval '1 minute');
+INSERT INTO org_usage_months (org_id, month, shard, tokens)
+VALUES (@org_id, date_trunc('month', now() AT TIME ZONE 'UTC')::date,
+        get_byte(uuid_send(@id), 15) % 16, @tokens)
+ON CONFLICT (org_id, month, shard) DO UPDATE SET tokens = org_usage_months.tokens + EXCLUDED.tokens;
+
+-- name: TouchGatewayKey :batchexec
+-- The paying org key's last use, kept to the minute (ADMIN-API §7.1).
+UPDATE gateway_keys SET last_used_at = now()
+WHERE org_id = @org_id AND id = @id
+  AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute');
 
 -- name: GetApprovalStatus :one
 -- What became of a park whose expiry lost the race against a decision.

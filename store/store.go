@@ -28,10 +28,11 @@ var (
 type Store struct {
 	Pool *pgxpool.Pool
 	Q    *db.Queries
+	rec  *recorder // end-of-turn writes (RecordTurn)
 }
 
 // New returns a Store on pool.
-func New(pool *pgxpool.Pool) *Store { return &Store{Pool: pool, Q: db.New()} }
+func New(pool *pgxpool.Pool) *Store { return &Store{Pool: pool, Q: db.New(), rec: &recorder{}} }
 
 // InTx runs fn in one transaction, committed when fn returns nil.
 func (s *Store) InTx(ctx context.Context, fn func(tx pgx.Tx) error) error {

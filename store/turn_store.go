@@ -22,16 +22,24 @@ import (
 
 // InsertUserMessage stores a turn's inbound message, exactly as sent, and the conversation's
 // last activity, in one statement.
+//
+// Its commit does not wait for the disk (synchronous_commit off for this transaction only):
+// the message is committed, visible to every instance, before it returns, and durable once
+// the turn's end-of-turn write commits (synchronously, flushing the WAL up to and past this
+// commit) or the WAL writer flushes it, within 3 × wal_writer_delay. Only a PostgreSQL crash
+// in that window, in a turn that has not ended, can lose it (docs/decisions.md).
 func (s *Store) InsertUserMessage(ctx context.Context, orgID, conversationID, participantID uuid.UUID, text, requestID string) error {
 	p := &pipeline{}
+	async := s.Q.SetLocalSynchronousCommit(ctx, p, []string{"off"})
 	ins := s.Q.InsertTurnMessage(ctx, p, []db.InsertTurnMessageParams{{
 		OrgID: orgID, ConversationID: conversationID, ParticipantID: uuid.NullUUID{UUID: participantID, Valid: true},
 		Direction: "inbound", Text: text, RequestID: &requestID,
 	}})
 	p.send(ctx, s.Pool)
-	var err error
+	var asyncErr, err error
+	async.Exec(func(_ int, e error) { asyncErr = e })
 	ins.QueryRow(func(_ int, _ uuid.UUID, e error) { err = e })
-	if err = errors.Join(err, p.close()); err != nil {
+	if err = errors.Join(asyncErr, err, p.close()); err != nil {
 		return fmt.Errorf("store user message: %w", err)
 	}
 	return nil
@@ -223,64 +231,6 @@ func (s *Store) DecideApproval(ctx context.Context, orgID, id uuid.UUID, approve
 		return db.PendingApproval{}, fmt.Errorf("expire orphaned approval %s: %w", id, err)
 	}
 	return db.PendingApproval{}, fmt.Errorf("decide approval %s: %w", id, ErrApprovalOrphaned)
-}
-
-// TurnRecord is what the end of a turn writes (PROTOCOL §8).
-type TurnRecord struct {
-	TurnID                                    uuid.UUID
-	OrgID, AgentID, ConversationID, SessionID uuid.UUID
-	AgentParticipantID                        uuid.UUID
-	RequestID, Model                          string
-	Outcome                                   string // completed, cancelled, error
-	Reply                                     string // stored only when Outcome is completed and non-empty
-	ReplyUsage, ToolCalls                     json.RawMessage
-	PromptTokens, CompletionTokens            int64
-	TokensEstimated, CostEstimated            bool
-	CostUSD                                   float64
-	GatewayKeyID                              uuid.NullUUID
-	CalledGateway                             bool // no usage row when false
-}
-
-// RecordTurn writes, in one round trip and one transaction, the assistant message (completed
-// turns with a non-empty reply) with the conversation's last activity, and the turn's usage
-// row with the org's month counter and the paying key's last use. It returns the stored
-// message id, or uuid.Nil when nothing was stored.
-func (s *Store) RecordTurn(ctx context.Context, r TurnRecord) (uuid.UUID, error) {
-	storeReply := r.Outcome == "completed" && r.Reply != ""
-	if !storeReply && !r.CalledGateway {
-		return uuid.Nil, nil
-	}
-	p := &pipeline{}
-	var reply *db.InsertTurnMessageBatchResults
-	if storeReply {
-		reply = s.Q.InsertTurnMessage(ctx, p, []db.InsertTurnMessageParams{{
-			OrgID: r.OrgID, ConversationID: r.ConversationID,
-			ParticipantID: uuid.NullUUID{UUID: r.AgentParticipantID, Valid: r.AgentParticipantID != uuid.Nil},
-			Direction:     "outbound", Text: r.Reply, RequestID: &r.RequestID, Usage: r.ReplyUsage, ToolCalls: r.ToolCalls,
-		}})
-	}
-	var usage *db.RecordTurnUsageBatchResults
-	if r.CalledGateway {
-		usage = s.Q.RecordTurnUsage(ctx, p, []db.RecordTurnUsageParams{{
-			ID: r.TurnID, OrgID: r.OrgID, AgentID: r.AgentID, ConversationID: r.ConversationID, SessionID: r.SessionID,
-			RequestID: r.RequestID, Model: r.Model, PromptTokens: r.PromptTokens, CompletionTokens: r.CompletionTokens,
-			TokensEstimated: r.TokensEstimated, CostUsd: r.CostUSD, CostEstimated: r.CostEstimated,
-			GatewayKeyID: r.GatewayKeyID, Outcome: r.Outcome, Tokens: r.PromptTokens + r.CompletionTokens,
-		}})
-	}
-	p.send(ctx, s.Pool)
-	var msgID uuid.UUID
-	var replyErr, usageErr error
-	if reply != nil {
-		reply.QueryRow(func(_ int, id uuid.UUID, err error) { msgID, replyErr = id, err })
-	}
-	if usage != nil {
-		usage.Exec(func(_ int, err error) { usageErr = err })
-	}
-	if err := errors.Join(replyErr, usageErr, p.close()); err != nil {
-		return uuid.Nil, fmt.Errorf("record turn %s: %w", r.TurnID, err)
-	}
-	return msgID, nil
 }
 
 // pipeline is a db.DBTX that only queues: each sqlc :batch call made on it adds its queries

@@ -2,7 +2,9 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -286,5 +288,157 @@ func TestRecordTurnIsAllOrNothing(t *testing.T) {
 	if w.count(t, `SELECT message_count FROM conversations WHERE id = $1`, w.conv.ID) != 1 ||
 		w.count(t, `SELECT coalesce(sum(tokens), 0)::bigint FROM org_usage_months WHERE org_id = $1`, w.org) != 12 {
 		t.Fatal("a failed record changed the conversation or the month counter")
+	}
+}
+
+func TestMessageBelongsToItsConversationsOrg(t *testing.T) {
+	w := newTurnWorld(t)
+	// Another org's id with this conversation: the (org_id, conversation_id) key refuses it.
+	err := w.st.InsertUserMessage(w.ctx, w.otherOrgID, w.conv.ID, w.user, "stray", "r-1")
+	if err == nil || !strings.Contains(err.Error(), "messages_org_conversation_fkey") {
+		t.Fatalf("a message of org B in org A's conversation: %v", err)
+	}
+	if w.count(t, `SELECT count(*) FROM messages`) != 0 || w.count(t, `SELECT message_count FROM conversations WHERE id = $1`, w.conv.ID) != 0 {
+		t.Fatal("the refused message left a row or touched the conversation")
+	}
+	// Deleting the org still deletes its messages, through its conversations.
+	if err := w.st.InsertUserMessage(w.ctx, w.org, w.conv.ID, w.user, "hello", "r-2"); err != nil {
+		t.Fatal(err)
+	}
+	w.exec(t, `DELETE FROM orgs WHERE id = $1`, w.org)
+	if w.count(t, `SELECT count(*) FROM messages`) != 0 {
+		t.Fatal("messages outlived their org")
+	}
+}
+
+// blockTurnWrites holds the conversation's row until the returned release is called, so that
+// the next end-of-turn write with a reply waits, in flight, and the writes after it queue.
+func (w *turnWorld) blockTurnWrites(t *testing.T) (release func()) {
+	t.Helper()
+	tx, err := w.pool.Begin(w.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(w.ctx, `SELECT 1 FROM conversations WHERE id = $1 FOR UPDATE`, w.conv.ID); err != nil {
+		t.Fatal(err)
+	}
+	return func() { _ = tx.Rollback(w.ctx) }
+}
+
+// waitFor polls cond until it holds, failing the test after 10 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+type recorded struct {
+	text  string
+	msgID uuid.UUID
+	err   error
+}
+
+// recordWhileBlocked records first while the conversation is held, then queues rest behind it,
+// releases the conversation and returns every result, first's first.
+func (w *turnWorld) recordWhileBlocked(t *testing.T, first store.TurnRecord, rest []store.TurnRecord) []recorded {
+	t.Helper()
+	release := w.blockTurnWrites(t)
+	defer release()
+	out := make([]recorded, 1+len(rest))
+	var wg sync.WaitGroup
+	run := func(i int, r store.TurnRecord) {
+		defer wg.Done()
+		id, err := w.record(r)
+		out[i] = recorded{r.Reply, id, err}
+	}
+	wg.Add(1)
+	go run(0, first)
+	waitFor(t, "the first write to wait for the conversation", func() bool {
+		return w.count(t, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`) == 1
+	})
+	for i, r := range rest {
+		wg.Add(1)
+		go run(i+1, r)
+	}
+	waitFor(t, "the other writes to queue", func() bool { return store.QueuedTurnWrites(w.st) == len(rest) })
+	release()
+	wg.Wait()
+	return out
+}
+
+func completedTurn(reply string) store.TurnRecord {
+	return store.TurnRecord{TurnID: uuid.New(), Outcome: "completed", Reply: reply, PromptTokens: 10, CompletionTokens: 2, CalledGateway: true}
+}
+
+func TestRecordTurnWritesTurnsThatEndMeanwhileInOneTransaction(t *testing.T) {
+	w := newTurnWorld(t)
+	var rest []store.TurnRecord
+	for i := range 8 {
+		rest = append(rest, completedTurn(fmt.Sprintf("reply %d", i)))
+	}
+	keyID := uuid.New()
+	if _, err := q.CreateGatewayKey(w.ctx, w.pool, db.CreateGatewayKeyParams{
+		ID: keyID, OrgID: w.org, Label: "k", KeyCiphertext: []byte{1}, Last4: "abcd", CreatedBy: "test",
+	}); err != nil {
+		t.Fatal(err)
+	}
+	rest[3].GatewayKeyID = uuid.NullUUID{UUID: keyID, Valid: true}
+	rest[5].GatewayKeyID = rest[3].GatewayKeyID
+	rest[6] = store.TurnRecord{TurnID: uuid.New(), Outcome: "cancelled", PromptTokens: 3, CalledGateway: true} // usage only
+
+	results := w.recordWhileBlocked(t, completedTurn("first"), rest)
+	for i, r := range results {
+		if r.err != nil {
+			t.Fatalf("turn %d: %v", i, r.err)
+		}
+		if r.text == "" {
+			if r.msgID != uuid.Nil {
+				t.Errorf("turn %d stored no reply but returned message %s", i, r.msgID)
+			}
+			continue
+		}
+		if w.count(t, `SELECT count(*) FROM messages WHERE id = $1 AND text = $2`, r.msgID, r.text) != 1 {
+			t.Errorf("turn %d: message %s is not %q", i, r.msgID, r.text)
+		}
+	}
+	// The first write's transaction, then one for the eight that queued behind it.
+	if n := w.count(t, `SELECT count(DISTINCT xmin::text) FROM usage_events`); n != 2 {
+		t.Errorf("the 9 turns were written in %d transactions, want 2", n)
+	}
+	if w.count(t, `SELECT count(*) FROM messages`) != 8 || w.count(t, `SELECT count(*) FROM usage_events`) != 9 ||
+		w.count(t, `SELECT message_count FROM conversations WHERE id = $1`, w.conv.ID) != 8 ||
+		w.count(t, `SELECT sum(tokens)::int FROM org_usage_months WHERE org_id = $1`, w.org) != 8*12+3 ||
+		w.count(t, `SELECT count(*) FROM gateway_keys WHERE id = $1 AND last_used_at IS NOT NULL`, keyID) != 1 {
+		t.Error("the batch's rows are not what its turns wrote")
+	}
+}
+
+func TestRecordTurnWritesEachTurnAloneWhenTheirTransactionFails(t *testing.T) {
+	w := newTurnWorld(t)
+	done := completedTurn("already recorded")
+	if _, err := w.record(done); err != nil {
+		t.Fatal(err)
+	}
+	rest := []store.TurnRecord{completedTurn("a"), completedTurn("b"), completedTurn("c")}
+	dup := rest[1]
+	dup.TurnID = done.TurnID // its usage row conflicts: the shared transaction fails
+	rest[1] = dup
+
+	results := w.recordWhileBlocked(t, completedTurn("first"), rest)
+	for i, r := range results {
+		if (r.err != nil) != (i == 2) {
+			t.Errorf("turn %d (%q): error %v", i, r.text, r.err)
+		}
+	}
+	if w.count(t, `SELECT count(*) FROM messages WHERE text = 'b'`) != 0 {
+		t.Error("the failed turn's reply was stored")
+	}
+	if w.count(t, `SELECT count(*) FROM messages WHERE text IN ('a', 'c', 'first')`) != 3 ||
+		w.count(t, `SELECT message_count FROM conversations WHERE id = $1`, w.conv.ID) != 4 ||
+		w.count(t, `SELECT sum(tokens)::int FROM org_usage_months WHERE org_id = $1`, w.org) != 4*12 {
+		t.Error("the other turns were not each written")
 	}
 }
