@@ -150,7 +150,7 @@ var errNoFinish = errors.New("stream ended without a finish reason")
 //
 // A ctx deadline is reported as KindTimeout ("model gateway timed out").
 func (c *Client) Stream(ctx context.Context, req Request, h Handler) (Result, error) {
-	params, err := req.params()
+	body, err := req.body()
 	if err != nil {
 		return Result{}, fmt.Errorf("llm: %w", err)
 	}
@@ -180,7 +180,10 @@ func (c *Client) Stream(ctx context.Context, req Request, h Handler) (Result, er
 	}
 
 	wd.arm()
-	stream := c.completions.NewStreaming(callCtx, params, option.WithMiddleware(observe))
+	// The body option replaces whatever the empty params marshal to;
+	// NewStreaming still sets "stream" on it.
+	stream := c.completions.NewStreaming(callCtx, openai.ChatCompletionNewParams{},
+		option.WithRequestBody("application/json", body), option.WithMiddleware(observe))
 	defer stream.Close()
 
 	var (

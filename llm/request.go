@@ -5,9 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 
-	"github.com/openai/openai-go/v3"
-	"github.com/openai/openai-go/v3/shared"
+	"github.com/switchboard-dev/switchboard/internal/jsonenc"
 )
 
 // Role is the author of a [Message].
@@ -85,98 +85,170 @@ type Request struct {
 
 var errNoModel = errors.New("request has no model")
 
-// params converts r to openai-go's request type. Errors mean the request is
-// malformed (a bug in the caller), never a gateway problem.
-func (r Request) params() (openai.ChatCompletionNewParams, error) {
+// body returns the JSON body of the streaming /chat/completions call for r,
+// the request openai-go would marshal from the params of
+// params_internal_test.go. It is appended by hand because every model call
+// re-sends the whole history, and openai-go's reflection-based marshalling
+// of it showed in profiles. Errors mean the request is malformed (a bug in
+// the caller), never a gateway problem.
+func (r Request) body() ([]byte, error) {
 	if r.Model == "" {
-		return openai.ChatCompletionNewParams{}, errNoModel
+		return nil, errNoModel
 	}
-	p := openai.ChatCompletionNewParams{
-		Model:    shared.ChatModel(r.Model),
-		Messages: make([]openai.ChatCompletionMessageParamUnion, 0, len(r.Messages)),
-		// The usage chunk is the only place the gateway reports tokens and
-		// cost of a streamed call.
-		StreamOptions: openai.ChatCompletionStreamOptionsParam{IncludeUsage: openai.Bool(true)},
-	}
+	b := make([]byte, 0, r.bodySize())
+	b = append(b, `{"model":`...)
+	b = jsonenc.AppendString(b, r.Model)
+	// NewStreaming sets "stream" again with sjson, which stops at the first
+	// match: near the front, it is found without scanning the history.
+	b = append(b, `,"stream":true`...)
+	// The usage chunk is the only place the gateway reports tokens and cost
+	// of a streamed call.
+	b = append(b, `,"stream_options":{"include_usage":true}`...)
 	if r.MaxTokens > 0 {
-		p.MaxTokens = openai.Int(r.MaxTokens)
+		b = append(b, `,"max_tokens":`...)
+		b = strconv.AppendInt(b, r.MaxTokens, 10)
 	}
+	b = append(b, `,"messages":[`...)
 	for i, m := range r.Messages {
-		u, err := m.param()
-		if err != nil {
-			return openai.ChatCompletionNewParams{}, fmt.Errorf("message %d: %w", i, err)
+		if i > 0 {
+			b = append(b, ',')
 		}
-		p.Messages = append(p.Messages, u)
-	}
-	for _, t := range r.Tools {
-		u, err := t.param()
-		if err != nil {
-			return openai.ChatCompletionNewParams{}, fmt.Errorf("tool %q: %w", t.Name, err)
+		var err error
+		if b, err = m.appendJSON(b); err != nil {
+			return nil, fmt.Errorf("message %d: %w", i, err)
 		}
-		p.Tools = append(p.Tools, u)
 	}
-	return p, nil
+	b = append(b, ']')
+	if len(r.Tools) > 0 {
+		b = append(b, `,"tools":[`...)
+		for i, t := range r.Tools {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			var err error
+			if b, err = t.appendJSON(b); err != nil {
+				return nil, fmt.Errorf("tool %q: %w", t.Name, err)
+			}
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}'), nil
 }
 
-func (m Message) param() (openai.ChatCompletionMessageParamUnion, error) {
+// bodySize is a generous estimate of len(r.body()), so that the body takes
+// one allocation. Escapes are rare in text and common in the JSON that tool
+// results and arguments carry, hence the different slack.
+func (r Request) bodySize() int {
+	n := 128 + len(r.Model)
+	for _, m := range r.Messages {
+		c := len(m.Content)
+		if m.Role == RoleTool {
+			c += c / 4
+		} else {
+			c += c / 16
+		}
+		n += 48 + c + len(m.ToolCallID)
+		for _, tc := range m.ToolCalls {
+			n += 72 + len(tc.ID) + len(tc.Name) + len(tc.Arguments) + len(tc.Arguments)/4
+		}
+	}
+	for _, t := range r.Tools {
+		n += 80 + len(t.Name) + len(t.Description) + len(t.Parameters)
+	}
+	return n
+}
+
+// appendJSON appends m in the shape gateways expect for its role.
+func (m Message) appendJSON(b []byte) ([]byte, error) {
 	switch m.Role {
-	case RoleSystem:
-		return openai.SystemMessage(m.Content), nil
-	case RoleUser:
-		return openai.UserMessage(m.Content), nil
+	case RoleSystem, RoleUser:
+		b = append(b, `{"role":"`...)
+		b = append(b, m.Role...)
+		b = append(b, `","content":`...)
+		b = jsonenc.AppendString(b, m.Content)
 	case RoleTool:
 		if m.ToolCallID == "" {
-			return openai.ChatCompletionMessageParamUnion{}, errors.New("tool result without tool call id")
+			return b, errors.New("tool result without tool call id")
 		}
-		return openai.ToolMessage(m.Content, m.ToolCallID), nil
+		b = append(b, `{"role":"tool","content":`...)
+		b = jsonenc.AppendString(b, m.Content)
+		b = append(b, `,"tool_call_id":`...)
+		b = jsonenc.AppendString(b, m.ToolCallID)
 	case RoleAssistant:
-		var a openai.ChatCompletionAssistantMessageParam
+		b = append(b, `{"role":"assistant"`...)
 		// An assistant turn that only called tools has no content, and
 		// gateways expect the key to be absent rather than "".
 		if m.Content != "" || len(m.ToolCalls) == 0 {
-			a.Content.OfString = openai.String(m.Content)
+			b = append(b, `,"content":`...)
+			b = jsonenc.AppendString(b, m.Content)
 		}
-		for _, c := range m.ToolCalls {
-			a.ToolCalls = append(a.ToolCalls, openai.ChatCompletionMessageToolCallUnionParam{
-				OfFunction: &openai.ChatCompletionMessageFunctionToolCallParam{
-					ID: c.ID,
-					Function: openai.ChatCompletionMessageFunctionToolCallFunctionParam{
-						Name:      c.Name,
-						Arguments: c.Arguments,
-					},
-				},
-			})
+		if len(m.ToolCalls) > 0 {
+			b = append(b, `,"tool_calls":[`...)
+			for i, c := range m.ToolCalls {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				b = append(b, `{"id":`...)
+				b = jsonenc.AppendString(b, c.ID)
+				b = append(b, `,"type":"function"`...)
+				// openai-go leaves out a function with neither name nor
+				// arguments (a zero struct); so does this, to keep the wire
+				// as it was.
+				if c.Name != "" || c.Arguments != "" {
+					b = append(b, `,"function":{"name":`...)
+					b = jsonenc.AppendString(b, c.Name)
+					b = append(b, `,"arguments":`...)
+					b = jsonenc.AppendString(b, c.Arguments)
+					b = append(b, '}')
+				}
+				b = append(b, '}')
+			}
+			b = append(b, ']')
 		}
-		return openai.ChatCompletionMessageParamUnion{OfAssistant: &a}, nil
 	default:
-		return openai.ChatCompletionMessageParamUnion{}, fmt.Errorf("unknown role %q", m.Role)
+		return b, fmt.Errorf("unknown role %q", m.Role)
 	}
+	return append(b, '}'), nil
 }
 
-func (t Tool) param() (openai.ChatCompletionToolUnionParam, error) {
+// appendJSON appends t as a function tool.
+func (t Tool) appendJSON(b []byte) ([]byte, error) {
 	if t.Name == "" {
-		return openai.ChatCompletionToolUnionParam{}, errors.New("tool has no name")
+		return b, errors.New("tool has no name")
 	}
-	def := shared.FunctionDefinitionParam{Name: t.Name}
+	b = append(b, `{"type":"function","function":{"name":`...)
+	b = jsonenc.AppendString(b, t.Name)
 	if t.Description != "" {
-		def.Description = openai.String(t.Description)
+		b = append(b, `,"description":`...)
+		b = jsonenc.AppendString(b, t.Description)
 	}
 	if len(bytes.TrimSpace(t.Parameters)) > 0 {
-		// openai-go wants a map. Its values stay raw JSON, so the schema
-		// goes out exactly as written (a decoded json.Number would be sent
-		// as a string, a float64 could round a large integer).
-		var schema map[string]json.RawMessage
-		if err := json.Unmarshal(t.Parameters, &schema); err != nil {
-			return openai.ChatCompletionToolUnionParam{}, fmt.Errorf("parameters are not a JSON object: %w", err)
+		b = append(b, `,"parameters":`...)
+		var err error
+		if b, err = appendSchema(b, t.Parameters); err != nil {
+			return b, err
 		}
-		if schema == nil {
-			return openai.ChatCompletionToolUnionParam{}, errors.New("parameters are not a JSON object: null")
-		}
-		params := make(shared.FunctionParameters, len(schema))
-		for k, v := range schema {
-			params[k] = v
-		}
-		def.Parameters = params
 	}
-	return openai.ChatCompletionFunctionTool(def), nil
+	return append(b, "}}"...), nil
+}
+
+// appendSchema appends schema compacted, and fails unless it is a JSON
+// object. It is not decoded: that could reorder its keys or round a large
+// integer.
+func appendSchema(b []byte, schema json.RawMessage) ([]byte, error) {
+	start := len(b)
+	buf := bytes.NewBuffer(b)
+	if err := json.Compact(buf, schema); err != nil {
+		return b, fmt.Errorf("parameters are not a JSON object: %w", err)
+	}
+	b = buf.Bytes()
+	if b[start] != '{' {
+		// Valid JSON of another kind: json.Unmarshal names the kind.
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(schema, &m); err != nil {
+			return b, fmt.Errorf("parameters are not a JSON object: %w", err)
+		}
+		return b, errors.New("parameters are not a JSON object: null")
+	}
+	return b, nil
 }

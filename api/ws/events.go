@@ -5,7 +5,8 @@ import (
 	"encoding/json"
 	"strconv"
 	"time"
-	"unicode/utf8"
+
+	"github.com/switchboard-dev/switchboard/internal/jsonenc"
 )
 
 // Error codes and fixed messages of PROTOCOL §6.
@@ -96,77 +97,22 @@ func tokenEvent(typ, requestID, token string) []byte {
 // because a turn sends one per model delta.
 func appendTokenEvent(dst []byte, typ, requestID, token string, ts int64) []byte {
 	dst = append(dst, `{"type":`...)
-	dst = appendJSONString(dst, typ)
+	dst = jsonenc.AppendString(dst, typ)
 	if requestID != "" {
 		dst = append(dst, `,"requestId":`...)
-		dst = appendJSONString(dst, requestID)
+		dst = jsonenc.AppendString(dst, requestID)
 	}
 	if token != "" {
 		dst = append(dst, `,"token":`...)
-		dst = appendJSONString(dst, token)
+		dst = jsonenc.AppendString(dst, token)
 	}
 	dst = append(dst, `,"data":{"requestId":`...)
-	dst = appendJSONString(dst, requestID)
+	dst = jsonenc.AppendString(dst, requestID)
 	dst = append(dst, `,"token":`...)
-	dst = appendJSONString(dst, token)
+	dst = jsonenc.AppendString(dst, token)
 	dst = append(dst, `},"timestamp":`...)
 	dst = strconv.AppendInt(dst, ts, 10)
 	return append(dst, '}')
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString appends s as a JSON string exactly as encoding/json writes it with HTML
-// escaping off (encode's setting): quote, backslash and control characters escaped (\b \f \n
-// \r \t, else \u00XX), invalid UTF-8 bytes as \ufffd, U+2028 and U+2029 as \u2028 and \u2029.
-func appendJSONString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		b := s[i]
-		if b < utf8.RuneSelf {
-			if b >= 0x20 && b != '"' && b != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch b {
-			case '"', '\\':
-				dst = append(dst, '\\', b)
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		c, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case c == utf8.RuneError && size == 1:
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-		case c == '\u2028' || c == '\u2029':
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[c&0xF])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }
 
 func chunkEvent(requestID, node string, rawResponse any) []byte {
