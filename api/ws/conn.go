@@ -40,6 +40,9 @@ type conn struct {
 	// Read goroutine only.
 	grants  map[uuid.UUID]uuid.UUID // conversation id → org id
 	widgetW map[widgetIdentity]bool
+	// Sessions created or resumed on this connection: their conversations are granted and
+	// their ids never change, so send_message needs no lookup for them.
+	sessions map[uuid.UUID]sessionKeys
 
 	mu   sync.Mutex
 	turn *turnRun
@@ -61,6 +64,7 @@ func (h *Handler) serveConn(wc *websocket.Conn) {
 		h: h, ws: wc.Conn, id: uuid.New(), principal: init.principal, origin: init.origin,
 		out: newOutbox(wc.Conn), ctx: ctx, cancel: cancel,
 		grants: map[uuid.UUID]uuid.UUID{}, widgetW: map[widgetIdentity]bool{},
+		sessions: map[uuid.UUID]sessionKeys{},
 	}
 	c.log = h.log.With("connection_id", c.id)
 	h.mu.Lock()

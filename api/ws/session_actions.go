@@ -113,6 +113,10 @@ func (c *conn) createSession(ctx context.Context, f *frame) {
 		return
 	}
 	c.grants[ws.ConversationID] = agent.OrgID
+	c.sessions[ws.SessionID] = sessionKeys{
+		id: ws.SessionID, org: agent.OrgID, agent: agent.ID, conversation: ws.ConversationID,
+		userParticipant: ws.UserParticipantID, agentParticipant: ws.AgentParticipantID,
+	}
 	if ctxIdentity != "" {
 		c.widgetW[widgetIdentity{org: agent.OrgID, identity: ctxIdentity}] = true
 	}

@@ -62,7 +62,7 @@ func (c *conn) sendMessage(ctx context.Context, f *frame) {
 		c.send(errorEvent(r, codeSkillNF, "skill '"+skill+"' is not available on this server"))
 		return
 	}
-	sess, err := c.readableSession(ctx, sid)
+	sess, err := c.turnSession(ctx, sid)
 	if errors.Is(err, errUnreadable) {
 		c.send(errorEvent(r, codeSessionNF, "session '"+sid+"' not found"))
 		return
@@ -73,16 +73,16 @@ func (c *conn) sendMessage(ctx context.Context, f *frame) {
 	}
 	// One round trip reads what checks 8–10 need and what the turn runs on.
 	eng := c.h.d.Engine
-	in, err := eng.LoadInputs(ctx, sess.OrgID, sess.AgentID, sess.ConversationID)
+	in, err := eng.LoadInputs(ctx, sess.org, sess.agent, sess.conversation)
 	if err != nil {
 		c.storageError(f, err)
 		return
 	}
 	if !in.AgentFound || !in.Agent.Enabled {
-		c.send(errorEvent(r, codeAgentNotFound, "agent '"+sess.AgentID.String()+"' not found"))
+		c.send(errorEvent(r, codeAgentNotFound, "agent '"+sess.agent.String()+"' not found"))
 		return
 	}
-	key, err := eng.ResolveKey(sess.OrgID, in)
+	key, err := eng.ResolveKey(sess.org, in)
 	switch {
 	case errors.Is(err, agent.ErrNoGatewayKey):
 		c.send(errorEvent(r, codeLLMUnavailable, "no LLM gateway key is configured for this organization"))
@@ -95,14 +95,14 @@ func (c *conn) sendMessage(ctx context.Context, f *frame) {
 		c.send(errorEvent(r, codeQuota, "the organization's monthly token budget is exhausted"))
 		return
 	}
-	if err := c.h.d.Store.InsertUserMessage(ctx, sess.OrgID, sess.ConversationID, sess.UserParticipantID, text, r); err != nil {
+	if err := c.h.d.Store.InsertUserMessage(ctx, sess.org, sess.conversation, sess.userParticipant, text, r); err != nil {
 		c.storageError(f, err)
 		return
 	}
 	spec := agent.TurnSpec{
-		TurnID: uuid.New(), OrgID: sess.OrgID, AgentID: sess.AgentID, SessionID: sess.ID,
-		ConversationID: sess.ConversationID, AgentParticipantID: sess.AgentParticipantID, RequestID: r,
-		UserMessage: text, Inputs: in, Key: key, Viewer: c.viewer(sess.OrgID),
+		TurnID: uuid.New(), OrgID: sess.org, AgentID: sess.agent, SessionID: sess.id,
+		ConversationID: sess.conversation, AgentParticipantID: sess.agentParticipant, RequestID: r,
+		UserMessage: text, Inputs: in, Key: key, Viewer: c.viewer(sess.org),
 	}
 	run := &turnRun{requestID: r}
 	c.mu.Lock()
@@ -113,6 +113,29 @@ func (c *conn) sendMessage(ctx context.Context, f *frame) {
 	c.mu.Lock()
 	run.handle = handle
 	c.mu.Unlock()
+}
+
+// sessionKeys are the ids a turn takes from its session.
+type sessionKeys struct {
+	id, org, agent, conversation, userParticipant, agentParticipant uuid.UUID
+}
+
+// turnSession returns the ids of the session send_message names: from the connection when it
+// created or resumed the session, else from PostgreSQL under the read rule (errUnreadable).
+func (c *conn) turnSession(ctx context.Context, raw string) (sessionKeys, error) {
+	if id, ok := parseID(raw); ok {
+		if k, ok := c.sessions[id]; ok {
+			return k, nil
+		}
+	}
+	sess, err := c.readableSession(ctx, raw)
+	if err != nil {
+		return sessionKeys{}, err
+	}
+	return sessionKeys{
+		id: sess.ID, org: sess.OrgID, agent: sess.AgentID, conversation: sess.ConversationID,
+		userParticipant: sess.UserParticipantID, agentParticipant: sess.AgentParticipantID,
+	}, nil
 }
 
 func (c *conn) viewer(org uuid.UUID) agent.Viewer {
@@ -148,7 +171,7 @@ func (c *conn) confirmToolAction(ctx context.Context, f *frame) {
 	noPending := func() {
 		c.send(errorEvent(f.requestID, codeNoPending, "no tool action is awaiting confirmation for session '"+sid+"'"))
 	}
-	sess, err := c.readableSession(ctx, sid)
+	sess, err := c.turnSession(ctx, sid)
 	if errors.Is(err, errUnreadable) {
 		noPending()
 		return
@@ -166,7 +189,7 @@ func (c *conn) confirmToolAction(ctx context.Context, f *frame) {
 		}
 		named = uuid.NullUUID{UUID: id, Valid: true}
 	}
-	ap, err := c.h.d.Store.PendingApprovalForSession(ctx, sess.OrgID, sess.ID, named)
+	ap, err := c.h.d.Store.PendingApprovalForSession(ctx, sess.org, sess.id, named)
 	if errors.Is(err, store.ErrNotFound) {
 		noPending()
 		return
@@ -175,7 +198,7 @@ func (c *conn) confirmToolAction(ctx context.Context, f *frame) {
 		c.storageError(f, err)
 		return
 	}
-	d := approval.Decision{ApprovalID: ap.ID, OrgID: sess.OrgID, Outcome: approval.Rejected, Via: "widget"}
+	d := approval.Decision{ApprovalID: ap.ID, OrgID: sess.org, Outcome: approval.Rejected, Via: "widget"}
 	msg := "Tool action rejected"
 	if approved {
 		d.Outcome, msg = approval.Approved, "Tool action approved"
