@@ -179,7 +179,9 @@ func (t *Turn) execute(m *meter, summaries *[]toolSummary) (string, []Citation, 
 				t.sink.Token(tok)
 			},
 			OnReasoning: t.sink.Reasoning,
+			OnWait:      t.sink.Flush,
 		})
+		t.sink.Flush()
 		m.add(res.Usage, cfg.model, t.e.prices)
 		if err != nil {
 			return "", nil, cfg.model, err

@@ -43,8 +43,12 @@ type Viewer struct {
 // and Failed ends a turn that was not cancelled; a cancelled turn (Turn.Cancel with any cause
 // but ErrShuttingDown) ends without either. Methods must not block for long.
 type Sink interface {
+	// The engine calls Flush whenever it is about to wait for the gateway and after each
+	// model call, so a Sink may hold Token and Reasoning events back, in order, until then
+	// or until its next other event.
 	Token(text string)
 	Reasoning(text string)
+	Flush()
 	// ToolCall announces a call; args is the JSON object the tool is called with.
 	ToolCall(name string, args json.RawMessage)
 	// ToolResult reports a call's end; result is already cut for the wire (PROTOCOL §7.4).

@@ -258,13 +258,19 @@ func (w *watchdog) touch() {
 func (w *watchdog) stop() { w.pause() }
 
 // activityBody reports every read that returns bytes to the watchdog, so
-// that SSE comments and keep-alives count as signs of life too.
+// that SSE comments and keep-alives count as signs of life too, and calls
+// wait, when set, before each read: the stream has delivered everything it
+// had read so far and may now block.
 type activityBody struct {
 	io.ReadCloser
-	wd *watchdog
+	wd   *watchdog
+	wait func()
 }
 
 func (b *activityBody) Read(p []byte) (int, error) {
+	if b.wait != nil {
+		b.wait()
+	}
 	n, err := b.ReadCloser.Read(p)
 	if n > 0 {
 		b.wd.touch()

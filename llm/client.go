@@ -91,6 +91,11 @@ type Handler struct {
 	// OnReasoning receives a piece of the model's reasoning, streamed by the
 	// gateway as reasoning_content or reasoning. It is never part of Result.
 	OnReasoning func(token string)
+	// OnWait, when set, is called each time Stream has delivered every piece
+	// of what it has received and is about to wait for more of the gateway's
+	// response. A caller that holds pieces back, to hand them on in batches,
+	// hands them on here: it never holds one while Stream waits.
+	OnWait func()
 }
 
 // Result is what one call produced.
@@ -173,7 +178,7 @@ func (c *Client) Stream(ctx context.Context, req Request, h Handler) (Result, er
 		if err == nil && res != nil {
 			resp.received, resp.status = true, res.StatusCode
 			if res.Body != nil {
-				res.Body = &activityBody{ReadCloser: res.Body, wd: wd}
+				res.Body = &activityBody{ReadCloser: res.Body, wd: wd, wait: h.OnWait}
 			}
 		}
 		return res, err

@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -317,6 +318,47 @@ func TestStalledGatewayTimesOut(t *testing.T) {
 				t.Errorf("tokens = %q, want %q", got, tc.tokens)
 			}
 		})
+	}
+}
+
+func TestOnWaitRunsBeforeEveryWaitForTheGateway(t *testing.T) {
+	gw := llmtest.New(t)
+	gw.Push(llmtest.Text("Here are", " your", " orders").StallAfter(2))
+	var mu sync.Mutex
+	var events []string
+	tokens := 0
+	waitedAfterBoth := make(chan struct{})
+	h := llm.Handler{
+		OnText: func(tok string) { mu.Lock(); events, tokens = append(events, tok), tokens+1; mu.Unlock() },
+		OnWait: func() {
+			mu.Lock()
+			defer mu.Unlock()
+			if tokens == 2 && events[len(events)-1] != "wait" {
+				close(waitedAfterBoth)
+			}
+			events = append(events, "wait")
+		},
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, _ = newClient(t, gw.BaseURL(), time.Minute).Stream(ctx, simpleRequest(), h)
+	}()
+	// The gateway sent two tokens and stalls: Stream waits, and said so after delivering both.
+	select {
+	case <-waitedAfterBoth:
+	case <-time.After(10 * time.Second):
+		mu.Lock()
+		t.Errorf("no OnWait after the delivered tokens while the gateway stalls: %q", events)
+		mu.Unlock()
+	}
+	cancel()
+	<-done
+	mu.Lock()
+	defer mu.Unlock()
+	if events[0] != "wait" {
+		t.Errorf("events %q: Stream waited for the first bytes without OnWait", events)
 	}
 }
 

@@ -252,9 +252,20 @@ func (s *turnSink) finish(ev []byte) {
 	s.c.out.push(ev)
 }
 
-func (s *turnSink) Token(t string) { s.emit(tokenEvent("stream_token", s.run.requestID, t)) }
+func (s *turnSink) Token(t string) { s.hold(tokenEvent("stream_token", s.run.requestID, t)) }
 
-func (s *turnSink) Reasoning(t string) { s.emit(tokenEvent("stream_reasoning", s.run.requestID, t)) }
+func (s *turnSink) Reasoning(t string) { s.hold(tokenEvent("stream_reasoning", s.run.requestID, t)) }
+
+// hold queues a streamed event for the writer without waking it; Flush or the next event does.
+func (s *turnSink) hold(ev []byte) {
+	s.c.mu.Lock()
+	if !s.run.suppressed {
+		s.c.out.hold(ev)
+	}
+	s.c.mu.Unlock()
+}
+
+func (s *turnSink) Flush() { s.c.out.flush() }
 
 func (s *turnSink) ToolCall(name string, args json.RawMessage) {
 	s.emit(chunkEvent(s.run.requestID, name, map[string]any{"toolCall": map[string]any{"name": name, "arguments": args}}))

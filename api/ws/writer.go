@@ -50,8 +50,21 @@ func (o *outbox) start() {
 	}()
 }
 
-// push queues one event; false when the connection no longer accepts events.
+// push queues one event and wakes the writer; false when the connection no longer accepts
+// events.
 func (o *outbox) push(ev []byte) bool {
+	if !o.hold(ev) {
+		return false
+	}
+	o.signal()
+	return true
+}
+
+// hold queues one event without waking the writer: it goes out with the next push or signal.
+// A turn holds its streamed tokens until it is about to wait for more, so that a burst of
+// tokens costs the writer one wake-up, not one each. False when the connection no longer
+// accepts events.
+func (o *outbox) hold(ev []byte) bool {
 	o.mu.Lock()
 	if o.closed {
 		o.mu.Unlock()
@@ -68,8 +81,17 @@ func (o *outbox) push(ev []byte) bool {
 	o.queue = append(o.queue, ev)
 	o.bytes += len(ev)
 	o.mu.Unlock()
-	o.signal()
 	return true
+}
+
+// flush wakes the writer when events are queued.
+func (o *outbox) flush() {
+	o.mu.Lock()
+	queued := len(o.queue) > 0
+	o.mu.Unlock()
+	if queued {
+		o.signal()
+	}
 }
 
 func (o *outbox) signal() {
