@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the /ws turn benchmark and its floor (see ws_bench_test.go) and prints the figures.
 # Knobs: BENCH_CLIENTS (a comma-separated concurrency sweep, "1,2,4,16"), BENCH_TURNS per
-# client per round (25), BENCH_TOKENS per turn (50), BENCH_ROUNDS (3: each round runs the
+# client per round (20), BENCH_TOKENS per turn (50), BENCH_ROUNDS (5: each round runs the
 # floor, then Switchboard), GOMAXPROCS (the targets are stated for 2). Needs PostgreSQL at
 # DATABASE_URL (default: the local server).
 set -euo pipefail
