@@ -229,13 +229,11 @@ type turnSink struct {
 	run *turnRun
 }
 
-// emit queues one event of a turn unless the turn's events are suppressed.
+// emit queues one event of a turn, unless the turn's events are suppressed, and wakes the
+// writer for it and any held before it.
 func (s *turnSink) emit(ev []byte) {
-	s.c.mu.Lock()
-	if !s.run.suppressed {
-		s.c.out.push(ev)
-	}
-	s.c.mu.Unlock()
+	s.hold(ev)
+	s.Flush()
 }
 
 // finish queues the terminal event and frees the slot, in one step.
@@ -256,7 +254,8 @@ func (s *turnSink) Token(t string) { s.hold(tokenEvent("stream_token", s.run.req
 
 func (s *turnSink) Reasoning(t string) { s.hold(tokenEvent("stream_reasoning", s.run.requestID, t)) }
 
-// hold queues a streamed event for the writer without waking it; Flush or the next event does.
+// hold queues an event of a turn, unless the turn's events are suppressed, without waking
+// the writer: Flush or the next emitted event does.
 func (s *turnSink) hold(ev []byte) {
 	s.c.mu.Lock()
 	if !s.run.suppressed {
