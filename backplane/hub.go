@@ -12,26 +12,8 @@
 // bound to its target: connection, session, conversation, agent, user (an identity
 // within an org), org, or instance.
 //
-// Ordering and loss. Ids come from a bigint identity, so a publish can take id 7, stay
-// uncommitted, and commit after id 8 was read. Serialising publishers with an advisory
-// lock would prevent that, but it would queue every publish in the cluster behind the
-// slowest open transaction that published (an approval decision publishes inside its
-// own transaction). Instead the hub re-reads the window below its high-water mark: when
-// a read jumps over ids it has not seen, it records those ids as gaps, and every later
-// read asks for the rows above the mark and for the gap ids. A gap that turns up is
-// delivered and forgotten; the mark and the gaps together make sure no id is delivered
-// twice, so each socket receives each event at most once. A gap is given up after
-// GapTimeout (a rolled-back publish, an identity value skipped after a crash, or a
-// transaction that stayed open that long after publishing); a publish committed later
-// than that is missed, and counted in switchboard_backplane_gaps_expired_total.
-// Events are delivered in the order they become visible, and in id order among those
-// read together, so one publisher's events (each committed before the next) keep their
-// order on every target.
-//
-// A hub starts at the newest event when it first connects: events are not stored for
-// sockets that connect later. Across a reconnect it resumes from its mark, so nothing
-// committed while it was away is lost as long as it is back within Retention (rows older
-// than that are pruned on a schedule by every instance).
+// Why the hub re-reads gaps instead of serialising publishers, and what it promises about
+// ordering, loss and restarts: docs/decisions.md, "Backplane: ordering and loss".
 //
 // This package must never carry LLM tokens or anything else per token (each publish is a
 // row and a commit), never put anything but the event id in a NOTIFY, never deliver a

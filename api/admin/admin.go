@@ -1,4 +1,4 @@
-// Package admin is the REST admin API under /admin (spec/ADMIN-API.md): authentication,
+// Package admin is the REST admin API under /admin (docs/spec/ADMIN-API.md): authentication,
 // roles, rate limits, CORS, and every endpoint family, plus GET /openapi.json. Handlers
 // validate input (strictly, before any resource lookup), call the store, and answer in the
 // envelope of package api.

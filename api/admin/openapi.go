@@ -146,7 +146,7 @@ func buildOpenAPI() []byte {
 		"info": obj{
 			"title":       "Switchboard",
 			"version":     version.Version,
-			"description": "Public health endpoints and the REST admin API of Switchboard (spec/ADMIN-API.md). The /ws protocol is specified in spec/PROTOCOL.md.",
+			"description": "Public health endpoints and the REST admin API of Switchboard (docs/spec/ADMIN-API.md). The /ws protocol is specified in docs/spec/PROTOCOL.md.",
 		},
 		"paths": paths,
 		"components": obj{

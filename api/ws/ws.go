@@ -1,4 +1,4 @@
-// Package ws serves the widget WebSocket protocol on /ws (spec/PROTOCOL.md): the upgrade,
+// Package ws serves the widget WebSocket protocol on /ws (docs/spec/PROTOCOL.md, with docs/spec/PROTOCOL-1.1.md): the upgrade,
 // frames, every action, and the identity and access rules. Turns run in package agent; this
 // package never talks to the LLM gateway or a tool itself.
 //

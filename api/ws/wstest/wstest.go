@@ -1,4 +1,4 @@
-// Package wstest is a WebSocket client for end-to-end tests of /ws (PROTOCOL.md): dial a
+// Package wstest is a WebSocket client for end-to-end tests of /ws (docs/spec/PROTOCOL.md): dial a
 // real server, send frames, read events with a timeout, wait for an event type; plus the
 // fixtures those tests need (an org, an agent, its tools) written straight to Postgres.
 //
