@@ -12,10 +12,6 @@ import (
 	"github.com/switchboard-dev/switchboard/store"
 )
 
-// errUnreadable: unknown, or not readable by this connection; the two are answered alike
-// (PROTOCOL §3.4).
-var errUnreadable = errors.New("not found or not readable")
-
 // access applies the read rule of PROTOCOL §3.3 to a conversation. extra is an identity
 // verified by the frame being processed, already part of W for this decision. ownerless is
 // meaningful only when readable is false.
@@ -53,28 +49,71 @@ func (c *conn) matches(orgID uuid.UUID, o store.Owner, extra string) bool {
 	return o.ExternalID == extra || c.widgetW[widgetIdentity{org: orgID, identity: o.ExternalID}]
 }
 
-// readableSession loads a session by the id the client sent and checks that this connection
-// may read it: errUnreadable when unknown or not readable, another error on storage failure.
-func (c *conn) readableSession(ctx context.Context, raw string) (db.Session, error) {
-	id, ok := parseID(raw)
+// sessionKeys are a session's ids: all that an action takes from it.
+type sessionKeys struct {
+	id, org, agent, conversation, userParticipant, agentParticipant uuid.UUID
+}
+
+// session is the preamble of every action that names a session (PROTOCOL §3.3–3.4): it loads
+// the session sid names from PostgreSQL and applies the read rule. An unknown, malformed or
+// unreadable id is notFound; a database failure is a storage failure.
+func (c *conn) session(ctx context.Context, sid string, notFound *protocolError) (sessionKeys, error) {
+	id, ok := parseID(sid)
 	if !ok {
-		return db.Session{}, errUnreadable
+		return sessionKeys{}, notFound
 	}
-	sess, err := c.h.d.Store.SessionForWS(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return db.Session{}, errUnreadable
+	s, err := c.h.d.Store.SessionForWS(ctx, id)
+	if err := c.mayRead(ctx, err, s.OrgID, s.ConversationID, notFound); err != nil {
+		return sessionKeys{}, err
 	}
+	return sessionKeys{
+		id: s.ID, org: s.OrgID, agent: s.AgentID, conversation: s.ConversationID,
+		userParticipant: s.UserParticipantID, agentParticipant: s.AgentParticipantID,
+	}, nil
+}
+
+// turnSession is session for the actions that act on a turn: a session created or resumed on
+// this connection needs no lookup, since its conversation is granted and its ids never change.
+func (c *conn) turnSession(ctx context.Context, sid string, notFound *protocolError) (sessionKeys, error) {
+	if id, ok := parseID(sid); ok {
+		if k, ok := c.sessions[id]; ok {
+			return k, nil
+		}
+	}
+	return c.session(ctx, sid, notFound)
+}
+
+// conversation is session's twin for the action that names a conversation.
+func (c *conn) conversation(ctx context.Context, cid string, notFound *protocolError) (db.Conversation, error) {
+	id, ok := parseID(cid)
+	if !ok {
+		return db.Conversation{}, notFound
+	}
+	conv, err := c.h.d.Store.ConversationForWS(ctx, id)
+	if err := c.mayRead(ctx, err, conv.OrgID, conv.ID, notFound); err != nil {
+		return db.Conversation{}, err
+	}
+	return conv, nil
+}
+
+// mayRead finishes a lookup by id: loadErr is the lookup's error, org and conv say whose the
+// row is. It answers unknown and unreadable alike (PROTOCOL §3.4), and never either of them
+// when the check itself failed.
+func (c *conn) mayRead(ctx context.Context, loadErr error, org, conv uuid.UUID, notFound *protocolError) error {
+	if errors.Is(loadErr, store.ErrNotFound) {
+		return notFound
+	}
+	if loadErr != nil {
+		return storageFailure(loadErr)
+	}
+	readable, _, err := c.access(ctx, org, conv, "")
 	if err != nil {
-		return db.Session{}, err
-	}
-	readable, _, err := c.access(ctx, sess.OrgID, sess.ConversationID, "")
-	if err != nil {
-		return db.Session{}, err
+		return storageFailure(err)
 	}
 	if !readable {
-		return db.Session{}, errUnreadable
+		return notFound
 	}
-	return sess, nil
+	return nil
 }
 
 // parseID accepts only the canonical 36-character UUID form.

@@ -41,7 +41,7 @@ type conn struct {
 	grants  map[uuid.UUID]uuid.UUID // conversation id → org id
 	widgetW map[widgetIdentity]bool
 	// Sessions created or resumed on this connection: their conversations are granted and
-	// their ids never change, so send_message needs no lookup for them.
+	// their ids never change, so send_message and confirm_tool_action need no lookup for them.
 	sessions map[uuid.UUID]sessionKeys
 
 	mu   sync.Mutex
@@ -127,39 +127,46 @@ func readBounded(r io.Reader) ([]byte, bool, error) {
 	return nil, true, nil
 }
 
-// handle answers one message.
+// handle answers one message: the action's result, or the one error event fail writes.
 func (c *conn) handle(typ int, data []byte, oversized bool) {
+	f, err := readFrame(typ, data, oversized)
+	if err == nil {
+		err = c.dispatch(f)
+	}
+	if err != nil {
+		c.fail(f, err)
+	}
+}
+
+// readFrame applies the bad-frame checks of PROTOCOL §4.11; the frame is never nil.
+func readFrame(typ int, data []byte, oversized bool) (*frame, error) {
 	switch {
 	case oversized:
-		c.send(errorEvent("", codeValidation, "frame exceeds the 1048576-byte limit"))
-		return
+		return &frame{}, unechoedError(codeValidation, "frame exceeds the 1048576-byte limit")
 	case typ != fws.TextMessage:
-		c.send(errorEvent("", codeValidation, "binary frames are not supported; send JSON text frames"))
-		return
+		return &frame{}, unechoedError(codeValidation, "binary frames are not supported; send JSON text frames")
 	}
-	f, ferr := parseFrame(data)
-	if ferr != nil {
-		c.send(errorEvent(ferr.requestID, ferr.code, ferr.message))
-		return
-	}
+	return parseFrame(data)
+}
+
+func (c *conn) dispatch(f *frame) error {
 	act, ok := actions[f.action]
 	if !ok {
-		c.send(errorEvent(f.requestID, codeUnsupported, "action '"+f.action+"' is not supported by this server"))
-		return
+		return unsupported(f.action)
 	}
 	ctx, cancel := context.WithTimeout(c.ctx, actionTimeout)
 	defer cancel()
-	act(c, ctx, f)
+	return act(c, ctx, f)
 }
 
-type action func(c *conn, ctx context.Context, f *frame)
+// action serves one frame. It sends its results itself and returns its failure, which
+// handle answers.
+type action func(c *conn, ctx context.Context, f *frame) error
 
 var actions map[string]action
 
 func init() {
-	unsupported := func(c *conn, _ context.Context, f *frame) {
-		c.send(errorEvent(f.requestID, codeUnsupported, "action '"+f.action+"' is not supported by this server"))
-	}
+	reserved := func(_ *conn, _ context.Context, f *frame) error { return unsupported(f.action) }
 	actions = map[string]action{
 		"ping":                        (*conn).ping,
 		"create_conversation_session": (*conn).createSession,
@@ -170,24 +177,16 @@ func init() {
 		"send_message":                (*conn).sendMessage,
 		"cancel":                      (*conn).cancelTurn,
 		"confirm_tool_action":         (*conn).confirmToolAction,
-		"submit_interaction":          unsupported,
-		"verify_otp":                  unsupported,
+		"submit_interaction":          reserved,
+		"verify_otp":                  reserved,
 	}
 }
 
 func (c *conn) send(ev []byte) { c.out.push(ev) }
 
-func (c *conn) ping(_ context.Context, f *frame) { c.send(pongEvent(f.requestID)) }
-
-// storageError answers a database failure; the cause goes to the log only.
-func (c *conn) storageError(f *frame, err error) {
-	c.log.Error("ws: storage failure", "action", f.action, "ws_request_id", f.requestID, "err", err)
-	c.send(errorEvent(f.requestID, codeStorage, msgStorage))
-}
-
-func (c *conn) internalError(f *frame, err error) {
-	c.log.Error("ws: internal failure", "action", f.action, "ws_request_id", f.requestID, "err", err)
-	c.send(errorEvent(f.requestID, codeInternal, msgInternal))
+func (c *conn) ping(_ context.Context, f *frame) error {
+	c.send(pongEvent(f.requestID))
+	return nil
 }
 
 // teardown runs when the socket is gone (PROTOCOL §1.7): the turn is cancelled without an

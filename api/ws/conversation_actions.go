@@ -35,20 +35,14 @@ type messagesPage struct {
 }
 
 // getMessages is get_conversation_messages (PROTOCOL §4.4).
-func (c *conn) getMessages(ctx context.Context, f *frame) {
+func (c *conn) getMessages(ctx context.Context, f *frame) error {
 	sid, ok := f.str("sessionId")
 	if !ok {
-		c.send(errorEvent(f.requestID, codeValidation, "missing 'sessionId'"))
-		return
+		return newError(codeValidation, "missing 'sessionId'")
 	}
-	sess, err := c.readableSession(ctx, sid)
-	if errors.Is(err, errUnreadable) {
-		c.send(errorEvent(f.requestID, codeSessionNF, "session '"+sid+"' not found"))
-		return
-	}
+	sess, err := c.session(ctx, sid, sessionNotFound(sid))
 	if err != nil {
-		c.storageError(f, err)
-		return
+		return err
 	}
 	limit := f.clampLimit()
 	cursor, ok := f.str("cursor")
@@ -59,24 +53,20 @@ func (c *conn) getMessages(ctx context.Context, f *frame) {
 	if cursor != "" {
 		id, ok := parseID(cursor)
 		if !ok {
-			c.send(errorEvent(f.requestID, codeValidation, "invalid 'cursor'"))
-			return
+			return newError(codeValidation, "invalid 'cursor'")
 		}
-		seq, err := c.h.d.Store.MessageSeq(ctx, sess.OrgID, sess.ConversationID, id)
+		seq, err := c.h.d.Store.MessageSeq(ctx, sess.org, sess.conversation, id)
 		if errors.Is(err, store.ErrNotFound) {
-			c.send(errorEvent(f.requestID, codeValidation, "invalid 'cursor'"))
-			return
+			return newError(codeValidation, "invalid 'cursor'")
 		}
 		if err != nil {
-			c.storageError(f, err)
-			return
+			return storageFailure(err)
 		}
 		before = &seq
 	}
-	msgs, err := c.h.d.Store.MessagesNewestFirst(ctx, sess.OrgID, sess.ConversationID, before, limit+1)
+	msgs, err := c.h.d.Store.MessagesNewestFirst(ctx, sess.org, sess.conversation, before, limit+1)
 	if err != nil {
-		c.storageError(f, err)
-		return
+		return storageFailure(err)
 	}
 	page := messagesPage{Messages: []json.RawMessage{}, HasMore: len(msgs) > limit}
 	msgs = msgs[:min(len(msgs), limit)]
@@ -100,6 +90,7 @@ func (c *conn) getMessages(ctx context.Context, f *frame) {
 		page.NextCursor = &last
 	}
 	c.send(immediateEvent(f.requestID, 200, "ConversationMessages", page))
+	return nil
 }
 
 func marshal(v any) []byte {
@@ -118,14 +109,14 @@ type conversationItem struct {
 }
 
 // listConversations is list_conversations (PROTOCOL §4.5).
-func (c *conn) listConversations(ctx context.Context, f *frame) {
+func (c *conn) listConversations(ctx context.Context, f *frame) error {
 	limit := f.clampLimit()
 	var agentFilter uuid.NullUUID
 	if raw, ok := f.str("agentId"); ok {
 		id, ok := parseID(raw)
 		if !ok {
 			c.send(immediateEvent(f.requestID, 200, "Conversations", map[string]any{"conversations": []conversationItem{}}))
-			return
+			return nil
 		}
 		agentFilter = uuid.NullUUID{UUID: id, Valid: true}
 	}
@@ -157,8 +148,7 @@ func (c *conn) listConversations(ctx context.Context, f *frame) {
 	for _, qq := range queries {
 		rows, err := c.h.d.Store.ReadableConversations(ctx, *qq)
 		if err != nil {
-			c.storageError(f, err)
-			return
+			return storageFailure(err)
 		}
 		all = append(all, rows...)
 	}
@@ -175,6 +165,7 @@ func (c *conn) listConversations(ctx context.Context, f *frame) {
 		})
 	}
 	c.send(immediateEvent(f.requestID, 200, "Conversations", map[string]any{"conversations": items}))
+	return nil
 }
 
 // listTitle is the stored title, else the first inbound message collapsed and cut to 60
@@ -198,45 +189,23 @@ func sanitizeTitle(s string) string {
 }
 
 // renameConversation is rename_conversation (PROTOCOL §4.6).
-func (c *conn) renameConversation(ctx context.Context, f *frame) {
+func (c *conn) renameConversation(ctx context.Context, f *frame) error {
 	cid, ok := f.str("conversationId")
 	if !ok {
-		c.send(errorEvent(f.requestID, codeValidation, "rename_conversation requires a 'conversationId'"))
-		return
+		return newError(codeValidation, "rename_conversation requires a 'conversationId'")
 	}
 	raw, ok := f.str("title")
 	title := sanitizeTitle(raw)
 	if !ok || title == "" {
-		c.send(errorEvent(f.requestID, codeValidation, "rename_conversation requires a non-empty 'title'"))
-		return
+		return newError(codeValidation, "rename_conversation requires a non-empty 'title'")
 	}
-	notFound := func() { c.send(errorEvent(f.requestID, codeConversationNF, "conversation '"+cid+"' not found")) }
-	id, ok := parseID(cid)
-	if !ok {
-		notFound()
-		return
-	}
-	conv, err := c.h.d.Store.ConversationForWS(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		notFound()
-		return
-	}
+	conv, err := c.conversation(ctx, cid, newError(codeConversationNF, "conversation '"+cid+"' not found"))
 	if err != nil {
-		c.storageError(f, err)
-		return
-	}
-	readable, _, err := c.access(ctx, conv.OrgID, conv.ID, "")
-	if err != nil {
-		c.storageError(f, err)
-		return
-	}
-	if !readable {
-		notFound()
-		return
+		return err
 	}
 	if err := c.h.d.Store.RenameConversation(ctx, conv.OrgID, conv.ID, title); err != nil {
-		c.storageError(f, err)
-		return
+		return storageFailure(err)
 	}
 	c.send(immediateEvent(f.requestID, 200, "Conversation renamed", map[string]string{"conversationId": conv.ID.String(), "title": title}))
+	return nil
 }

@@ -9,47 +9,17 @@ import (
 	"github.com/switchboard-dev/switchboard/internal/jsonenc"
 )
 
-// Error codes and fixed messages of PROTOCOL §6.
-const (
-	codeValidation     = "VALIDATION_ERROR"
-	codeUnsupported    = "UNSUPPORTED_ACTION"
-	codeAgentNotFound  = "AGENT_NOT_FOUND"
-	codeOrigin         = "ORIGIN_NOT_ALLOWED"
-	codeAuthContext    = "AUTH_CONTEXT_INVALID"
-	codeSessionNF      = "SESSION_NOT_FOUND"
-	codeConversationNF = "CONVERSATION_NOT_FOUND"
-	codeTurnInProgress = "TURN_IN_PROGRESS"
-	codeSkillNF        = "SKILL_NOT_FOUND"
-	codeLLMUnavailable = "LLM_UNAVAILABLE"
-	codeQuota          = "QUOTA_EXCEEDED"
-	codeNoPending      = "NO_PENDING_CONFIRMATION"
-	codeAgentError     = "AGENT_ERROR"
-	codeShuttingDown   = "SERVER_SHUTTING_DOWN"
-	codeStorage        = "STORAGE_ERROR"
-	codeInternal       = "INTERNAL_ERROR"
-
-	msgShuttingDown   = "server is shutting down; reconnect and retry"
-	msgStorage        = "storage is temporarily unavailable; try again"
-	msgInternal       = "internal error"
-	msgTurnInProgress = "a turn is already in progress on this connection; cancel it or wait for it to complete"
-)
-
-type errBody struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-}
-
 // event is the envelope of every server event (PROTOCOL §2.2); absent keys are omitted.
 type event struct {
-	Type      string   `json:"type"`
-	RequestID string   `json:"requestId,omitempty"`
-	Status    int      `json:"status,omitempty"`
-	Message   string   `json:"message,omitempty"`
-	Token     string   `json:"token,omitempty"`
-	Node      string   `json:"node,omitempty"`
-	Error     *errBody `json:"error,omitempty"`
-	Data      any      `json:"data"`
-	Timestamp int64    `json:"timestamp"`
+	Type      string         `json:"type"`
+	RequestID string         `json:"requestId,omitempty"`
+	Status    int            `json:"status,omitempty"`
+	Message   string         `json:"message,omitempty"`
+	Token     string         `json:"token,omitempty"`
+	Node      string         `json:"node,omitempty"`
+	Error     *protocolError `json:"error,omitempty"`
+	Data      any            `json:"data"`
+	Timestamp int64          `json:"timestamp"`
 }
 
 func now() int64 { return time.Now().UnixMilli() }
@@ -72,12 +42,12 @@ func immediateEvent(requestID string, status int, message string, data any) []by
 	return encode(event{Type: "immediate_response", RequestID: requestID, Status: status, Message: message, Data: data, Timestamp: now()})
 }
 
-func errorEvent(requestID, code, message string) []byte {
-	body := &errBody{Code: code, Message: message}
-	return encode(event{Type: "error", RequestID: requestID, Error: body, Data: struct {
-		RequestID string   `json:"requestId,omitempty"`
-		Error     *errBody `json:"error"`
-	}{requestID, body}, Timestamp: now()})
+// errorEvent is the error event of PROTOCOL §5.9, with e at error and at data.error.
+func errorEvent(requestID string, e *protocolError) []byte {
+	return encode(event{Type: "error", RequestID: requestID, Error: e, Data: struct {
+		RequestID string         `json:"requestId,omitempty"`
+		Error     *protocolError `json:"error"`
+	}{requestID, e}, Timestamp: now()})
 }
 
 func pongEvent(requestID string) []byte {

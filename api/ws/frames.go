@@ -24,43 +24,40 @@ type frame struct {
 	fields    map[string]json.RawMessage
 }
 
-// frameError is a bad frame (PROTOCOL §4.11): the one error event it gets.
-type frameError struct {
-	code, message, requestID string
-}
-
 // parseFrame applies the bad-frame checks of PROTOCOL §4.11 (after the size and binary
-// checks, which the reader makes) in their order.
-func parseFrame(data []byte) (*frame, *frameError) {
+// checks, which the reader makes) in their order. The frame is never nil: on an error it
+// holds the requestId the error may echo.
+func parseFrame(data []byte) (*frame, error) {
+	f := &frame{}
 	if !utf8.Valid(data) {
-		return nil, &frameError{code: codeValidation, message: "invalid JSON frame: invalid UTF-8"}
+		return f, unechoedError(codeValidation, "invalid JSON frame: invalid UTF-8")
 	}
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(data, &fields); err != nil {
+	if err := json.Unmarshal(data, &f.fields); err != nil {
 		var typeErr *json.UnmarshalTypeError
 		if !errors.As(err, &typeErr) {
-			return nil, &frameError{code: codeValidation, message: "invalid JSON frame: " + jsonDetail(err)}
+			return f, unechoedError(codeValidation, "invalid JSON frame: "+jsonDetail(err))
 		}
 		// Valid JSON, not an object.
-		return nil, &frameError{code: codeValidation, message: "missing 'action' field"}
+		return f, errMissingAction
 	}
-	if fields == nil { // the literal null
-		return nil, &frameError{code: codeValidation, message: "missing 'action' field"}
+	if f.fields == nil { // the literal null
+		return f, errMissingAction
 	}
-	f := &frame{fields: fields}
 	if id, ok := f.str("requestId"); ok {
 		if utf8.RuneCountInString(id) > maxRequestIDChars {
-			return nil, &frameError{code: codeValidation, message: "'requestId' must be at most 256 characters"}
+			return f, unechoedError(codeValidation, "'requestId' must be at most 256 characters")
 		}
 		f.requestID = id
 	}
 	action, ok := f.str("action")
 	if !ok {
-		return nil, &frameError{code: codeValidation, message: "missing 'action' field", requestID: f.requestID}
+		return f, errMissingAction
 	}
 	f.action = action
 	return f, nil
 }
+
+var errMissingAction = newError(codeValidation, "missing 'action' field")
 
 func jsonDetail(err error) string {
 	var syn *json.SyntaxError

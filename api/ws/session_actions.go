@@ -33,50 +33,38 @@ type sessionCreated struct {
 }
 
 // createSession is create_conversation_session (PROTOCOL §4.2), checks in the spec's order.
-func (c *conn) createSession(ctx context.Context, f *frame) {
+func (c *conn) createSession(ctx context.Context, f *frame) error {
 	if c.h.Draining() {
-		c.send(errorEvent(f.requestID, codeShuttingDown, msgShuttingDown))
-		return
+		return errShuttingDown
 	}
 	agentRaw, ok := f.str("agentId")
 	if !ok || blank(agentRaw) {
-		c.send(errorEvent(f.requestID, codeValidation, "missing 'agentId'"))
-		return
+		return newError(codeValidation, "missing 'agentId'")
 	}
 	metadata, hasMetadata := f.object("metadata")
 	if hasMetadata && len(metadata) > maxMetadataBytes {
-		c.send(errorEvent(f.requestID, codeValidation, "'metadata' must be at most 16384 bytes"))
-		return
+		return newError(codeValidation, "'metadata' must be at most 16384 bytes")
 	}
 
 	agent, err := c.loadAgent(ctx, agentRaw)
-	if errors.Is(err, errUnreadable) {
-		c.send(errorEvent(f.requestID, codeAgentNotFound, "agent '"+agentRaw+"' not found"))
-		return
-	}
 	if err != nil {
-		c.storageError(f, err)
-		return
+		return err
 	}
 	if !originAllowed(c.origin, agent.AllowedOrigins) {
-		c.send(errorEvent(f.requestID, codeOrigin, "this origin is not allowed to embed this agent"))
-		return
+		return newError(codeOrigin, "this origin is not allowed to embed this agent")
 	}
-	ctxIdentity, errMsg := c.verifyAuthContext(f, agent)
-	if errMsg != "" {
-		c.send(errorEvent(f.requestID, codeAuthContext, errMsg))
-		return
+	ctxIdentity, err := c.verifyAuthContext(f, agent)
+	if err != nil {
+		return err
 	}
 	resumeID, err := c.resolveResume(ctx, f, agent, ctxIdentity)
 	if err != nil {
-		c.storageError(f, err)
-		return
+		return storageFailure(err)
 	}
 
 	token, err := auth.NewResumeToken()
 	if err != nil {
-		c.internalError(f, err)
-		return
+		return err
 	}
 	p := store.NewWidgetSession{
 		OrgID: agent.OrgID, AgentID: agent.ID, AgentName: agent.Name, ResumeConversationID: resumeID,
@@ -109,8 +97,7 @@ func (c *conn) createSession(ctx context.Context, f *frame) {
 	}
 	ws, err := c.h.d.Store.CreateWidgetSession(ctx, p)
 	if err != nil {
-		c.storageError(f, err)
-		return
+		return storageFailure(err)
 	}
 	c.grants[ws.ConversationID] = agent.OrgID
 	c.sessions[ws.SessionID] = sessionKeys{
@@ -126,38 +113,40 @@ func (c *conn) createSession(ctx context.Context, f *frame) {
 		AgentName: agent.Name, UserParticipantID: ws.UserParticipantID.String(),
 		AgentParticipantID: ws.AgentParticipantID.String(), ResumeToken: token,
 	}))
+	return nil
 }
 
-// loadAgent finds an existing, enabled agent this connection may embed: errUnreadable for
+// loadAgent finds an existing, enabled agent this connection may embed: AGENT_NOT_FOUND for
 // every other case (PROTOCOL §4.2.2 step 2).
 func (c *conn) loadAgent(ctx context.Context, raw string) (db.Agent, error) {
+	notFound := newError(codeAgentNotFound, "agent '"+raw+"' not found")
 	id, ok := parseID(raw)
 	if !ok {
-		return db.Agent{}, errUnreadable
+		return db.Agent{}, notFound
 	}
 	a, err := c.h.d.Store.AgentForWS(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return db.Agent{}, errUnreadable
+		return db.Agent{}, notFound
 	}
 	if err != nil {
-		return db.Agent{}, err
+		return db.Agent{}, storageFailure(err)
 	}
 	if !a.Enabled || (c.principal != nil && c.principal.orgID != a.OrgID) {
-		return db.Agent{}, errUnreadable
+		return db.Agent{}, notFound
 	}
 	return a, nil
 }
 
 // verifyAuthContext checks the frame's authContext (PROTOCOL §4.2.4); it returns the verified
-// identity ctx:<userId> ("" when none was sent), or the error message.
-func (c *conn) verifyAuthContext(f *frame, agent db.Agent) (string, string) {
-	const failed = "authContext signature failed verification"
+// identity ctx:<userId> ("" when none was sent), or AUTH_CONTEXT_INVALID.
+func (c *conn) verifyAuthContext(f *frame, agent db.Agent) (string, error) {
+	failed := newError(codeAuthContext, "authContext signature failed verification")
 	raw, present := f.object("authContext")
 	if !present {
 		if agent.RequireAuthContext {
-			return "", "authContext is required to embed this agent"
+			return "", newError(codeAuthContext, "authContext is required to embed this agent")
 		}
-		return "", ""
+		return "", nil
 	}
 	ac := &frame{}
 	if json.Unmarshal(raw, &ac.fields) != nil {
@@ -177,7 +166,7 @@ func (c *conn) verifyAuthContext(f *frame, agent db.Agent) (string, string) {
 	if !auth.VerifyAuthContext(secret, userID, ts, sig, time.Now()) {
 		return "", failed
 	}
-	return "ctx:" + userID, ""
+	return "ctx:" + userID, nil
 }
 
 // resolveResume decides whether the frame resumes its conversationId (PROTOCOL §4.2.5); it
@@ -241,30 +230,24 @@ type sessionInfo struct {
 }
 
 // getSession is get_session (PROTOCOL §4.3).
-func (c *conn) getSession(ctx context.Context, f *frame) {
+func (c *conn) getSession(ctx context.Context, f *frame) error {
 	sid, ok := f.str("sessionId")
 	if !ok {
-		c.send(errorEvent(f.requestID, codeValidation, "missing 'sessionId'"))
-		return
+		return newError(codeValidation, "missing 'sessionId'")
 	}
-	sess, err := c.readableSession(ctx, sid)
-	if errors.Is(err, errUnreadable) {
-		c.send(errorEvent(f.requestID, codeSessionNF, "session '"+sid+"' not found"))
-		return
-	}
+	sess, err := c.session(ctx, sid, sessionNotFound(sid))
 	if err != nil {
-		c.storageError(f, err)
-		return
+		return err
 	}
-	name, err := c.h.d.Store.AgentNameAnyState(ctx, sess.OrgID, sess.AgentID)
+	name, err := c.h.d.Store.AgentNameAnyState(ctx, sess.org, sess.agent)
 	if err != nil {
-		c.storageError(f, err)
-		return
+		return storageFailure(err)
 	}
-	conv := sess.ConversationID.String()
+	conv := sess.conversation.String()
 	c.send(immediateEvent(f.requestID, 200, "Session", sessionInfo{
-		SessionID: sess.ID.String(), ConversationID: conv, AgentID: sess.AgentID.String(), AgentName: name,
-		UserParticipantID: sess.UserParticipantID.String(), AgentParticipantID: sess.AgentParticipantID.String(),
+		SessionID: sess.id.String(), ConversationID: conv, AgentID: sess.agent.String(), AgentName: name,
+		UserParticipantID: sess.userParticipant.String(), AgentParticipantID: sess.agentParticipant.String(),
 		ThreadID: conv, Status: "active",
 	}))
+	return nil
 }

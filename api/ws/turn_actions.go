@@ -30,74 +30,56 @@ type turnRun struct {
 }
 
 // sendMessage is send_message (PROTOCOL §4.7): every check, in order, before the 202.
-func (c *conn) sendMessage(ctx context.Context, f *frame) {
+func (c *conn) sendMessage(ctx context.Context, f *frame) error {
 	if c.currentTurn() != nil {
-		c.send(errorEvent(f.requestID, codeTurnInProgress, msgTurnInProgress))
-		return
+		return errTurnInProgress
 	}
 	if c.h.Draining() {
-		c.send(errorEvent(f.requestID, codeShuttingDown, msgShuttingDown))
-		return
+		return errShuttingDown
 	}
 	r := f.requestID
 	if r == "" {
-		c.send(errorEvent("", codeValidation, "send_message requires a 'requestId'"))
-		return
+		return unechoedError(codeValidation, "send_message requires a 'requestId'")
 	}
 	sid, ok := f.str("sessionId")
 	if !ok {
-		c.send(errorEvent(r, codeValidation, "missing 'sessionId'"))
-		return
+		return newError(codeValidation, "missing 'sessionId'")
 	}
 	text, ok := f.str("message")
 	if !ok || blank(text) {
-		c.send(errorEvent(r, codeValidation, "missing or empty 'message'"))
-		return
+		return newError(codeValidation, "missing or empty 'message'")
 	}
 	if utf8.RuneCountInString(text) > maxMessageChars {
-		c.send(errorEvent(r, codeValidation, "'message' must be at most 10000 characters"))
-		return
+		return newError(codeValidation, "'message' must be at most 10000 characters")
 	}
 	if skill, ok := f.str("skill"); ok && skill != "" {
-		c.send(errorEvent(r, codeSkillNF, "skill '"+skill+"' is not available on this server"))
-		return
+		return newError(codeSkillNF, "skill '"+skill+"' is not available on this server")
 	}
-	sess, err := c.turnSession(ctx, sid)
-	if errors.Is(err, errUnreadable) {
-		c.send(errorEvent(r, codeSessionNF, "session '"+sid+"' not found"))
-		return
-	}
+	sess, err := c.turnSession(ctx, sid, sessionNotFound(sid))
 	if err != nil {
-		c.storageError(f, err)
-		return
+		return err
 	}
 	// One round trip reads what checks 8–10 need and what the turn runs on.
 	eng := c.h.d.Engine
 	in, err := eng.LoadInputs(ctx, sess.org, sess.agent, sess.conversation)
 	if err != nil {
-		c.storageError(f, err)
-		return
+		return storageFailure(err)
 	}
 	if !in.AgentFound || !in.Agent.Enabled {
-		c.send(errorEvent(r, codeAgentNotFound, "agent '"+sess.agent.String()+"' not found"))
-		return
+		return newError(codeAgentNotFound, "agent '"+sess.agent.String()+"' not found")
 	}
 	key, err := eng.ResolveKey(sess.org, in)
 	switch {
 	case errors.Is(err, agent.ErrNoGatewayKey):
-		c.send(errorEvent(r, codeLLMUnavailable, "no LLM gateway key is configured for this organization"))
-		return
+		return newError(codeLLMUnavailable, "no LLM gateway key is configured for this organization")
 	case err != nil: // ErrKeyUnusable: the org key does not open with this server's key
-		c.internalError(f, err)
-		return
+		return err
 	}
 	if agent.CheckBudget(in) != nil {
-		c.send(errorEvent(r, codeQuota, "the organization's monthly token budget is exhausted"))
-		return
+		return newError(codeQuota, "the organization's monthly token budget is exhausted")
 	}
 	if err := c.h.d.Store.InsertUserMessage(ctx, sess.org, sess.conversation, sess.userParticipant, text, r); err != nil {
-		c.storageError(f, err)
-		return
+		return storageFailure(err)
 	}
 	spec := agent.TurnSpec{
 		TurnID: uuid.New(), OrgID: sess.org, AgentID: sess.agent, SessionID: sess.id,
@@ -113,29 +95,7 @@ func (c *conn) sendMessage(ctx context.Context, f *frame) {
 	c.mu.Lock()
 	run.handle = handle
 	c.mu.Unlock()
-}
-
-// sessionKeys are the ids a turn takes from its session.
-type sessionKeys struct {
-	id, org, agent, conversation, userParticipant, agentParticipant uuid.UUID
-}
-
-// turnSession returns the ids of the session send_message names: from the connection when it
-// created or resumed the session, else from PostgreSQL under the read rule (errUnreadable).
-func (c *conn) turnSession(ctx context.Context, raw string) (sessionKeys, error) {
-	if id, ok := parseID(raw); ok {
-		if k, ok := c.sessions[id]; ok {
-			return k, nil
-		}
-	}
-	sess, err := c.readableSession(ctx, raw)
-	if err != nil {
-		return sessionKeys{}, err
-	}
-	return sessionKeys{
-		id: sess.ID, org: sess.OrgID, agent: sess.AgentID, conversation: sess.ConversationID,
-		userParticipant: sess.UserParticipantID, agentParticipant: sess.AgentParticipantID,
-	}, nil
+	return nil
 }
 
 func (c *conn) viewer(org uuid.UUID) agent.Viewer {
@@ -147,56 +107,45 @@ func (c *conn) viewer(org uuid.UUID) agent.Viewer {
 }
 
 // cancelTurn is cancel (PROTOCOL §4.8): with no active turn it sends nothing at all.
-func (c *conn) cancelTurn(_ context.Context, _ *frame) {
+func (c *conn) cancelTurn(_ context.Context, _ *frame) error {
 	run := c.currentTurn()
 	if run == nil {
-		return
+		return nil
 	}
 	c.endTurn(errCancelled)
 	c.send(cancelledEvent(run.requestID))
+	return nil
 }
 
 // confirmToolAction is confirm_tool_action (PROTOCOL §4.9).
-func (c *conn) confirmToolAction(ctx context.Context, f *frame) {
+func (c *conn) confirmToolAction(ctx context.Context, f *frame) error {
 	sid, ok := f.str("sessionId")
 	if !ok {
-		c.send(errorEvent(f.requestID, codeValidation, "confirm_tool_action requires a 'sessionId'"))
-		return
+		return newError(codeValidation, "confirm_tool_action requires a 'sessionId'")
 	}
 	approved, ok := f.boolean("approved")
 	if !ok {
-		c.send(errorEvent(f.requestID, codeValidation, "confirm_tool_action requires a boolean 'approved'"))
-		return
+		return newError(codeValidation, "confirm_tool_action requires a boolean 'approved'")
 	}
-	noPending := func() {
-		c.send(errorEvent(f.requestID, codeNoPending, "no tool action is awaiting confirmation for session '"+sid+"'"))
-	}
-	sess, err := c.turnSession(ctx, sid)
-	if errors.Is(err, errUnreadable) {
-		noPending()
-		return
-	}
+	noPending := newError(codeNoPending, "no tool action is awaiting confirmation for session '"+sid+"'")
+	sess, err := c.turnSession(ctx, sid, noPending)
 	if err != nil {
-		c.storageError(f, err)
-		return
+		return err
 	}
 	var named uuid.NullUUID
 	if raw, ok := f.str("approvalId"); ok {
 		id, ok := parseID(raw)
 		if !ok {
-			noPending()
-			return
+			return noPending
 		}
 		named = uuid.NullUUID{UUID: id, Valid: true}
 	}
 	ap, err := c.h.d.Store.PendingApprovalForSession(ctx, sess.org, sess.id, named)
 	if errors.Is(err, store.ErrNotFound) {
-		noPending()
-		return
+		return noPending
 	}
 	if err != nil {
-		c.storageError(f, err)
-		return
+		return storageFailure(err)
 	}
 	d := approval.Decision{ApprovalID: ap.ID, OrgID: sess.org, Outcome: approval.Rejected, Via: "widget"}
 	msg := "Tool action rejected"
@@ -206,14 +155,11 @@ func (c *conn) confirmToolAction(ctx context.Context, f *frame) {
 	local, err := c.decide(ctx, ap, d)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		noPending()
-		return
+		return noPending
 	case errors.Is(err, store.ErrApprovalOrphaned):
-		c.send(errorEvent(f.requestID, codeNoPending, "the turn awaiting confirmation for session '"+sid+"' is no longer active"))
-		return
+		return newError(codeNoPending, "the turn awaiting confirmation for session '"+sid+"' is no longer active")
 	case err != nil:
-		c.storageError(f, err)
-		return
+		return storageFailure(err)
 	}
 	// The ack is queued before the decision can reach the turn (PROTOCOL §4.9 step 3); a turn
 	// parked elsewhere gets it through the backplane once the transaction above committed.
@@ -221,6 +167,7 @@ func (c *conn) confirmToolAction(ctx context.Context, f *frame) {
 	if local {
 		c.h.decisions.Deliver(ctx, d)
 	}
+	return nil
 }
 
 // turnSink turns engine events into the turn's frames (PROTOCOL §5), all under R.
@@ -310,5 +257,5 @@ func (s *turnSink) Completed(r agent.Reply) {
 }
 
 func (s *turnSink) Failed(message string) {
-	s.finish(errorEvent(s.run.requestID, codeAgentError, message))
+	s.finish(errorEvent(s.run.requestID, newError(codeAgentError, message)))
 }
