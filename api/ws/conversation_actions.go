@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/switchboard-dev/switchboard/db"
 	"github.com/switchboard-dev/switchboard/store"
 )
 
@@ -44,30 +45,47 @@ func (c *conn) getMessages(ctx context.Context, f *frame) error {
 	if err != nil {
 		return err
 	}
+	before, err := c.cursor(ctx, f, sess)
+	if err != nil {
+		return err
+	}
 	limit := f.clampLimit()
-	cursor, ok := f.str("cursor")
-	if !ok || cursor == "" {
-		cursor, _ = f.str("before")
-	}
-	var before *int64
-	if cursor != "" {
-		id, ok := parseID(cursor)
-		if !ok {
-			return newError(codeValidation, "invalid 'cursor'")
-		}
-		seq, err := c.h.d.Store.MessageSeq(ctx, sess.org, sess.conversation, id)
-		if errors.Is(err, store.ErrNotFound) {
-			return newError(codeValidation, "invalid 'cursor'")
-		}
-		if err != nil {
-			return storageFailure(err)
-		}
-		before = &seq
-	}
 	msgs, err := c.h.d.Store.MessagesNewestFirst(ctx, sess.org, sess.conversation, before, limit+1)
 	if err != nil {
 		return storageFailure(err)
 	}
+	c.send(immediateEvent(f.requestID, 200, "ConversationMessages", newMessagesPage(msgs, limit, pageBudget-2*len(f.requestID))))
+	return nil
+}
+
+// cursor reads `cursor`, else `before`: the sequence of the message it names in the session's
+// conversation, or nil for the newest page.
+func (c *conn) cursor(ctx context.Context, f *frame, sess sessionKeys) (*int64, error) {
+	cursor, ok := f.str("cursor")
+	if !ok || cursor == "" {
+		cursor, _ = f.str("before")
+	}
+	if cursor == "" {
+		return nil, nil
+	}
+	invalid := newError(codeValidation, "invalid 'cursor'")
+	id, ok := parseID(cursor)
+	if !ok {
+		return nil, invalid
+	}
+	seq, err := c.h.d.Store.MessageSeq(ctx, sess.org, sess.conversation, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, invalid
+	}
+	if err != nil {
+		return nil, storageFailure(err)
+	}
+	return &seq, nil
+}
+
+// newMessagesPage makes a page of at most limit of msgs (read newest first, one more than
+// limit so as to know whether older ones remain) whose items fit in budget bytes.
+func newMessagesPage(msgs []db.Message, limit, budget int) messagesPage {
 	page := messagesPage{Messages: []json.RawMessage{}, HasMore: len(msgs) > limit}
 	msgs = msgs[:min(len(msgs), limit)]
 	size := 0
@@ -78,7 +96,7 @@ func (c *conn) getMessages(ctx context.Context, f *frame) error {
 		it.CreatedAt = m.CreatedAt.UTC().Format(timeFormat)
 		b := marshal(it)
 		// Never an empty page while messages remain, even for one huge message.
-		if i > 0 && size+len(b)+1 > pageBudget-2*len(f.requestID) {
+		if i > 0 && size+len(b)+1 > budget {
 			page.HasMore = true
 			break
 		}
@@ -89,8 +107,7 @@ func (c *conn) getMessages(ctx context.Context, f *frame) error {
 	if page.HasMore {
 		page.NextCursor = &last
 	}
-	c.send(immediateEvent(f.requestID, 200, "ConversationMessages", page))
-	return nil
+	return page
 }
 
 func marshal(v any) []byte {
@@ -120,6 +137,33 @@ func (c *conn) listConversations(ctx context.Context, f *frame) error {
 		}
 		agentFilter = uuid.NullUUID{UUID: id, Valid: true}
 	}
+	var all []store.ConversationSummary
+	for _, q := range c.readableQueries(agentFilter, limit) {
+		rows, err := c.h.d.Store.ReadableConversations(ctx, *q)
+		if err != nil {
+			return storageFailure(err)
+		}
+		all = append(all, rows...)
+	}
+	slices.SortFunc(all, func(a, b store.ConversationSummary) int {
+		if d := b.UpdatedAt.Compare(a.UpdatedAt); d != 0 {
+			return d
+		}
+		return bytes.Compare(b.ID[:], a.ID[:])
+	})
+	items := make([]conversationItem, 0, min(len(all), limit))
+	for _, s := range all[:min(len(all), limit)] {
+		items = append(items, conversationItem{
+			ConversationID: s.ID.String(), Title: listTitle(s), UpdatedAt: s.UpdatedAt.UTC().Format(timeFormat), MessageCount: s.MessageCount,
+		})
+	}
+	c.send(immediateEvent(f.requestID, 200, "Conversations", map[string]any{"conversations": items}))
+	return nil
+}
+
+// readableQueries are the queries, one per org, whose union is every conversation this
+// connection may read (PROTOCOL §4.5): its grants, and what its identities own.
+func (c *conn) readableQueries(agentFilter uuid.NullUUID, limit int) map[uuid.UUID]*store.ReadableConversationsQuery {
 	queries := map[uuid.UUID]*store.ReadableConversationsQuery{}
 	q := func(org uuid.UUID) *store.ReadableConversationsQuery {
 		if c.principal != nil && c.principal.orgID != org {
@@ -144,28 +188,7 @@ func (c *conn) listConversations(ctx context.Context, f *frame) error {
 			qq.Granted = append(qq.Granted, conv)
 		}
 	}
-	var all []store.ConversationSummary
-	for _, qq := range queries {
-		rows, err := c.h.d.Store.ReadableConversations(ctx, *qq)
-		if err != nil {
-			return storageFailure(err)
-		}
-		all = append(all, rows...)
-	}
-	slices.SortFunc(all, func(a, b store.ConversationSummary) int {
-		if d := b.UpdatedAt.Compare(a.UpdatedAt); d != 0 {
-			return d
-		}
-		return bytes.Compare(b.ID[:], a.ID[:])
-	})
-	items := make([]conversationItem, 0, min(len(all), limit))
-	for _, s := range all[:min(len(all), limit)] {
-		items = append(items, conversationItem{
-			ConversationID: s.ID.String(), Title: listTitle(s), UpdatedAt: s.UpdatedAt.UTC().Format(timeFormat), MessageCount: s.MessageCount,
-		})
-	}
-	c.send(immediateEvent(f.requestID, 200, "Conversations", map[string]any{"conversations": items}))
-	return nil
+	return queries
 }
 
 // listTitle is the stored title, else the first inbound message collapsed and cut to 60

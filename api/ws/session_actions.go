@@ -41,11 +41,9 @@ func (c *conn) createSession(ctx context.Context, f *frame) error {
 	if !ok || blank(agentRaw) {
 		return newError(codeValidation, "missing 'agentId'")
 	}
-	metadata, hasMetadata := f.object("metadata")
-	if hasMetadata && len(metadata) > maxMetadataBytes {
+	if metadata, ok := f.object("metadata"); ok && len(metadata) > maxMetadataBytes {
 		return newError(codeValidation, "'metadata' must be at most 16384 bytes")
 	}
-
 	agent, err := c.loadAgent(ctx, agentRaw)
 	if err != nil {
 		return err
@@ -61,17 +59,32 @@ func (c *conn) createSession(ctx context.Context, f *frame) error {
 	if err != nil {
 		return storageFailure(err)
 	}
-
 	token, err := auth.NewResumeToken()
 	if err != nil {
 		return err
 	}
+	ws, err := c.h.d.Store.CreateWidgetSession(ctx, c.newWidgetSession(f, agent, resumeID, ctxIdentity, token))
+	if err != nil {
+		return storageFailure(err)
+	}
+	c.adopt(agent, ws, ctxIdentity)
+	c.send(immediateEvent(f.requestID, 200, "Session created", sessionCreated{
+		SessionID: ws.SessionID.String(), ConversationID: ws.ConversationID.String(), AgentID: agentRaw,
+		AgentName: agent.Name, UserParticipantID: ws.UserParticipantID.String(),
+		AgentParticipantID: ws.AgentParticipantID.String(), ResumeToken: token,
+	}))
+	return nil
+}
+
+// newWidgetSession is what create_conversation_session writes (PROTOCOL §4.2.6, §3.2): only
+// verified sources make the conversation owned.
+func (c *conn) newWidgetSession(f *frame, agent db.Agent, resumeID uuid.UUID, ctxIdentity, token string) store.NewWidgetSession {
 	p := store.NewWidgetSession{
 		OrgID: agent.OrgID, AgentID: agent.ID, AgentName: agent.Name, ResumeConversationID: resumeID,
 		UserName: c.userName(f), ResumeTokenHash: auth.HashResumeToken(token),
 		ResumeTokenExpiresAt: time.Now().Add(c.h.d.Config.ResumeTokenTTL),
 	}
-	if hasMetadata && resumeID == uuid.Nil {
+	if metadata, ok := f.object("metadata"); ok && resumeID == uuid.Nil {
 		p.Metadata = metadata
 	}
 	if supports, ok := f.stringList("supports"); ok {
@@ -95,10 +108,12 @@ func (c *conn) createSession(ctx context.Context, f *frame) error {
 		fp = cutRunes(fp, maxFingerprint)
 		p.Fingerprint = &fp
 	}
-	ws, err := c.h.d.Store.CreateWidgetSession(ctx, p)
-	if err != nil {
-		return storageFailure(err)
-	}
+	return p
+}
+
+// adopt records a session created or resumed on this connection: its conversation is granted,
+// its verified identity joins W, and the backplane binds them.
+func (c *conn) adopt(agent db.Agent, ws store.WidgetSession, ctxIdentity string) {
 	c.grants[ws.ConversationID] = agent.OrgID
 	c.sessions[ws.SessionID] = sessionKeys{
 		id: ws.SessionID, org: agent.OrgID, agent: agent.ID, conversation: ws.ConversationID,
@@ -108,12 +123,6 @@ func (c *conn) createSession(ctx context.Context, f *frame) error {
 		c.widgetW[widgetIdentity{org: agent.OrgID, identity: ctxIdentity}] = true
 	}
 	c.bindSession(agent.OrgID, ws.SessionID, ws.ConversationID, agent.ID, ctxIdentity)
-	c.send(immediateEvent(f.requestID, 200, "Session created", sessionCreated{
-		SessionID: ws.SessionID.String(), ConversationID: ws.ConversationID.String(), AgentID: agentRaw,
-		AgentName: agent.Name, UserParticipantID: ws.UserParticipantID.String(),
-		AgentParticipantID: ws.AgentParticipantID.String(), ResumeToken: token,
-	}))
-	return nil
 }
 
 // loadAgent finds an existing, enabled agent this connection may embed: AGENT_NOT_FOUND for

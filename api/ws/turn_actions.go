@@ -10,6 +10,7 @@ import (
 
 	"github.com/switchboard-dev/switchboard/agent"
 	"github.com/switchboard-dev/switchboard/approval"
+	"github.com/switchboard-dev/switchboard/db"
 	"github.com/switchboard-dev/switchboard/store"
 )
 
@@ -31,71 +32,93 @@ type turnRun struct {
 
 // sendMessage is send_message (PROTOCOL §4.7): every check, in order, before the 202.
 func (c *conn) sendMessage(ctx context.Context, f *frame) error {
-	if c.currentTurn() != nil {
-		return errTurnInProgress
-	}
-	if c.h.Draining() {
-		return errShuttingDown
-	}
-	r := f.requestID
-	if r == "" {
-		return unechoedError(codeValidation, "send_message requires a 'requestId'")
-	}
-	sid, ok := f.str("sessionId")
-	if !ok {
-		return newError(codeValidation, "missing 'sessionId'")
-	}
-	text, ok := f.str("message")
-	if !ok || blank(text) {
-		return newError(codeValidation, "missing or empty 'message'")
-	}
-	if utf8.RuneCountInString(text) > maxMessageChars {
-		return newError(codeValidation, "'message' must be at most 10000 characters")
-	}
-	if skill, ok := f.str("skill"); ok && skill != "" {
-		return newError(codeSkillNF, "skill '"+skill+"' is not available on this server")
+	sid, text, err := c.turnFields(f)
+	if err != nil {
+		return err
 	}
 	sess, err := c.turnSession(ctx, sid, sessionNotFound(sid))
 	if err != nil {
 		return err
 	}
-	// One round trip reads what checks 8–10 need and what the turn runs on.
+	in, key, err := c.turnInputs(ctx, sess)
+	if err != nil {
+		return err
+	}
+	r := f.requestID
+	if err := c.h.d.Store.InsertUserMessage(ctx, sess.org, sess.conversation, sess.userParticipant, text, r); err != nil {
+		return storageFailure(err)
+	}
+	c.startTurn(agent.TurnSpec{
+		TurnID: uuid.New(), OrgID: sess.org, AgentID: sess.agent, SessionID: sess.id,
+		ConversationID: sess.conversation, AgentParticipantID: sess.agentParticipant, RequestID: r,
+		UserMessage: text, Inputs: in, Key: key, Viewer: c.viewer(sess.org),
+	})
+	return nil
+}
+
+// turnFields applies checks 1–6 of send_message (PROTOCOL §4.7), which need no database: it
+// returns the frame's sessionId and message.
+func (c *conn) turnFields(f *frame) (sid, text string, err error) {
+	switch {
+	case c.currentTurn() != nil:
+		return "", "", errTurnInProgress
+	case c.h.Draining():
+		return "", "", errShuttingDown
+	case f.requestID == "":
+		return "", "", unechoedError(codeValidation, "send_message requires a 'requestId'")
+	}
+	sid, ok := f.str("sessionId")
+	if !ok {
+		return "", "", newError(codeValidation, "missing 'sessionId'")
+	}
+	text, ok = f.str("message")
+	if !ok || blank(text) {
+		return "", "", newError(codeValidation, "missing or empty 'message'")
+	}
+	if utf8.RuneCountInString(text) > maxMessageChars {
+		return "", "", newError(codeValidation, "'message' must be at most 10000 characters")
+	}
+	if skill, ok := f.str("skill"); ok && skill != "" {
+		return "", "", newError(codeSkillNF, "skill '"+skill+"' is not available on this server")
+	}
+	return sid, text, nil
+}
+
+// turnInputs reads, in one round trip, what checks 8–10 of send_message (PROTOCOL §4.7) need
+// and what the turn runs on, and applies those checks.
+func (c *conn) turnInputs(ctx context.Context, sess sessionKeys) (*store.TurnInputs, *agent.GatewayKey, error) {
 	eng := c.h.d.Engine
 	in, err := eng.LoadInputs(ctx, sess.org, sess.agent, sess.conversation)
 	if err != nil {
-		return storageFailure(err)
+		return nil, nil, storageFailure(err)
 	}
 	if !in.AgentFound || !in.Agent.Enabled {
-		return newError(codeAgentNotFound, "agent '"+sess.agent.String()+"' not found")
+		return nil, nil, newError(codeAgentNotFound, "agent '"+sess.agent.String()+"' not found")
 	}
 	key, err := eng.ResolveKey(sess.org, in)
 	switch {
 	case errors.Is(err, agent.ErrNoGatewayKey):
-		return newError(codeLLMUnavailable, "no LLM gateway key is configured for this organization")
+		return nil, nil, newError(codeLLMUnavailable, "no LLM gateway key is configured for this organization")
 	case err != nil: // ErrKeyUnusable: the org key does not open with this server's key
-		return err
+		return nil, nil, err
 	}
 	if agent.CheckBudget(in) != nil {
-		return newError(codeQuota, "the organization's monthly token budget is exhausted")
+		return nil, nil, newError(codeQuota, "the organization's monthly token budget is exhausted")
 	}
-	if err := c.h.d.Store.InsertUserMessage(ctx, sess.org, sess.conversation, sess.userParticipant, text, r); err != nil {
-		return storageFailure(err)
-	}
-	spec := agent.TurnSpec{
-		TurnID: uuid.New(), OrgID: sess.org, AgentID: sess.agent, SessionID: sess.id,
-		ConversationID: sess.conversation, AgentParticipantID: sess.agentParticipant, RequestID: r,
-		UserMessage: text, Inputs: in, Key: key, Viewer: c.viewer(sess.org),
-	}
-	run := &turnRun{requestID: r}
+	return in, key, nil
+}
+
+// startTurn takes the connection's turn slot, queues the 202 and starts the turn.
+func (c *conn) startTurn(spec agent.TurnSpec) {
+	run := &turnRun{requestID: spec.RequestID}
 	c.mu.Lock()
 	c.turn = run
-	c.send(immediateEvent(r, 202, "Processing your request...", nil))
+	c.send(immediateEvent(spec.RequestID, 202, "Processing your request...", nil))
 	c.mu.Unlock()
-	handle := eng.Start(spec, &turnSink{c: c, run: run})
+	handle := c.h.d.Engine.Start(spec, &turnSink{c: c, run: run})
 	c.mu.Lock()
 	run.handle = handle
 	c.mu.Unlock()
-	return nil
 }
 
 func (c *conn) viewer(org uuid.UUID) agent.Viewer {
@@ -132,20 +155,9 @@ func (c *conn) confirmToolAction(ctx context.Context, f *frame) error {
 	if err != nil {
 		return err
 	}
-	var named uuid.NullUUID
-	if raw, ok := f.str("approvalId"); ok {
-		id, ok := parseID(raw)
-		if !ok {
-			return noPending
-		}
-		named = uuid.NullUUID{UUID: id, Valid: true}
-	}
-	ap, err := c.h.d.Store.PendingApprovalForSession(ctx, sess.org, sess.id, named)
-	if errors.Is(err, store.ErrNotFound) {
-		return noPending
-	}
+	ap, err := c.pendingApproval(ctx, f, sess, noPending)
 	if err != nil {
-		return storageFailure(err)
+		return err
 	}
 	d := approval.Decision{ApprovalID: ap.ID, OrgID: sess.org, Outcome: approval.Rejected, Via: "widget"}
 	msg := "Tool action rejected"
@@ -168,6 +180,27 @@ func (c *conn) confirmToolAction(ctx context.Context, f *frame) error {
 		c.h.decisions.Deliver(ctx, d)
 	}
 	return nil
+}
+
+// pendingApproval is step 1 of confirm_tool_action (PROTOCOL §4.9): the approval named by
+// approvalId, else the session's earliest pending one; noPending when there is none.
+func (c *conn) pendingApproval(ctx context.Context, f *frame, sess sessionKeys, noPending *protocolError) (db.PendingApproval, error) {
+	var named uuid.NullUUID
+	if raw, ok := f.str("approvalId"); ok {
+		id, ok := parseID(raw)
+		if !ok {
+			return db.PendingApproval{}, noPending
+		}
+		named = uuid.NullUUID{UUID: id, Valid: true}
+	}
+	ap, err := c.h.d.Store.PendingApprovalForSession(ctx, sess.org, sess.id, named)
+	if errors.Is(err, store.ErrNotFound) {
+		return db.PendingApproval{}, noPending
+	}
+	if err != nil {
+		return db.PendingApproval{}, storageFailure(err)
+	}
+	return ap, nil
 }
 
 // turnSink turns engine events into the turn's frames (PROTOCOL §5), all under R.
