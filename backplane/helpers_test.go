@@ -104,7 +104,7 @@ func startHub(t testing.TB, dbURL string, opts backplane.Options) *hubOn {
 
 func newOrg(t testing.TB, pool *pgxpool.Pool, name string) uuid.UUID {
 	t.Helper()
-	org, err := db.New().CreateOrg(context.Background(), pool, db.CreateOrgParams{Name: name})
+	org, err := db.New().OrgCreate(context.Background(), pool, db.OrgCreateParams{Name: name})
 	if err != nil {
 		t.Fatal(err)
 	}

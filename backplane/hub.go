@@ -171,7 +171,7 @@ func (h *Hub) Publish(ctx context.Context, tx db.DBTX, orgID uuid.UUID, t Target
 	if !isObject(event) {
 		return 0, fmt.Errorf("%w: not a JSON object", ErrInvalidEvent)
 	}
-	id, err := h.q.PublishBackplaneEvent(ctx, tx, db.PublishBackplaneEventParams{
+	id, err := h.q.BackplaneEventPublish(ctx, tx, db.BackplaneEventPublishParams{
 		OrgID: orgID, TargetType: string(t.Type), TargetID: t.ID, Event: event,
 	})
 	if err != nil {
@@ -289,7 +289,7 @@ func (h *Hub) session(ctx context.Context) (connected bool, err error) {
 		h.m.reconnects.Inc()
 	} else {
 		// Listening first: anything committed after this read notifies us.
-		mark, err := h.q.MaxBackplaneEventID(ctx, conn)
+		mark, err := h.q.BackplaneEventMaxID(ctx, conn)
 		if err != nil {
 			return true, fmt.Errorf("read newest event id: %w", err)
 		}
@@ -343,7 +343,7 @@ func (h *Hub) catchUp(ctx context.Context, conn *pgx.Conn) (int, error) {
 	total := 0
 	for {
 		rctx, cancel := context.WithTimeout(ctx, h.opts.ReadTimeout)
-		rows, err := h.q.ListBackplaneEventsAfter(rctx, conn, db.ListBackplaneEventsAfterParams{
+		rows, err := h.q.BackplaneEventListAfter(rctx, conn, db.BackplaneEventListAfterParams{
 			AfterID: h.mark, GapIds: h.gaps.list(), Lim: int32(h.opts.BatchSize),
 		})
 		cancel()
@@ -357,7 +357,7 @@ func (h *Hub) catchUp(ctx context.Context, conn *pgx.Conn) (int, error) {
 				above++
 			}
 		}
-		slices.SortFunc(rows, func(a, b db.ListBackplaneEventsAfterRow) int { return cmp.Compare(a.ID, b.ID) })
+		slices.SortFunc(rows, func(a, b db.BackplaneEventListAfterRow) int { return cmp.Compare(a.ID, b.ID) })
 		for _, r := range rows {
 			if r.ID <= h.mark {
 				if !h.gaps.fill(r.ID) {
@@ -400,7 +400,7 @@ func (h *Hub) noteGaps(next int64, now time.Time) {
 }
 
 // dispatch hands one event to its internal handlers or its subscribers.
-func (h *Hub) dispatch(ctx context.Context, r db.ListBackplaneEventsAfterRow, readLocal time.Time) {
+func (h *Hub) dispatch(ctx context.Context, r db.BackplaneEventListAfterRow, readLocal time.Time) {
 	h.m.received.Inc()
 	h.m.lag.Observe(max(r.ReadAt.Sub(r.CreatedAt)+time.Since(readLocal), 0).Seconds())
 	ev := Event{
@@ -441,7 +441,7 @@ func (h *Hub) prune(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		n, err := h.q.PruneBackplaneEvents(ctx, h.pool, time.Now().Add(-h.opts.Retention))
+		n, err := h.q.BackplaneEventPrune(ctx, h.pool, time.Now().Add(-h.opts.Retention))
 		if err != nil {
 			if ctx.Err() == nil {
 				h.log.Warn("backplane prune failed", "err", err)

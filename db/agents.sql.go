@@ -7,28 +7,12 @@ package db
 
 import (
 	"context"
-	"encoding/json"
 
 	"github.com/google/uuid"
 )
 
-const countTools = `-- name: CountTools :one
-SELECT count(*) FROM agent_tools WHERE org_id = $1 AND agent_id = $2
-`
+const agentCreate = `-- name: AgentCreate :one
 
-type CountToolsParams struct {
-	OrgID   uuid.UUID
-	AgentID uuid.UUID
-}
-
-func (q *Queries) CountTools(ctx context.Context, db DBTX, arg CountToolsParams) (int64, error) {
-	row := db.QueryRow(ctx, countTools, arg.OrgID, arg.AgentID)
-	var count int64
-	err := row.Scan(&count)
-	return count, err
-}
-
-const createAgent = `-- name: CreateAgent :one
 INSERT INTO agents (id, org_id, name, model, system_prompt, persona, confirm_tools, document_sets,
                     max_iterations, max_tokens, enabled, allowed_origins, require_auth_context,
                     widget_signing_secret, tool_signing_secret)
@@ -38,7 +22,7 @@ VALUES ($1, $2, $3, $4, $5, $6,
 RETURNING id, org_id, name, model, system_prompt, persona, confirm_tools, document_sets, max_iterations, max_tokens, enabled, allowed_origins, require_auth_context, widget_signing_secret, tool_signing_secret, created_at, updated_at, deleted_at
 `
 
-type CreateAgentParams struct {
+type AgentCreateParams struct {
 	ID                  uuid.UUID
 	OrgID               uuid.UUID
 	Name                string
@@ -56,8 +40,10 @@ type CreateAgentParams struct {
 	ToolSigningSecret   []byte
 }
 
-func (q *Queries) CreateAgent(ctx context.Context, db DBTX, arg CreateAgentParams) (Agent, error) {
-	row := db.QueryRow(ctx, createAgent,
+// The :batch queries travel together, several to a round trip and one implicit transaction
+// (the pipeline of store/pipeline.go): a turn's reads (*ForTurn) and its writes.
+func (q *Queries) AgentCreate(ctx context.Context, db DBTX, arg AgentCreateParams) (Agent, error) {
+	row := db.QueryRow(ctx, agentCreate,
 		arg.ID,
 		arg.OrgID,
 		arg.Name,
@@ -98,80 +84,17 @@ func (q *Queries) CreateAgent(ctx context.Context, db DBTX, arg CreateAgentParam
 	return i, err
 }
 
-const createTool = `-- name: CreateTool :one
-INSERT INTO agent_tools (org_id, agent_id, name, description, parameters, url, requires_approval, timeout_ms)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-RETURNING id, org_id, agent_id, name, description, parameters, url, requires_approval, timeout_ms, created_at, updated_at
-`
-
-type CreateToolParams struct {
-	OrgID            uuid.UUID
-	AgentID          uuid.UUID
-	Name             string
-	Description      string
-	Parameters       json.RawMessage
-	Url              string
-	RequiresApproval bool
-	TimeoutMs        int32
-}
-
-func (q *Queries) CreateTool(ctx context.Context, db DBTX, arg CreateToolParams) (AgentTool, error) {
-	row := db.QueryRow(ctx, createTool,
-		arg.OrgID,
-		arg.AgentID,
-		arg.Name,
-		arg.Description,
-		arg.Parameters,
-		arg.Url,
-		arg.RequiresApproval,
-		arg.TimeoutMs,
-	)
-	var i AgentTool
-	err := row.Scan(
-		&i.ID,
-		&i.OrgID,
-		&i.AgentID,
-		&i.Name,
-		&i.Description,
-		&i.Parameters,
-		&i.Url,
-		&i.RequiresApproval,
-		&i.TimeoutMs,
-		&i.CreatedAt,
-		&i.UpdatedAt,
-	)
-	return i, err
-}
-
-const deleteTool = `-- name: DeleteTool :execrows
-DELETE FROM agent_tools WHERE org_id = $1 AND agent_id = $2 AND id = $3
-`
-
-type DeleteToolParams struct {
-	OrgID   uuid.UUID
-	AgentID uuid.UUID
-	ID      uuid.UUID
-}
-
-func (q *Queries) DeleteTool(ctx context.Context, db DBTX, arg DeleteToolParams) (int64, error) {
-	result, err := db.Exec(ctx, deleteTool, arg.OrgID, arg.AgentID, arg.ID)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
-}
-
-const getAgent = `-- name: GetAgent :one
+const agentGet = `-- name: AgentGet :one
 SELECT id, org_id, name, model, system_prompt, persona, confirm_tools, document_sets, max_iterations, max_tokens, enabled, allowed_origins, require_auth_context, widget_signing_secret, tool_signing_secret, created_at, updated_at, deleted_at FROM agents WHERE org_id = $1 AND id = $2 AND deleted_at IS NULL
 `
 
-type GetAgentParams struct {
+type AgentGetParams struct {
 	OrgID uuid.UUID
 	ID    uuid.UUID
 }
 
-func (q *Queries) GetAgent(ctx context.Context, db DBTX, arg GetAgentParams) (Agent, error) {
-	row := db.QueryRow(ctx, getAgent, arg.OrgID, arg.ID)
+func (q *Queries) AgentGet(ctx context.Context, db DBTX, arg AgentGetParams) (Agent, error) {
+	row := db.QueryRow(ctx, agentGet, arg.OrgID, arg.ID)
 	var i Agent
 	err := row.Scan(
 		&i.ID,
@@ -196,13 +119,50 @@ func (q *Queries) GetAgent(ctx context.Context, db DBTX, arg GetAgentParams) (Ag
 	return i, err
 }
 
-const getAgentForWS = `-- name: GetAgentForWS :one
+const agentGetForUpdate = `-- name: AgentGetForUpdate :one
+SELECT id, org_id, name, model, system_prompt, persona, confirm_tools, document_sets, max_iterations, max_tokens, enabled, allowed_origins, require_auth_context, widget_signing_secret, tool_signing_secret, created_at, updated_at, deleted_at FROM agents WHERE org_id = $1 AND id = $2 AND deleted_at IS NULL FOR UPDATE
+`
+
+type AgentGetForUpdateParams struct {
+	OrgID uuid.UUID
+	ID    uuid.UUID
+}
+
+// Locks a live agent for the length of a write (PUT, tool create/update), so the
+// signing-secret rule, the changed-fields audit and the 64-tool cap see one version.
+func (q *Queries) AgentGetForUpdate(ctx context.Context, db DBTX, arg AgentGetForUpdateParams) (Agent, error) {
+	row := db.QueryRow(ctx, agentGetForUpdate, arg.OrgID, arg.ID)
+	var i Agent
+	err := row.Scan(
+		&i.ID,
+		&i.OrgID,
+		&i.Name,
+		&i.Model,
+		&i.SystemPrompt,
+		&i.Persona,
+		&i.ConfirmTools,
+		&i.DocumentSets,
+		&i.MaxIterations,
+		&i.MaxTokens,
+		&i.Enabled,
+		&i.AllowedOrigins,
+		&i.RequireAuthContext,
+		&i.WidgetSigningSecret,
+		&i.ToolSigningSecret,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.DeletedAt,
+	)
+	return i, err
+}
+
+const agentGetForWS = `-- name: AgentGetForWS :one
 SELECT id, org_id, name, model, system_prompt, persona, confirm_tools, document_sets, max_iterations, max_tokens, enabled, allowed_origins, require_auth_context, widget_signing_secret, tool_signing_secret, created_at, updated_at, deleted_at FROM agents WHERE id = $1 AND deleted_at IS NULL
 `
 
 // Allow-listed: /ws learns the org from the agent; the caller checks the org right after.
-func (q *Queries) GetAgentForWS(ctx context.Context, db DBTX, id uuid.UUID) (Agent, error) {
-	row := db.QueryRow(ctx, getAgentForWS, id)
+func (q *Queries) AgentGetForWS(ctx context.Context, db DBTX, id uuid.UUID) (Agent, error) {
+	row := db.QueryRow(ctx, agentGetForWS, id)
 	var i Agent
 	err := row.Scan(
 		&i.ID,
@@ -227,77 +187,107 @@ func (q *Queries) GetAgentForWS(ctx context.Context, db DBTX, id uuid.UUID) (Age
 	return i, err
 }
 
-const getOrgSettings = `-- name: GetOrgSettings :one
-SELECT org_id, model, system_prompt, persona, default_tools, max_iterations, max_tokens, monthly_token_budget, updated_at FROM org_settings WHERE org_id = $1
+const agentGetNameAnyState = `-- name: AgentGetNameAnyState :one
+SELECT name FROM agents WHERE org_id = $1 AND id = $2
 `
 
-func (q *Queries) GetOrgSettings(ctx context.Context, db DBTX, orgID uuid.UUID) (OrgSetting, error) {
-	row := db.QueryRow(ctx, getOrgSettings, orgID)
-	var i OrgSetting
-	err := row.Scan(
-		&i.OrgID,
-		&i.Model,
-		&i.SystemPrompt,
-		&i.Persona,
-		&i.DefaultTools,
-		&i.MaxIterations,
-		&i.MaxTokens,
-		&i.MonthlyTokenBudget,
-		&i.UpdatedAt,
-	)
-	return i, err
-}
-
-const getTool = `-- name: GetTool :one
-SELECT t.id, t.org_id, t.agent_id, t.name, t.description, t.parameters, t.url, t.requires_approval, t.timeout_ms, t.created_at, t.updated_at FROM agent_tools t
-JOIN agents a ON a.id = t.agent_id AND a.org_id = t.org_id AND a.deleted_at IS NULL
-WHERE t.org_id = $1 AND t.agent_id = $2 AND t.id = $3
-`
-
-type GetToolParams struct {
-	OrgID   uuid.UUID
-	AgentID uuid.UUID
-	ID      uuid.UUID
-}
-
-func (q *Queries) GetTool(ctx context.Context, db DBTX, arg GetToolParams) (AgentTool, error) {
-	row := db.QueryRow(ctx, getTool, arg.OrgID, arg.AgentID, arg.ID)
-	var i AgentTool
-	err := row.Scan(
-		&i.ID,
-		&i.OrgID,
-		&i.AgentID,
-		&i.Name,
-		&i.Description,
-		&i.Parameters,
-		&i.Url,
-		&i.RequiresApproval,
-		&i.TimeoutMs,
-		&i.CreatedAt,
-		&i.UpdatedAt,
-	)
-	return i, err
-}
-
-const softDeleteAgent = `-- name: SoftDeleteAgent :execrows
-UPDATE agents SET deleted_at = now(), updated_at = now()
-WHERE org_id = $1 AND id = $2 AND deleted_at IS NULL
-`
-
-type SoftDeleteAgentParams struct {
+type AgentGetNameAnyStateParams struct {
 	OrgID uuid.UUID
 	ID    uuid.UUID
 }
 
-func (q *Queries) SoftDeleteAgent(ctx context.Context, db DBTX, arg SoftDeleteAgentParams) (int64, error) {
-	result, err := db.Exec(ctx, softDeleteAgent, arg.OrgID, arg.ID)
+// get_session names the session's agent even after it was disabled or deleted.
+func (q *Queries) AgentGetNameAnyState(ctx context.Context, db DBTX, arg AgentGetNameAnyStateParams) (string, error) {
+	row := db.QueryRow(ctx, agentGetNameAnyState, arg.OrgID, arg.ID)
+	var name string
+	err := row.Scan(&name)
+	return name, err
+}
+
+const agentList = `-- name: AgentList :many
+SELECT a.id, a.org_id, a.name, a.model, a.system_prompt, a.persona, a.confirm_tools, a.document_sets, a.max_iterations, a.max_tokens, a.enabled, a.allowed_origins, a.require_auth_context, a.widget_signing_secret, a.tool_signing_secret, a.created_at, a.updated_at, a.deleted_at FROM agents a
+WHERE a.org_id = $1 AND a.deleted_at IS NULL
+  AND ($2::uuid IS NULL
+       OR (lower(a.name), a.id) > (lower(coalesce($3::text,
+                                                  (SELECT p.name FROM agents p
+                                                   WHERE p.org_id = $1 AND p.id = $2::uuid))),
+                                   $2::uuid))
+ORDER BY lower(a.name), a.id
+LIMIT $4
+`
+
+type AgentListParams struct {
+	OrgID     uuid.UUID
+	AfterID   uuid.NullUUID
+	AfterName *string
+	Lim       int32
+}
+
+// Keyset page in lower(name), id order. The cursor carries the name as stored; when it was
+// too long for a cursor, only the id, and the position is read back from that row.
+func (q *Queries) AgentList(ctx context.Context, db DBTX, arg AgentListParams) ([]Agent, error) {
+	rows, err := db.Query(ctx, agentList,
+		arg.OrgID,
+		arg.AfterID,
+		arg.AfterName,
+		arg.Lim,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Agent{}
+	for rows.Next() {
+		var i Agent
+		if err := rows.Scan(
+			&i.ID,
+			&i.OrgID,
+			&i.Name,
+			&i.Model,
+			&i.SystemPrompt,
+			&i.Persona,
+			&i.ConfirmTools,
+			&i.DocumentSets,
+			&i.MaxIterations,
+			&i.MaxTokens,
+			&i.Enabled,
+			&i.AllowedOrigins,
+			&i.RequireAuthContext,
+			&i.WidgetSigningSecret,
+			&i.ToolSigningSecret,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.DeletedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const agentSoftDelete = `-- name: AgentSoftDelete :execrows
+UPDATE agents SET deleted_at = now(), updated_at = now()
+WHERE org_id = $1 AND id = $2 AND deleted_at IS NULL
+`
+
+type AgentSoftDeleteParams struct {
+	OrgID uuid.UUID
+	ID    uuid.UUID
+}
+
+func (q *Queries) AgentSoftDelete(ctx context.Context, db DBTX, arg AgentSoftDeleteParams) (int64, error) {
+	result, err := db.Exec(ctx, agentSoftDelete, arg.OrgID, arg.ID)
 	if err != nil {
 		return 0, err
 	}
 	return result.RowsAffected(), nil
 }
 
-const updateAgent = `-- name: UpdateAgent :one
+const agentUpdate = `-- name: AgentUpdate :one
 UPDATE agents SET
     name = $1,
     model = $2,
@@ -317,7 +307,7 @@ WHERE org_id = $16 AND id = $17 AND deleted_at IS NULL
 RETURNING id, org_id, name, model, system_prompt, persona, confirm_tools, document_sets, max_iterations, max_tokens, enabled, allowed_origins, require_auth_context, widget_signing_secret, tool_signing_secret, created_at, updated_at, deleted_at
 `
 
-type UpdateAgentParams struct {
+type AgentUpdateParams struct {
 	Name                string
 	Model               *string
 	SystemPrompt        *string
@@ -338,8 +328,8 @@ type UpdateAgentParams struct {
 }
 
 // Replaces the whole agent. Secrets change only when their set_* flag is true (null deletes).
-func (q *Queries) UpdateAgent(ctx context.Context, db DBTX, arg UpdateAgentParams) (Agent, error) {
-	row := db.QueryRow(ctx, updateAgent,
+func (q *Queries) AgentUpdate(ctx context.Context, db DBTX, arg AgentUpdateParams) (Agent, error) {
+	row := db.QueryRow(ctx, agentUpdate,
 		arg.Name,
 		arg.Model,
 		arg.SystemPrompt,
@@ -378,105 +368,6 @@ func (q *Queries) UpdateAgent(ctx context.Context, db DBTX, arg UpdateAgentParam
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.DeletedAt,
-	)
-	return i, err
-}
-
-const updateTool = `-- name: UpdateTool :one
-UPDATE agent_tools SET
-    name = $1, description = $2, parameters = $3, url = $4,
-    requires_approval = $5, timeout_ms = $6, updated_at = now()
-WHERE org_id = $7 AND agent_id = $8 AND id = $9
-RETURNING id, org_id, agent_id, name, description, parameters, url, requires_approval, timeout_ms, created_at, updated_at
-`
-
-type UpdateToolParams struct {
-	Name             string
-	Description      string
-	Parameters       json.RawMessage
-	Url              string
-	RequiresApproval bool
-	TimeoutMs        int32
-	OrgID            uuid.UUID
-	AgentID          uuid.UUID
-	ID               uuid.UUID
-}
-
-func (q *Queries) UpdateTool(ctx context.Context, db DBTX, arg UpdateToolParams) (AgentTool, error) {
-	row := db.QueryRow(ctx, updateTool,
-		arg.Name,
-		arg.Description,
-		arg.Parameters,
-		arg.Url,
-		arg.RequiresApproval,
-		arg.TimeoutMs,
-		arg.OrgID,
-		arg.AgentID,
-		arg.ID,
-	)
-	var i AgentTool
-	err := row.Scan(
-		&i.ID,
-		&i.OrgID,
-		&i.AgentID,
-		&i.Name,
-		&i.Description,
-		&i.Parameters,
-		&i.Url,
-		&i.RequiresApproval,
-		&i.TimeoutMs,
-		&i.CreatedAt,
-		&i.UpdatedAt,
-	)
-	return i, err
-}
-
-const upsertOrgSettings = `-- name: UpsertOrgSettings :one
-INSERT INTO org_settings (org_id, model, system_prompt, persona, default_tools, max_iterations, max_tokens,
-                          monthly_token_budget, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6,
-        $7, $8, now())
-ON CONFLICT (org_id) DO UPDATE SET
-    model = EXCLUDED.model, system_prompt = EXCLUDED.system_prompt, persona = EXCLUDED.persona,
-    default_tools = EXCLUDED.default_tools, max_iterations = EXCLUDED.max_iterations,
-    max_tokens = EXCLUDED.max_tokens, monthly_token_budget = EXCLUDED.monthly_token_budget,
-    updated_at = now()
-RETURNING org_id, model, system_prompt, persona, default_tools, max_iterations, max_tokens, monthly_token_budget, updated_at
-`
-
-type UpsertOrgSettingsParams struct {
-	OrgID              uuid.UUID
-	Model              string
-	SystemPrompt       string
-	Persona            *string
-	DefaultTools       []string
-	MaxIterations      *int32
-	MaxTokens          *int32
-	MonthlyTokenBudget *int64
-}
-
-func (q *Queries) UpsertOrgSettings(ctx context.Context, db DBTX, arg UpsertOrgSettingsParams) (OrgSetting, error) {
-	row := db.QueryRow(ctx, upsertOrgSettings,
-		arg.OrgID,
-		arg.Model,
-		arg.SystemPrompt,
-		arg.Persona,
-		arg.DefaultTools,
-		arg.MaxIterations,
-		arg.MaxTokens,
-		arg.MonthlyTokenBudget,
-	)
-	var i OrgSetting
-	err := row.Scan(
-		&i.OrgID,
-		&i.Model,
-		&i.SystemPrompt,
-		&i.Persona,
-		&i.DefaultTools,
-		&i.MaxIterations,
-		&i.MaxTokens,
-		&i.MonthlyTokenBudget,
-		&i.UpdatedAt,
 	)
 	return i, err
 }

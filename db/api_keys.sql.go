@@ -12,13 +12,13 @@ import (
 	"github.com/google/uuid"
 )
 
-const createAPIKey = `-- name: CreateAPIKey :one
+const aPIKeyCreate = `-- name: APIKeyCreate :one
 INSERT INTO api_keys (org_id, name, role, key_hash, prefix, last4, created_by)
 VALUES ($1, $2, $3, $4, $5, $6, $7)
 RETURNING id, org_id, name, role, key_hash, prefix, last4, created_by, created_at, last_used_at
 `
 
-type CreateAPIKeyParams struct {
+type APIKeyCreateParams struct {
 	OrgID     uuid.UUID
 	Name      string
 	Role      string
@@ -28,8 +28,8 @@ type CreateAPIKeyParams struct {
 	CreatedBy string
 }
 
-func (q *Queries) CreateAPIKey(ctx context.Context, db DBTX, arg CreateAPIKeyParams) (ApiKey, error) {
-	row := db.QueryRow(ctx, createAPIKey,
+func (q *Queries) APIKeyCreate(ctx context.Context, db DBTX, arg APIKeyCreateParams) (ApiKey, error) {
+	row := db.QueryRow(ctx, aPIKeyCreate,
 		arg.OrgID,
 		arg.Name,
 		arg.Role,
@@ -54,30 +54,30 @@ func (q *Queries) CreateAPIKey(ctx context.Context, db DBTX, arg CreateAPIKeyPar
 	return i, err
 }
 
-const deleteAPIKey = `-- name: DeleteAPIKey :execrows
+const aPIKeyDelete = `-- name: APIKeyDelete :execrows
 DELETE FROM api_keys WHERE org_id = $1 AND id = $2
 `
 
-type DeleteAPIKeyParams struct {
+type APIKeyDeleteParams struct {
 	OrgID uuid.UUID
 	ID    uuid.UUID
 }
 
-func (q *Queries) DeleteAPIKey(ctx context.Context, db DBTX, arg DeleteAPIKeyParams) (int64, error) {
-	result, err := db.Exec(ctx, deleteAPIKey, arg.OrgID, arg.ID)
+func (q *Queries) APIKeyDelete(ctx context.Context, db DBTX, arg APIKeyDeleteParams) (int64, error) {
+	result, err := db.Exec(ctx, aPIKeyDelete, arg.OrgID, arg.ID)
 	if err != nil {
 		return 0, err
 	}
 	return result.RowsAffected(), nil
 }
 
-const getAPIKeyByHash = `-- name: GetAPIKeyByHash :one
+const aPIKeyGetByHash = `-- name: APIKeyGetByHash :one
 SELECT id, org_id, name, role, key_hash, prefix, last4, created_by, created_at, last_used_at FROM api_keys WHERE key_hash = $1
 `
 
 // Allow-listed: authentication looks the key up by its hash before any org is known.
-func (q *Queries) GetAPIKeyByHash(ctx context.Context, db DBTX, keyHash []byte) (ApiKey, error) {
-	row := db.QueryRow(ctx, getAPIKeyByHash, keyHash)
+func (q *Queries) APIKeyGetByHash(ctx context.Context, db DBTX, keyHash []byte) (ApiKey, error) {
+	row := db.QueryRow(ctx, aPIKeyGetByHash, keyHash)
 	var i ApiKey
 	err := row.Scan(
 		&i.ID,
@@ -94,7 +94,7 @@ func (q *Queries) GetAPIKeyByHash(ctx context.Context, db DBTX, keyHash []byte) 
 	return i, err
 }
 
-const listAPIKeys = `-- name: ListAPIKeys :many
+const aPIKeyList = `-- name: APIKeyList :many
 SELECT id, org_id, name, role, key_hash, prefix, last4, created_by, created_at, last_used_at FROM api_keys
 WHERE org_id = $1
   AND ($2::timestamptz IS NULL
@@ -103,15 +103,15 @@ ORDER BY created_at DESC, id DESC
 LIMIT $4
 `
 
-type ListAPIKeysParams struct {
+type APIKeyListParams struct {
 	OrgID          uuid.UUID
 	AfterCreatedAt *time.Time
 	AfterID        uuid.NullUUID
 	Lim            int32
 }
 
-func (q *Queries) ListAPIKeys(ctx context.Context, db DBTX, arg ListAPIKeysParams) ([]ApiKey, error) {
-	rows, err := db.Query(ctx, listAPIKeys,
+func (q *Queries) APIKeyList(ctx context.Context, db DBTX, arg APIKeyListParams) ([]ApiKey, error) {
+	rows, err := db.Query(ctx, aPIKeyList,
 		arg.OrgID,
 		arg.AfterCreatedAt,
 		arg.AfterID,
@@ -146,19 +146,19 @@ func (q *Queries) ListAPIKeys(ctx context.Context, db DBTX, arg ListAPIKeysParam
 	return items, nil
 }
 
-const touchAPIKey = `-- name: TouchAPIKey :exec
+const aPIKeyTouch = `-- name: APIKeyTouch :exec
 UPDATE api_keys SET last_used_at = now()
 WHERE org_id = $1 AND id = $2
   AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')
 `
 
-type TouchAPIKeyParams struct {
+type APIKeyTouchParams struct {
 	OrgID uuid.UUID
 	ID    uuid.UUID
 }
 
 // At most once a minute per key, so authentication never waits on a hot row.
-func (q *Queries) TouchAPIKey(ctx context.Context, db DBTX, arg TouchAPIKeyParams) error {
-	_, err := db.Exec(ctx, touchAPIKey, arg.OrgID, arg.ID)
+func (q *Queries) APIKeyTouch(ctx context.Context, db DBTX, arg APIKeyTouchParams) error {
+	_, err := db.Exec(ctx, aPIKeyTouch, arg.OrgID, arg.ID)
 	return err
 }

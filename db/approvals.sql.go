@@ -13,19 +13,19 @@ import (
 	"github.com/google/uuid"
 )
 
-const cancelAgentApprovals = `-- name: CancelAgentApprovals :many
+const approvalCancelForAgent = `-- name: ApprovalCancelForAgent :many
 UPDATE pending_approvals SET status = 'cancelled', decided_at = now()
 WHERE org_id = $1 AND agent_id = $2 AND status = 'pending'
 RETURNING id, org_id, session_id, conversation_id, agent_id, request_id, tool_name, arguments, instance_id, status, decided_via, decided_by, reason, created_at, expires_at, decided_at
 `
 
-type CancelAgentApprovalsParams struct {
+type ApprovalCancelForAgentParams struct {
 	OrgID   uuid.UUID
 	AgentID uuid.UUID
 }
 
-func (q *Queries) CancelAgentApprovals(ctx context.Context, db DBTX, arg CancelAgentApprovalsParams) ([]PendingApproval, error) {
-	rows, err := db.Query(ctx, cancelAgentApprovals, arg.OrgID, arg.AgentID)
+func (q *Queries) ApprovalCancelForAgent(ctx context.Context, db DBTX, arg ApprovalCancelForAgentParams) ([]PendingApproval, error) {
+	rows, err := db.Query(ctx, approvalCancelForAgent, arg.OrgID, arg.AgentID)
 	if err != nil {
 		return nil, err
 	}
@@ -61,7 +61,7 @@ func (q *Queries) CancelAgentApprovals(ctx context.Context, db DBTX, arg CancelA
 	return items, nil
 }
 
-const createApproval = `-- name: CreateApproval :one
+const approvalCreate = `-- name: ApprovalCreate :one
 INSERT INTO pending_approvals (id, org_id, session_id, conversation_id, agent_id, request_id, tool_name,
                                arguments, instance_id, expires_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7,
@@ -69,7 +69,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7,
 RETURNING id, org_id, session_id, conversation_id, agent_id, request_id, tool_name, arguments, instance_id, status, decided_via, decided_by, reason, created_at, expires_at, decided_at
 `
 
-type CreateApprovalParams struct {
+type ApprovalCreateParams struct {
 	ID             uuid.UUID
 	OrgID          uuid.UUID
 	SessionID      uuid.UUID
@@ -82,8 +82,8 @@ type CreateApprovalParams struct {
 	ExpiresAt      time.Time
 }
 
-func (q *Queries) CreateApproval(ctx context.Context, db DBTX, arg CreateApprovalParams) (PendingApproval, error) {
-	row := db.QueryRow(ctx, createApproval,
+func (q *Queries) ApprovalCreate(ctx context.Context, db DBTX, arg ApprovalCreateParams) (PendingApproval, error) {
+	row := db.QueryRow(ctx, approvalCreate,
 		arg.ID,
 		arg.OrgID,
 		arg.SessionID,
@@ -117,7 +117,7 @@ func (q *Queries) CreateApproval(ctx context.Context, db DBTX, arg CreateApprova
 	return i, err
 }
 
-const decideApproval = `-- name: DecideApproval :one
+const approvalDecide = `-- name: ApprovalDecide :one
 UPDATE pending_approvals a SET
     status = $1, decided_via = $2, decided_by = $3,
     reason = $4, decided_at = now()
@@ -128,7 +128,7 @@ WHERE a.org_id = $5 AND a.id = $6 AND a.status = 'pending' AND a.expires_at > no
 RETURNING id, org_id, session_id, conversation_id, agent_id, request_id, tool_name, arguments, instance_id, status, decided_via, decided_by, reason, created_at, expires_at, decided_at
 `
 
-type DecideApprovalParams struct {
+type ApprovalDecideParams struct {
 	Status     string
 	DecidedVia *string
 	DecidedBy  *string
@@ -139,8 +139,8 @@ type DecideApprovalParams struct {
 
 // The one conditional update that decides a park: only while pending, unexpired, and owned
 // by a live instance (heartbeat under 15 s old).
-func (q *Queries) DecideApproval(ctx context.Context, db DBTX, arg DecideApprovalParams) (PendingApproval, error) {
-	row := db.QueryRow(ctx, decideApproval,
+func (q *Queries) ApprovalDecide(ctx context.Context, db DBTX, arg ApprovalDecideParams) (PendingApproval, error) {
+	row := db.QueryRow(ctx, approvalDecide,
 		arg.Status,
 		arg.DecidedVia,
 		arg.DecidedBy,
@@ -170,7 +170,7 @@ func (q *Queries) DecideApproval(ctx context.Context, db DBTX, arg DecideApprova
 	return i, err
 }
 
-const expireApprovalIfOrphaned = `-- name: ExpireApprovalIfOrphaned :one
+const approvalExpireIfOrphaned = `-- name: ApprovalExpireIfOrphaned :one
 UPDATE pending_approvals a SET status = 'expired', decided_at = now()
 WHERE a.org_id = $1 AND a.id = $2 AND a.status = 'pending'
   AND (a.expires_at <= now()
@@ -180,14 +180,14 @@ WHERE a.org_id = $1 AND a.id = $2 AND a.status = 'pending'
 RETURNING id, org_id, session_id, conversation_id, agent_id, request_id, tool_name, arguments, instance_id, status, decided_via, decided_by, reason, created_at, expires_at, decided_at
 `
 
-type ExpireApprovalIfOrphanedParams struct {
+type ApprovalExpireIfOrphanedParams struct {
 	OrgID uuid.UUID
 	ID    uuid.UUID
 }
 
 // After a failed decision: records a pending approval whose time or owner is gone as expired.
-func (q *Queries) ExpireApprovalIfOrphaned(ctx context.Context, db DBTX, arg ExpireApprovalIfOrphanedParams) (PendingApproval, error) {
-	row := db.QueryRow(ctx, expireApprovalIfOrphaned, arg.OrgID, arg.ID)
+func (q *Queries) ApprovalExpireIfOrphaned(ctx context.Context, db DBTX, arg ApprovalExpireIfOrphanedParams) (PendingApproval, error) {
+	row := db.QueryRow(ctx, approvalExpireIfOrphaned, arg.OrgID, arg.ID)
 	var i PendingApproval
 	err := row.Scan(
 		&i.ID,
@@ -210,7 +210,7 @@ func (q *Queries) ExpireApprovalIfOrphaned(ctx context.Context, db DBTX, arg Exp
 	return i, err
 }
 
-const expireStaleApprovals = `-- name: ExpireStaleApprovals :many
+const approvalExpireStale = `-- name: ApprovalExpireStale :many
 UPDATE pending_approvals a SET status = 'expired', decided_at = now()
 WHERE a.status = 'pending'
   AND (a.expires_at <= now()
@@ -220,22 +220,22 @@ WHERE a.status = 'pending'
 RETURNING id, org_id, session_id
 `
 
-type ExpireStaleApprovalsRow struct {
+type ApprovalExpireStaleRow struct {
 	ID        uuid.UUID
 	OrgID     uuid.UUID
 	SessionID uuid.UUID
 }
 
 // Allow-listed: the expiry sweeper runs across orgs.
-func (q *Queries) ExpireStaleApprovals(ctx context.Context, db DBTX) ([]ExpireStaleApprovalsRow, error) {
-	rows, err := db.Query(ctx, expireStaleApprovals)
+func (q *Queries) ApprovalExpireStale(ctx context.Context, db DBTX) ([]ApprovalExpireStaleRow, error) {
+	rows, err := db.Query(ctx, approvalExpireStale)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []ExpireStaleApprovalsRow{}
+	items := []ApprovalExpireStaleRow{}
 	for rows.Next() {
-		var i ExpireStaleApprovalsRow
+		var i ApprovalExpireStaleRow
 		if err := rows.Scan(&i.ID, &i.OrgID, &i.SessionID); err != nil {
 			return nil, err
 		}
@@ -247,7 +247,7 @@ func (q *Queries) ExpireStaleApprovals(ctx context.Context, db DBTX) ([]ExpireSt
 	return items, nil
 }
 
-const findPendingApprovalForSession = `-- name: FindPendingApprovalForSession :one
+const approvalFindPendingForSession = `-- name: ApprovalFindPendingForSession :one
 SELECT id, org_id, session_id, conversation_id, agent_id, request_id, tool_name, arguments, instance_id, status, decided_via, decided_by, reason, created_at, expires_at, decided_at FROM pending_approvals
 WHERE org_id = $1 AND session_id = $2 AND status = 'pending'
   AND ($3::uuid IS NULL OR id = $3::uuid)
@@ -255,15 +255,15 @@ ORDER BY created_at, id
 LIMIT 1
 `
 
-type FindPendingApprovalForSessionParams struct {
+type ApprovalFindPendingForSessionParams struct {
 	OrgID     uuid.UUID
 	SessionID uuid.UUID
 	ID        uuid.NullUUID
 }
 
 // The approval a confirm decides: the named one, else the session's earliest-parked.
-func (q *Queries) FindPendingApprovalForSession(ctx context.Context, db DBTX, arg FindPendingApprovalForSessionParams) (PendingApproval, error) {
-	row := db.QueryRow(ctx, findPendingApprovalForSession, arg.OrgID, arg.SessionID, arg.ID)
+func (q *Queries) ApprovalFindPendingForSession(ctx context.Context, db DBTX, arg ApprovalFindPendingForSessionParams) (PendingApproval, error) {
+	row := db.QueryRow(ctx, approvalFindPendingForSession, arg.OrgID, arg.SessionID, arg.ID)
 	var i PendingApproval
 	err := row.Scan(
 		&i.ID,
@@ -286,21 +286,21 @@ func (q *Queries) FindPendingApprovalForSession(ctx context.Context, db DBTX, ar
 	return i, err
 }
 
-const finishApproval = `-- name: FinishApproval :one
+const approvalFinish = `-- name: ApprovalFinish :one
 UPDATE pending_approvals SET status = $1, decided_at = now()
 WHERE org_id = $2 AND id = $3 AND status = 'pending'
 RETURNING id, org_id, session_id, conversation_id, agent_id, request_id, tool_name, arguments, instance_id, status, decided_via, decided_by, reason, created_at, expires_at, decided_at
 `
 
-type FinishApprovalParams struct {
+type ApprovalFinishParams struct {
 	Status string
 	OrgID  uuid.UUID
 	ID     uuid.UUID
 }
 
 // The owning turn ends a park without a decision (timeout, cancel, disconnect, drain, agent deleted).
-func (q *Queries) FinishApproval(ctx context.Context, db DBTX, arg FinishApprovalParams) (PendingApproval, error) {
-	row := db.QueryRow(ctx, finishApproval, arg.Status, arg.OrgID, arg.ID)
+func (q *Queries) ApprovalFinish(ctx context.Context, db DBTX, arg ApprovalFinishParams) (PendingApproval, error) {
+	row := db.QueryRow(ctx, approvalFinish, arg.Status, arg.OrgID, arg.ID)
 	var i PendingApproval
 	err := row.Scan(
 		&i.ID,
@@ -323,17 +323,17 @@ func (q *Queries) FinishApproval(ctx context.Context, db DBTX, arg FinishApprova
 	return i, err
 }
 
-const getApproval = `-- name: GetApproval :one
+const approvalGet = `-- name: ApprovalGet :one
 SELECT id, org_id, session_id, conversation_id, agent_id, request_id, tool_name, arguments, instance_id, status, decided_via, decided_by, reason, created_at, expires_at, decided_at FROM pending_approvals WHERE org_id = $1 AND id = $2
 `
 
-type GetApprovalParams struct {
+type ApprovalGetParams struct {
 	OrgID uuid.UUID
 	ID    uuid.UUID
 }
 
-func (q *Queries) GetApproval(ctx context.Context, db DBTX, arg GetApprovalParams) (PendingApproval, error) {
-	row := db.QueryRow(ctx, getApproval, arg.OrgID, arg.ID)
+func (q *Queries) ApprovalGet(ctx context.Context, db DBTX, arg ApprovalGetParams) (PendingApproval, error) {
+	row := db.QueryRow(ctx, approvalGet, arg.OrgID, arg.ID)
 	var i PendingApproval
 	err := row.Scan(
 		&i.ID,
@@ -356,7 +356,30 @@ func (q *Queries) GetApproval(ctx context.Context, db DBTX, arg GetApprovalParam
 	return i, err
 }
 
-const listPendingApprovals = `-- name: ListPendingApprovals :many
+const approvalGetStatus = `-- name: ApprovalGetStatus :one
+SELECT status, decided_via, reason FROM pending_approvals WHERE org_id = $1 AND id = $2
+`
+
+type ApprovalGetStatusParams struct {
+	OrgID uuid.UUID
+	ID    uuid.UUID
+}
+
+type ApprovalGetStatusRow struct {
+	Status     string
+	DecidedVia *string
+	Reason     *string
+}
+
+// What became of a park whose expiry lost the race against a decision.
+func (q *Queries) ApprovalGetStatus(ctx context.Context, db DBTX, arg ApprovalGetStatusParams) (ApprovalGetStatusRow, error) {
+	row := db.QueryRow(ctx, approvalGetStatus, arg.OrgID, arg.ID)
+	var i ApprovalGetStatusRow
+	err := row.Scan(&i.Status, &i.DecidedVia, &i.Reason)
+	return i, err
+}
+
+const approvalListPending = `-- name: ApprovalListPending :many
 SELECT id, org_id, session_id, conversation_id, agent_id, request_id, tool_name, arguments, instance_id, status, decided_via, decided_by, reason, created_at, expires_at, decided_at FROM pending_approvals
 WHERE org_id = $1 AND status = 'pending' AND expires_at > now()
   AND ($2::timestamptz IS NULL
@@ -365,15 +388,15 @@ ORDER BY created_at, id
 LIMIT $4
 `
 
-type ListPendingApprovalsParams struct {
+type ApprovalListPendingParams struct {
 	OrgID          uuid.UUID
 	AfterCreatedAt *time.Time
 	AfterID        uuid.NullUUID
 	Lim            int32
 }
 
-func (q *Queries) ListPendingApprovals(ctx context.Context, db DBTX, arg ListPendingApprovalsParams) ([]PendingApproval, error) {
-	rows, err := db.Query(ctx, listPendingApprovals,
+func (q *Queries) ApprovalListPending(ctx context.Context, db DBTX, arg ApprovalListPendingParams) ([]PendingApproval, error) {
+	rows, err := db.Query(ctx, approvalListPending,
 		arg.OrgID,
 		arg.AfterCreatedAt,
 		arg.AfterID,

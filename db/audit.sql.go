@@ -13,13 +13,13 @@ import (
 	"github.com/google/uuid"
 )
 
-const insertAudit = `-- name: InsertAudit :exec
+const auditInsert = `-- name: AuditInsert :exec
 INSERT INTO audit_log (org_id, actor_type, actor_id, actor_name, action, target_type, target_id, request_id, ip, details)
 VALUES ($1, $2, $3, $4, $5, $6, $7,
         $8, $9, $10)
 `
 
-type InsertAuditParams struct {
+type AuditInsertParams struct {
 	OrgID      uuid.UUID
 	ActorType  string
 	ActorID    string
@@ -32,8 +32,8 @@ type InsertAuditParams struct {
 	Details    json.RawMessage
 }
 
-func (q *Queries) InsertAudit(ctx context.Context, db DBTX, arg InsertAuditParams) error {
-	_, err := db.Exec(ctx, insertAudit,
+func (q *Queries) AuditInsert(ctx context.Context, db DBTX, arg AuditInsertParams) error {
+	_, err := db.Exec(ctx, auditInsert,
 		arg.OrgID,
 		arg.ActorType,
 		arg.ActorID,
@@ -48,7 +48,7 @@ func (q *Queries) InsertAudit(ctx context.Context, db DBTX, arg InsertAuditParam
 	return err
 }
 
-const listAudit = `-- name: ListAudit :many
+const auditList = `-- name: AuditList :many
 SELECT id, org_id, at, actor_type, actor_id, actor_name, action, target_type, target_id, request_id, ip, details FROM audit_log
 WHERE org_id = $1
   AND ($2::timestamptz IS NULL
@@ -57,15 +57,15 @@ ORDER BY at DESC, id DESC
 LIMIT $4
 `
 
-type ListAuditParams struct {
+type AuditListParams struct {
 	OrgID   uuid.UUID
 	AfterAt *time.Time
 	AfterID uuid.NullUUID
 	Lim     int32
 }
 
-func (q *Queries) ListAudit(ctx context.Context, db DBTX, arg ListAuditParams) ([]AuditLog, error) {
-	rows, err := db.Query(ctx, listAudit,
+func (q *Queries) AuditList(ctx context.Context, db DBTX, arg AuditListParams) ([]AuditLog, error) {
+	rows, err := db.Query(ctx, auditList,
 		arg.OrgID,
 		arg.AfterAt,
 		arg.AfterID,

@@ -13,7 +13,7 @@ import (
 	"github.com/google/uuid"
 )
 
-const listBackplaneEventsAfter = `-- name: ListBackplaneEventsAfter :many
+const backplaneEventListAfter = `-- name: BackplaneEventListAfter :many
 SELECT b.id, b.org_id, b.target_type, b.target_id, b.event, b.created_at,
     clock_timestamp()::timestamptz AS read_at
 FROM (
@@ -25,13 +25,13 @@ FROM (
 ) AS b
 `
 
-type ListBackplaneEventsAfterParams struct {
+type BackplaneEventListAfterParams struct {
 	AfterID int64
 	Lim     int32
 	GapIds  []int64
 }
 
-type ListBackplaneEventsAfterRow struct {
+type BackplaneEventListAfterRow struct {
 	ID         int64
 	OrgID      uuid.UUID
 	TargetType string
@@ -47,15 +47,15 @@ type ListBackplaneEventsAfterRow struct {
 // lookup, and the plan does not depend on the values, so the listener prepares it once;
 // the caller orders the rows by id. read_at is the server's clock at the read, for a
 // delivery lag measured on one clock.
-func (q *Queries) ListBackplaneEventsAfter(ctx context.Context, db DBTX, arg ListBackplaneEventsAfterParams) ([]ListBackplaneEventsAfterRow, error) {
-	rows, err := db.Query(ctx, listBackplaneEventsAfter, arg.AfterID, arg.Lim, arg.GapIds)
+func (q *Queries) BackplaneEventListAfter(ctx context.Context, db DBTX, arg BackplaneEventListAfterParams) ([]BackplaneEventListAfterRow, error) {
+	rows, err := db.Query(ctx, backplaneEventListAfter, arg.AfterID, arg.Lim, arg.GapIds)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []ListBackplaneEventsAfterRow{}
+	items := []BackplaneEventListAfterRow{}
 	for rows.Next() {
-		var i ListBackplaneEventsAfterRow
+		var i BackplaneEventListAfterRow
 		if err := rows.Scan(
 			&i.ID,
 			&i.OrgID,
@@ -75,32 +75,32 @@ func (q *Queries) ListBackplaneEventsAfter(ctx context.Context, db DBTX, arg Lis
 	return items, nil
 }
 
-const maxBackplaneEventID = `-- name: MaxBackplaneEventID :one
+const backplaneEventMaxID = `-- name: BackplaneEventMaxID :one
 SELECT coalesce(max(id), 0)::bigint FROM backplane_events
 `
 
 // Allow-listed with the catch-up: where a fresh listener starts.
-func (q *Queries) MaxBackplaneEventID(ctx context.Context, db DBTX) (int64, error) {
-	row := db.QueryRow(ctx, maxBackplaneEventID)
+func (q *Queries) BackplaneEventMaxID(ctx context.Context, db DBTX) (int64, error) {
+	row := db.QueryRow(ctx, backplaneEventMaxID)
 	var column_1 int64
 	err := row.Scan(&column_1)
 	return column_1, err
 }
 
-const pruneBackplaneEvents = `-- name: PruneBackplaneEvents :execrows
+const backplaneEventPrune = `-- name: BackplaneEventPrune :execrows
 DELETE FROM backplane_events WHERE created_at < $1
 `
 
 // Allow-listed with the catch-up: pruning by age across orgs.
-func (q *Queries) PruneBackplaneEvents(ctx context.Context, db DBTX, before time.Time) (int64, error) {
-	result, err := db.Exec(ctx, pruneBackplaneEvents, before)
+func (q *Queries) BackplaneEventPrune(ctx context.Context, db DBTX, before time.Time) (int64, error) {
+	result, err := db.Exec(ctx, backplaneEventPrune, before)
 	if err != nil {
 		return 0, err
 	}
 	return result.RowsAffected(), nil
 }
 
-const publishBackplaneEvent = `-- name: PublishBackplaneEvent :one
+const backplaneEventPublish = `-- name: BackplaneEventPublish :one
 WITH ev AS (
     INSERT INTO backplane_events (org_id, target_type, target_id, event, created_at)
     VALUES ($1, $2, $3, $4, clock_timestamp())
@@ -109,7 +109,7 @@ WITH ev AS (
 SELECT ev.id FROM ev CROSS JOIN LATERAL pg_notify('switchboard', ev.id::text) AS n
 `
 
-type PublishBackplaneEventParams struct {
+type BackplaneEventPublishParams struct {
 	OrgID      uuid.UUID
 	TargetType string
 	TargetID   string
@@ -120,8 +120,8 @@ type PublishBackplaneEventParams struct {
 // on a pool (autocommit); inside a caller's transaction the NOTIFY is sent at its commit.
 // created_at is the statement's clock, not the transaction start, so delivery lag is
 // measured from the publish itself.
-func (q *Queries) PublishBackplaneEvent(ctx context.Context, db DBTX, arg PublishBackplaneEventParams) (int64, error) {
-	row := db.QueryRow(ctx, publishBackplaneEvent,
+func (q *Queries) BackplaneEventPublish(ctx context.Context, db DBTX, arg BackplaneEventPublishParams) (int64, error) {
+	row := db.QueryRow(ctx, backplaneEventPublish,
 		arg.OrgID,
 		arg.TargetType,
 		arg.TargetID,

@@ -18,303 +18,36 @@ var (
 	ErrBatchAlreadyClosed = errors.New("batch already closed")
 )
 
-const insertTurnMessage = `-- name: InsertTurnMessage :batchone
-WITH m AS (
-    INSERT INTO messages (org_id, conversation_id, participant_id, direction, text, request_id, usage, tool_calls)
-    VALUES ($1, $2, $3, $4, $5, $6,
-            $7, $8)
-    RETURNING id, created_at
-), activity AS (
-    UPDATE conversations c
-    SET message_count = c.message_count + 1, last_message_at = m.created_at, updated_at = m.created_at
-    FROM m
-    WHERE c.org_id = $1 AND c.id = $2
-)
-SELECT id FROM m
-`
-
-type InsertTurnMessageBatchResults struct {
-	br     pgx.BatchResults
-	tot    int
-	closed bool
-}
-
-type InsertTurnMessageParams struct {
-	OrgID          uuid.UUID
-	ConversationID uuid.UUID
-	ParticipantID  uuid.NullUUID
-	Direction      string
-	Text           string
-	RequestID      *string
-	Usage          json.RawMessage
-	ToolCalls      json.RawMessage
-}
-
-// A turn's inbound message or its reply, and the conversation's last activity, in one
-// statement (PROTOCOL §8).
-func (q *Queries) InsertTurnMessage(ctx context.Context, db DBTX, arg []InsertTurnMessageParams) *InsertTurnMessageBatchResults {
-	batch := &pgx.Batch{}
-	for _, a := range arg {
-		vals := []interface{}{
-			a.OrgID,
-			a.ConversationID,
-			a.ParticipantID,
-			a.Direction,
-			a.Text,
-			a.RequestID,
-			a.Usage,
-			a.ToolCalls,
-		}
-		batch.Queue(insertTurnMessage, vals...)
-	}
-	br := db.SendBatch(ctx, batch)
-	return &InsertTurnMessageBatchResults{br, len(arg), false}
-}
-
-func (b *InsertTurnMessageBatchResults) QueryRow(f func(int, uuid.UUID, error)) {
-	defer b.br.Close()
-	for t := 0; t < b.tot; t++ {
-		var id uuid.UUID
-		if b.closed {
-			if f != nil {
-				f(t, id, ErrBatchAlreadyClosed)
-			}
-			continue
-		}
-		row := b.br.QueryRow()
-		err := row.Scan(&id)
-		if f != nil {
-			f(t, id, err)
-		}
-	}
-}
-
-func (b *InsertTurnMessageBatchResults) Close() error {
-	b.closed = true
-	return b.br.Close()
-}
-
-const recordTurnUsage = `-- name: RecordTurnUsage :batchexec
-WITH usage AS (
-    INSERT INTO usage_events (id, org_id, agent_id, conversation_id, session_id, request_id, model,
-                              prompt_tokens, completion_tokens, tokens_estimated, cost_usd, cost_estimated,
-                              gateway_key_id, outcome)
-    VALUES ($2, $1, $4, $5, $6, $7, $8,
-            $9, $10, $11, round(CAST($12 AS float8)::numeric, 10),
-            $13, $14, $15)
-)
-INSERT INTO org_usage_months (org_id, month, shard, tokens)
-VALUES ($1, date_trunc('month', now() AT TIME ZONE 'UTC')::date,
-        get_byte(uuid_send($2), 15) % 16, $3)
-ON CONFLICT (org_id, month, shard) DO UPDATE SET tokens = org_usage_months.tokens + EXCLUDED.tokens
-`
-
-type RecordTurnUsageBatchResults struct {
-	br     pgx.BatchResults
-	tot    int
-	closed bool
-}
-
-type RecordTurnUsageParams struct {
-	OrgID            uuid.UUID
-	ID               uuid.UUID
-	Tokens           int64
-	AgentID          uuid.UUID
-	ConversationID   uuid.UUID
-	SessionID        uuid.UUID
-	RequestID        string
-	Model            string
-	PromptTokens     int64
-	CompletionTokens int64
-	TokensEstimated  bool
-	CostUsd          float64
-	CostEstimated    bool
-	GatewayKeyID     uuid.NullUUID
-	Outcome          string
-}
-
-// A turn's usage row and the org's month counter, in one statement (PROTOCOL §8, ADMIN-API §7).
-func (q *Queries) RecordTurnUsage(ctx context.Context, db DBTX, arg []RecordTurnUsageParams) *RecordTurnUsageBatchResults {
-	batch := &pgx.Batch{}
-	for _, a := range arg {
-		vals := []interface{}{
-			a.OrgID,
-			a.ID,
-			a.Tokens,
-			a.AgentID,
-			a.ConversationID,
-			a.SessionID,
-			a.RequestID,
-			a.Model,
-			a.PromptTokens,
-			a.CompletionTokens,
-			a.TokensEstimated,
-			a.CostUsd,
-			a.CostEstimated,
-			a.GatewayKeyID,
-			a.Outcome,
-		}
-		batch.Queue(recordTurnUsage, vals...)
-	}
-	br := db.SendBatch(ctx, batch)
-	return &RecordTurnUsageBatchResults{br, len(arg), false}
-}
-
-func (b *RecordTurnUsageBatchResults) Exec(f func(int, error)) {
-	defer b.br.Close()
-	for t := 0; t < b.tot; t++ {
-		if b.closed {
-			if f != nil {
-				f(t, ErrBatchAlreadyClosed)
-			}
-			continue
-		}
-		_, err := b.br.Exec()
-		if f != nil {
-			f(t, err)
-		}
-	}
-}
-
-func (b *RecordTurnUsageBatchResults) Close() error {
-	b.closed = true
-	return b.br.Close()
-}
-
-const setLocalSynchronousCommit = `-- name: SetLocalSynchronousCommit :batchexec
-SELECT set_config('synchronous_commit', $1::text, true)
-`
-
-type SetLocalSynchronousCommitBatchResults struct {
-	br     pgx.BatchResults
-	tot    int
-	closed bool
-}
-
-// synchronous_commit for the rest of the transaction it runs in. With 'off', the transaction
-// commits without waiting for its WAL to reach disk: it is committed, and visible everywhere,
-// at once, and durable at the next synchronous commit (the turn's end) or WAL writer flush
-// (docs/decisions.md, "A turn is durable at its end").
-func (q *Queries) SetLocalSynchronousCommit(ctx context.Context, db DBTX, setting []string) *SetLocalSynchronousCommitBatchResults {
-	batch := &pgx.Batch{}
-	for _, a := range setting {
-		vals := []interface{}{
-			a,
-		}
-		batch.Queue(setLocalSynchronousCommit, vals...)
-	}
-	br := db.SendBatch(ctx, batch)
-	return &SetLocalSynchronousCommitBatchResults{br, len(setting), false}
-}
-
-func (b *SetLocalSynchronousCommitBatchResults) Exec(f func(int, error)) {
-	defer b.br.Close()
-	for t := 0; t < b.tot; t++ {
-		if b.closed {
-			if f != nil {
-				f(t, ErrBatchAlreadyClosed)
-			}
-			continue
-		}
-		_, err := b.br.Exec()
-		if f != nil {
-			f(t, err)
-		}
-	}
-}
-
-func (b *SetLocalSynchronousCommitBatchResults) Close() error {
-	b.closed = true
-	return b.br.Close()
-}
-
-const touchGatewayKey = `-- name: TouchGatewayKey :batchexec
-UPDATE gateway_keys SET last_used_at = now()
-WHERE org_id = $1 AND id = $2
-  AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')
-`
-
-type TouchGatewayKeyBatchResults struct {
-	br     pgx.BatchResults
-	tot    int
-	closed bool
-}
-
-type TouchGatewayKeyParams struct {
-	OrgID uuid.UUID
-	ID    uuid.UUID
-}
-
-// The paying org key's last use, kept to the minute (ADMIN-API §7.1).
-func (q *Queries) TouchGatewayKey(ctx context.Context, db DBTX, arg []TouchGatewayKeyParams) *TouchGatewayKeyBatchResults {
-	batch := &pgx.Batch{}
-	for _, a := range arg {
-		vals := []interface{}{
-			a.OrgID,
-			a.ID,
-		}
-		batch.Queue(touchGatewayKey, vals...)
-	}
-	br := db.SendBatch(ctx, batch)
-	return &TouchGatewayKeyBatchResults{br, len(arg), false}
-}
-
-func (b *TouchGatewayKeyBatchResults) Exec(f func(int, error)) {
-	defer b.br.Close()
-	for t := 0; t < b.tot; t++ {
-		if b.closed {
-			if f != nil {
-				f(t, ErrBatchAlreadyClosed)
-			}
-			continue
-		}
-		_, err := b.br.Exec()
-		if f != nil {
-			f(t, err)
-		}
-	}
-}
-
-func (b *TouchGatewayKeyBatchResults) Close() error {
-	b.closed = true
-	return b.br.Close()
-}
-
-const turnAgent = `-- name: TurnAgent :batchone
-
+const agentGetForTurn = `-- name: AgentGetForTurn :batchone
 SELECT id, org_id, name, model, system_prompt, persona, confirm_tools, document_sets, max_iterations, max_tokens, enabled, allowed_origins, require_auth_context, widget_signing_secret, tool_signing_secret, created_at, updated_at, deleted_at FROM agents WHERE org_id = $1 AND id = $2 AND deleted_at IS NULL
 `
 
-type TurnAgentBatchResults struct {
+type AgentGetForTurnBatchResults struct {
 	br     pgx.BatchResults
 	tot    int
 	closed bool
 }
 
-type TurnAgentParams struct {
+type AgentGetForTurnParams struct {
 	OrgID uuid.UUID
 	ID    uuid.UUID
 }
 
-// Queries of the turn engine (PROTOCOL §7) beyond the shared chat, billing and approval queries.
-//
-// The :batch queries travel together, several to a round trip (the pipeline of store/turn_store.go): the reads
-// that send_message checks and hands to its turn, and the writes of one turn's end.
 // The session's agent unless it was deleted (PROTOCOL §4.7 check 8, §7.1 configuration).
-func (q *Queries) TurnAgent(ctx context.Context, db DBTX, arg []TurnAgentParams) *TurnAgentBatchResults {
+func (q *Queries) AgentGetForTurn(ctx context.Context, db DBTX, arg []AgentGetForTurnParams) *AgentGetForTurnBatchResults {
 	batch := &pgx.Batch{}
 	for _, a := range arg {
 		vals := []interface{}{
 			a.OrgID,
 			a.ID,
 		}
-		batch.Queue(turnAgent, vals...)
+		batch.Queue(agentGetForTurn, vals...)
 	}
 	br := db.SendBatch(ctx, batch)
-	return &TurnAgentBatchResults{br, len(arg), false}
+	return &AgentGetForTurnBatchResults{br, len(arg), false}
 }
 
-func (b *TurnAgentBatchResults) QueryRow(f func(int, Agent, error)) {
+func (b *AgentGetForTurnBatchResults) QueryRow(f func(int, Agent, error)) {
 	defer b.br.Close()
 	for t := 0; t < b.tot; t++ {
 		var i Agent
@@ -351,40 +84,409 @@ func (b *TurnAgentBatchResults) QueryRow(f func(int, Agent, error)) {
 	}
 }
 
-func (b *TurnAgentBatchResults) Close() error {
+func (b *AgentGetForTurnBatchResults) Close() error {
 	b.closed = true
 	return b.br.Close()
 }
 
-const turnAgentTools = `-- name: TurnAgentTools :batchmany
-SELECT id, org_id, agent_id, name, description, parameters, url, requires_approval, timeout_ms, created_at, updated_at FROM agent_tools WHERE org_id = $1 AND agent_id = $2 ORDER BY lower(name), id
+const documentHasIndexedForTurn = `-- name: DocumentHasIndexedForTurn :batchone
+SELECT EXISTS (SELECT 1 FROM documents WHERE org_id = $1 AND state = 'indexed')::bool
 `
 
-type TurnAgentToolsBatchResults struct {
+type DocumentHasIndexedForTurnBatchResults struct {
 	br     pgx.BatchResults
 	tot    int
 	closed bool
 }
 
-type TurnAgentToolsParams struct {
+// Whether the org has any indexed document: without one, retrieval cannot find anything
+// and the turn skips the pre-turn search.
+func (q *Queries) DocumentHasIndexedForTurn(ctx context.Context, db DBTX, orgID []uuid.UUID) *DocumentHasIndexedForTurnBatchResults {
+	batch := &pgx.Batch{}
+	for _, a := range orgID {
+		vals := []interface{}{
+			a,
+		}
+		batch.Queue(documentHasIndexedForTurn, vals...)
+	}
+	br := db.SendBatch(ctx, batch)
+	return &DocumentHasIndexedForTurnBatchResults{br, len(orgID), false}
+}
+
+func (b *DocumentHasIndexedForTurnBatchResults) QueryRow(f func(int, bool, error)) {
+	defer b.br.Close()
+	for t := 0; t < b.tot; t++ {
+		var column_1 bool
+		if b.closed {
+			if f != nil {
+				f(t, column_1, ErrBatchAlreadyClosed)
+			}
+			continue
+		}
+		row := b.br.QueryRow()
+		err := row.Scan(&column_1)
+		if f != nil {
+			f(t, column_1, err)
+		}
+	}
+}
+
+func (b *DocumentHasIndexedForTurnBatchResults) Close() error {
+	b.closed = true
+	return b.br.Close()
+}
+
+const gatewayKeyNewestActiveForTurn = `-- name: GatewayKeyNewestActiveForTurn :batchone
+SELECT id, org_id, label, key_ciphertext, last4, base_url, created_by, created_at, revoked_at, last_used_at FROM gateway_keys
+WHERE org_id = $1 AND revoked_at IS NULL
+ORDER BY created_at DESC, id DESC
+LIMIT 1
+`
+
+type GatewayKeyNewestActiveForTurnBatchResults struct {
+	br     pgx.BatchResults
+	tot    int
+	closed bool
+}
+
+// The org key that pays for a new turn (ADMIN-API §7.1): its newest active one.
+func (q *Queries) GatewayKeyNewestActiveForTurn(ctx context.Context, db DBTX, orgID []uuid.UUID) *GatewayKeyNewestActiveForTurnBatchResults {
+	batch := &pgx.Batch{}
+	for _, a := range orgID {
+		vals := []interface{}{
+			a,
+		}
+		batch.Queue(gatewayKeyNewestActiveForTurn, vals...)
+	}
+	br := db.SendBatch(ctx, batch)
+	return &GatewayKeyNewestActiveForTurnBatchResults{br, len(orgID), false}
+}
+
+func (b *GatewayKeyNewestActiveForTurnBatchResults) QueryRow(f func(int, GatewayKey, error)) {
+	defer b.br.Close()
+	for t := 0; t < b.tot; t++ {
+		var i GatewayKey
+		if b.closed {
+			if f != nil {
+				f(t, i, ErrBatchAlreadyClosed)
+			}
+			continue
+		}
+		row := b.br.QueryRow()
+		err := row.Scan(
+			&i.ID,
+			&i.OrgID,
+			&i.Label,
+			&i.KeyCiphertext,
+			&i.Last4,
+			&i.BaseUrl,
+			&i.CreatedBy,
+			&i.CreatedAt,
+			&i.RevokedAt,
+			&i.LastUsedAt,
+		)
+		if f != nil {
+			f(t, i, err)
+		}
+	}
+}
+
+func (b *GatewayKeyNewestActiveForTurnBatchResults) Close() error {
+	b.closed = true
+	return b.br.Close()
+}
+
+const gatewayKeyTouch = `-- name: GatewayKeyTouch :batchexec
+UPDATE gateway_keys SET last_used_at = now()
+WHERE org_id = $1 AND id = $2
+  AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')
+`
+
+type GatewayKeyTouchBatchResults struct {
+	br     pgx.BatchResults
+	tot    int
+	closed bool
+}
+
+type GatewayKeyTouchParams struct {
+	OrgID uuid.UUID
+	ID    uuid.UUID
+}
+
+// The paying org key's last use, kept to the minute (ADMIN-API §7.1).
+func (q *Queries) GatewayKeyTouch(ctx context.Context, db DBTX, arg []GatewayKeyTouchParams) *GatewayKeyTouchBatchResults {
+	batch := &pgx.Batch{}
+	for _, a := range arg {
+		vals := []interface{}{
+			a.OrgID,
+			a.ID,
+		}
+		batch.Queue(gatewayKeyTouch, vals...)
+	}
+	br := db.SendBatch(ctx, batch)
+	return &GatewayKeyTouchBatchResults{br, len(arg), false}
+}
+
+func (b *GatewayKeyTouchBatchResults) Exec(f func(int, error)) {
+	defer b.br.Close()
+	for t := 0; t < b.tot; t++ {
+		if b.closed {
+			if f != nil {
+				f(t, ErrBatchAlreadyClosed)
+			}
+			continue
+		}
+		_, err := b.br.Exec()
+		if f != nil {
+			f(t, err)
+		}
+	}
+}
+
+func (b *GatewayKeyTouchBatchResults) Close() error {
+	b.closed = true
+	return b.br.Close()
+}
+
+const messageInsert = `-- name: MessageInsert :batchone
+
+WITH m AS (
+    INSERT INTO messages (org_id, conversation_id, participant_id, direction, text, request_id, usage, tool_calls)
+    VALUES ($1, $2, $3, $4, $5, $6,
+            $7, $8)
+    RETURNING id, created_at
+), activity AS (
+    UPDATE conversations c
+    SET message_count = c.message_count + 1, last_message_at = m.created_at, updated_at = m.created_at
+    FROM m
+    WHERE c.org_id = $1 AND c.id = $2
+)
+SELECT id FROM m
+`
+
+type MessageInsertBatchResults struct {
+	br     pgx.BatchResults
+	tot    int
+	closed bool
+}
+
+type MessageInsertParams struct {
+	OrgID          uuid.UUID
+	ConversationID uuid.UUID
+	ParticipantID  uuid.NullUUID
+	Direction      string
+	Text           string
+	RequestID      *string
+	Usage          json.RawMessage
+	ToolCalls      json.RawMessage
+}
+
+// The :batch queries travel together, several to a round trip and one implicit transaction
+// (the pipeline of store/pipeline.go): a turn's reads (*ForTurn) and its writes.
+// A turn's inbound message or its reply, and the conversation's last activity, in one
+// statement (PROTOCOL §8).
+func (q *Queries) MessageInsert(ctx context.Context, db DBTX, arg []MessageInsertParams) *MessageInsertBatchResults {
+	batch := &pgx.Batch{}
+	for _, a := range arg {
+		vals := []interface{}{
+			a.OrgID,
+			a.ConversationID,
+			a.ParticipantID,
+			a.Direction,
+			a.Text,
+			a.RequestID,
+			a.Usage,
+			a.ToolCalls,
+		}
+		batch.Queue(messageInsert, vals...)
+	}
+	br := db.SendBatch(ctx, batch)
+	return &MessageInsertBatchResults{br, len(arg), false}
+}
+
+func (b *MessageInsertBatchResults) QueryRow(f func(int, uuid.UUID, error)) {
+	defer b.br.Close()
+	for t := 0; t < b.tot; t++ {
+		var id uuid.UUID
+		if b.closed {
+			if f != nil {
+				f(t, id, ErrBatchAlreadyClosed)
+			}
+			continue
+		}
+		row := b.br.QueryRow()
+		err := row.Scan(&id)
+		if f != nil {
+			f(t, id, err)
+		}
+	}
+}
+
+func (b *MessageInsertBatchResults) Close() error {
+	b.closed = true
+	return b.br.Close()
+}
+
+const messageListForTurn = `-- name: MessageListForTurn :batchmany
+SELECT direction, text FROM messages
+WHERE org_id = $1 AND conversation_id = $2 AND text <> ''
+ORDER BY seq DESC
+LIMIT $3
+`
+
+type MessageListForTurnBatchResults struct {
+	br     pgx.BatchResults
+	tot    int
+	closed bool
+}
+
+type MessageListForTurnParams struct {
+	OrgID          uuid.UUID
+	ConversationID uuid.UUID
+	Lim            int32
+}
+
+type MessageListForTurnRow struct {
+	Direction string
+	Text      string
+}
+
+// The conversation's newest non-empty messages, newest first (PROTOCOL §7.1). It is read
+// before the turn's user message is stored, so every message it returns was stored before it.
+func (q *Queries) MessageListForTurn(ctx context.Context, db DBTX, arg []MessageListForTurnParams) *MessageListForTurnBatchResults {
+	batch := &pgx.Batch{}
+	for _, a := range arg {
+		vals := []interface{}{
+			a.OrgID,
+			a.ConversationID,
+			a.Lim,
+		}
+		batch.Queue(messageListForTurn, vals...)
+	}
+	br := db.SendBatch(ctx, batch)
+	return &MessageListForTurnBatchResults{br, len(arg), false}
+}
+
+func (b *MessageListForTurnBatchResults) Query(f func(int, []MessageListForTurnRow, error)) {
+	defer b.br.Close()
+	for t := 0; t < b.tot; t++ {
+		items := []MessageListForTurnRow{}
+		if b.closed {
+			if f != nil {
+				f(t, items, ErrBatchAlreadyClosed)
+			}
+			continue
+		}
+		err := func() error {
+			rows, err := b.br.Query()
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var i MessageListForTurnRow
+				if err := rows.Scan(&i.Direction, &i.Text); err != nil {
+					return err
+				}
+				items = append(items, i)
+			}
+			return rows.Err()
+		}()
+		if f != nil {
+			f(t, items, err)
+		}
+	}
+}
+
+func (b *MessageListForTurnBatchResults) Close() error {
+	b.closed = true
+	return b.br.Close()
+}
+
+const orgSettingsGetForTurn = `-- name: OrgSettingsGetForTurn :batchone
+SELECT org_id, model, system_prompt, persona, default_tools, max_iterations, max_tokens, monthly_token_budget, updated_at FROM org_settings WHERE org_id = $1
+`
+
+type OrgSettingsGetForTurnBatchResults struct {
+	br     pgx.BatchResults
+	tot    int
+	closed bool
+}
+
+func (q *Queries) OrgSettingsGetForTurn(ctx context.Context, db DBTX, orgID []uuid.UUID) *OrgSettingsGetForTurnBatchResults {
+	batch := &pgx.Batch{}
+	for _, a := range orgID {
+		vals := []interface{}{
+			a,
+		}
+		batch.Queue(orgSettingsGetForTurn, vals...)
+	}
+	br := db.SendBatch(ctx, batch)
+	return &OrgSettingsGetForTurnBatchResults{br, len(orgID), false}
+}
+
+func (b *OrgSettingsGetForTurnBatchResults) QueryRow(f func(int, OrgSetting, error)) {
+	defer b.br.Close()
+	for t := 0; t < b.tot; t++ {
+		var i OrgSetting
+		if b.closed {
+			if f != nil {
+				f(t, i, ErrBatchAlreadyClosed)
+			}
+			continue
+		}
+		row := b.br.QueryRow()
+		err := row.Scan(
+			&i.OrgID,
+			&i.Model,
+			&i.SystemPrompt,
+			&i.Persona,
+			&i.DefaultTools,
+			&i.MaxIterations,
+			&i.MaxTokens,
+			&i.MonthlyTokenBudget,
+			&i.UpdatedAt,
+		)
+		if f != nil {
+			f(t, i, err)
+		}
+	}
+}
+
+func (b *OrgSettingsGetForTurnBatchResults) Close() error {
+	b.closed = true
+	return b.br.Close()
+}
+
+const toolListForTurn = `-- name: ToolListForTurn :batchmany
+SELECT id, org_id, agent_id, name, description, parameters, url, requires_approval, timeout_ms, created_at, updated_at FROM agent_tools WHERE org_id = $1 AND agent_id = $2 ORDER BY lower(name), id
+`
+
+type ToolListForTurnBatchResults struct {
+	br     pgx.BatchResults
+	tot    int
+	closed bool
+}
+
+type ToolListForTurnParams struct {
 	OrgID   uuid.UUID
 	AgentID uuid.UUID
 }
 
-func (q *Queries) TurnAgentTools(ctx context.Context, db DBTX, arg []TurnAgentToolsParams) *TurnAgentToolsBatchResults {
+func (q *Queries) ToolListForTurn(ctx context.Context, db DBTX, arg []ToolListForTurnParams) *ToolListForTurnBatchResults {
 	batch := &pgx.Batch{}
 	for _, a := range arg {
 		vals := []interface{}{
 			a.OrgID,
 			a.AgentID,
 		}
-		batch.Queue(turnAgentTools, vals...)
+		batch.Queue(toolListForTurn, vals...)
 	}
 	br := db.SendBatch(ctx, batch)
-	return &TurnAgentToolsBatchResults{br, len(arg), false}
+	return &ToolListForTurnBatchResults{br, len(arg), false}
 }
 
-func (b *TurnAgentToolsBatchResults) Query(f func(int, []AgentTool, error)) {
+func (b *ToolListForTurnBatchResults) Query(f func(int, []AgentTool, error)) {
 	defer b.br.Close()
 	for t := 0; t < b.tot; t++ {
 		items := []AgentTool{}
@@ -427,219 +529,87 @@ func (b *TurnAgentToolsBatchResults) Query(f func(int, []AgentTool, error)) {
 	}
 }
 
-func (b *TurnAgentToolsBatchResults) Close() error {
+func (b *ToolListForTurnBatchResults) Close() error {
 	b.closed = true
 	return b.br.Close()
 }
 
-const turnGatewayKey = `-- name: TurnGatewayKey :batchone
-SELECT id, org_id, label, key_ciphertext, last4, base_url, created_by, created_at, revoked_at, last_used_at FROM gateway_keys
-WHERE org_id = $1 AND revoked_at IS NULL
-ORDER BY created_at DESC, id DESC
-LIMIT 1
+const transactionSetSynchronousCommit = `-- name: TransactionSetSynchronousCommit :batchexec
+
+SELECT set_config('synchronous_commit', $1::text, true)
 `
 
-type TurnGatewayKeyBatchResults struct {
+type TransactionSetSynchronousCommitBatchResults struct {
 	br     pgx.BatchResults
 	tot    int
 	closed bool
 }
 
-// The org key that pays for a new turn (ADMIN-API §7.1): its newest active one.
-func (q *Queries) TurnGatewayKey(ctx context.Context, db DBTX, orgID []uuid.UUID) *TurnGatewayKeyBatchResults {
+// Settings of the transaction a query runs in; no table.
+// The :batch queries travel together, several to a round trip and one implicit transaction
+// (the pipeline of store/pipeline.go): a turn's reads (*ForTurn) and its writes.
+// synchronous_commit for the rest of the transaction it runs in. With 'off', the transaction
+// commits without waiting for its WAL to reach disk: it is committed, and visible everywhere,
+// at once, and durable at the next synchronous commit (the turn's end) or WAL writer flush
+// (docs/decisions.md, "A turn is durable at its end").
+func (q *Queries) TransactionSetSynchronousCommit(ctx context.Context, db DBTX, setting []string) *TransactionSetSynchronousCommitBatchResults {
 	batch := &pgx.Batch{}
-	for _, a := range orgID {
+	for _, a := range setting {
 		vals := []interface{}{
 			a,
 		}
-		batch.Queue(turnGatewayKey, vals...)
+		batch.Queue(transactionSetSynchronousCommit, vals...)
 	}
 	br := db.SendBatch(ctx, batch)
-	return &TurnGatewayKeyBatchResults{br, len(orgID), false}
+	return &TransactionSetSynchronousCommitBatchResults{br, len(setting), false}
 }
 
-func (b *TurnGatewayKeyBatchResults) QueryRow(f func(int, GatewayKey, error)) {
+func (b *TransactionSetSynchronousCommitBatchResults) Exec(f func(int, error)) {
 	defer b.br.Close()
 	for t := 0; t < b.tot; t++ {
-		var i GatewayKey
 		if b.closed {
 			if f != nil {
-				f(t, i, ErrBatchAlreadyClosed)
+				f(t, ErrBatchAlreadyClosed)
 			}
 			continue
 		}
-		row := b.br.QueryRow()
-		err := row.Scan(
-			&i.ID,
-			&i.OrgID,
-			&i.Label,
-			&i.KeyCiphertext,
-			&i.Last4,
-			&i.BaseUrl,
-			&i.CreatedBy,
-			&i.CreatedAt,
-			&i.RevokedAt,
-			&i.LastUsedAt,
-		)
+		_, err := b.br.Exec()
 		if f != nil {
-			f(t, i, err)
+			f(t, err)
 		}
 	}
 }
 
-func (b *TurnGatewayKeyBatchResults) Close() error {
+func (b *TransactionSetSynchronousCommitBatchResults) Close() error {
 	b.closed = true
 	return b.br.Close()
 }
 
-const turnHasKnowledge = `-- name: TurnHasKnowledge :batchone
-SELECT EXISTS (SELECT 1 FROM documents WHERE org_id = $1 AND state = 'indexed')::bool
-`
-
-type TurnHasKnowledgeBatchResults struct {
-	br     pgx.BatchResults
-	tot    int
-	closed bool
-}
-
-// Whether the org has any indexed document: without one, retrieval cannot find anything
-// and the turn skips the pre-turn search.
-func (q *Queries) TurnHasKnowledge(ctx context.Context, db DBTX, orgID []uuid.UUID) *TurnHasKnowledgeBatchResults {
-	batch := &pgx.Batch{}
-	for _, a := range orgID {
-		vals := []interface{}{
-			a,
-		}
-		batch.Queue(turnHasKnowledge, vals...)
-	}
-	br := db.SendBatch(ctx, batch)
-	return &TurnHasKnowledgeBatchResults{br, len(orgID), false}
-}
-
-func (b *TurnHasKnowledgeBatchResults) QueryRow(f func(int, bool, error)) {
-	defer b.br.Close()
-	for t := 0; t < b.tot; t++ {
-		var column_1 bool
-		if b.closed {
-			if f != nil {
-				f(t, column_1, ErrBatchAlreadyClosed)
-			}
-			continue
-		}
-		row := b.br.QueryRow()
-		err := row.Scan(&column_1)
-		if f != nil {
-			f(t, column_1, err)
-		}
-	}
-}
-
-func (b *TurnHasKnowledgeBatchResults) Close() error {
-	b.closed = true
-	return b.br.Close()
-}
-
-const turnHistory = `-- name: TurnHistory :batchmany
-SELECT direction, text FROM messages
-WHERE org_id = $1 AND conversation_id = $2 AND text <> ''
-ORDER BY seq DESC
-LIMIT $3
-`
-
-type TurnHistoryBatchResults struct {
-	br     pgx.BatchResults
-	tot    int
-	closed bool
-}
-
-type TurnHistoryParams struct {
-	OrgID          uuid.UUID
-	ConversationID uuid.UUID
-	Lim            int32
-}
-
-type TurnHistoryRow struct {
-	Direction string
-	Text      string
-}
-
-// The conversation's newest non-empty messages, newest first (PROTOCOL §7.1). It is read
-// before the turn's user message is stored, so every message it returns was stored before it.
-func (q *Queries) TurnHistory(ctx context.Context, db DBTX, arg []TurnHistoryParams) *TurnHistoryBatchResults {
-	batch := &pgx.Batch{}
-	for _, a := range arg {
-		vals := []interface{}{
-			a.OrgID,
-			a.ConversationID,
-			a.Lim,
-		}
-		batch.Queue(turnHistory, vals...)
-	}
-	br := db.SendBatch(ctx, batch)
-	return &TurnHistoryBatchResults{br, len(arg), false}
-}
-
-func (b *TurnHistoryBatchResults) Query(f func(int, []TurnHistoryRow, error)) {
-	defer b.br.Close()
-	for t := 0; t < b.tot; t++ {
-		items := []TurnHistoryRow{}
-		if b.closed {
-			if f != nil {
-				f(t, items, ErrBatchAlreadyClosed)
-			}
-			continue
-		}
-		err := func() error {
-			rows, err := b.br.Query()
-			if err != nil {
-				return err
-			}
-			defer rows.Close()
-			for rows.Next() {
-				var i TurnHistoryRow
-				if err := rows.Scan(&i.Direction, &i.Text); err != nil {
-					return err
-				}
-				items = append(items, i)
-			}
-			return rows.Err()
-		}()
-		if f != nil {
-			f(t, items, err)
-		}
-	}
-}
-
-func (b *TurnHistoryBatchResults) Close() error {
-	b.closed = true
-	return b.br.Close()
-}
-
-const turnMonthTokens = `-- name: TurnMonthTokens :batchone
+const usageMonthTokensForTurn = `-- name: UsageMonthTokensForTurn :batchone
 SELECT coalesce((SELECT sum(tokens) FROM org_usage_months
                  WHERE org_id = $1 AND month = date_trunc('month', now() AT TIME ZONE 'UTC')::date), 0)::bigint
 `
 
-type TurnMonthTokensBatchResults struct {
+type UsageMonthTokensForTurnBatchResults struct {
 	br     pgx.BatchResults
 	tot    int
 	closed bool
 }
 
 // The org's prompt plus completion tokens of the current UTC month (ADMIN-API §7.3).
-func (q *Queries) TurnMonthTokens(ctx context.Context, db DBTX, orgID []uuid.UUID) *TurnMonthTokensBatchResults {
+func (q *Queries) UsageMonthTokensForTurn(ctx context.Context, db DBTX, orgID []uuid.UUID) *UsageMonthTokensForTurnBatchResults {
 	batch := &pgx.Batch{}
 	for _, a := range orgID {
 		vals := []interface{}{
 			a,
 		}
-		batch.Queue(turnMonthTokens, vals...)
+		batch.Queue(usageMonthTokensForTurn, vals...)
 	}
 	br := db.SendBatch(ctx, batch)
-	return &TurnMonthTokensBatchResults{br, len(orgID), false}
+	return &UsageMonthTokensForTurnBatchResults{br, len(orgID), false}
 }
 
-func (b *TurnMonthTokensBatchResults) QueryRow(f func(int, int64, error)) {
+func (b *UsageMonthTokensForTurnBatchResults) QueryRow(f func(int, int64, error)) {
 	defer b.br.Close()
 	for t := 0; t < b.tot; t++ {
 		var column_1 int64
@@ -657,62 +627,94 @@ func (b *TurnMonthTokensBatchResults) QueryRow(f func(int, int64, error)) {
 	}
 }
 
-func (b *TurnMonthTokensBatchResults) Close() error {
+func (b *UsageMonthTokensForTurnBatchResults) Close() error {
 	b.closed = true
 	return b.br.Close()
 }
 
-const turnOrgSettings = `-- name: TurnOrgSettings :batchone
-SELECT org_id, model, system_prompt, persona, default_tools, max_iterations, max_tokens, monthly_token_budget, updated_at FROM org_settings WHERE org_id = $1
+const usageRecord = `-- name: UsageRecord :batchexec
+WITH usage AS (
+    INSERT INTO usage_events (id, org_id, agent_id, conversation_id, session_id, request_id, model,
+                              prompt_tokens, completion_tokens, tokens_estimated, cost_usd, cost_estimated,
+                              gateway_key_id, outcome)
+    VALUES ($2, $1, $4, $5, $6, $7, $8,
+            $9, $10, $11, round(CAST($12 AS float8)::numeric, 10),
+            $13, $14, $15)
+)
+INSERT INTO org_usage_months (org_id, month, shard, tokens)
+VALUES ($1, date_trunc('month', now() AT TIME ZONE 'UTC')::date,
+        get_byte(uuid_send($2), 15) % 16, $3)
+ON CONFLICT (org_id, month, shard) DO UPDATE SET tokens = org_usage_months.tokens + EXCLUDED.tokens
 `
 
-type TurnOrgSettingsBatchResults struct {
+type UsageRecordBatchResults struct {
 	br     pgx.BatchResults
 	tot    int
 	closed bool
 }
 
-func (q *Queries) TurnOrgSettings(ctx context.Context, db DBTX, orgID []uuid.UUID) *TurnOrgSettingsBatchResults {
-	batch := &pgx.Batch{}
-	for _, a := range orgID {
-		vals := []interface{}{
-			a,
-		}
-		batch.Queue(turnOrgSettings, vals...)
-	}
-	br := db.SendBatch(ctx, batch)
-	return &TurnOrgSettingsBatchResults{br, len(orgID), false}
+type UsageRecordParams struct {
+	OrgID            uuid.UUID
+	ID               uuid.UUID
+	Tokens           int64
+	AgentID          uuid.UUID
+	ConversationID   uuid.UUID
+	SessionID        uuid.UUID
+	RequestID        string
+	Model            string
+	PromptTokens     int64
+	CompletionTokens int64
+	TokensEstimated  bool
+	CostUsd          float64
+	CostEstimated    bool
+	GatewayKeyID     uuid.NullUUID
+	Outcome          string
 }
 
-func (b *TurnOrgSettingsBatchResults) QueryRow(f func(int, OrgSetting, error)) {
+// A turn's usage row and the org's month counter, in one statement (PROTOCOL §8, ADMIN-API §7).
+func (q *Queries) UsageRecord(ctx context.Context, db DBTX, arg []UsageRecordParams) *UsageRecordBatchResults {
+	batch := &pgx.Batch{}
+	for _, a := range arg {
+		vals := []interface{}{
+			a.OrgID,
+			a.ID,
+			a.Tokens,
+			a.AgentID,
+			a.ConversationID,
+			a.SessionID,
+			a.RequestID,
+			a.Model,
+			a.PromptTokens,
+			a.CompletionTokens,
+			a.TokensEstimated,
+			a.CostUsd,
+			a.CostEstimated,
+			a.GatewayKeyID,
+			a.Outcome,
+		}
+		batch.Queue(usageRecord, vals...)
+	}
+	br := db.SendBatch(ctx, batch)
+	return &UsageRecordBatchResults{br, len(arg), false}
+}
+
+func (b *UsageRecordBatchResults) Exec(f func(int, error)) {
 	defer b.br.Close()
 	for t := 0; t < b.tot; t++ {
-		var i OrgSetting
 		if b.closed {
 			if f != nil {
-				f(t, i, ErrBatchAlreadyClosed)
+				f(t, ErrBatchAlreadyClosed)
 			}
 			continue
 		}
-		row := b.br.QueryRow()
-		err := row.Scan(
-			&i.OrgID,
-			&i.Model,
-			&i.SystemPrompt,
-			&i.Persona,
-			&i.DefaultTools,
-			&i.MaxIterations,
-			&i.MaxTokens,
-			&i.MonthlyTokenBudget,
-			&i.UpdatedAt,
-		)
+		_, err := b.br.Exec()
 		if f != nil {
-			f(t, i, err)
+			f(t, err)
 		}
 	}
 }
 
-func (b *TurnOrgSettingsBatchResults) Close() error {
+func (b *UsageRecordBatchResults) Close() error {
 	b.closed = true
 	return b.br.Close()
 }

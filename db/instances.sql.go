@@ -11,48 +11,48 @@ import (
 	"github.com/google/uuid"
 )
 
-const heartbeatInstance = `-- name: HeartbeatInstance :exec
+const instanceHeartbeat = `-- name: InstanceHeartbeat :exec
 UPDATE instances SET heartbeat_at = now() WHERE id = $1 AND stopped_at IS NULL
 `
 
-func (q *Queries) HeartbeatInstance(ctx context.Context, db DBTX, id uuid.UUID) error {
-	_, err := db.Exec(ctx, heartbeatInstance, id)
+func (q *Queries) InstanceHeartbeat(ctx context.Context, db DBTX, id uuid.UUID) error {
+	_, err := db.Exec(ctx, instanceHeartbeat, id)
 	return err
 }
 
-const pruneInstances = `-- name: PruneInstances :exec
+const instancePrune = `-- name: InstancePrune :exec
 DELETE FROM instances i
 WHERE i.heartbeat_at < now() - interval '7 days'
   AND NOT EXISTS (SELECT 1 FROM pending_approvals a WHERE a.instance_id = i.id)
 `
 
-func (q *Queries) PruneInstances(ctx context.Context, db DBTX) error {
-	_, err := db.Exec(ctx, pruneInstances)
+func (q *Queries) InstancePrune(ctx context.Context, db DBTX) error {
+	_, err := db.Exec(ctx, instancePrune)
 	return err
 }
 
-const registerInstance = `-- name: RegisterInstance :exec
+const instanceRegister = `-- name: InstanceRegister :exec
 
 INSERT INTO instances (id, hostname, version) VALUES ($1, $2, $3)
 `
 
-type RegisterInstanceParams struct {
+type InstanceRegisterParams struct {
 	ID       uuid.UUID
 	Hostname string
 	Version  string
 }
 
 // Instances are not tenant data: one row per `switchboard serve` process.
-func (q *Queries) RegisterInstance(ctx context.Context, db DBTX, arg RegisterInstanceParams) error {
-	_, err := db.Exec(ctx, registerInstance, arg.ID, arg.Hostname, arg.Version)
+func (q *Queries) InstanceRegister(ctx context.Context, db DBTX, arg InstanceRegisterParams) error {
+	_, err := db.Exec(ctx, instanceRegister, arg.ID, arg.Hostname, arg.Version)
 	return err
 }
 
-const stopInstance = `-- name: StopInstance :exec
+const instanceStop = `-- name: InstanceStop :exec
 UPDATE instances SET stopped_at = now() WHERE id = $1
 `
 
-func (q *Queries) StopInstance(ctx context.Context, db DBTX, id uuid.UUID) error {
-	_, err := db.Exec(ctx, stopInstance, id)
+func (q *Queries) InstanceStop(ctx context.Context, db DBTX, id uuid.UUID) error {
+	_, err := db.Exec(ctx, instanceStop, id)
 	return err
 }

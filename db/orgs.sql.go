@@ -11,20 +11,23 @@ import (
 	"github.com/google/uuid"
 )
 
-const createOrg = `-- name: CreateOrg :one
+const orgCreate = `-- name: OrgCreate :one
 
 INSERT INTO orgs (name, external_id) VALUES ($1, $2)
 RETURNING id, name, external_id, created_at
 `
 
-type CreateOrgParams struct {
+type OrgCreateParams struct {
 	Name       string
 	ExternalID *string
 }
 
-// Orgs are the tenant root; they carry no org_id column of their own.
-func (q *Queries) CreateOrg(ctx context.Context, db DBTX, arg CreateOrgParams) (Org, error) {
-	row := db.QueryRow(ctx, createOrg, arg.Name, arg.ExternalID)
+// Orgs are the tenant root and carry no org_id column of their own; org_settings rows
+// are the org's, keyed by org_id.
+// The :batch queries travel together, several to a round trip and one implicit transaction
+// (the pipeline of store/pipeline.go): a turn's reads (*ForTurn) and its writes.
+func (q *Queries) OrgCreate(ctx context.Context, db DBTX, arg OrgCreateParams) (Org, error) {
+	row := db.QueryRow(ctx, orgCreate, arg.Name, arg.ExternalID)
 	var i Org
 	err := row.Scan(
 		&i.ID,
@@ -35,12 +38,12 @@ func (q *Queries) CreateOrg(ctx context.Context, db DBTX, arg CreateOrgParams) (
 	return i, err
 }
 
-const getOrg = `-- name: GetOrg :one
+const orgGet = `-- name: OrgGet :one
 SELECT id, name, external_id, created_at FROM orgs WHERE id = $1
 `
 
-func (q *Queries) GetOrg(ctx context.Context, db DBTX, id uuid.UUID) (Org, error) {
-	row := db.QueryRow(ctx, getOrg, id)
+func (q *Queries) OrgGet(ctx context.Context, db DBTX, id uuid.UUID) (Org, error) {
+	row := db.QueryRow(ctx, orgGet, id)
 	var i Org
 	err := row.Scan(
 		&i.ID,
@@ -51,12 +54,12 @@ func (q *Queries) GetOrg(ctx context.Context, db DBTX, id uuid.UUID) (Org, error
 	return i, err
 }
 
-const getOrgByExternalID = `-- name: GetOrgByExternalID :one
+const orgGetByExternalID = `-- name: OrgGetByExternalID :one
 SELECT id, name, external_id, created_at FROM orgs WHERE external_id = $1
 `
 
-func (q *Queries) GetOrgByExternalID(ctx context.Context, db DBTX, externalID *string) (Org, error) {
-	row := db.QueryRow(ctx, getOrgByExternalID, externalID)
+func (q *Queries) OrgGetByExternalID(ctx context.Context, db DBTX, externalID *string) (Org, error) {
+	row := db.QueryRow(ctx, orgGetByExternalID, externalID)
 	var i Org
 	err := row.Scan(
 		&i.ID,
@@ -67,30 +70,50 @@ func (q *Queries) GetOrgByExternalID(ctx context.Context, db DBTX, externalID *s
 	return i, err
 }
 
-const getServerMeta = `-- name: GetServerMeta :one
-SELECT value FROM server_meta WHERE key = $1
+const orgListIDs = `-- name: OrgListIDs :many
+SELECT id FROM orgs WHERE ($1::uuid IS NULL OR id > $1::uuid)
+ORDER BY id
+LIMIT $2
 `
 
-func (q *Queries) GetServerMeta(ctx context.Context, db DBTX, key string) ([]byte, error) {
-	row := db.QueryRow(ctx, getServerMeta, key)
-	var value []byte
-	err := row.Scan(&value)
-	return value, err
+type OrgListIDsParams struct {
+	AfterID uuid.NullUUID
+	Lim     int32
 }
 
-const provisionOrgByExternalID = `-- name: ProvisionOrgByExternalID :one
+func (q *Queries) OrgListIDs(ctx context.Context, db DBTX, arg OrgListIDsParams) ([]uuid.UUID, error) {
+	rows, err := db.Query(ctx, orgListIDs, arg.AfterID, arg.Lim)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []uuid.UUID{}
+	for rows.Next() {
+		var id uuid.UUID
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const orgProvisionByExternalID = `-- name: OrgProvisionByExternalID :one
 INSERT INTO orgs (name, external_id) VALUES ($1, $2)
 ON CONFLICT DO NOTHING
 RETURNING id, name, external_id, created_at
 `
 
-type ProvisionOrgByExternalIDParams struct {
+type OrgProvisionByExternalIDParams struct {
 	Name       string
 	ExternalID *string
 }
 
-func (q *Queries) ProvisionOrgByExternalID(ctx context.Context, db DBTX, arg ProvisionOrgByExternalIDParams) (Org, error) {
-	row := db.QueryRow(ctx, provisionOrgByExternalID, arg.Name, arg.ExternalID)
+func (q *Queries) OrgProvisionByExternalID(ctx context.Context, db DBTX, arg OrgProvisionByExternalIDParams) (Org, error) {
+	row := db.QueryRow(ctx, orgProvisionByExternalID, arg.Name, arg.ExternalID)
 	var i Org
 	err := row.Scan(
 		&i.ID,
@@ -101,20 +124,20 @@ func (q *Queries) ProvisionOrgByExternalID(ctx context.Context, db DBTX, arg Pro
 	return i, err
 }
 
-const provisionOrgByID = `-- name: ProvisionOrgByID :one
+const orgProvisionByID = `-- name: OrgProvisionByID :one
 INSERT INTO orgs (id, name) VALUES ($1, $2)
 ON CONFLICT DO NOTHING
 RETURNING id, name, external_id, created_at
 `
 
-type ProvisionOrgByIDParams struct {
+type OrgProvisionByIDParams struct {
 	ID   uuid.UUID
 	Name string
 }
 
 // First use of an org claim in UUID form: race-free create, then the caller re-reads.
-func (q *Queries) ProvisionOrgByID(ctx context.Context, db DBTX, arg ProvisionOrgByIDParams) (Org, error) {
-	row := db.QueryRow(ctx, provisionOrgByID, arg.ID, arg.Name)
+func (q *Queries) OrgProvisionByID(ctx context.Context, db DBTX, arg OrgProvisionByIDParams) (Org, error) {
+	row := db.QueryRow(ctx, orgProvisionByID, arg.ID, arg.Name)
 	var i Org
 	err := row.Scan(
 		&i.ID,
@@ -125,17 +148,73 @@ func (q *Queries) ProvisionOrgByID(ctx context.Context, db DBTX, arg ProvisionOr
 	return i, err
 }
 
-const putServerMetaIfAbsent = `-- name: PutServerMetaIfAbsent :exec
-INSERT INTO server_meta (key, value) VALUES ($1, $2)
-ON CONFLICT (key) DO NOTHING
+const orgSettingsGet = `-- name: OrgSettingsGet :one
+SELECT org_id, model, system_prompt, persona, default_tools, max_iterations, max_tokens, monthly_token_budget, updated_at FROM org_settings WHERE org_id = $1
 `
 
-type PutServerMetaIfAbsentParams struct {
-	Key   string
-	Value []byte
+func (q *Queries) OrgSettingsGet(ctx context.Context, db DBTX, orgID uuid.UUID) (OrgSetting, error) {
+	row := db.QueryRow(ctx, orgSettingsGet, orgID)
+	var i OrgSetting
+	err := row.Scan(
+		&i.OrgID,
+		&i.Model,
+		&i.SystemPrompt,
+		&i.Persona,
+		&i.DefaultTools,
+		&i.MaxIterations,
+		&i.MaxTokens,
+		&i.MonthlyTokenBudget,
+		&i.UpdatedAt,
+	)
+	return i, err
 }
 
-func (q *Queries) PutServerMetaIfAbsent(ctx context.Context, db DBTX, arg PutServerMetaIfAbsentParams) error {
-	_, err := db.Exec(ctx, putServerMetaIfAbsent, arg.Key, arg.Value)
-	return err
+const orgSettingsUpsert = `-- name: OrgSettingsUpsert :one
+INSERT INTO org_settings (org_id, model, system_prompt, persona, default_tools, max_iterations, max_tokens,
+                          monthly_token_budget, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6,
+        $7, $8, now())
+ON CONFLICT (org_id) DO UPDATE SET
+    model = EXCLUDED.model, system_prompt = EXCLUDED.system_prompt, persona = EXCLUDED.persona,
+    default_tools = EXCLUDED.default_tools, max_iterations = EXCLUDED.max_iterations,
+    max_tokens = EXCLUDED.max_tokens, monthly_token_budget = EXCLUDED.monthly_token_budget,
+    updated_at = now()
+RETURNING org_id, model, system_prompt, persona, default_tools, max_iterations, max_tokens, monthly_token_budget, updated_at
+`
+
+type OrgSettingsUpsertParams struct {
+	OrgID              uuid.UUID
+	Model              string
+	SystemPrompt       string
+	Persona            *string
+	DefaultTools       []string
+	MaxIterations      *int32
+	MaxTokens          *int32
+	MonthlyTokenBudget *int64
+}
+
+func (q *Queries) OrgSettingsUpsert(ctx context.Context, db DBTX, arg OrgSettingsUpsertParams) (OrgSetting, error) {
+	row := db.QueryRow(ctx, orgSettingsUpsert,
+		arg.OrgID,
+		arg.Model,
+		arg.SystemPrompt,
+		arg.Persona,
+		arg.DefaultTools,
+		arg.MaxIterations,
+		arg.MaxTokens,
+		arg.MonthlyTokenBudget,
+	)
+	var i OrgSetting
+	err := row.Scan(
+		&i.OrgID,
+		&i.Model,
+		&i.SystemPrompt,
+		&i.Persona,
+		&i.DefaultTools,
+		&i.MaxIterations,
+		&i.MaxTokens,
+		&i.MonthlyTokenBudget,
+		&i.UpdatedAt,
+	)
+	return i, err
 }

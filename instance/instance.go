@@ -31,7 +31,7 @@ type Instance struct {
 func Register(ctx context.Context, st *store.Store, version string, log *slog.Logger) (*Instance, error) {
 	host, _ := os.Hostname()
 	in := &Instance{ID: uuid.New(), store: st, log: log}
-	if err := st.Q.RegisterInstance(ctx, st.Pool, db.RegisterInstanceParams{ID: in.ID, Hostname: host, Version: version}); err != nil {
+	if err := st.Q.InstanceRegister(ctx, st.Pool, db.InstanceRegisterParams{ID: in.ID, Hostname: host, Version: version}); err != nil {
 		return nil, fmt.Errorf("register instance: %w", err)
 	}
 	return in, nil
@@ -46,7 +46,7 @@ func (in *Instance) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := in.store.Q.HeartbeatInstance(ctx, in.store.Pool, in.ID); err != nil && ctx.Err() == nil {
+			if err := in.store.Q.InstanceHeartbeat(ctx, in.store.Pool, in.ID); err != nil && ctx.Err() == nil {
 				in.log.Warn("instance heartbeat failed", "instance_id", in.ID, "err", err)
 			}
 		}
@@ -55,5 +55,5 @@ func (in *Instance) Run(ctx context.Context) {
 
 // Stop marks the row stopped, so its parks stop being decidable at once.
 func (in *Instance) Stop(ctx context.Context) error {
-	return in.store.Q.StopInstance(ctx, in.store.Pool, in.ID)
+	return in.store.Q.InstanceStop(ctx, in.store.Pool, in.ID)
 }

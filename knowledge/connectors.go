@@ -82,14 +82,14 @@ func (s *Service) CreateConnector(ctx context.Context, orgID uuid.UUID, in Conne
 	var c db.Connector
 	err := s.st.InTx(ctx, func(tx pgx.Tx) error {
 		var err error
-		c, err = s.q.CreateConnector(ctx, tx, db.CreateConnectorParams{
+		c, err = s.q.ConnectorCreate(ctx, tx, db.ConnectorCreateParams{
 			OrgID: orgID, Name: w.name, Kind: w.kind, Config: w.config, DocumentSet: w.set,
 			Enabled: w.enabled, Schedule: w.schedule,
 		})
 		if err != nil {
 			return store.Classify(err)
 		}
-		if _, err := s.q.EnsureDocumentSet(ctx, tx, db.EnsureDocumentSetParams{OrgID: orgID, Name: w.set}); err != nil {
+		if _, err := s.q.DocumentSetEnsure(ctx, tx, db.DocumentSetEnsureParams{OrgID: orgID, Name: w.set}); err != nil {
 			return fmt.Errorf("ensure set: %w", err)
 		}
 		return s.st.Audit(ctx, tx, orgID, m, "connector.create", "connector", c.ID.String(), map[string]any{"fields": fields})
@@ -111,21 +111,21 @@ func (s *Service) UpdateConnector(ctx context.Context, orgID, id uuid.UUID, in C
 	}
 	var c db.Connector
 	err := s.st.InTx(ctx, func(tx pgx.Tx) error {
-		old, err := s.q.LockConnector(ctx, tx, db.LockConnectorParams{OrgID: orgID, ID: id})
+		old, err := s.q.ConnectorGetForUpdate(ctx, tx, db.ConnectorGetForUpdateParams{OrgID: orgID, ID: id})
 		if err != nil {
 			return store.Classify(err)
 		}
 		if old.Kind != w.kind {
 			return fieldErr("kind", "kind cannot be changed (connector is '"+old.Kind+"')")
 		}
-		c, err = s.q.UpdateConnector(ctx, tx, db.UpdateConnectorParams{
+		c, err = s.q.ConnectorUpdate(ctx, tx, db.ConnectorUpdateParams{
 			OrgID: orgID, ID: id, Name: w.name, Config: w.config, DocumentSet: w.set,
 			Enabled: w.enabled, Schedule: w.schedule,
 		})
 		if err != nil {
 			return store.Classify(err)
 		}
-		if _, err := s.q.EnsureDocumentSet(ctx, tx, db.EnsureDocumentSetParams{OrgID: orgID, Name: w.set}); err != nil {
+		if _, err := s.q.DocumentSetEnsure(ctx, tx, db.DocumentSetEnsureParams{OrgID: orgID, Name: w.set}); err != nil {
 			return fmt.Errorf("ensure set: %w", err)
 		}
 		return s.st.Audit(ctx, tx, orgID, m, "connector.update", "connector", id.String(),
@@ -173,7 +173,7 @@ func jsonEqual(a, b json.RawMessage) bool {
 
 // GetConnector returns one connector of the org.
 func (s *Service) GetConnector(ctx context.Context, orgID, id uuid.UUID) (Connector, error) {
-	c, err := s.q.GetConnector(ctx, s.st.Pool, db.GetConnectorParams{OrgID: orgID, ID: id})
+	c, err := s.q.ConnectorGet(ctx, s.st.Pool, db.ConnectorGetParams{OrgID: orgID, ID: id})
 	if err != nil {
 		return Connector{}, fmt.Errorf("get connector %s: %w", id, store.Classify(err))
 	}
@@ -184,13 +184,13 @@ func (s *Service) GetConnector(ctx context.Context, orgID, id uuid.UUID) (Connec
 // the keyset position after (nil: first page).
 func (s *Service) ListConnectors(ctx context.Context, orgID uuid.UUID, after *ConnectorKey, limit int) (cs []Connector, more bool, err error) {
 	limit = clampLimit(limit)
-	p := db.ListConnectorsPageParams{OrgID: orgID, Lim: int32(limit + 1)}
+	p := db.ConnectorListParams{OrgID: orgID, Lim: int32(limit + 1)}
 	if after != nil {
 		name := after.Name
 		p.AfterName = &name
 		p.AfterID = uuid.NullUUID{UUID: after.ID, Valid: true}
 	}
-	rows, err := s.q.ListConnectorsPage(ctx, s.st.Pool, p)
+	rows, err := s.q.ConnectorList(ctx, s.st.Pool, p)
 	if err != nil {
 		return nil, false, fmt.Errorf("list connectors: %w", err)
 	}
@@ -209,16 +209,16 @@ func (s *Service) ListConnectors(ctx context.Context, orgID uuid.UUID, after *Co
 // next step and writes nothing more; run rows are kept), and writes connector.delete.
 func (s *Service) DeleteConnector(ctx context.Context, orgID, id uuid.UUID, m store.Meta) error {
 	err := s.st.InTx(ctx, func(tx pgx.Tx) error {
-		if _, err := s.q.LockConnector(ctx, tx, db.LockConnectorParams{OrgID: orgID, ID: id}); err != nil {
+		if _, err := s.q.ConnectorGetForUpdate(ctx, tx, db.ConnectorGetForUpdateParams{OrgID: orgID, ID: id}); err != nil {
 			return store.Classify(err)
 		}
 		cid := uuid.NullUUID{UUID: id, Valid: true}
-		if err := s.q.CancelConnectorRuns(ctx, tx, db.CancelConnectorRunsParams{OrgID: orgID, ConnectorID: cid}); err != nil {
+		if err := s.q.IndexingRunCancelForConnector(ctx, tx, db.IndexingRunCancelForConnectorParams{OrgID: orgID, ConnectorID: cid}); err != nil {
 			return fmt.Errorf("cancel runs: %w", err)
 		}
 		// Documents (pending and indexed) and their chunks go with the connector (ON DELETE
 		// CASCADE on documents.connector_id and chunks.document_id).
-		n, err := s.q.DeleteConnector(ctx, tx, db.DeleteConnectorParams{OrgID: orgID, ID: id})
+		n, err := s.q.ConnectorDelete(ctx, tx, db.ConnectorDeleteParams{OrgID: orgID, ID: id})
 		if err != nil {
 			return err
 		}
@@ -239,11 +239,11 @@ func (s *Service) DeleteConnector(ctx context.Context, orgID, id uuid.UUID, m st
 // and a connector.index audit row. Errors: ErrNotFound, ErrQueueFull.
 func (s *Service) IndexConnector(ctx context.Context, orgID, id uuid.UUID, m store.Meta) (run Run, created bool, err error) {
 	err = s.st.InTx(ctx, func(tx pgx.Tx) error {
-		c, err := s.q.LockConnector(ctx, tx, db.LockConnectorParams{OrgID: orgID, ID: id})
+		c, err := s.q.ConnectorGetForUpdate(ctx, tx, db.ConnectorGetForUpdateParams{OrgID: orgID, ID: id})
 		if err != nil {
 			return store.Classify(err)
 		}
-		active, err := s.q.ActiveRunForConnector(ctx, tx, db.ActiveRunForConnectorParams{
+		active, err := s.q.IndexingRunGetActiveForConnector(ctx, tx, db.IndexingRunGetActiveForConnectorParams{
 			OrgID: orgID, ConnectorID: uuid.NullUUID{UUID: id, Valid: true}})
 		if err == nil {
 			run = runFromDB(active)

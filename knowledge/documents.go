@@ -17,11 +17,11 @@ import (
 // one of the org's connectors targets it; DocumentCount counts indexed documents only.
 func (s *Service) ListDocumentSets(ctx context.Context, orgID uuid.UUID, after string, limit int) (sets []DocumentSet, more bool, err error) {
 	limit = clampLimit(limit)
-	p := db.ListVisibleDocumentSetsParams{OrgID: orgID, Lim: int32(limit + 1)}
+	p := db.DocumentSetListVisibleParams{OrgID: orgID, Lim: int32(limit + 1)}
 	if after != "" {
 		p.AfterName = &after
 	}
-	rows, err := s.q.ListVisibleDocumentSets(ctx, s.st.Pool, p)
+	rows, err := s.q.DocumentSetListVisible(ctx, s.st.Pool, p)
 	if err != nil {
 		return nil, false, fmt.Errorf("list document sets: %w", err)
 	}
@@ -42,16 +42,16 @@ func (s *Service) ListDocuments(ctx context.Context, orgID uuid.UUID, setName, a
 	if !ValidSetName(setName) {
 		return nil, false, fmt.Errorf("document set: %w", ErrNotFound)
 	}
-	set, err := s.q.GetVisibleDocumentSet(ctx, s.st.Pool, db.GetVisibleDocumentSetParams{OrgID: orgID, Name: setName})
+	set, err := s.q.DocumentSetGetVisible(ctx, s.st.Pool, db.DocumentSetGetVisibleParams{OrgID: orgID, Name: setName})
 	if err != nil {
 		return nil, false, fmt.Errorf("document set %s: %w", setName, store.Classify(err))
 	}
 	limit = clampLimit(limit)
-	p := db.ListSetDocumentsParams{OrgID: orgID, DocumentSetID: set.ID, Lim: int32(limit + 1)}
+	p := db.DocumentListInSetParams{OrgID: orgID, DocumentSetID: set.ID, Lim: int32(limit + 1)}
 	if after != "" {
 		p.AfterDocID = &after
 	}
-	rows, err := s.q.ListSetDocuments(ctx, s.st.Pool, p)
+	rows, err := s.q.DocumentListInSet(ctx, s.st.Pool, p)
 	if err != nil {
 		return nil, false, fmt.Errorf("list documents of %s: %w", setName, err)
 	}
@@ -74,7 +74,7 @@ func (s *Service) GetDocument(ctx context.Context, orgID uuid.UUID, docID string
 	if !ValidDocumentID(docID) {
 		return Document{}, fmt.Errorf("document: %w", ErrNotFound)
 	}
-	r, err := s.q.GetIndexedDocument(ctx, s.st.Pool, db.GetIndexedDocumentParams{OrgID: orgID, DocID: docID})
+	r, err := s.q.DocumentGetIndexed(ctx, s.st.Pool, db.DocumentGetIndexedParams{OrgID: orgID, DocID: docID})
 	if err != nil {
 		return Document{}, fmt.Errorf("get document: %w", store.Classify(err))
 	}
@@ -94,10 +94,10 @@ func (s *Service) DeleteDocument(ctx context.Context, orgID uuid.UUID, docID str
 		return fmt.Errorf("delete document: %w", ErrNotFound)
 	}
 	err := s.st.InTx(ctx, func(tx pgx.Tx) error {
-		if err := s.q.LockDocumentID(ctx, tx, docLockKey(orgID, docID)); err != nil {
+		if err := s.q.DocumentLockID(ctx, tx, docLockKey(orgID, docID)); err != nil {
 			return fmt.Errorf("lock document: %w", err)
 		}
-		n, err := s.q.DeleteIndexedDocument(ctx, tx, db.DeleteIndexedDocumentParams{OrgID: orgID, DocID: docID})
+		n, err := s.q.DocumentDeleteIndexed(ctx, tx, db.DocumentDeleteIndexedParams{OrgID: orgID, DocID: docID})
 		if err != nil {
 			return err
 		}

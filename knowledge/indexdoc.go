@@ -57,42 +57,42 @@ func (s *Service) indexContent(ctx context.Context, a *attempt, p db.Document, c
 	}
 	runID := uuid.NullUUID{UUID: a.run.ID, Valid: true}
 	return s.stepTx(ctx, a, func(tx pgx.Tx) error {
-		if err := s.q.LockDocumentID(ctx, tx, docLockKey(a.org, p.DocID)); err != nil {
+		if err := s.q.DocumentLockID(ctx, tx, docLockKey(a.org, p.DocID)); err != nil {
 			return fmt.Errorf("lock document: %w", err)
 		}
-		old, err := s.q.GetIndexedDocumentForUpdate(ctx, tx, db.GetIndexedDocumentForUpdateParams{OrgID: a.org, DocID: p.DocID})
+		old, err := s.q.DocumentGetIndexedForUpdate(ctx, tx, db.DocumentGetIndexedForUpdateParams{OrgID: a.org, DocID: p.DocID})
 		switch {
 		case err == nil && bytes.Equal(old.ContentHash, c.hash):
-			if err := s.q.TouchIndexedDocument(ctx, tx, db.TouchIndexedDocumentParams{
+			if err := s.q.DocumentTouchIndexed(ctx, tx, db.DocumentTouchIndexedParams{
 				OrgID: a.org, ID: old.ID, Title: c.title, Url: c.url, Acl: c.acl, DocumentSetID: c.set,
 				ConnectorID: c.conn, RunID: runID}); err != nil {
 				return fmt.Errorf("touch document: %w", err)
 			}
-			if err := s.q.DeleteDocumentRow(ctx, tx, db.DeleteDocumentRowParams{OrgID: a.org, ID: p.ID}); err != nil {
+			if err := s.q.DocumentDeleteRow(ctx, tx, db.DocumentDeleteRowParams{OrgID: a.org, ID: p.ID}); err != nil {
 				return fmt.Errorf("drop pending row: %w", err)
 			}
-			return s.q.AddRunCounts(ctx, tx, db.AddRunCountsParams{OrgID: a.org, ID: a.run.ID, Skipped: 1})
+			return s.q.IndexingRunAddCounts(ctx, tx, db.IndexingRunAddCountsParams{OrgID: a.org, ID: a.run.ID, Skipped: 1})
 		case err == nil:
-			if err := s.q.DeleteDocumentChunks(ctx, tx, db.DeleteDocumentChunksParams{OrgID: a.org, DocumentID: old.ID}); err != nil {
+			if err := s.q.ChunkDeleteOfDocument(ctx, tx, db.ChunkDeleteOfDocumentParams{OrgID: a.org, DocumentID: old.ID}); err != nil {
 				return fmt.Errorf("delete old chunks: %w", err)
 			}
-			if err := s.q.InsertChunks(ctx, tx, db.InsertChunksParams{OrgID: a.org, DocumentID: old.ID, Ordinals: ordinals, Texts: chunks}); err != nil {
+			if err := s.q.ChunkInsert(ctx, tx, db.ChunkInsertParams{OrgID: a.org, DocumentID: old.ID, Ordinals: ordinals, Texts: chunks}); err != nil {
 				return fmt.Errorf("insert chunks: %w", err)
 			}
-			if err := s.q.ReplaceIndexedDocument(ctx, tx, db.ReplaceIndexedDocumentParams{
+			if err := s.q.DocumentReplaceIndexed(ctx, tx, db.DocumentReplaceIndexedParams{
 				OrgID: a.org, ID: old.ID, Title: c.title, Url: c.url, Acl: c.acl, DocumentSetID: c.set,
 				ConnectorID: c.conn, RunID: runID, ContentHash: c.hash, ContentBytes: int32(len(c.text)),
 				ChunkCount: int32(len(chunks))}); err != nil {
 				return fmt.Errorf("replace document: %w", err)
 			}
-			if err := s.q.DeleteDocumentRow(ctx, tx, db.DeleteDocumentRowParams{OrgID: a.org, ID: p.ID}); err != nil {
+			if err := s.q.DocumentDeleteRow(ctx, tx, db.DocumentDeleteRowParams{OrgID: a.org, ID: p.ID}); err != nil {
 				return fmt.Errorf("drop pending row: %w", err)
 			}
 		case isNoRows(err):
-			if err := s.q.InsertChunks(ctx, tx, db.InsertChunksParams{OrgID: a.org, DocumentID: p.ID, Ordinals: ordinals, Texts: chunks}); err != nil {
+			if err := s.q.ChunkInsert(ctx, tx, db.ChunkInsertParams{OrgID: a.org, DocumentID: p.ID, Ordinals: ordinals, Texts: chunks}); err != nil {
 				return fmt.Errorf("insert chunks: %w", err)
 			}
-			if err := s.q.PromotePendingDocument(ctx, tx, db.PromotePendingDocumentParams{
+			if err := s.q.DocumentPromotePending(ctx, tx, db.DocumentPromotePendingParams{
 				OrgID: a.org, ID: p.ID, Title: c.title, Url: c.url, Acl: c.acl, DocumentSetID: c.set,
 				ConnectorID: c.conn, ContentHash: c.hash, ContentBytes: int32(len(c.text)),
 				ChunkCount: int32(len(chunks))}); err != nil {
@@ -101,7 +101,7 @@ func (s *Service) indexContent(ctx context.Context, a *attempt, p db.Document, c
 		default:
 			return fmt.Errorf("load indexed document: %w", err)
 		}
-		return s.q.AddRunCounts(ctx, tx, db.AddRunCountsParams{OrgID: a.org, ID: a.run.ID, Indexed: 1, Chunks: int32(len(chunks))})
+		return s.q.IndexingRunAddCounts(ctx, tx, db.IndexingRunAddCountsParams{OrgID: a.org, ID: a.run.ID, Indexed: 1, Chunks: int32(len(chunks))})
 	})
 }
 
@@ -141,13 +141,13 @@ func (s *Service) discover(ctx context.Context, a *attempt, conn *db.Connector) 
 		acl = b
 	}
 	return s.stepTx(ctx, a, func(tx pgx.Tx) error {
-		set, err := s.q.EnsureDocumentSet(ctx, tx, db.EnsureDocumentSetParams{OrgID: a.org, Name: a.run.DocumentSet})
+		set, err := s.q.DocumentSetEnsure(ctx, tx, db.DocumentSetEnsureParams{OrgID: a.org, Name: a.run.DocumentSet})
 		if err != nil {
 			return fmt.Errorf("ensure set: %w", err)
 		}
 		for _, u := range urls {
 			u := u
-			if err := s.q.InsertPendingDocument(ctx, tx, db.InsertPendingDocumentParams{
+			if err := s.q.DocumentInsertPending(ctx, tx, db.DocumentInsertPendingParams{
 				OrgID: a.org, DocID: ConnectorDocumentID(conn.ID, u), DocumentSetID: set.ID, Title: truncate(u, MaxTitleChars),
 				Url: &u, Acl: acl, ConnectorID: uuid.NullUUID{UUID: conn.ID, Valid: true}, ContentHash: []byte{},
 				RunID: uuid.NullUUID{UUID: a.run.ID, Valid: true},
@@ -155,7 +155,7 @@ func (s *Service) discover(ctx context.Context, a *attempt, conn *db.Connector) 
 				return fmt.Errorf("store page placeholder: %w", err)
 			}
 		}
-		if err := s.q.SetRunDocumentsSeen(ctx, tx, db.SetRunDocumentsSeenParams{
+		if err := s.q.IndexingRunSetDocumentsSeen(ctx, tx, db.IndexingRunSetDocumentsSeenParams{
 			OrgID: a.org, ID: a.run.ID, DocumentsSeen: int32(len(urls))}); err != nil {
 			return err
 		}
@@ -182,13 +182,13 @@ func (s *Service) fetchAndIndex(ctx context.Context, a *attempt, p db.Document) 
 	if err != nil {
 		a.log.Info("connector page not indexed", "url", webconn.Echo(url), "reason", we.Reason, "transient", we.Transient)
 		return s.stepTx(ctx, a, func(tx pgx.Tx) error {
-			if err := s.q.DeleteDocumentRow(ctx, tx, db.DeleteDocumentRowParams{OrgID: a.org, ID: p.ID}); err != nil {
+			if err := s.q.DocumentDeleteRow(ctx, tx, db.DocumentDeleteRowParams{OrgID: a.org, ID: p.ID}); err != nil {
 				return fmt.Errorf("drop placeholder: %w", err)
 			}
 			if !we.Transient {
 				return nil
 			}
-			return s.q.MarkConnectorDocumentSeen(ctx, tx, db.MarkConnectorDocumentSeenParams{
+			return s.q.DocumentMarkConnectorSeen(ctx, tx, db.DocumentMarkConnectorSeenParams{
 				OrgID: a.org, DocID: p.DocID, ConnectorID: p.ConnectorID, RunID: uuid.NullUUID{UUID: a.run.ID, Valid: true}})
 		})
 	}

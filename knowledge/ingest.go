@@ -47,14 +47,14 @@ func (s *Service) Ingest(ctx context.Context, orgID uuid.UUID, setName string, d
 		if err != nil {
 			return err
 		}
-		set, err := s.q.EnsureDocumentSet(ctx, tx, db.EnsureDocumentSetParams{OrgID: orgID, Name: setName})
+		set, err := s.q.DocumentSetEnsure(ctx, tx, db.DocumentSetEnsureParams{OrgID: orgID, Name: setName})
 		if err != nil {
 			return fmt.Errorf("ensure set: %w", err)
 		}
 		for i, d := range docs {
 			content := d.Content
 			sum := sha256.Sum256([]byte(content))
-			if err := s.q.InsertPendingDocument(ctx, tx, db.InsertPendingDocumentParams{
+			if err := s.q.DocumentInsertPending(ctx, tx, db.DocumentInsertPendingParams{
 				OrgID: orgID, DocID: ids[i], DocumentSetID: set.ID, Title: d.Title, Url: d.URL,
 				Acl: acls[i], Content: &content, ContentHash: sum[:], ContentBytes: int32(len(content)),
 				RunID: uuid.NullUUID{UUID: run.ID, Valid: true},

@@ -40,7 +40,7 @@ const (
 // maintenance job calls it on the leader; calling it anywhere else is safe too.
 func (s *Service) SweepLostRuns(ctx context.Context) error {
 	now := time.Now()
-	jobs, err := s.q.FinishedIndexJobs(ctx, s.st.Pool, db.FinishedIndexJobsParams{
+	jobs, err := s.q.RiverJobListFinished(ctx, s.st.Pool, db.RiverJobListFinishedParams{
 		Kind: indexRunKind, Since: now.Add(-lostRunWindow), CompletedSince: now.Add(-completedWindow)})
 	if err != nil {
 		return fmt.Errorf("sweep lost runs: %w", err)
@@ -53,14 +53,14 @@ func (s *Service) SweepLostRuns(ctx context.Context) error {
 		}
 		msg := MsgWorkerLost
 		err := s.st.InTx(ctx, func(tx pgx.Tx) error {
-			r, err := s.q.FailLostRun(ctx, tx, db.FailLostRunParams{OrgID: args.OrgID, ID: args.RunID, Error: &msg})
+			r, err := s.q.IndexingRunFailLost(ctx, tx, db.IndexingRunFailLostParams{OrgID: args.OrgID, ID: args.RunID, Error: &msg})
 			if isNoRows(err) {
 				return nil // finished by its worker, as it should be
 			}
 			if err != nil {
 				return err
 			}
-			if _, err := s.q.DeleteRunPendingDocuments(ctx, tx, db.DeleteRunPendingDocumentsParams{
+			if _, err := s.q.DocumentDeletePendingOfRun(ctx, tx, db.DocumentDeletePendingOfRunParams{
 				OrgID: args.OrgID, RunID: uuid.NullUUID{UUID: r.ID, Valid: true}}); err != nil {
 				return err
 			}
@@ -85,7 +85,7 @@ func (s *Service) QueueScheduledRuns(ctx context.Context, now time.Time) error {
 	var after uuid.NullUUID
 	var errs []error
 	for {
-		orgs, err := s.q.ListOrgIDs(ctx, s.st.Pool, db.ListOrgIDsParams{AfterID: after, Lim: 500})
+		orgs, err := s.q.OrgListIDs(ctx, s.st.Pool, db.OrgListIDsParams{AfterID: after, Lim: 500})
 		if err != nil {
 			return fmt.Errorf("list orgs: %w", err)
 		}
@@ -102,7 +102,7 @@ func (s *Service) QueueScheduledRuns(ctx context.Context, now time.Time) error {
 }
 
 func (s *Service) queueOrgSchedules(ctx context.Context, orgID uuid.UUID, now time.Time) error {
-	rows, err := s.q.ListScheduledConnectors(ctx, s.st.Pool, orgID)
+	rows, err := s.q.ConnectorListScheduled(ctx, s.st.Pool, orgID)
 	if err != nil {
 		return fmt.Errorf("scheduled connectors of %s: %w", orgID, err)
 	}
@@ -139,7 +139,7 @@ func (s *Service) queueOrgSchedules(ctx context.Context, orgID uuid.UUID, now ti
 func (s *Service) queueScheduled(ctx context.Context, orgID, id uuid.UUID, now time.Time) (*Run, error) {
 	var out *Run
 	err := s.st.InTx(ctx, func(tx pgx.Tx) error {
-		c, err := s.q.LockConnector(ctx, tx, db.LockConnectorParams{OrgID: orgID, ID: id})
+		c, err := s.q.ConnectorGetForUpdate(ctx, tx, db.ConnectorGetForUpdateParams{OrgID: orgID, ID: id})
 		if isNoRows(err) {
 			return nil
 		}
@@ -155,7 +155,7 @@ func (s *Service) queueScheduled(ctx context.Context, orgID, id uuid.UUID, now t
 		}
 		cid := uuid.NullUUID{UUID: id, Valid: true}
 		since := c.UpdatedAt
-		last, err := s.q.LastRunForConnector(ctx, tx, db.LastRunForConnectorParams{OrgID: orgID, ConnectorID: cid})
+		last, err := s.q.IndexingRunGetLastForConnector(ctx, tx, db.IndexingRunGetLastForConnectorParams{OrgID: orgID, ConnectorID: cid})
 		switch {
 		case err == nil:
 			if last.Status == StatusQueued || last.Status == StatusRunning || now.Sub(last.CreatedAt) < scheduleGuard {
@@ -167,7 +167,7 @@ func (s *Service) queueScheduled(ctx context.Context, orgID, id uuid.UUID, now t
 		case !isNoRows(err):
 			return err
 		}
-		if _, err := s.q.ActiveRunForConnector(ctx, tx, db.ActiveRunForConnectorParams{OrgID: orgID, ConnectorID: cid}); err == nil {
+		if _, err := s.q.IndexingRunGetActiveForConnector(ctx, tx, db.IndexingRunGetActiveForConnectorParams{OrgID: orgID, ConnectorID: cid}); err == nil {
 			return nil
 		} else if !isNoRows(err) {
 			return err

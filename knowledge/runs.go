@@ -16,11 +16,11 @@ import (
 // (ADMIN-API §1.8). Creation is serialised per org so concurrent requests cannot pass
 // the limit together.
 func (s *Service) createRun(ctx context.Context, tx pgx.Tx, orgID uuid.UUID, connectorID *uuid.UUID, set string, seen int) (db.IndexingRun, error) {
-	if err := s.q.LockOrgRunQueue(ctx, tx, "switchboard.indexing_runs:"+orgID.String()); err != nil {
+	if err := s.q.IndexingRunLockOrgQueue(ctx, tx, "switchboard.indexing_runs:"+orgID.String()); err != nil {
 		return db.IndexingRun{}, fmt.Errorf("lock run queue: %w", err)
 	}
 	if s.opts.MaxQueuedRuns > 0 {
-		n, err := s.q.CountQueuedRuns(ctx, tx, orgID)
+		n, err := s.q.IndexingRunCountQueued(ctx, tx, orgID)
 		if err != nil {
 			return db.IndexingRun{}, fmt.Errorf("count queued runs: %w", err)
 		}
@@ -28,7 +28,7 @@ func (s *Service) createRun(ctx context.Context, tx pgx.Tx, orgID uuid.UUID, con
 			return db.IndexingRun{}, ErrQueueFull
 		}
 	}
-	run, err := s.q.CreateIndexingRun(ctx, tx, db.CreateIndexingRunParams{
+	run, err := s.q.IndexingRunCreate(ctx, tx, db.IndexingRunCreateParams{
 		OrgID: orgID, ConnectorID: toNullUUID(connectorID), DocumentSet: set, DocumentsSeen: int32(seen),
 	})
 	if err != nil {
@@ -42,7 +42,7 @@ func (s *Service) createRun(ctx context.Context, tx pgx.Tx, orgID uuid.UUID, con
 
 // GetRun returns one run of the org.
 func (s *Service) GetRun(ctx context.Context, orgID, runID uuid.UUID) (Run, error) {
-	r, err := s.q.GetIndexingRun(ctx, s.st.Pool, db.GetIndexingRunParams{OrgID: orgID, ID: runID})
+	r, err := s.q.IndexingRunGet(ctx, s.st.Pool, db.IndexingRunGetParams{OrgID: orgID, ID: runID})
 	if err != nil {
 		return Run{}, fmt.Errorf("get run %s: %w", runID, store.Classify(err))
 	}
@@ -54,7 +54,7 @@ func (s *Service) GetRun(ctx context.Context, orgID, runID uuid.UUID) (Run, erro
 // past the page. An unknown or foreign connector id yields an empty list.
 func (s *Service) ListRuns(ctx context.Context, orgID uuid.UUID, f RunFilter, after *RunKey, limit int) (runs []Run, more bool, err error) {
 	limit = clampLimit(limit)
-	p := db.ListIndexingRunsParams{OrgID: orgID, ConnectorID: toNullUUID(f.ConnectorID), Lim: int32(limit + 1)}
+	p := db.IndexingRunListParams{OrgID: orgID, ConnectorID: toNullUUID(f.ConnectorID), Lim: int32(limit + 1)}
 	if f.Status != "" {
 		st := f.Status
 		p.Status = &st
@@ -64,7 +64,7 @@ func (s *Service) ListRuns(ctx context.Context, orgID uuid.UUID, f RunFilter, af
 		p.AfterCreatedAt = &t
 		p.AfterID = uuid.NullUUID{UUID: after.ID, Valid: true}
 	}
-	rows, err := s.q.ListIndexingRuns(ctx, s.st.Pool, p)
+	rows, err := s.q.IndexingRunList(ctx, s.st.Pool, p)
 	if err != nil {
 		return nil, false, fmt.Errorf("list runs: %w", err)
 	}

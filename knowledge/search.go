@@ -93,17 +93,17 @@ func (s *Service) Search(ctx context.Context, orgID uuid.UUID, sets []string, v 
 	if sets == nil {
 		sets = []string{}
 	}
-	p := db.SearchChunksParams{
+	p := db.ChunkSearchParams{
 		OrgID: orgID, Words: words, CommonFreq: commonFreq, AllSets: len(sets) == 0, Sets: sets,
 		Identities: ids, Groups: groups, Lim: int32(limit),
 	}
 	conn := planned{s.st.Pool}
-	rows, err := s.q.SearchChunks(ctx, conn, p)
+	rows, err := s.q.ChunkSearch(ctx, conn, p)
 	if err == nil && len(rows) == 0 && strings.Contains(words, " ") {
 		// Nothing held the discriminating words (or all of the common ones): settle for
 		// chunks holding any word at all.
 		p.CommonFreq = noCommonTerms
-		rows, err = s.q.SearchChunks(ctx, conn, p)
+		rows, err = s.q.ChunkSearch(ctx, conn, p)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("search knowledge: %w", err)

@@ -53,7 +53,7 @@ type attempt struct {
 //     another worker without counting an attempt, and the run stays running.
 func (s *Service) work(ctx context.Context, orgID, runID uuid.UUID, n, maxAttempts int) error {
 	log := s.log.With("org_id", orgID, "run_id", runID, "attempt", n)
-	run, err := s.q.StartRunAttempt(ctx, s.st.Pool, db.StartRunAttemptParams{OrgID: orgID, ID: runID, Attempt: int32(n)})
+	run, err := s.q.IndexingRunStartAttempt(ctx, s.st.Pool, db.IndexingRunStartAttemptParams{OrgID: orgID, ID: runID, Attempt: int32(n)})
 	if isNoRows(err) {
 		log.Info("indexing run is not runnable any more; job ends")
 		return nil
@@ -89,7 +89,7 @@ func (s *Service) work(ctx context.Context, orgID, runID uuid.UUID, n, maxAttemp
 		return err
 	}
 	log.Warn("indexing attempt failed; it will be retried", "err", err)
-	if rerr := s.q.RecordRunAttemptError(bg, s.st.Pool, db.RecordRunAttemptErrorParams{
+	if rerr := s.q.IndexingRunRecordAttemptError(bg, s.st.Pool, db.IndexingRunRecordAttemptErrorParams{
 		OrgID: orgID, ID: runID, Attempt: int32(n), Error: &msg}); rerr != nil {
 		log.Error("record attempt error", "err", rerr)
 	}
@@ -118,7 +118,7 @@ func (e *pageError) Error() string { return e.msg }
 func (s *Service) execute(ctx context.Context, a *attempt) error {
 	var conn *db.Connector
 	if a.run.ConnectorID.Valid {
-		c, err := s.q.GetConnector(ctx, s.st.Pool, db.GetConnectorParams{OrgID: a.org, ID: a.run.ConnectorID.UUID})
+		c, err := s.q.ConnectorGet(ctx, s.st.Pool, db.ConnectorGetParams{OrgID: a.org, ID: a.run.ConnectorID.UUID})
 		if isNoRows(err) {
 			return errRunStopped // deleted: its delete cancelled this run
 		}
@@ -139,7 +139,7 @@ func (s *Service) execute(ctx context.Context, a *attempt) error {
 		if time.Now().After(a.deadline) {
 			return errSliceSpent
 		}
-		doc, err := s.q.NextPendingDocument(ctx, s.st.Pool, db.NextPendingDocumentParams{
+		doc, err := s.q.DocumentGetNextPending(ctx, s.st.Pool, db.DocumentGetNextPendingParams{
 			OrgID: a.org, RunID: uuid.NullUUID{UUID: a.run.ID, Valid: true}})
 		if isNoRows(err) {
 			return nil
@@ -163,7 +163,7 @@ func (s *Service) execute(ctx context.Context, a *attempt) error {
 // fn never runs.
 func (s *Service) stepTx(ctx context.Context, a *attempt, fn func(tx pgx.Tx) error) error {
 	return s.st.InTx(ctx, func(tx pgx.Tx) error {
-		_, err := s.q.FenceRun(ctx, tx, db.FenceRunParams{OrgID: a.org, ID: a.run.ID, Attempt: a.n})
+		_, err := s.q.IndexingRunFence(ctx, tx, db.IndexingRunFenceParams{OrgID: a.org, ID: a.run.ID, Attempt: a.n})
 		if isNoRows(err) {
 			return errRunStopped
 		}
@@ -179,7 +179,7 @@ func (s *Service) stepTx(ctx context.Context, a *attempt, fn func(tx pgx.Tx) err
 func (s *Service) finishSucceeded(ctx context.Context, a *attempt) error {
 	return s.stepTx(ctx, a, func(tx pgx.Tx) error {
 		if a.run.ConnectorID.Valid {
-			n, err := s.q.DeleteUnseenConnectorDocuments(ctx, tx, db.DeleteUnseenConnectorDocumentsParams{
+			n, err := s.q.DocumentDeleteUnseenOfConnector(ctx, tx, db.DocumentDeleteUnseenOfConnectorParams{
 				OrgID: a.org, ConnectorID: a.run.ConnectorID, RunID: a.run.ID})
 			if err != nil {
 				return fmt.Errorf("delete unseen documents: %w", err)
@@ -188,7 +188,7 @@ func (s *Service) finishSucceeded(ctx context.Context, a *attempt) error {
 				a.log.Info("connector documents no longer at the source deleted", "count", n)
 			}
 		}
-		r, err := s.q.FinishRunAttempt(ctx, tx, db.FinishRunAttemptParams{
+		r, err := s.q.IndexingRunFinishAttempt(ctx, tx, db.IndexingRunFinishAttemptParams{
 			OrgID: a.org, ID: a.run.ID, Attempt: a.n, Status: StatusSucceeded})
 		if err != nil {
 			return fmt.Errorf("finish run: %w", err)
@@ -202,11 +202,11 @@ func (s *Service) finishSucceeded(ctx context.Context, a *attempt) error {
 // finishFailed ends the run as failed and deletes the pending rows it did not index.
 func (s *Service) finishFailed(ctx context.Context, a *attempt, msg string) error {
 	return s.stepTx(ctx, a, func(tx pgx.Tx) error {
-		if _, err := s.q.DeleteRunPendingDocuments(ctx, tx, db.DeleteRunPendingDocumentsParams{
+		if _, err := s.q.DocumentDeletePendingOfRun(ctx, tx, db.DocumentDeletePendingOfRunParams{
 			OrgID: a.org, RunID: uuid.NullUUID{UUID: a.run.ID, Valid: true}}); err != nil {
 			return fmt.Errorf("delete pending documents: %w", err)
 		}
-		_, err := s.q.FinishRunAttempt(ctx, tx, db.FinishRunAttemptParams{
+		_, err := s.q.IndexingRunFinishAttempt(ctx, tx, db.IndexingRunFinishAttemptParams{
 			OrgID: a.org, ID: a.run.ID, Attempt: a.n, Status: StatusFailed, Error: &msg})
 		return err
 	})

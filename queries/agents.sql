@@ -1,4 +1,7 @@
--- name: CreateAgent :one
+-- The :batch queries travel together, several to a round trip and one implicit transaction
+-- (the pipeline of store/pipeline.go): a turn's reads (*ForTurn) and its writes.
+
+-- name: AgentCreate :one
 INSERT INTO agents (id, org_id, name, model, system_prompt, persona, confirm_tools, document_sets,
                     max_iterations, max_tokens, enabled, allowed_origins, require_auth_context,
                     widget_signing_secret, tool_signing_secret)
@@ -7,14 +10,40 @@ VALUES (@id, @org_id, @name, sqlc.narg(model), sqlc.narg(system_prompt), sqlc.na
         @allowed_origins, @require_auth_context, sqlc.narg(widget_signing_secret), sqlc.narg(tool_signing_secret))
 RETURNING *;
 
--- name: GetAgent :one
+-- name: AgentGet :one
 SELECT * FROM agents WHERE org_id = @org_id AND id = @id AND deleted_at IS NULL;
 
--- name: GetAgentForWS :one
+-- name: AgentGetForUpdate :one
+-- Locks a live agent for the length of a write (PUT, tool create/update), so the
+-- signing-secret rule, the changed-fields audit and the 64-tool cap see one version.
+SELECT * FROM agents WHERE org_id = @org_id AND id = @id AND deleted_at IS NULL FOR UPDATE;
+
+-- name: AgentGetForWS :one
 -- Allow-listed: /ws learns the org from the agent; the caller checks the org right after.
 SELECT * FROM agents WHERE id = @id AND deleted_at IS NULL;
 
--- name: UpdateAgent :one
+-- name: AgentGetNameAnyState :one
+-- get_session names the session's agent even after it was disabled or deleted.
+SELECT name FROM agents WHERE org_id = @org_id AND id = @id;
+
+-- name: AgentGetForTurn :batchone
+-- The session's agent unless it was deleted (PROTOCOL §4.7 check 8, §7.1 configuration).
+SELECT * FROM agents WHERE org_id = @org_id AND id = @id AND deleted_at IS NULL;
+
+-- name: AgentList :many
+-- Keyset page in lower(name), id order. The cursor carries the name as stored; when it was
+-- too long for a cursor, only the id, and the position is read back from that row.
+SELECT a.* FROM agents a
+WHERE a.org_id = @org_id AND a.deleted_at IS NULL
+  AND (sqlc.narg(after_id)::uuid IS NULL
+       OR (lower(a.name), a.id) > (lower(coalesce(sqlc.narg(after_name)::text,
+                                                  (SELECT p.name FROM agents p
+                                                   WHERE p.org_id = @org_id AND p.id = sqlc.narg(after_id)::uuid))),
+                                   sqlc.narg(after_id)::uuid))
+ORDER BY lower(a.name), a.id
+LIMIT @lim;
+
+-- name: AgentUpdate :one
 -- Replaces the whole agent. Secrets change only when their set_* flag is true (null deletes).
 UPDATE agents SET
     name = @name,
@@ -34,44 +63,6 @@ UPDATE agents SET
 WHERE org_id = @org_id AND id = @id AND deleted_at IS NULL
 RETURNING *;
 
--- name: SoftDeleteAgent :execrows
+-- name: AgentSoftDelete :execrows
 UPDATE agents SET deleted_at = now(), updated_at = now()
 WHERE org_id = @org_id AND id = @id AND deleted_at IS NULL;
-
--- name: CreateTool :one
-INSERT INTO agent_tools (org_id, agent_id, name, description, parameters, url, requires_approval, timeout_ms)
-VALUES (@org_id, @agent_id, @name, @description, @parameters, @url, @requires_approval, @timeout_ms)
-RETURNING *;
-
--- name: GetTool :one
-SELECT t.* FROM agent_tools t
-JOIN agents a ON a.id = t.agent_id AND a.org_id = t.org_id AND a.deleted_at IS NULL
-WHERE t.org_id = @org_id AND t.agent_id = @agent_id AND t.id = @id;
-
--- name: CountTools :one
-SELECT count(*) FROM agent_tools WHERE org_id = @org_id AND agent_id = @agent_id;
-
--- name: UpdateTool :one
-UPDATE agent_tools SET
-    name = @name, description = @description, parameters = @parameters, url = @url,
-    requires_approval = @requires_approval, timeout_ms = @timeout_ms, updated_at = now()
-WHERE org_id = @org_id AND agent_id = @agent_id AND id = @id
-RETURNING *;
-
--- name: DeleteTool :execrows
-DELETE FROM agent_tools WHERE org_id = @org_id AND agent_id = @agent_id AND id = @id;
-
--- name: GetOrgSettings :one
-SELECT * FROM org_settings WHERE org_id = @org_id;
-
--- name: UpsertOrgSettings :one
-INSERT INTO org_settings (org_id, model, system_prompt, persona, default_tools, max_iterations, max_tokens,
-                          monthly_token_budget, updated_at)
-VALUES (@org_id, @model, @system_prompt, sqlc.narg(persona), @default_tools, sqlc.narg(max_iterations),
-        sqlc.narg(max_tokens), sqlc.narg(monthly_token_budget), now())
-ON CONFLICT (org_id) DO UPDATE SET
-    model = EXCLUDED.model, system_prompt = EXCLUDED.system_prompt, persona = EXCLUDED.persona,
-    default_tools = EXCLUDED.default_tools, max_iterations = EXCLUDED.max_iterations,
-    max_tokens = EXCLUDED.max_tokens, monthly_token_budget = EXCLUDED.monthly_token_budget,
-    updated_at = now()
-RETURNING *;

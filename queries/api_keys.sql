@@ -1,13 +1,13 @@
--- name: CreateAPIKey :one
+-- name: APIKeyCreate :one
 INSERT INTO api_keys (org_id, name, role, key_hash, prefix, last4, created_by)
 VALUES (@org_id, @name, @role, @key_hash, @prefix, @last4, @created_by)
 RETURNING *;
 
--- name: GetAPIKeyByHash :one
+-- name: APIKeyGetByHash :one
 -- Allow-listed: authentication looks the key up by its hash before any org is known.
 SELECT * FROM api_keys WHERE key_hash = @key_hash;
 
--- name: ListAPIKeys :many
+-- name: APIKeyList :many
 SELECT * FROM api_keys
 WHERE org_id = @org_id
   AND (sqlc.narg(after_created_at)::timestamptz IS NULL
@@ -15,10 +15,10 @@ WHERE org_id = @org_id
 ORDER BY created_at DESC, id DESC
 LIMIT @lim;
 
--- name: DeleteAPIKey :execrows
+-- name: APIKeyDelete :execrows
 DELETE FROM api_keys WHERE org_id = @org_id AND id = @id;
 
--- name: TouchAPIKey :exec
+-- name: APIKeyTouch :exec
 -- At most once a minute per key, so authentication never waits on a hot row.
 UPDATE api_keys SET last_used_at = now()
 WHERE org_id = @org_id AND id = @id

@@ -1,14 +1,18 @@
--- name: CreateApproval :one
+-- name: ApprovalCreate :one
 INSERT INTO pending_approvals (id, org_id, session_id, conversation_id, agent_id, request_id, tool_name,
                                arguments, instance_id, expires_at)
 VALUES (@id, @org_id, @session_id, @conversation_id, @agent_id, @request_id, @tool_name,
         @arguments, @instance_id, @expires_at)
 RETURNING *;
 
--- name: GetApproval :one
+-- name: ApprovalGet :one
 SELECT * FROM pending_approvals WHERE org_id = @org_id AND id = @id;
 
--- name: ListPendingApprovals :many
+-- name: ApprovalGetStatus :one
+-- What became of a park whose expiry lost the race against a decision.
+SELECT status, decided_via, reason FROM pending_approvals WHERE org_id = @org_id AND id = @id;
+
+-- name: ApprovalListPending :many
 SELECT * FROM pending_approvals
 WHERE org_id = @org_id AND status = 'pending' AND expires_at > now()
   AND (sqlc.narg(after_created_at)::timestamptz IS NULL
@@ -16,7 +20,7 @@ WHERE org_id = @org_id AND status = 'pending' AND expires_at > now()
 ORDER BY created_at, id
 LIMIT @lim;
 
--- name: FindPendingApprovalForSession :one
+-- name: ApprovalFindPendingForSession :one
 -- The approval a confirm decides: the named one, else the session's earliest-parked.
 SELECT * FROM pending_approvals
 WHERE org_id = @org_id AND session_id = @session_id AND status = 'pending'
@@ -24,7 +28,7 @@ WHERE org_id = @org_id AND session_id = @session_id AND status = 'pending'
 ORDER BY created_at, id
 LIMIT 1;
 
--- name: DecideApproval :one
+-- name: ApprovalDecide :one
 -- The one conditional update that decides a park: only while pending, unexpired, and owned
 -- by a live instance (heartbeat under 15 s old).
 UPDATE pending_approvals a SET
@@ -36,7 +40,7 @@ WHERE a.org_id = @org_id AND a.id = @id AND a.status = 'pending' AND a.expires_a
                 AND i.heartbeat_at > now() - interval '15 seconds')
 RETURNING *;
 
--- name: ExpireApprovalIfOrphaned :one
+-- name: ApprovalExpireIfOrphaned :one
 -- After a failed decision: records a pending approval whose time or owner is gone as expired.
 UPDATE pending_approvals a SET status = 'expired', decided_at = now()
 WHERE a.org_id = @org_id AND a.id = @id AND a.status = 'pending'
@@ -46,18 +50,18 @@ WHERE a.org_id = @org_id AND a.id = @id AND a.status = 'pending'
                         AND i.heartbeat_at > now() - interval '15 seconds'))
 RETURNING *;
 
--- name: FinishApproval :one
+-- name: ApprovalFinish :one
 -- The owning turn ends a park without a decision (timeout, cancel, disconnect, drain, agent deleted).
 UPDATE pending_approvals SET status = @status, decided_at = now()
 WHERE org_id = @org_id AND id = @id AND status = 'pending'
 RETURNING *;
 
--- name: CancelAgentApprovals :many
+-- name: ApprovalCancelForAgent :many
 UPDATE pending_approvals SET status = 'cancelled', decided_at = now()
 WHERE org_id = @org_id AND agent_id = @agent_id AND status = 'pending'
 RETURNING *;
 
--- name: ExpireStaleApprovals :many
+-- name: ApprovalExpireStale :many
 -- Allow-listed: the expiry sweeper runs across orgs.
 UPDATE pending_approvals a SET status = 'expired', decided_at = now()
 WHERE a.status = 'pending'

@@ -1,4 +1,4 @@
--- name: PublishBackplaneEvent :one
+-- name: BackplaneEventPublish :one
 -- One statement inserts the event and NOTIFYs its id, so the two share a transaction even
 -- on a pool (autocommit); inside a caller's transaction the NOTIFY is sent at its commit.
 -- created_at is the statement's clock, not the transaction start, so delivery lag is
@@ -10,7 +10,7 @@ WITH ev AS (
 )
 SELECT ev.id FROM ev CROSS JOIN LATERAL pg_notify('switchboard', ev.id::text) AS n;
 
--- name: ListBackplaneEventsAfter :many
+-- name: BackplaneEventListAfter :many
 -- Allow-listed: the backplane catch-up reads every org's events: the next @lim above the
 -- high-water mark, and the ids below it that were missing when it last read (a publish
 -- that had taken its id but not yet committed). Each half is a primary-key range or
@@ -27,10 +27,10 @@ FROM (
      WHERE backplane_events.id = ANY(@gap_ids::bigint[]) AND backplane_events.id <= @after_id)
 ) AS b;
 
--- name: MaxBackplaneEventID :one
+-- name: BackplaneEventMaxID :one
 -- Allow-listed with the catch-up: where a fresh listener starts.
 SELECT coalesce(max(id), 0)::bigint FROM backplane_events;
 
--- name: PruneBackplaneEvents :execrows
+-- name: BackplaneEventPrune :execrows
 -- Allow-listed with the catch-up: pruning by age across orgs.
 DELETE FROM backplane_events WHERE created_at < @before;

@@ -23,12 +23,12 @@ var (
 
 // CreateAgent inserts an agent whose id (and sealed secrets, bound to that id) the caller
 // chose, with its agent.create audit row. ErrConflict when a live agent has the name.
-func (s *Store) CreateAgent(ctx context.Context, orgID uuid.UUID, p db.CreateAgentParams, m Meta, details map[string]any) (db.Agent, error) {
+func (s *Store) CreateAgent(ctx context.Context, orgID uuid.UUID, p db.AgentCreateParams, m Meta, details map[string]any) (db.Agent, error) {
 	p.OrgID = orgID
 	var row db.Agent
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
 		var err error
-		if row, err = s.Q.CreateAgent(ctx, tx, p); err != nil {
+		if row, err = s.Q.AgentCreate(ctx, tx, p); err != nil {
 			return Classify(err)
 		}
 		return s.Audit(ctx, tx, orgID, m, "agent.create", "agent", row.ID.String(), details)
@@ -41,7 +41,7 @@ func (s *Store) CreateAgent(ctx context.Context, orgID uuid.UUID, p db.CreateAge
 
 // GetAgent loads a live agent of the org. ErrAgentNotFound otherwise.
 func (s *Store) GetAgent(ctx context.Context, orgID, id uuid.UUID) (db.Agent, error) {
-	a, err := s.Q.GetAgent(ctx, s.Pool, db.GetAgentParams{OrgID: orgID, ID: id})
+	a, err := s.Q.AgentGet(ctx, s.Pool, db.AgentGetParams{OrgID: orgID, ID: id})
 	if err != nil {
 		return db.Agent{}, agentErr(id, err)
 	}
@@ -58,7 +58,7 @@ func agentErr(id uuid.UUID, err error) error {
 // ListAgents pages the org's live agents by lower(name), id. afterName may be nil with
 // afterID set: the position is then read from that agent's row.
 func (s *Store) ListAgents(ctx context.Context, orgID uuid.UUID, afterName *string, afterID uuid.NullUUID, limit int32) ([]db.Agent, error) {
-	rows, err := s.Q.AdminListAgents(ctx, s.Pool, db.AdminListAgentsParams{
+	rows, err := s.Q.AgentList(ctx, s.Pool, db.AgentListParams{
 		OrgID: orgID, AfterName: afterName, AfterID: afterID, Lim: limit,
 	})
 	if err != nil {
@@ -69,14 +69,14 @@ func (s *Store) ListAgents(ctx context.Context, orgID uuid.UUID, afterName *stri
 
 // AgentPlan turns the current (locked) agent into the update to apply and the audit
 // details of the change. An error aborts the update and is returned as is.
-type AgentPlan func(cur db.Agent) (db.UpdateAgentParams, map[string]any, error)
+type AgentPlan func(cur db.Agent) (db.AgentUpdateParams, map[string]any, error)
 
 // UpdateAgent replaces a live agent in one transaction: lock, plan, update, agent.update
 // audit row. ErrAgentNotFound, ErrConflict (name taken), or the plan's error.
 func (s *Store) UpdateAgent(ctx context.Context, orgID, id uuid.UUID, plan AgentPlan, m Meta) (db.Agent, error) {
 	var row db.Agent
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
-		cur, err := s.Q.AdminGetAgentForUpdate(ctx, tx, db.AdminGetAgentForUpdateParams{OrgID: orgID, ID: id})
+		cur, err := s.Q.AgentGetForUpdate(ctx, tx, db.AgentGetForUpdateParams{OrgID: orgID, ID: id})
 		if err != nil {
 			return agentErr(id, err)
 		}
@@ -85,7 +85,7 @@ func (s *Store) UpdateAgent(ctx context.Context, orgID, id uuid.UUID, plan Agent
 			return err
 		}
 		p.OrgID, p.ID = orgID, id
-		if row, err = s.Q.UpdateAgent(ctx, tx, p); err != nil {
+		if row, err = s.Q.AgentUpdate(ctx, tx, p); err != nil {
 			return Classify(err)
 		}
 		return s.Audit(ctx, tx, orgID, m, "agent.update", "agent", id.String(), details)
@@ -102,14 +102,14 @@ func (s *Store) UpdateAgent(ctx context.Context, orgID, id uuid.UUID, plan Agent
 func (s *Store) DeleteAgent(ctx context.Context, orgID, id uuid.UUID, m Meta, onCancelled func(tx db.DBTX, cancelled []db.PendingApproval) error) ([]db.PendingApproval, error) {
 	var cancelled []db.PendingApproval
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
-		n, err := s.Q.SoftDeleteAgent(ctx, tx, db.SoftDeleteAgentParams{OrgID: orgID, ID: id})
+		n, err := s.Q.AgentSoftDelete(ctx, tx, db.AgentSoftDeleteParams{OrgID: orgID, ID: id})
 		if err != nil {
 			return err
 		}
 		if n == 0 {
 			return ErrAgentNotFound
 		}
-		if cancelled, err = s.Q.CancelAgentApprovals(ctx, tx, db.CancelAgentApprovalsParams{OrgID: orgID, AgentID: id}); err != nil {
+		if cancelled, err = s.Q.ApprovalCancelForAgent(ctx, tx, db.ApprovalCancelForAgentParams{OrgID: orgID, AgentID: id}); err != nil {
 			return err
 		}
 		if onCancelled != nil && len(cancelled) > 0 {
@@ -128,21 +128,21 @@ func (s *Store) DeleteAgent(ctx context.Context, orgID, id uuid.UUID, m Meta, on
 // CreateTool adds an HTTP tool to a live agent with its tool.create audit row; the agent
 // row is locked so the per-agent cap holds under concurrency. ErrAgentNotFound,
 // ErrTooManyTools, ErrConflict (name taken on this agent).
-func (s *Store) CreateTool(ctx context.Context, orgID uuid.UUID, p db.CreateToolParams, m Meta, details map[string]any) (db.AgentTool, error) {
+func (s *Store) CreateTool(ctx context.Context, orgID uuid.UUID, p db.ToolCreateParams, m Meta, details map[string]any) (db.AgentTool, error) {
 	p.OrgID = orgID
 	var row db.AgentTool
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
-		if _, err := s.Q.AdminGetAgentForUpdate(ctx, tx, db.AdminGetAgentForUpdateParams{OrgID: orgID, ID: p.AgentID}); err != nil {
+		if _, err := s.Q.AgentGetForUpdate(ctx, tx, db.AgentGetForUpdateParams{OrgID: orgID, ID: p.AgentID}); err != nil {
 			return agentErr(p.AgentID, err)
 		}
-		n, err := s.Q.CountTools(ctx, tx, db.CountToolsParams{OrgID: orgID, AgentID: p.AgentID})
+		n, err := s.Q.ToolCount(ctx, tx, db.ToolCountParams{OrgID: orgID, AgentID: p.AgentID})
 		if err != nil {
 			return err
 		}
 		if n >= MaxToolsPerAgent {
 			return ErrTooManyTools
 		}
-		if row, err = s.Q.CreateTool(ctx, tx, p); err != nil {
+		if row, err = s.Q.ToolCreate(ctx, tx, p); err != nil {
 			return Classify(err)
 		}
 		return s.Audit(ctx, tx, orgID, m, "tool.create", "tool", row.ID.String(), details)
@@ -159,7 +159,7 @@ func (s *Store) GetTool(ctx context.Context, orgID, agentID, id uuid.UUID) (db.A
 	if _, err := s.GetAgent(ctx, orgID, agentID); err != nil {
 		return db.AgentTool{}, err
 	}
-	t, err := s.Q.GetTool(ctx, s.Pool, db.GetToolParams{OrgID: orgID, AgentID: agentID, ID: id})
+	t, err := s.Q.ToolGet(ctx, s.Pool, db.ToolGetParams{OrgID: orgID, AgentID: agentID, ID: id})
 	if err != nil {
 		return db.AgentTool{}, fmt.Errorf("load tool %s: %w", id, Classify(err))
 	}
@@ -171,7 +171,7 @@ func (s *Store) ListTools(ctx context.Context, orgID, agentID uuid.UUID, afterNa
 	if _, err := s.GetAgent(ctx, orgID, agentID); err != nil {
 		return nil, err
 	}
-	rows, err := s.Q.AdminListTools(ctx, s.Pool, db.AdminListToolsParams{
+	rows, err := s.Q.ToolList(ctx, s.Pool, db.ToolListParams{
 		OrgID: orgID, AgentID: agentID, AfterName: afterName, AfterID: afterID, Lim: limit,
 	})
 	if err != nil {
@@ -181,16 +181,16 @@ func (s *Store) ListTools(ctx context.Context, orgID, agentID uuid.UUID, afterNa
 }
 
 // ToolPlan turns the current tool into the update to apply and its audit details.
-type ToolPlan func(cur db.AgentTool) (db.UpdateToolParams, map[string]any, error)
+type ToolPlan func(cur db.AgentTool) (db.ToolUpdateParams, map[string]any, error)
 
 // UpdateTool replaces a tool of a live agent with its tool.update audit row.
 func (s *Store) UpdateTool(ctx context.Context, orgID, agentID, id uuid.UUID, plan ToolPlan, m Meta) (db.AgentTool, error) {
 	var row db.AgentTool
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
-		if _, err := s.Q.AdminGetAgentForUpdate(ctx, tx, db.AdminGetAgentForUpdateParams{OrgID: orgID, ID: agentID}); err != nil {
+		if _, err := s.Q.AgentGetForUpdate(ctx, tx, db.AgentGetForUpdateParams{OrgID: orgID, ID: agentID}); err != nil {
 			return agentErr(agentID, err)
 		}
-		cur, err := s.Q.GetTool(ctx, tx, db.GetToolParams{OrgID: orgID, AgentID: agentID, ID: id})
+		cur, err := s.Q.ToolGet(ctx, tx, db.ToolGetParams{OrgID: orgID, AgentID: agentID, ID: id})
 		if err != nil {
 			return Classify(err)
 		}
@@ -199,7 +199,7 @@ func (s *Store) UpdateTool(ctx context.Context, orgID, agentID, id uuid.UUID, pl
 			return err
 		}
 		p.OrgID, p.AgentID, p.ID = orgID, agentID, id
-		if row, err = s.Q.UpdateTool(ctx, tx, p); err != nil {
+		if row, err = s.Q.ToolUpdate(ctx, tx, p); err != nil {
 			return Classify(err)
 		}
 		return s.Audit(ctx, tx, orgID, m, "tool.update", "tool", id.String(), details)
@@ -213,10 +213,10 @@ func (s *Store) UpdateTool(ctx context.Context, orgID, agentID, id uuid.UUID, pl
 // DeleteTool deletes a tool of a live agent with its tool.delete audit row.
 func (s *Store) DeleteTool(ctx context.Context, orgID, agentID, id uuid.UUID, m Meta) error {
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
-		if _, err := s.Q.AdminGetAgentForUpdate(ctx, tx, db.AdminGetAgentForUpdateParams{OrgID: orgID, ID: agentID}); err != nil {
+		if _, err := s.Q.AgentGetForUpdate(ctx, tx, db.AgentGetForUpdateParams{OrgID: orgID, ID: agentID}); err != nil {
 			return agentErr(agentID, err)
 		}
-		n, err := s.Q.DeleteTool(ctx, tx, db.DeleteToolParams{OrgID: orgID, AgentID: agentID, ID: id})
+		n, err := s.Q.ToolDelete(ctx, tx, db.ToolDeleteParams{OrgID: orgID, AgentID: agentID, ID: id})
 		if err != nil {
 			return err
 		}

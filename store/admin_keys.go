@@ -24,7 +24,7 @@ type Page struct {
 // APIKeyByHash loads the API key whose SHA-256 digest is hash, across orgs: authentication
 // runs before any org is known. ErrNotFound when there is none.
 func (s *Store) APIKeyByHash(ctx context.Context, hash []byte) (db.ApiKey, error) {
-	k, err := s.Q.GetAPIKeyByHash(ctx, s.Pool, hash)
+	k, err := s.Q.APIKeyGetByHash(ctx, s.Pool, hash)
 	if err != nil {
 		return db.ApiKey{}, fmt.Errorf("load api key: %w", Classify(err))
 	}
@@ -33,7 +33,7 @@ func (s *Store) APIKeyByHash(ctx context.Context, hash []byte) (db.ApiKey, error
 
 // TouchAPIKey records a use of the key, at most once a minute (the query's condition).
 func (s *Store) TouchAPIKey(ctx context.Context, orgID, id uuid.UUID) error {
-	if err := s.Q.TouchAPIKey(ctx, s.Pool, db.TouchAPIKeyParams{OrgID: orgID, ID: id}); err != nil {
+	if err := s.Q.APIKeyTouch(ctx, s.Pool, db.APIKeyTouchParams{OrgID: orgID, ID: id}); err != nil {
 		return fmt.Errorf("touch api key %s: %w", id, err)
 	}
 	return nil
@@ -45,7 +45,7 @@ func (s *Store) CreateAPIKey(ctx context.Context, orgID uuid.UUID, key NewAPIKey
 	var row db.ApiKey
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
 		var err error
-		row, err = s.Q.CreateAPIKey(ctx, tx, db.CreateAPIKeyParams{
+		row, err = s.Q.APIKeyCreate(ctx, tx, db.APIKeyCreateParams{
 			OrgID: orgID, Name: key.Name, Role: key.Role, KeyHash: key.Hash,
 			Prefix: key.Prefix, Last4: key.Last4, CreatedBy: m.Actor.ID,
 		})
@@ -62,7 +62,7 @@ func (s *Store) CreateAPIKey(ctx context.Context, orgID uuid.UUID, key NewAPIKey
 
 // ListAPIKeys pages the org's keys, newest first.
 func (s *Store) ListAPIKeys(ctx context.Context, orgID uuid.UUID, p Page) ([]db.ApiKey, error) {
-	rows, err := s.Q.ListAPIKeys(ctx, s.Pool, db.ListAPIKeysParams{
+	rows, err := s.Q.APIKeyList(ctx, s.Pool, db.APIKeyListParams{
 		OrgID: orgID, AfterCreatedAt: p.AfterAt, AfterID: p.AfterID, Lim: p.Limit,
 	})
 	if err != nil {
@@ -75,7 +75,7 @@ func (s *Store) ListAPIKeys(ctx context.Context, orgID uuid.UUID, p Page) ([]db.
 // has no such key.
 func (s *Store) DeleteAPIKey(ctx context.Context, orgID, id uuid.UUID, m Meta) error {
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
-		n, err := s.Q.DeleteAPIKey(ctx, tx, db.DeleteAPIKeyParams{OrgID: orgID, ID: id})
+		n, err := s.Q.APIKeyDelete(ctx, tx, db.APIKeyDeleteParams{OrgID: orgID, ID: id})
 		if err != nil {
 			return err
 		}
@@ -92,12 +92,12 @@ func (s *Store) DeleteAPIKey(ctx context.Context, orgID, id uuid.UUID, m Meta) e
 
 // CreateGatewayKey stores a gateway key row whose ciphertext the caller sealed for this
 // row's id, with its gatewayKey.create audit row (details carry last4 only).
-func (s *Store) CreateGatewayKey(ctx context.Context, orgID uuid.UUID, p db.CreateGatewayKeyParams, m Meta) (db.GatewayKey, error) {
+func (s *Store) CreateGatewayKey(ctx context.Context, orgID uuid.UUID, p db.GatewayKeyCreateParams, m Meta) (db.GatewayKey, error) {
 	p.OrgID = orgID
 	var row db.GatewayKey
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
 		var err error
-		row, err = s.Q.CreateGatewayKey(ctx, tx, p)
+		row, err = s.Q.GatewayKeyCreate(ctx, tx, p)
 		if err != nil {
 			return Classify(err)
 		}
@@ -111,7 +111,7 @@ func (s *Store) CreateGatewayKey(ctx context.Context, orgID uuid.UUID, p db.Crea
 
 // ListGatewayKeys pages the org's gateway keys, newest first, revoked ones included.
 func (s *Store) ListGatewayKeys(ctx context.Context, orgID uuid.UUID, p Page) ([]db.GatewayKey, error) {
-	rows, err := s.Q.ListGatewayKeys(ctx, s.Pool, db.ListGatewayKeysParams{
+	rows, err := s.Q.GatewayKeyList(ctx, s.Pool, db.GatewayKeyListParams{
 		OrgID: orgID, AfterCreatedAt: p.AfterAt, AfterID: p.AfterID, Lim: p.Limit,
 	})
 	if err != nil {
@@ -125,9 +125,9 @@ func (s *Store) ListGatewayKeys(ctx context.Context, orgID uuid.UUID, p Page) ([
 // audit row; ErrNotFound when the org has no such key.
 func (s *Store) RevokeGatewayKey(ctx context.Context, orgID, id uuid.UUID, m Meta) (revoked bool, err error) {
 	err = s.InTx(ctx, func(tx pgx.Tx) error {
-		_, err := s.Q.RevokeGatewayKey(ctx, tx, db.RevokeGatewayKeyParams{OrgID: orgID, ID: id})
+		_, err := s.Q.GatewayKeyRevoke(ctx, tx, db.GatewayKeyRevokeParams{OrgID: orgID, ID: id})
 		if errors.Is(err, pgx.ErrNoRows) {
-			if _, err := s.Q.GetGatewayKey(ctx, tx, db.GetGatewayKeyParams{OrgID: orgID, ID: id}); err != nil {
+			if _, err := s.Q.GatewayKeyGet(ctx, tx, db.GatewayKeyGetParams{OrgID: orgID, ID: id}); err != nil {
 				return Classify(err)
 			}
 			return nil

@@ -16,7 +16,7 @@ import (
 
 // StoredSettings loads the org's stored settings; found is false while they were never written.
 func (s *Store) StoredSettings(ctx context.Context, orgID uuid.UUID) (row db.OrgSetting, found bool, err error) {
-	row, err = s.Q.GetOrgSettings(ctx, s.Pool, orgID)
+	row, err = s.Q.OrgSettingsGet(ctx, s.Pool, orgID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return db.OrgSetting{}, false, nil
 	}
@@ -28,22 +28,22 @@ func (s *Store) StoredSettings(ctx context.Context, orgID uuid.UUID) (row db.Org
 
 // SettingsDetails computes the audit details of a settings write from the settings stored
 // before it (nil when never written) and the new ones.
-type SettingsDetails func(prev *db.OrgSetting, next db.UpsertOrgSettingsParams) map[string]any
+type SettingsDetails func(prev *db.OrgSetting, next db.OrgSettingsUpsertParams) map[string]any
 
 // PutSettings replaces the org's settings with their settings.update audit row.
-func (s *Store) PutSettings(ctx context.Context, orgID uuid.UUID, p db.UpsertOrgSettingsParams, details SettingsDetails, m Meta) (db.OrgSetting, error) {
+func (s *Store) PutSettings(ctx context.Context, orgID uuid.UUID, p db.OrgSettingsUpsertParams, details SettingsDetails, m Meta) (db.OrgSetting, error) {
 	p.OrgID = orgID
 	var row db.OrgSetting
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
 		var prev *db.OrgSetting
-		cur, err := s.Q.GetOrgSettings(ctx, tx, orgID)
+		cur, err := s.Q.OrgSettingsGet(ctx, tx, orgID)
 		switch {
 		case err == nil:
 			prev = &cur
 		case !errors.Is(err, pgx.ErrNoRows):
 			return err
 		}
-		if row, err = s.Q.UpsertOrgSettings(ctx, tx, p); err != nil {
+		if row, err = s.Q.OrgSettingsUpsert(ctx, tx, p); err != nil {
 			return err
 		}
 		return s.Audit(ctx, tx, orgID, m, "settings.update", "settings", orgID.String(), details(prev, p))
@@ -65,7 +65,7 @@ type Viewer struct {
 // ListConversations pages the org's conversations visible to v, newest first, optionally
 // of one agent.
 func (s *Store) ListConversations(ctx context.Context, orgID uuid.UUID, agentID uuid.NullUUID, v Viewer, p Page) ([]db.Conversation, error) {
-	rows, err := s.Q.ListConversations(ctx, s.Pool, db.ListConversationsParams{
+	rows, err := s.Q.ConversationList(ctx, s.Pool, db.ConversationListParams{
 		OrgID: orgID, AgentID: agentID, AllVisible: v.All, Identity: v.Identity, Email: v.Email,
 		AfterCreatedAt: p.AfterAt, AfterID: p.AfterID, Lim: p.Limit,
 	})
@@ -78,7 +78,7 @@ func (s *Store) ListConversations(ctx context.Context, orgID uuid.UUID, agentID 
 // VisibleConversation loads a conversation of the org that v may see. ErrNotFound for an
 // unknown, foreign or invisible one alike.
 func (s *Store) VisibleConversation(ctx context.Context, orgID, id uuid.UUID, v Viewer) (db.Conversation, error) {
-	c, err := s.Q.GetConversation(ctx, s.Pool, db.GetConversationParams{OrgID: orgID, ID: id})
+	c, err := s.Q.ConversationGet(ctx, s.Pool, db.ConversationGetParams{OrgID: orgID, ID: id})
 	if err != nil {
 		return db.Conversation{}, fmt.Errorf("load conversation %s: %w", id, Classify(err))
 	}
@@ -99,7 +99,7 @@ func (s *Store) VisibleConversation(ctx context.Context, orgID, id uuid.UUID, v 
 
 // Participants lists a conversation's participants in creation order.
 func (s *Store) Participants(ctx context.Context, orgID, conversationID uuid.UUID) ([]db.Participant, error) {
-	rows, err := s.Q.ListParticipants(ctx, s.Pool, db.ListParticipantsParams{OrgID: orgID, ConversationID: conversationID})
+	rows, err := s.Q.ParticipantList(ctx, s.Pool, db.ParticipantListParams{OrgID: orgID, ConversationID: conversationID})
 	if err != nil {
 		return nil, fmt.Errorf("list participants: %w", err)
 	}
@@ -107,8 +107,8 @@ func (s *Store) Participants(ctx context.Context, orgID, conversationID uuid.UUI
 }
 
 // ConversationMessages pages a conversation's messages oldest first, after p.AfterSeq.
-func (s *Store) ConversationMessages(ctx context.Context, orgID, conversationID uuid.UUID, p Page) ([]db.ListMessagesOldestFirstRow, error) {
-	rows, err := s.Q.ListMessagesOldestFirst(ctx, s.Pool, db.ListMessagesOldestFirstParams{
+func (s *Store) ConversationMessages(ctx context.Context, orgID, conversationID uuid.UUID, p Page) ([]db.MessageListOldestFirstRow, error) {
+	rows, err := s.Q.MessageListOldestFirst(ctx, s.Pool, db.MessageListOldestFirstParams{
 		OrgID: orgID, ConversationID: conversationID, AfterSeq: p.AfterSeq, Lim: p.Limit,
 	})
 	if err != nil {
@@ -119,7 +119,7 @@ func (s *Store) ConversationMessages(ctx context.Context, orgID, conversationID 
 
 // ListPendingApprovals pages the org's undecided, unexpired approvals, oldest first.
 func (s *Store) ListPendingApprovals(ctx context.Context, orgID uuid.UUID, p Page) ([]db.PendingApproval, error) {
-	rows, err := s.Q.ListPendingApprovals(ctx, s.Pool, db.ListPendingApprovalsParams{
+	rows, err := s.Q.ApprovalListPending(ctx, s.Pool, db.ApprovalListPendingParams{
 		OrgID: orgID, AfterCreatedAt: p.AfterAt, AfterID: p.AfterID, Lim: p.Limit,
 	})
 	if err != nil {
@@ -151,7 +151,7 @@ func (s *Store) DecideApprovalByAdmin(ctx context.Context, orgID, id uuid.UUID, 
 	var outcome error
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
 		var err error
-		row, err = s.Q.DecideApproval(ctx, tx, db.DecideApprovalParams{
+		row, err = s.Q.ApprovalDecide(ctx, tx, db.ApprovalDecideParams{
 			Status: status, DecidedVia: &via, DecidedBy: &d.DecidedBy, Reason: d.Reason, OrgID: orgID, ID: id,
 		})
 		if err == nil {
@@ -172,13 +172,13 @@ func (s *Store) DecideApprovalByAdmin(ctx context.Context, orgID, id uuid.UUID, 
 		}
 		// Not decidable: record an orphaned or timed-out park as expired (committed), then
 		// tell a finished decision (409) from everything else (404).
-		if _, err := s.Q.ExpireApprovalIfOrphaned(ctx, tx, db.ExpireApprovalIfOrphanedParams{OrgID: orgID, ID: id}); err == nil {
+		if _, err := s.Q.ApprovalExpireIfOrphaned(ctx, tx, db.ApprovalExpireIfOrphanedParams{OrgID: orgID, ID: id}); err == nil {
 			outcome = ErrNotFound
 			return nil
 		} else if !errors.Is(err, pgx.ErrNoRows) {
 			return err
 		}
-		cur, err := s.Q.GetApproval(ctx, tx, db.GetApprovalParams{OrgID: orgID, ID: id})
+		cur, err := s.Q.ApprovalGet(ctx, tx, db.ApprovalGetParams{OrgID: orgID, ID: id})
 		if err != nil {
 			return Classify(err)
 		}
@@ -210,11 +210,11 @@ func (s *Store) PublishTargetExists(ctx context.Context, orgID uuid.UUID, kind s
 	var err error
 	switch kind {
 	case "session":
-		_, err = s.Q.GetSession(ctx, s.Pool, db.GetSessionParams{OrgID: orgID, ID: id})
+		_, err = s.Q.SessionGet(ctx, s.Pool, db.SessionGetParams{OrgID: orgID, ID: id})
 	case "conversation":
-		_, err = s.Q.GetConversation(ctx, s.Pool, db.GetConversationParams{OrgID: orgID, ID: id})
+		_, err = s.Q.ConversationGet(ctx, s.Pool, db.ConversationGetParams{OrgID: orgID, ID: id})
 	case "agent":
-		_, err = s.Q.GetAgent(ctx, s.Pool, db.GetAgentParams{OrgID: orgID, ID: id})
+		_, err = s.Q.AgentGet(ctx, s.Pool, db.AgentGetParams{OrgID: orgID, ID: id})
 	default:
 		return false, fmt.Errorf("publish target %q is not checked by id", kind)
 	}
@@ -233,7 +233,7 @@ func (s *Store) PublishTenantEvent(ctx context.Context, orgID uuid.UUID, targetT
 	var id int64
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
 		var err error
-		id, err = s.Q.PublishBackplaneEvent(ctx, tx, db.PublishBackplaneEventParams{
+		id, err = s.Q.BackplaneEventPublish(ctx, tx, db.BackplaneEventPublishParams{
 			OrgID: orgID, TargetType: targetType, TargetID: targetID, Event: event,
 		})
 		if err != nil {
@@ -303,7 +303,7 @@ func RoundUSD(v float64) float64 { return math.Round(v*1e6) / 1e6 }
 
 // ListAudit pages the org's audit log, newest first.
 func (s *Store) ListAudit(ctx context.Context, orgID uuid.UUID, p Page) ([]db.AuditLog, error) {
-	rows, err := s.Q.ListAudit(ctx, s.Pool, db.ListAuditParams{OrgID: orgID, AfterAt: p.AfterAt, AfterID: p.AfterID, Lim: p.Limit})
+	rows, err := s.Q.AuditList(ctx, s.Pool, db.AuditListParams{OrgID: orgID, AfterAt: p.AfterAt, AfterID: p.AfterID, Lim: p.Limit})
 	if err != nil {
 		return nil, fmt.Errorf("list audit: %w", err)
 	}

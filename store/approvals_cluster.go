@@ -25,7 +25,7 @@ func (s *Store) DecideApprovalInTx(ctx context.Context, orgID, id uuid.UUID, app
 	var outcome error
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
 		var err error
-		row, err = s.Q.DecideApproval(ctx, tx, db.DecideApprovalParams{Status: status, DecidedVia: &via, OrgID: orgID, ID: id})
+		row, err = s.Q.ApprovalDecide(ctx, tx, db.ApprovalDecideParams{Status: status, DecidedVia: &via, OrgID: orgID, ID: id})
 		if err == nil {
 			if onDecided != nil {
 				return onDecided(tx, row)
@@ -35,7 +35,7 @@ func (s *Store) DecideApprovalInTx(ctx context.Context, orgID, id uuid.UUID, app
 		if !errors.Is(err, pgx.ErrNoRows) {
 			return err
 		}
-		if _, err := s.Q.ExpireApprovalIfOrphaned(ctx, tx, db.ExpireApprovalIfOrphanedParams{OrgID: orgID, ID: id}); err != nil {
+		if _, err := s.Q.ApprovalExpireIfOrphaned(ctx, tx, db.ApprovalExpireIfOrphanedParams{OrgID: orgID, ID: id}); err != nil {
 			if errors.Is(err, pgx.ErrNoRows) {
 				return ErrNotFound
 			}
@@ -62,7 +62,7 @@ type StaleApproval struct {
 // expiry has passed or whose owning instance is no longer live (stopped, or no heartbeat
 // for 15 s). It is idempotent, so every instance may run it at once.
 func (s *Store) ExpireStaleApprovals(ctx context.Context) ([]StaleApproval, error) {
-	rows, err := s.Q.ExpireStaleApprovals(ctx, s.Pool)
+	rows, err := s.Q.ApprovalExpireStale(ctx, s.Pool)
 	if err != nil {
 		return nil, fmt.Errorf("expire stale approvals: %w", err)
 	}
@@ -75,7 +75,7 @@ func (s *Store) ExpireStaleApprovals(ctx context.Context) ([]StaleApproval, erro
 
 // PruneInstances deletes the rows of instances silent for a week that no approval names.
 func (s *Store) PruneInstances(ctx context.Context) error {
-	if err := s.Q.PruneInstances(ctx, s.Pool); err != nil {
+	if err := s.Q.InstancePrune(ctx, s.Pool); err != nil {
 		return fmt.Errorf("prune instances: %w", err)
 	}
 	return nil

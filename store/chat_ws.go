@@ -18,7 +18,7 @@ import (
 
 // AgentForWS returns a live (not deleted) agent by id, whatever its org.
 func (s *Store) AgentForWS(ctx context.Context, id uuid.UUID) (db.Agent, error) {
-	a, err := s.Q.GetAgentForWS(ctx, s.Pool, id)
+	a, err := s.Q.AgentGetForWS(ctx, s.Pool, id)
 	if err != nil {
 		return db.Agent{}, fmt.Errorf("load agent %s: %w", id, Classify(err))
 	}
@@ -27,7 +27,7 @@ func (s *Store) AgentForWS(ctx context.Context, id uuid.UUID) (db.Agent, error) 
 
 // AgentNameAnyState names an agent even after it was disabled or deleted.
 func (s *Store) AgentNameAnyState(ctx context.Context, orgID, id uuid.UUID) (string, error) {
-	name, err := s.Q.GetAgentNameAnyState(ctx, s.Pool, db.GetAgentNameAnyStateParams{OrgID: orgID, ID: id})
+	name, err := s.Q.AgentGetNameAnyState(ctx, s.Pool, db.AgentGetNameAnyStateParams{OrgID: orgID, ID: id})
 	if err != nil {
 		return "", fmt.Errorf("load agent name %s: %w", id, Classify(err))
 	}
@@ -36,7 +36,7 @@ func (s *Store) AgentNameAnyState(ctx context.Context, orgID, id uuid.UUID) (str
 
 // SessionForWS returns a session by id, whatever its org.
 func (s *Store) SessionForWS(ctx context.Context, id uuid.UUID) (db.Session, error) {
-	sess, err := s.Q.GetSessionForWS(ctx, s.Pool, id)
+	sess, err := s.Q.SessionGetForWS(ctx, s.Pool, id)
 	if err != nil {
 		return db.Session{}, fmt.Errorf("load session %s: %w", id, Classify(err))
 	}
@@ -45,7 +45,7 @@ func (s *Store) SessionForWS(ctx context.Context, id uuid.UUID) (db.Session, err
 
 // ConversationForWS returns a conversation by id, whatever its org.
 func (s *Store) ConversationForWS(ctx context.Context, id uuid.UUID) (db.Conversation, error) {
-	c, err := s.Q.GetConversationForWS(ctx, s.Pool, id)
+	c, err := s.Q.ConversationGetForWS(ctx, s.Pool, id)
 	if err != nil {
 		return db.Conversation{}, fmt.Errorf("load conversation %s: %w", id, Classify(err))
 	}
@@ -60,7 +60,7 @@ type Owner struct {
 
 // ConversationOwners lists the user participants with a non-blank email or external id.
 func (s *Store) ConversationOwners(ctx context.Context, orgID, conversationID uuid.UUID) ([]Owner, error) {
-	rows, err := s.Q.ListUserParticipantIdentities(ctx, s.Pool, db.ListUserParticipantIdentitiesParams{
+	rows, err := s.Q.ParticipantListUserIdentities(ctx, s.Pool, db.ParticipantListUserIdentitiesParams{
 		OrgID: orgID, ConversationID: conversationID,
 	})
 	if err != nil {
@@ -83,7 +83,7 @@ func (s *Store) ConversationOwners(ctx context.Context, orgID, conversationID uu
 // ResumeTokenValid reports whether hash is the hash of an unexpired resume token of the
 // conversation.
 func (s *Store) ResumeTokenValid(ctx context.Context, orgID, conversationID uuid.UUID, hash []byte) (bool, error) {
-	ok, err := s.Q.ValidResumeToken(ctx, s.Pool, db.ValidResumeTokenParams{
+	ok, err := s.Q.SessionResumeTokenValid(ctx, s.Pool, db.SessionResumeTokenValidParams{
 		OrgID: orgID, ConversationID: conversationID, ResumeTokenHash: hash,
 	})
 	if err != nil {
@@ -125,7 +125,7 @@ func (s *Store) CreateWidgetSession(ctx context.Context, p NewWidgetSession) (Wi
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
 		convID := p.ResumeConversationID
 		if convID == uuid.Nil {
-			c, err := s.Q.CreateConversation(ctx, tx, db.CreateConversationParams{
+			c, err := s.Q.ConversationCreate(ctx, tx, db.ConversationCreateParams{
 				ID: uuid.New(), OrgID: p.OrgID, AgentID: p.AgentID, Metadata: p.Metadata, ClientSupports: p.Supports,
 			})
 			if err != nil {
@@ -133,26 +133,26 @@ func (s *Store) CreateWidgetSession(ctx context.Context, p NewWidgetSession) (Wi
 			}
 			convID = c.ID
 		} else if p.Supports != nil {
-			if err := s.Q.SetConversationSupports(ctx, tx, db.SetConversationSupportsParams{
+			if err := s.Q.ConversationSetSupports(ctx, tx, db.ConversationSetSupportsParams{
 				OrgID: p.OrgID, ID: convID, ClientSupports: p.Supports,
 			}); err != nil {
 				return fmt.Errorf("set client supports: %w", err)
 			}
 		}
-		user, err := s.Q.CreateParticipant(ctx, tx, db.CreateParticipantParams{
+		user, err := s.Q.ParticipantCreate(ctx, tx, db.ParticipantCreateParams{
 			OrgID: p.OrgID, ConversationID: convID, Type: "user", Name: p.UserName,
 			Email: p.UserEmail, ExternalID: p.ExternalID, BrowserFingerprint: p.Fingerprint,
 		})
 		if err != nil {
 			return fmt.Errorf("create user participant: %w", err)
 		}
-		agent, err := s.Q.CreateParticipant(ctx, tx, db.CreateParticipantParams{
+		agent, err := s.Q.ParticipantCreate(ctx, tx, db.ParticipantCreateParams{
 			OrgID: p.OrgID, ConversationID: convID, Type: "ai-agent", Name: p.AgentName,
 		})
 		if err != nil {
 			return fmt.Errorf("create agent participant: %w", err)
 		}
-		sess, err := s.Q.CreateSession(ctx, tx, db.CreateSessionParams{
+		sess, err := s.Q.SessionCreate(ctx, tx, db.SessionCreateParams{
 			ID: uuid.New(), OrgID: p.OrgID, ConversationID: convID, AgentID: p.AgentID,
 			UserParticipantID: user.ID, AgentParticipantID: agent.ID, ContactEmail: p.ContactEmail,
 			UserName: p.UserName, Supports: p.Supports, ResumeTokenHash: p.ResumeTokenHash,
@@ -173,7 +173,7 @@ func (s *Store) CreateWidgetSession(ctx context.Context, p NewWidgetSession) (Wi
 // MessageSeq returns the storage sequence of a message of the conversation; ErrNotFound
 // when the id names no message of it.
 func (s *Store) MessageSeq(ctx context.Context, orgID, conversationID, id uuid.UUID) (int64, error) {
-	seq, err := s.Q.GetMessageSeq(ctx, s.Pool, db.GetMessageSeqParams{OrgID: orgID, ConversationID: conversationID, ID: id})
+	seq, err := s.Q.MessageGetSeq(ctx, s.Pool, db.MessageGetSeqParams{OrgID: orgID, ConversationID: conversationID, ID: id})
 	if err != nil {
 		return 0, fmt.Errorf("load message %s: %w", id, Classify(err))
 	}
@@ -186,7 +186,7 @@ func (s *Store) MessageSeq(ctx context.Context, orgID, conversationID, id uuid.U
 // MessagesNewestFirst returns up to lim messages of the conversation older than beforeSeq
 // (all when nil), newest first.
 func (s *Store) MessagesNewestFirst(ctx context.Context, orgID, conversationID uuid.UUID, beforeSeq *int64, lim int) ([]db.Message, error) {
-	msgs, err := s.Q.ListMessagesNewestFirst(ctx, s.Pool, db.ListMessagesNewestFirstParams{
+	msgs, err := s.Q.MessageListNewestFirst(ctx, s.Pool, db.MessageListNewestFirstParams{
 		OrgID: orgID, ConversationID: conversationID, BeforeSeq: beforeSeq, Lim: int32(lim),
 	})
 	if err != nil {
@@ -197,7 +197,7 @@ func (s *Store) MessagesNewestFirst(ctx context.Context, orgID, conversationID u
 
 // RenameConversation stores a sanitized title.
 func (s *Store) RenameConversation(ctx context.Context, orgID, id uuid.UUID, title string) error {
-	if _, err := s.Q.RenameConversation(ctx, s.Pool, db.RenameConversationParams{OrgID: orgID, ID: id, Title: &title}); err != nil {
+	if _, err := s.Q.ConversationRename(ctx, s.Pool, db.ConversationRenameParams{OrgID: orgID, ID: id, Title: &title}); err != nil {
 		return fmt.Errorf("rename conversation %s: %w", id, Classify(err))
 	}
 	return nil
@@ -232,7 +232,7 @@ func (s *Store) ReadableConversations(ctx context.Context, q ReadableConversatio
 	if identities == nil {
 		identities = []string{}
 	}
-	rows, err := s.Q.ListReadableConversations(ctx, s.Pool, db.ListReadableConversationsParams{
+	rows, err := s.Q.ConversationListReadable(ctx, s.Pool, db.ConversationListReadableParams{
 		OrgID: q.OrgID, AgentID: q.AgentID, Granted: granted, Identities: identities, Email: q.Email, Lim: int32(q.Limit),
 	})
 	if err != nil {

@@ -24,9 +24,9 @@ type Demo struct {
 // enabled agent with no origin restriction, so a fresh checkout has something to talk to.
 func (s *Store) EnsureDemo(ctx context.Context, key NewAPIKeyRow) (Demo, error) {
 	ext := DemoExternalID
-	org, err := s.Q.GetOrgByExternalID(ctx, s.Pool, &ext)
+	org, err := s.Q.OrgGetByExternalID(ctx, s.Pool, &ext)
 	if err == nil {
-		agents, err := s.Q.AdminListAgents(ctx, s.Pool, db.AdminListAgentsParams{OrgID: org.ID, Lim: 1})
+		agents, err := s.Q.AgentList(ctx, s.Pool, db.AgentListParams{OrgID: org.ID, Lim: 1})
 		if err != nil {
 			return Demo{}, fmt.Errorf("read demo agent: %w", err)
 		}
@@ -44,7 +44,7 @@ func (s *Store) EnsureDemo(ctx context.Context, key NewAPIKeyRow) (Demo, error) 
 	}
 	var agentID uuid.UUID
 	err = s.InTx(ctx, func(tx pgx.Tx) error {
-		a, err := s.Q.CreateAgent(ctx, tx, db.CreateAgentParams{
+		a, err := s.Q.AgentCreate(ctx, tx, db.AgentCreateParams{
 			ID: uuid.New(), OrgID: org.ID, Name: "Demo assistant", Enabled: true,
 			ConfirmTools: []string{}, DocumentSets: []string{}, AllowedOrigins: []string{},
 		})

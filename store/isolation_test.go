@@ -30,7 +30,7 @@ type fixture struct {
 
 func mustOrg(t *testing.T, ctx context.Context, tx pgx.Tx, name string) db.Org {
 	t.Helper()
-	org, err := q.CreateOrg(ctx, tx, db.CreateOrgParams{Name: name})
+	org, err := q.OrgCreate(ctx, tx, db.OrgCreateParams{Name: name})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +39,7 @@ func mustOrg(t *testing.T, ctx context.Context, tx pgx.Tx, name string) db.Org {
 
 func mustAgent(t *testing.T, ctx context.Context, tx pgx.Tx, org uuid.UUID, name string) db.Agent {
 	t.Helper()
-	a, err := q.CreateAgent(ctx, tx, db.CreateAgentParams{
+	a, err := q.AgentCreate(ctx, tx, db.AgentCreateParams{
 		ID: uuid.New(), OrgID: org, Name: name, Enabled: true,
 		ConfirmTools: []string{}, DocumentSets: []string{}, AllowedOrigins: []string{},
 	})
@@ -57,19 +57,19 @@ func newFixture(t *testing.T) *fixture {
 	f := &fixture{ctx: ctx, tx: tx, orgA: mustOrg(t, ctx, tx, "A"), orgB: mustOrg(t, ctx, tx, "B")}
 	f.agentA = mustAgent(t, ctx, tx, f.orgA.ID, "Support")
 	var err error
-	f.conversation, err = q.CreateConversation(ctx, tx, db.CreateConversationParams{ID: uuid.New(), OrgID: f.orgA.ID, AgentID: f.agentA.ID})
+	f.conversation, err = q.ConversationCreate(ctx, tx, db.ConversationCreateParams{ID: uuid.New(), OrgID: f.orgA.ID, AgentID: f.agentA.ID})
 	if err != nil {
 		t.Fatal(err)
 	}
-	user, err := q.CreateParticipant(ctx, tx, db.CreateParticipantParams{OrgID: f.orgA.ID, ConversationID: f.conversation.ID, Type: "user", Name: "Visitor"})
+	user, err := q.ParticipantCreate(ctx, tx, db.ParticipantCreateParams{OrgID: f.orgA.ID, ConversationID: f.conversation.ID, Type: "user", Name: "Visitor"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	bot, err := q.CreateParticipant(ctx, tx, db.CreateParticipantParams{OrgID: f.orgA.ID, ConversationID: f.conversation.ID, Type: "ai-agent", Name: "Support"})
+	bot, err := q.ParticipantCreate(ctx, tx, db.ParticipantCreateParams{OrgID: f.orgA.ID, ConversationID: f.conversation.ID, Type: "ai-agent", Name: "Support"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.sessionA, err = q.CreateSession(ctx, tx, db.CreateSessionParams{
+	f.sessionA, err = q.SessionCreate(ctx, tx, db.SessionCreateParams{
 		ID: uuid.New(), OrgID: f.orgA.ID, ConversationID: f.conversation.ID, AgentID: f.agentA.ID,
 		UserParticipantID: user.ID, AgentParticipantID: bot.ID, UserName: "Visitor",
 		ResumeTokenHash: uuid.New().NodeID(), ResumeTokenExpiresAt: time.Now().Add(time.Hour),
@@ -77,14 +77,14 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.connectorA, err = q.CreateConnector(ctx, tx, db.CreateConnectorParams{
+	f.connectorA, err = q.ConnectorCreate(ctx, tx, db.ConnectorCreateParams{
 		OrgID: f.orgA.ID, Name: "Docs", Kind: "web", Config: []byte(`{"urls":["https://example.com"]}`),
 		DocumentSet: "docs", Enabled: true,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.gatewayKeyA, err = q.CreateGatewayKey(ctx, tx, db.CreateGatewayKeyParams{
+	f.gatewayKeyA, err = q.GatewayKeyCreate(ctx, tx, db.GatewayKeyCreateParams{
 		ID: uuid.New(), OrgID: f.orgA.ID, Label: "prod", KeyCiphertext: []byte{1, 2, 3}, Last4: "abcd", CreatedBy: "test",
 	})
 	if err != nil {
@@ -101,27 +101,27 @@ func TestOrgBNeverReadsOrgARows(t *testing.T) {
 		read func(org uuid.UUID) error
 	}{
 		{"agent", func(org uuid.UUID) error {
-			_, err := q.GetAgent(ctx, tx, db.GetAgentParams{OrgID: org, ID: f.agentA.ID})
+			_, err := q.AgentGet(ctx, tx, db.AgentGetParams{OrgID: org, ID: f.agentA.ID})
 			return err
 		}},
 		{"session", func(org uuid.UUID) error {
-			_, err := q.GetSession(ctx, tx, db.GetSessionParams{OrgID: org, ID: f.sessionA.ID})
+			_, err := q.SessionGet(ctx, tx, db.SessionGetParams{OrgID: org, ID: f.sessionA.ID})
 			return err
 		}},
 		{"conversation", func(org uuid.UUID) error {
-			_, err := q.GetConversation(ctx, tx, db.GetConversationParams{OrgID: org, ID: f.conversation.ID})
+			_, err := q.ConversationGet(ctx, tx, db.ConversationGetParams{OrgID: org, ID: f.conversation.ID})
 			return err
 		}},
 		{"connector", func(org uuid.UUID) error {
-			_, err := q.GetConnector(ctx, tx, db.GetConnectorParams{OrgID: org, ID: f.connectorA.ID})
+			_, err := q.ConnectorGet(ctx, tx, db.ConnectorGetParams{OrgID: org, ID: f.connectorA.ID})
 			return err
 		}},
 		{"gateway key", func(org uuid.UUID) error {
-			_, err := q.GetGatewayKey(ctx, tx, db.GetGatewayKeyParams{OrgID: org, ID: f.gatewayKeyA.ID})
+			_, err := q.GatewayKeyGet(ctx, tx, db.GatewayKeyGetParams{OrgID: org, ID: f.gatewayKeyA.ID})
 			return err
 		}},
 		{"newest active gateway key", func(org uuid.UUID) error {
-			_, err := q.NewestActiveGatewayKey(ctx, tx, org)
+			_, err := q.GatewayKeyNewestActive(ctx, tx, org)
 			return err
 		}},
 	}
@@ -140,19 +140,19 @@ func TestOrgBNeverReadsOrgARows(t *testing.T) {
 func TestOrgBListsNoneOfOrgARows(t *testing.T) {
 	f := newFixture(t)
 	ctx, tx, b := f.ctx, f.tx, f.orgB.ID
-	agents, err := q.AdminListAgents(ctx, tx, db.AdminListAgentsParams{OrgID: b, Lim: 100})
+	agents, err := q.AgentList(ctx, tx, db.AgentListParams{OrgID: b, Lim: 100})
 	if err != nil || len(agents) != 0 {
 		t.Fatalf("org B lists agents %v (err %v)", agents, err)
 	}
-	connectors, err := q.ListConnectorsPage(ctx, tx, db.ListConnectorsPageParams{OrgID: b, Lim: 100})
+	connectors, err := q.ConnectorList(ctx, tx, db.ConnectorListParams{OrgID: b, Lim: 100})
 	if err != nil || len(connectors) != 0 {
 		t.Fatalf("org B lists connectors %v (err %v)", connectors, err)
 	}
-	keys, err := q.ListGatewayKeys(ctx, tx, db.ListGatewayKeysParams{OrgID: b, Lim: 100})
+	keys, err := q.GatewayKeyList(ctx, tx, db.GatewayKeyListParams{OrgID: b, Lim: 100})
 	if err != nil || len(keys) != 0 {
 		t.Fatalf("org B lists gateway keys %v (err %v)", keys, err)
 	}
-	convs, err := q.ListConversations(ctx, tx, db.ListConversationsParams{OrgID: b, AllVisible: true, Lim: 100})
+	convs, err := q.ConversationList(ctx, tx, db.ConversationListParams{OrgID: b, AllVisible: true, Lim: 100})
 	if err != nil || len(convs) != 0 {
 		t.Fatalf("org B lists conversations %v (err %v)", convs, err)
 	}
@@ -161,19 +161,19 @@ func TestOrgBListsNoneOfOrgARows(t *testing.T) {
 func TestOrgBWritesNeverTouchOrgARows(t *testing.T) {
 	f := newFixture(t)
 	ctx, tx, b := f.ctx, f.tx, f.orgB.ID
-	if n, err := q.SoftDeleteAgent(ctx, tx, db.SoftDeleteAgentParams{OrgID: b, ID: f.agentA.ID}); err != nil || n != 0 {
+	if n, err := q.AgentSoftDelete(ctx, tx, db.AgentSoftDeleteParams{OrgID: b, ID: f.agentA.ID}); err != nil || n != 0 {
 		t.Fatalf("org B deleting org A's agent: %d rows, %v", n, err)
 	}
-	if n, err := q.DeleteConnector(ctx, tx, db.DeleteConnectorParams{OrgID: b, ID: f.connectorA.ID}); err != nil || n != 0 {
+	if n, err := q.ConnectorDelete(ctx, tx, db.ConnectorDeleteParams{OrgID: b, ID: f.connectorA.ID}); err != nil || n != 0 {
 		t.Fatalf("org B deleting org A's connector: %d rows, %v", n, err)
 	}
-	if _, err := q.RevokeGatewayKey(ctx, tx, db.RevokeGatewayKeyParams{OrgID: b, ID: f.gatewayKeyA.ID}); !errors.Is(store.Classify(err), store.ErrNotFound) {
+	if _, err := q.GatewayKeyRevoke(ctx, tx, db.GatewayKeyRevokeParams{OrgID: b, ID: f.gatewayKeyA.ID}); !errors.Is(store.Classify(err), store.ErrNotFound) {
 		t.Fatalf("org B revoking org A's gateway key: %v", err)
 	}
-	if _, err := q.GetAgent(ctx, tx, db.GetAgentParams{OrgID: f.orgA.ID, ID: f.agentA.ID}); err != nil {
+	if _, err := q.AgentGet(ctx, tx, db.AgentGetParams{OrgID: f.orgA.ID, ID: f.agentA.ID}); err != nil {
 		t.Fatalf("org A's agent gone after org B's delete: %v", err)
 	}
-	k, err := q.NewestActiveGatewayKey(ctx, tx, f.orgA.ID)
+	k, err := q.GatewayKeyNewestActive(ctx, tx, f.orgA.ID)
 	if err != nil || k.ID != f.gatewayKeyA.ID {
 		t.Fatalf("org A's gateway key no longer active: %v", err)
 	}
@@ -184,7 +184,7 @@ func TestNamesAreUniquePerOrgOnly(t *testing.T) {
 	ctx, tx := f.ctx, f.tx
 	// The same name in another org is fine.
 	mustAgent(t, ctx, tx, f.orgB.ID, "Support")
-	if _, err := q.CreateConnector(ctx, tx, db.CreateConnectorParams{
+	if _, err := q.ConnectorCreate(ctx, tx, db.ConnectorCreateParams{
 		OrgID: f.orgB.ID, Name: "docs", Kind: "web", Config: []byte(`{}`), DocumentSet: "docs", Enabled: true,
 	}); err != nil {
 		t.Fatalf("same connector name in org B: %v", err)
@@ -195,7 +195,7 @@ func TestNamesAreUniquePerOrgOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = q.CreateAgent(ctx, sp, db.CreateAgentParams{ID: uuid.New(), OrgID: f.orgA.ID, Name: "SUPPORT",
+	_, err = q.AgentCreate(ctx, sp, db.AgentCreateParams{ID: uuid.New(), OrgID: f.orgA.ID, Name: "SUPPORT",
 		ConfirmTools: []string{}, DocumentSets: []string{}, AllowedOrigins: []string{}})
 	if !errors.Is(store.Classify(err), store.ErrConflict) {
 		t.Fatalf("duplicate agent name in org A: err = %v, want conflict", err)
@@ -203,14 +203,14 @@ func TestNamesAreUniquePerOrgOnly(t *testing.T) {
 	sp.Rollback(ctx)
 
 	// A deleted agent's name is free again at once.
-	if _, err := q.SoftDeleteAgent(ctx, tx, db.SoftDeleteAgentParams{OrgID: f.orgA.ID, ID: f.agentA.ID}); err != nil {
+	if _, err := q.AgentSoftDelete(ctx, tx, db.AgentSoftDeleteParams{OrgID: f.orgA.ID, ID: f.agentA.ID}); err != nil {
 		t.Fatal(err)
 	}
 	mustAgent(t, ctx, tx, f.orgA.ID, "support")
 
 	// Document-set names are case-sensitive: faq and FAQ are two sets.
 	for _, name := range []string{"faq", "FAQ"} {
-		if _, err := q.EnsureDocumentSet(ctx, tx, db.EnsureDocumentSetParams{OrgID: f.orgA.ID, Name: name}); err != nil {
+		if _, err := q.DocumentSetEnsure(ctx, tx, db.DocumentSetEnsureParams{OrgID: f.orgA.ID, Name: name}); err != nil {
 			t.Fatalf("document set %s: %v", name, err)
 		}
 	}

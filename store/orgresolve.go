@@ -17,7 +17,7 @@ import (
 // with an org.create audit row by actor), /ws never does and gets ErrNotFound.
 func (s *Store) ResolveOrg(ctx context.Context, claim string, provision bool, m Meta) (uuid.UUID, error) {
 	if id, err := uuid.Parse(claim); err == nil && len(claim) == 36 {
-		org, err := s.Q.GetOrg(ctx, s.Pool, id)
+		org, err := s.Q.OrgGet(ctx, s.Pool, id)
 		if err == nil {
 			return org.ID, nil
 		}
@@ -28,10 +28,10 @@ func (s *Store) ResolveOrg(ctx context.Context, claim string, provision bool, m 
 			return uuid.Nil, ErrNotFound
 		}
 		return s.provision(ctx, m, func(tx pgx.Tx) (db.Org, error) {
-			return s.Q.ProvisionOrgByID(ctx, tx, db.ProvisionOrgByIDParams{ID: id, Name: claim})
-		}, func() (db.Org, error) { return s.Q.GetOrg(ctx, s.Pool, id) })
+			return s.Q.OrgProvisionByID(ctx, tx, db.OrgProvisionByIDParams{ID: id, Name: claim})
+		}, func() (db.Org, error) { return s.Q.OrgGet(ctx, s.Pool, id) })
 	}
-	org, err := s.Q.GetOrgByExternalID(ctx, s.Pool, &claim)
+	org, err := s.Q.OrgGetByExternalID(ctx, s.Pool, &claim)
 	if err == nil {
 		return org.ID, nil
 	}
@@ -42,8 +42,8 @@ func (s *Store) ResolveOrg(ctx context.Context, claim string, provision bool, m 
 		return uuid.Nil, ErrNotFound
 	}
 	return s.provision(ctx, m, func(tx pgx.Tx) (db.Org, error) {
-		return s.Q.ProvisionOrgByExternalID(ctx, tx, db.ProvisionOrgByExternalIDParams{Name: claim, ExternalID: &claim})
-	}, func() (db.Org, error) { return s.Q.GetOrgByExternalID(ctx, s.Pool, &claim) })
+		return s.Q.OrgProvisionByExternalID(ctx, tx, db.OrgProvisionByExternalIDParams{Name: claim, ExternalID: &claim})
+	}, func() (db.Org, error) { return s.Q.OrgGetByExternalID(ctx, s.Pool, &claim) })
 }
 
 // provision inserts with ON CONFLICT DO NOTHING; the request that wins writes the audit

@@ -51,11 +51,11 @@ func (s *Store) CreateOrgWithKey(ctx context.Context, name string, externalID *s
 	var row db.ApiKey
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
 		var err error
-		org, err = s.Q.CreateOrg(ctx, tx, db.CreateOrgParams{Name: name, ExternalID: externalID})
+		org, err = s.Q.OrgCreate(ctx, tx, db.OrgCreateParams{Name: name, ExternalID: externalID})
 		if err != nil {
 			return Classify(err)
 		}
-		row, err = s.Q.CreateAPIKey(ctx, tx, db.CreateAPIKeyParams{
+		row, err = s.Q.APIKeyCreate(ctx, tx, db.APIKeyCreateParams{
 			OrgID: org.ID, Name: key.Name, Role: key.Role, KeyHash: key.Hash,
 			Prefix: key.Prefix, Last4: key.Last4, CreatedBy: m.Actor.ID,
 		})
@@ -82,7 +82,7 @@ func (s *Store) Audit(ctx context.Context, tx db.DBTX, orgID uuid.UUID, m Meta, 
 	if err != nil {
 		return fmt.Errorf("audit details: %w", err)
 	}
-	err = s.Q.InsertAudit(ctx, tx, db.InsertAuditParams{
+	err = s.Q.AuditInsert(ctx, tx, db.AuditInsertParams{
 		OrgID: orgID, ActorType: m.Actor.Type, ActorID: m.Actor.ID, ActorName: optional(m.Actor.Name),
 		Action: action, TargetType: targetType, TargetID: targetID,
 		RequestID: optional(m.RequestID), Ip: optional(m.IP), Details: raw,

@@ -146,7 +146,7 @@ func (s *Store) writeTurns(ctx context.Context, batch []*turnWrite) {
 // instances never deadlock.
 func (s *Store) writeTurnBatch(ctx context.Context, ws []*turnWrite) error {
 	var replies, usages []*turnWrite
-	var keys []db.TouchGatewayKeyParams
+	var keys []db.GatewayKeyTouchParams
 	for _, w := range ws {
 		if w.r.storesReply() {
 			replies = append(replies, w)
@@ -154,49 +154,49 @@ func (s *Store) writeTurnBatch(ctx context.Context, ws []*turnWrite) error {
 		if w.r.CalledGateway {
 			usages = append(usages, w)
 			if w.r.GatewayKeyID.Valid {
-				keys = append(keys, db.TouchGatewayKeyParams{OrgID: w.r.OrgID, ID: w.r.GatewayKeyID.UUID})
+				keys = append(keys, db.GatewayKeyTouchParams{OrgID: w.r.OrgID, ID: w.r.GatewayKeyID.UUID})
 			}
 		}
 	}
 	slices.SortStableFunc(replies, func(a, b *turnWrite) int {
 		return bytes.Compare(a.r.ConversationID[:], b.r.ConversationID[:])
 	})
-	// The shard is the turn id's last byte mod 16 (RecordTurnUsage).
+	// The shard is the turn id's last byte mod 16 (UsageRecord).
 	slices.SortStableFunc(usages, func(a, b *turnWrite) int { return cmp.Compare(a.r.TurnID[15]%16, b.r.TurnID[15]%16) })
-	slices.SortFunc(keys, func(a, b db.TouchGatewayKeyParams) int { return bytes.Compare(a.ID[:], b.ID[:]) })
-	keys = slices.CompactFunc(keys, func(a, b db.TouchGatewayKeyParams) bool { return a.ID == b.ID })
+	slices.SortFunc(keys, func(a, b db.GatewayKeyTouchParams) int { return bytes.Compare(a.ID[:], b.ID[:]) })
+	keys = slices.CompactFunc(keys, func(a, b db.GatewayKeyTouchParams) bool { return a.ID == b.ID })
 
 	p := &pipeline{}
-	var replyRes *db.InsertTurnMessageBatchResults
+	var replyRes *db.MessageInsertBatchResults
 	if len(replies) > 0 {
-		params := make([]db.InsertTurnMessageParams, len(replies))
+		params := make([]db.MessageInsertParams, len(replies))
 		for i, w := range replies {
 			r := &w.r
-			params[i] = db.InsertTurnMessageParams{
+			params[i] = db.MessageInsertParams{
 				OrgID: r.OrgID, ConversationID: r.ConversationID,
 				ParticipantID: uuid.NullUUID{UUID: r.AgentParticipantID, Valid: r.AgentParticipantID != uuid.Nil},
 				Direction:     "outbound", Text: r.Reply, RequestID: &r.RequestID, Usage: r.ReplyUsage, ToolCalls: r.ToolCalls,
 			}
 		}
-		replyRes = s.Q.InsertTurnMessage(ctx, p, params)
+		replyRes = s.Q.MessageInsert(ctx, p, params)
 	}
-	var usageRes *db.RecordTurnUsageBatchResults
+	var usageRes *db.UsageRecordBatchResults
 	if len(usages) > 0 {
-		params := make([]db.RecordTurnUsageParams, len(usages))
+		params := make([]db.UsageRecordParams, len(usages))
 		for i, w := range usages {
 			r := &w.r
-			params[i] = db.RecordTurnUsageParams{
+			params[i] = db.UsageRecordParams{
 				ID: r.TurnID, OrgID: r.OrgID, AgentID: r.AgentID, ConversationID: r.ConversationID, SessionID: r.SessionID,
 				RequestID: r.RequestID, Model: r.Model, PromptTokens: r.PromptTokens, CompletionTokens: r.CompletionTokens,
 				TokensEstimated: r.TokensEstimated, CostUsd: r.CostUSD, CostEstimated: r.CostEstimated,
 				GatewayKeyID: r.GatewayKeyID, Outcome: r.Outcome, Tokens: r.PromptTokens + r.CompletionTokens,
 			}
 		}
-		usageRes = s.Q.RecordTurnUsage(ctx, p, params)
+		usageRes = s.Q.UsageRecord(ctx, p, params)
 	}
-	var keyRes *db.TouchGatewayKeyBatchResults
+	var keyRes *db.GatewayKeyTouchBatchResults
 	if len(keys) > 0 {
-		keyRes = s.Q.TouchGatewayKey(ctx, p, keys)
+		keyRes = s.Q.GatewayKeyTouch(ctx, p, keys)
 	}
 	p.send(ctx, s.Pool)
 

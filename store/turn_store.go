@@ -30,8 +30,8 @@ import (
 // in that window, in a turn that has not ended, can lose it (docs/decisions.md).
 func (s *Store) InsertUserMessage(ctx context.Context, orgID, conversationID, participantID uuid.UUID, text, requestID string) error {
 	p := &pipeline{}
-	async := s.Q.SetLocalSynchronousCommit(ctx, p, []string{"off"})
-	ins := s.Q.InsertTurnMessage(ctx, p, []db.InsertTurnMessageParams{{
+	async := s.Q.TransactionSetSynchronousCommit(ctx, p, []string{"off"})
+	ins := s.Q.MessageInsert(ctx, p, []db.MessageInsertParams{{
 		OrgID: orgID, ConversationID: conversationID, ParticipantID: uuid.NullUUID{UUID: participantID, Valid: true},
 		Direction: "inbound", Text: text, RequestID: &requestID,
 	}})
@@ -74,13 +74,13 @@ type HistoryMessage struct {
 // is stored.
 func (s *Store) LoadTurnInputs(ctx context.Context, orgID, agentID, conversationID uuid.UUID, historyLimit int) (*TurnInputs, error) {
 	p := &pipeline{}
-	agent := s.Q.TurnAgent(ctx, p, []db.TurnAgentParams{{OrgID: orgID, ID: agentID}})
-	settings := s.Q.TurnOrgSettings(ctx, p, []uuid.UUID{orgID})
-	tools := s.Q.TurnAgentTools(ctx, p, []db.TurnAgentToolsParams{{OrgID: orgID, AgentID: agentID}})
-	key := s.Q.TurnGatewayKey(ctx, p, []uuid.UUID{orgID})
-	month := s.Q.TurnMonthTokens(ctx, p, []uuid.UUID{orgID})
-	knowledge := s.Q.TurnHasKnowledge(ctx, p, []uuid.UUID{orgID})
-	history := s.Q.TurnHistory(ctx, p, []db.TurnHistoryParams{{OrgID: orgID, ConversationID: conversationID, Lim: int32(historyLimit)}})
+	agent := s.Q.AgentGetForTurn(ctx, p, []db.AgentGetForTurnParams{{OrgID: orgID, ID: agentID}})
+	settings := s.Q.OrgSettingsGetForTurn(ctx, p, []uuid.UUID{orgID})
+	tools := s.Q.ToolListForTurn(ctx, p, []db.ToolListForTurnParams{{OrgID: orgID, AgentID: agentID}})
+	key := s.Q.GatewayKeyNewestActiveForTurn(ctx, p, []uuid.UUID{orgID})
+	month := s.Q.UsageMonthTokensForTurn(ctx, p, []uuid.UUID{orgID})
+	knowledge := s.Q.DocumentHasIndexedForTurn(ctx, p, []uuid.UUID{orgID})
+	history := s.Q.MessageListForTurn(ctx, p, []db.MessageListForTurnParams{{OrgID: orgID, ConversationID: conversationID, Lim: int32(historyLimit)}})
 	p.send(ctx, s.Pool)
 
 	// Read in the order queued; a missing agent, settings or key is an answer, not a failure.
@@ -121,7 +121,7 @@ func (s *Store) LoadTurnInputs(ctx context.Context, orgID, agentID, conversation
 			errs = append(errs, fmt.Errorf("load knowledge presence: %w", err))
 		}
 	})
-	history.Query(func(_ int, rows []db.TurnHistoryRow, err error) {
+	history.Query(func(_ int, rows []db.MessageListForTurnRow, err error) {
 		if err != nil {
 			errs = append(errs, fmt.Errorf("load history: %w", err))
 			return
@@ -147,7 +147,7 @@ type NewApproval struct {
 
 // CreateApproval commits a pending approval.
 func (s *Store) CreateApproval(ctx context.Context, a NewApproval) error {
-	_, err := s.Q.CreateApproval(ctx, s.Pool, db.CreateApprovalParams{
+	_, err := s.Q.ApprovalCreate(ctx, s.Pool, db.ApprovalCreateParams{
 		ID: a.ID, OrgID: a.OrgID, SessionID: a.SessionID, ConversationID: a.ConversationID, AgentID: a.AgentID,
 		RequestID: a.RequestID, ToolName: a.ToolName, Arguments: a.Arguments, InstanceID: a.InstanceID, ExpiresAt: a.ExpiresAt,
 	})
@@ -160,7 +160,7 @@ func (s *Store) CreateApproval(ctx context.Context, a NewApproval) error {
 // FinishApproval moves a still pending approval to status (expired or cancelled); false
 // when it was no longer pending.
 func (s *Store) FinishApproval(ctx context.Context, orgID, id uuid.UUID, status string) (bool, error) {
-	_, err := s.Q.FinishApproval(ctx, s.Pool, db.FinishApprovalParams{Status: status, OrgID: orgID, ID: id})
+	_, err := s.Q.ApprovalFinish(ctx, s.Pool, db.ApprovalFinishParams{Status: status, OrgID: orgID, ID: id})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return false, nil
 	}
@@ -179,7 +179,7 @@ type ApprovalOutcome struct {
 
 // ApprovalOutcome reads an approval's status.
 func (s *Store) ApprovalOutcome(ctx context.Context, orgID, id uuid.UUID) (ApprovalOutcome, error) {
-	r, err := s.Q.GetApprovalStatus(ctx, s.Pool, db.GetApprovalStatusParams{OrgID: orgID, ID: id})
+	r, err := s.Q.ApprovalGetStatus(ctx, s.Pool, db.ApprovalGetStatusParams{OrgID: orgID, ID: id})
 	if err != nil {
 		return ApprovalOutcome{}, fmt.Errorf("load approval %s: %w", id, Classify(err))
 	}
@@ -196,7 +196,7 @@ func (s *Store) ApprovalOutcome(ctx context.Context, orgID, id uuid.UUID) (Appro
 // PendingApprovalForSession returns the approval a confirm decides: the named one when id is
 // valid, else the session's earliest-parked pending one; ErrNotFound when there is none.
 func (s *Store) PendingApprovalForSession(ctx context.Context, orgID, sessionID uuid.UUID, id uuid.NullUUID) (db.PendingApproval, error) {
-	a, err := s.Q.FindPendingApprovalForSession(ctx, s.Pool, db.FindPendingApprovalForSessionParams{OrgID: orgID, SessionID: sessionID, ID: id})
+	a, err := s.Q.ApprovalFindPendingForSession(ctx, s.Pool, db.ApprovalFindPendingForSessionParams{OrgID: orgID, SessionID: sessionID, ID: id})
 	if err != nil {
 		return db.PendingApproval{}, fmt.Errorf("find pending approval: %w", Classify(err))
 	}
@@ -215,7 +215,7 @@ func (s *Store) DecideApproval(ctx context.Context, orgID, id uuid.UUID, approve
 	if approved {
 		status = "approved"
 	}
-	a, err := s.Q.DecideApproval(ctx, s.Pool, db.DecideApprovalParams{
+	a, err := s.Q.ApprovalDecide(ctx, s.Pool, db.ApprovalDecideParams{
 		Status: status, DecidedVia: &via, DecidedBy: decidedBy, Reason: reason, OrgID: orgID, ID: id,
 	})
 	if err == nil {
@@ -224,7 +224,7 @@ func (s *Store) DecideApproval(ctx context.Context, orgID, id uuid.UUID, approve
 	if !errors.Is(err, pgx.ErrNoRows) {
 		return db.PendingApproval{}, fmt.Errorf("decide approval %s: %w", id, err)
 	}
-	if _, err := s.Q.ExpireApprovalIfOrphaned(ctx, s.Pool, db.ExpireApprovalIfOrphanedParams{OrgID: orgID, ID: id}); err != nil {
+	if _, err := s.Q.ApprovalExpireIfOrphaned(ctx, s.Pool, db.ApprovalExpireIfOrphanedParams{OrgID: orgID, ID: id}); err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
 			return db.PendingApproval{}, fmt.Errorf("decide approval %s: %w", id, ErrNotFound)
 		}

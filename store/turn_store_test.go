@@ -35,36 +35,36 @@ func newTurnWorld(t *testing.T) *turnWorld {
 	ctx := context.Background()
 	pool := dbtest.NewPool(t)
 	w := &turnWorld{ctx: ctx, pool: pool, st: store.New(pool)}
-	org, err := q.CreateOrg(ctx, pool, db.CreateOrgParams{Name: "A"})
+	org, err := q.OrgCreate(ctx, pool, db.OrgCreateParams{Name: "A"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, err := q.CreateOrg(ctx, pool, db.CreateOrgParams{Name: "B"})
+	other, err := q.OrgCreate(ctx, pool, db.OrgCreateParams{Name: "B"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	w.org, w.otherOrgID = org.ID, other.ID
-	w.agent, err = q.CreateAgent(ctx, pool, db.CreateAgentParams{
+	w.agent, err = q.AgentCreate(ctx, pool, db.AgentCreateParams{
 		ID: uuid.New(), OrgID: w.org, Name: "Support", Enabled: true,
 		ConfirmTools: []string{}, DocumentSets: []string{}, AllowedOrigins: []string{},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.conv, err = q.CreateConversation(ctx, pool, db.CreateConversationParams{ID: uuid.New(), OrgID: w.org, AgentID: w.agent.ID})
+	w.conv, err = q.ConversationCreate(ctx, pool, db.ConversationCreateParams{ID: uuid.New(), OrgID: w.org, AgentID: w.agent.ID})
 	if err != nil {
 		t.Fatal(err)
 	}
-	user, err := q.CreateParticipant(ctx, pool, db.CreateParticipantParams{OrgID: w.org, ConversationID: w.conv.ID, Type: "user", Name: "Visitor"})
+	user, err := q.ParticipantCreate(ctx, pool, db.ParticipantCreateParams{OrgID: w.org, ConversationID: w.conv.ID, Type: "user", Name: "Visitor"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	bot, err := q.CreateParticipant(ctx, pool, db.CreateParticipantParams{OrgID: w.org, ConversationID: w.conv.ID, Type: "ai-agent", Name: "Support"})
+	bot, err := q.ParticipantCreate(ctx, pool, db.ParticipantCreateParams{OrgID: w.org, ConversationID: w.conv.ID, Type: "ai-agent", Name: "Support"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	w.user, w.bot = user.ID, bot.ID
-	sess, err := q.CreateSession(ctx, pool, db.CreateSessionParams{
+	sess, err := q.SessionCreate(ctx, pool, db.SessionCreateParams{
 		ID: uuid.New(), OrgID: w.org, ConversationID: w.conv.ID, AgentID: w.agent.ID,
 		UserParticipantID: user.ID, AgentParticipantID: bot.ID, UserName: "Visitor",
 		ResumeTokenHash: uuid.New().NodeID(), ResumeTokenExpiresAt: time.Now().Add(time.Hour),
@@ -104,13 +104,13 @@ func (w *turnWorld) record(r store.TurnRecord) (uuid.UUID, error) {
 func TestLoadTurnInputsReadsEveryInputOfTheOrg(t *testing.T) {
 	w := newTurnWorld(t)
 	budget := int64(5000)
-	if _, err := q.UpsertOrgSettings(w.ctx, w.pool, db.UpsertOrgSettingsParams{
+	if _, err := q.OrgSettingsUpsert(w.ctx, w.pool, db.OrgSettingsUpsertParams{
 		OrgID: w.org, Model: "gpt-4o", SystemPrompt: "Be brief.", DefaultTools: []string{}, MonthlyTokenBudget: &budget,
 	}); err != nil {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"lookup", "Cancel"} {
-		if _, err := q.CreateTool(w.ctx, w.pool, db.CreateToolParams{
+		if _, err := q.ToolCreate(w.ctx, w.pool, db.ToolCreateParams{
 			OrgID: w.org, AgentID: w.agent.ID, Name: name, Description: "d", Parameters: []byte(`{"type":"object"}`),
 			Url: "https://tools.example.com/" + name, TimeoutMs: 1000,
 		}); err != nil {
@@ -121,7 +121,7 @@ func TestLoadTurnInputsReadsEveryInputOfTheOrg(t *testing.T) {
 	for i, revoked := range []bool{false, false, true} {
 		id := uuid.New()
 		keys = append(keys, id)
-		if _, err := q.CreateGatewayKey(w.ctx, w.pool, db.CreateGatewayKeyParams{
+		if _, err := q.GatewayKeyCreate(w.ctx, w.pool, db.GatewayKeyCreateParams{
 			ID: id, OrgID: w.org, Label: "k", KeyCiphertext: []byte{byte(i)}, Last4: "abcd", CreatedBy: "test",
 		}); err != nil {
 			t.Fatal(err)
@@ -223,7 +223,7 @@ func TestInsertUserMessageTouchesTheConversation(t *testing.T) {
 func TestRecordTurnWritesReplyUsageCounterAndKeyTogether(t *testing.T) {
 	w := newTurnWorld(t)
 	keyID := uuid.New()
-	if _, err := q.CreateGatewayKey(w.ctx, w.pool, db.CreateGatewayKeyParams{
+	if _, err := q.GatewayKeyCreate(w.ctx, w.pool, db.GatewayKeyCreateParams{
 		ID: keyID, OrgID: w.org, Label: "k", KeyCiphertext: []byte{1}, Last4: "abcd", CreatedBy: "test",
 	}); err != nil {
 		t.Fatal(err)
@@ -380,7 +380,7 @@ func TestRecordTurnWritesTurnsThatEndMeanwhileInOneTransaction(t *testing.T) {
 		rest = append(rest, completedTurn(fmt.Sprintf("reply %d", i)))
 	}
 	keyID := uuid.New()
-	if _, err := q.CreateGatewayKey(w.ctx, w.pool, db.CreateGatewayKeyParams{
+	if _, err := q.GatewayKeyCreate(w.ctx, w.pool, db.GatewayKeyCreateParams{
 		ID: keyID, OrgID: w.org, Label: "k", KeyCiphertext: []byte{1}, Last4: "abcd", CreatedBy: "test",
 	}); err != nil {
 		t.Fatal(err)

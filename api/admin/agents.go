@@ -101,7 +101,7 @@ func (h *handlers) createAgent(c *fiber.Ctx) error {
 	}
 	p := principalOf(c)
 	id := uuid.New()
-	params := db.CreateAgentParams{
+	params := db.AgentCreateParams{
 		ID: id, Name: w.name, Model: w.model, SystemPrompt: w.systemPrompt, Persona: w.persona,
 		ConfirmTools: w.confirmTools, DocumentSets: w.documentSets, MaxIterations: w.maxIterations,
 		MaxTokens: w.maxTokens, Enabled: w.enabled, AllowedOrigins: w.allowedOrigins,
@@ -159,7 +159,7 @@ func (h *handlers) updateAgent(c *fiber.Ctx) error {
 		return err
 	}
 	p := principalOf(c)
-	params := db.UpdateAgentParams{
+	params := db.AgentUpdateParams{
 		Name: w.name, Model: w.model, SystemPrompt: w.systemPrompt, Persona: w.persona,
 		ConfirmTools: w.confirmTools, DocumentSets: w.documentSets, MaxIterations: w.maxIterations,
 		MaxTokens: w.maxTokens, Enabled: w.enabled, AllowedOrigins: w.allowedOrigins,
@@ -173,7 +173,7 @@ func (h *handlers) updateAgent(c *fiber.Ctx) error {
 	if w.toolSecretP == reqjson.Set {
 		params.ToolSigningSecret = h.sealAgentSecret("tool_signing_secret", w.toolSecret, p.org, id)
 	}
-	row, err := h.st.UpdateAgent(c.UserContext(), p.org, id, func(cur db.Agent) (db.UpdateAgentParams, map[string]any, error) {
+	row, err := h.st.UpdateAgent(c.UserContext(), p.org, id, func(cur db.Agent) (db.AgentUpdateParams, map[string]any, error) {
 		hasWidgetSecret := w.widgetSecretP == reqjson.Set || (w.widgetSecretP == reqjson.Absent && cur.WidgetSigningSecret != nil)
 		if w.requireAuthContext && !hasWidgetSecret {
 			return params, nil, validation(errNeedsWidgetSecret)

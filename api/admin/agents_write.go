@@ -81,7 +81,7 @@ var errNeedsWidgetSecret = &reqjson.Error{
 }
 
 // agentChanges names the AgentWrite fields whose stored value a PUT changes.
-func agentChanges(cur db.Agent, next db.UpdateAgentParams, w agentWrite) []string {
+func agentChanges(cur db.Agent, next db.AgentUpdateParams, w agentWrite) []string {
 	var out []string
 	add := func(changed bool, f string) {
 		if changed {

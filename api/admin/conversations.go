@@ -135,7 +135,7 @@ type messageFrom struct {
 	Name string `json:"name"`
 }
 
-func messageOut(m db.ListMessagesOldestFirstRow) messageJSON {
+func messageOut(m db.MessageListOldestFirstRow) messageJSON {
 	out := messageJSON{
 		ID: m.ID.String(), ConversationID: m.ConversationID.String(), Direction: m.Direction,
 		Content:   messageContent{Items: []messageItem{{Type: "text", Text: m.Text}}, Text: m.Text},

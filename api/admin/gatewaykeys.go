@@ -88,7 +88,7 @@ func (h *handlers) createGatewayKey(c *fiber.Ctx) error {
 	}
 	p := principalOf(c)
 	id := uuid.New()
-	row, err := h.st.CreateGatewayKey(c.UserContext(), p.org, db.CreateGatewayKeyParams{
+	row, err := h.st.CreateGatewayKey(c.UserContext(), p.org, db.GatewayKeyCreateParams{
 		ID: id, Label: label, Last4: key[len(key)-4:], BaseUrl: baseURL, CreatedBy: p.UserID,
 		KeyCiphertext: h.d.Box.Seal([]byte(key), seal.AAD("gateway_keys", "key_ciphertext", p.org, id)),
 	}, h.meta(c, p))

@@ -292,7 +292,7 @@ func (s *server) seedChat(t *testing.T, o org, agent uuid.UUID, identity, email 
 	t.Helper()
 	ctx := context.Background()
 	q := s.Store.Q
-	conv, err := q.CreateConversation(ctx, s.Pool, db.CreateConversationParams{ID: uuid.New(), OrgID: o.id, AgentID: agent})
+	conv, err := q.ConversationCreate(ctx, s.Pool, db.ConversationCreateParams{ID: uuid.New(), OrgID: o.id, AgentID: agent})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -302,15 +302,15 @@ func (s *server) seedChat(t *testing.T, o org, agent uuid.UUID, identity, email 
 		}
 		return &v
 	}
-	user, err := q.CreateParticipant(ctx, s.Pool, db.CreateParticipantParams{OrgID: o.id, ConversationID: conv.ID, Type: "user", Name: "Visitor", Email: opt(email), ExternalID: opt(identity)})
+	user, err := q.ParticipantCreate(ctx, s.Pool, db.ParticipantCreateParams{OrgID: o.id, ConversationID: conv.ID, Type: "user", Name: "Visitor", Email: opt(email), ExternalID: opt(identity)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ai, err := q.CreateParticipant(ctx, s.Pool, db.CreateParticipantParams{OrgID: o.id, ConversationID: conv.ID, Type: "ai-agent", Name: "Support"})
+	ai, err := q.ParticipantCreate(ctx, s.Pool, db.ParticipantCreateParams{OrgID: o.id, ConversationID: conv.ID, Type: "ai-agent", Name: "Support"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	sess, err := q.CreateSession(ctx, s.Pool, db.CreateSessionParams{
+	sess, err := q.SessionCreate(ctx, s.Pool, db.SessionCreateParams{
 		ID: uuid.New(), OrgID: o.id, ConversationID: conv.ID, AgentID: agent, UserParticipantID: user.ID,
 		AgentParticipantID: ai.ID, UserName: "Visitor", ResumeTokenHash: []byte(uuid.NewString()),
 		ResumeTokenExpiresAt: time.Now().Add(time.Hour),
@@ -323,12 +323,12 @@ func (s *server) seedChat(t *testing.T, o org, agent uuid.UUID, identity, email 
 		if i%2 == 1 {
 			dir, from = "outbound", ai.ID
 		}
-		m, err := q.InsertMessage(ctx, s.Pool, db.InsertMessageParams{OrgID: o.id, ConversationID: conv.ID,
+		m, err := q.MessageInsertRow(ctx, s.Pool, db.MessageInsertRowParams{OrgID: o.id, ConversationID: conv.ID,
 			ParticipantID: uuid.NullUUID{UUID: from, Valid: true}, Direction: dir, Text: "message " + string(rune('a'+i%26))})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := q.TouchConversationActivity(ctx, s.Pool, db.TouchConversationActivityParams{At: &m.CreatedAt, OrgID: o.id, ID: conv.ID}); err != nil {
+		if err := q.ConversationTouchActivity(ctx, s.Pool, db.ConversationTouchActivityParams{At: &m.CreatedAt, OrgID: o.id, ID: conv.ID}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -338,7 +338,7 @@ func (s *server) seedChat(t *testing.T, o org, agent uuid.UUID, identity, email 
 // seedApproval parks a tool call of c owned by the server's instance.
 func (s *server) seedApproval(t *testing.T, o org, agent uuid.UUID, c chat, tool string, expires time.Duration) uuid.UUID {
 	t.Helper()
-	a, err := s.Store.Q.CreateApproval(context.Background(), s.Pool, db.CreateApprovalParams{
+	a, err := s.Store.Q.ApprovalCreate(context.Background(), s.Pool, db.ApprovalCreateParams{
 		ID: uuid.New(), OrgID: o.id, SessionID: c.session, ConversationID: c.conv, AgentID: agent,
 		RequestID: "r-1", ToolName: tool, Arguments: json.RawMessage(`{"order":"1042"}`),
 		InstanceID: s.instanceID(t), ExpiresAt: time.Now().Add(expires),

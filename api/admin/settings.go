@@ -66,9 +66,9 @@ func (h *handlers) getSettings(c *fiber.Ctx) error {
 	return reply(c, fiber.StatusOK, fiber.Map{"settings": settingsOut(h.effectiveSettings(org, row, found), found)})
 }
 
-func decodeSettings(v *reqjson.Value) (db.UpsertOrgSettingsParams, *reqjson.Error) {
+func decodeSettings(v *reqjson.Value) (db.OrgSettingsUpsertParams, *reqjson.Error) {
 	r := reqjson.NewReader(v, "model", "systemPrompt", "persona", "defaultTools", "maxIterations", "maxTokens", "monthlyTokenBudget")
-	var s db.UpsertOrgSettingsParams
+	var s db.OrgSettingsUpsertParams
 	if m, p := r.String("model", reqjson.Required); p == reqjson.Set {
 		if !modelPattern.MatchString(m) {
 			r.Fail("model", "model must match "+modelPattern.String())
@@ -105,7 +105,7 @@ func (h *handlers) putSettings(c *fiber.Ctx) error {
 		return validation(verr)
 	}
 	p := principalOf(c)
-	row, err := h.st.PutSettings(c.UserContext(), p.org, next, func(prev *db.OrgSetting, next db.UpsertOrgSettingsParams) map[string]any {
+	row, err := h.st.PutSettings(c.UserContext(), p.org, next, func(prev *db.OrgSetting, next db.OrgSettingsUpsertParams) map[string]any {
 		var cur db.OrgSetting
 		if prev != nil {
 			cur = *prev
@@ -120,7 +120,7 @@ func (h *handlers) putSettings(c *fiber.Ctx) error {
 	return reply(c, fiber.StatusOK, fiber.Map{"settings": settingsOut(row, true)})
 }
 
-func settingsChanges(cur db.OrgSetting, next db.UpsertOrgSettingsParams) []string {
+func settingsChanges(cur db.OrgSetting, next db.OrgSettingsUpsertParams) []string {
 	out := []string{}
 	add := func(changed bool, f string) {
 		if changed {

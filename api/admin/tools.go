@@ -141,7 +141,7 @@ func (h *handlers) createTool(c *fiber.Ctx) error {
 		return err
 	}
 	p := principalOf(c)
-	row, err := h.st.CreateTool(c.UserContext(), p.org, db.CreateToolParams{
+	row, err := h.st.CreateTool(c.UserContext(), p.org, db.ToolCreateParams{
 		AgentID: agentID, Name: w.name, Description: w.description, Parameters: w.parameters, Url: w.url,
 		RequiresApproval: w.requiresApproval, TimeoutMs: w.timeoutMs,
 	}, h.meta(c, p), map[string]any{"fields": w.fields})
@@ -210,11 +210,11 @@ func (h *handlers) updateTool(c *fiber.Ctx) error {
 		return err
 	}
 	p := principalOf(c)
-	next := db.UpdateToolParams{
+	next := db.ToolUpdateParams{
 		Name: w.name, Description: w.description, Parameters: w.parameters, Url: w.url,
 		RequiresApproval: w.requiresApproval, TimeoutMs: w.timeoutMs,
 	}
-	row, err := h.st.UpdateTool(c.UserContext(), p.org, agentID, toolID, func(cur db.AgentTool) (db.UpdateToolParams, map[string]any, error) {
+	row, err := h.st.UpdateTool(c.UserContext(), p.org, agentID, toolID, func(cur db.AgentTool) (db.ToolUpdateParams, map[string]any, error) {
 		return next, map[string]any{"fields": toolChanges(cur, next)}, nil
 	}, h.meta(c, p))
 	if errors.Is(err, store.ErrConflict) {
@@ -226,7 +226,7 @@ func (h *handlers) updateTool(c *fiber.Ctx) error {
 	return reply(c, fiber.StatusOK, fiber.Map{"tool": toolOut(row)})
 }
 
-func toolChanges(cur db.AgentTool, next db.UpdateToolParams) []string {
+func toolChanges(cur db.AgentTool, next db.ToolUpdateParams) []string {
 	out := []string{}
 	add := func(changed bool, f string) {
 		if changed {

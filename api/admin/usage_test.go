@@ -14,11 +14,11 @@ import (
 // usageAt writes a usage row as a finished turn would, then moves its created_at.
 //
 // The issue asks for aggregation over rows written by real turns; the turn engine is built
-// concurrently, so these rows go through the store's InsertUsageEvent (the query turns use).
+// concurrently, so these rows go through the UsageEventInsert query (the usage row turns write).
 func usageAt(t *testing.T, s *server, o org, at time.Time, agent uuid.UUID, model string, key *uuid.UUID, prompt, completion int64, cost float64) {
 	t.Helper()
 	id := uuid.New()
-	p := db.InsertUsageEventParams{
+	p := db.UsageEventInsertParams{
 		ID: id, OrgID: o.id, AgentID: agent, ConversationID: uuid.New(), SessionID: uuid.New(), RequestID: "r",
 		Model: model, PromptTokens: prompt, CompletionTokens: completion, CostUsd: cost, Outcome: "completed",
 	}
@@ -26,7 +26,7 @@ func usageAt(t *testing.T, s *server, o org, at time.Time, agent uuid.UUID, mode
 		p.GatewayKeyID = uuid.NullUUID{UUID: *key, Valid: true}
 	}
 	ctx := context.Background()
-	if err := s.Store.Q.InsertUsageEvent(ctx, s.Pool, p); err != nil {
+	if err := s.Store.Q.UsageEventInsert(ctx, s.Pool, p); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Pool.Exec(ctx, `UPDATE usage_events SET created_at = $1 WHERE id = $2`, at, id); err != nil {

@@ -183,13 +183,13 @@ func redact(raw string) string {
 
 // seed makes an org with 60 agents and 200 conversations, so both lists fill a page of 50.
 func seed(ctx context.Context, st *store.Store) (uuid.UUID, error) {
-	org, err := st.Q.CreateOrg(ctx, st.Pool, db.CreateOrgParams{Name: "bench"})
+	org, err := st.Q.OrgCreate(ctx, st.Pool, db.OrgCreateParams{Name: "bench"})
 	if err != nil {
 		return uuid.Nil, err
 	}
 	var agents []uuid.UUID
 	for i := 0; i < 60; i++ {
-		a, err := st.Q.CreateAgent(ctx, st.Pool, db.CreateAgentParams{
+		a, err := st.Q.AgentCreate(ctx, st.Pool, db.AgentCreateParams{
 			ID: uuid.New(), OrgID: org.ID, Name: fmt.Sprintf("Agent %03d", i), ConfirmTools: []string{"refund_*"},
 			DocumentSets: []string{}, AllowedOrigins: []string{"https://www.example.com"}, Enabled: true,
 		})
@@ -199,7 +199,7 @@ func seed(ctx context.Context, st *store.Store) (uuid.UUID, error) {
 		agents = append(agents, a.ID)
 	}
 	for i := 0; i < 200; i++ {
-		if _, err := st.Q.CreateConversation(ctx, st.Pool, db.CreateConversationParams{ID: uuid.New(), OrgID: org.ID, AgentID: agents[i%len(agents)]}); err != nil {
+		if _, err := st.Q.ConversationCreate(ctx, st.Pool, db.ConversationCreateParams{ID: uuid.New(), OrgID: org.ID, AgentID: agents[i%len(agents)]}); err != nil {
 			return uuid.Nil, err
 		}
 	}
@@ -211,14 +211,14 @@ func startFloor(pool *pgxpool.Pool, org uuid.UUID) (string, func(), error) {
 	q := db.New()
 	app := fiber.New(fiber.Config{DisableStartupMessage: true})
 	app.Get("/admin/agents", func(c *fiber.Ctx) error {
-		rows, err := q.AdminListAgents(c.UserContext(), pool, db.AdminListAgentsParams{OrgID: org, Lim: 51})
+		rows, err := q.AgentList(c.UserContext(), pool, db.AgentListParams{OrgID: org, Lim: 51})
 		if err != nil {
 			return err
 		}
 		return c.JSON(fiber.Map{"agents": rows, "nextCursor": nil})
 	})
 	app.Get("/admin/conversations", func(c *fiber.Ctx) error {
-		rows, err := q.ListConversations(c.UserContext(), pool, db.ListConversationsParams{OrgID: org, AllVisible: true, Lim: 51})
+		rows, err := q.ConversationList(c.UserContext(), pool, db.ConversationListParams{OrgID: org, AllVisible: true, Lim: 51})
 		if err != nil {
 			return err
 		}

@@ -343,7 +343,7 @@ func createOrg(ctx context.Context, dbURL string) (uuid.UUID, error) {
 		return uuid.Nil, err
 	}
 	defer conn.Close(ctx)
-	org, err := db.New().CreateOrg(ctx, conn, db.CreateOrgParams{Name: "bench"})
+	org, err := db.New().OrgCreate(ctx, conn, db.OrgCreateParams{Name: "bench"})
 	return org.ID, err
 }
 

@@ -176,10 +176,10 @@ func waitRuns(ctx context.Context, b *testing.B, s *knowledge.Service, org uuid.
 	}
 }
 
-// floorSQL is the query Search runs (queries/knowledge_docs.sql, SearchChunks), bare:
+// floorSQL is the query Search runs (queries/documents.sql, ChunkSearch), bare:
 // the same filters (org, indexed documents, ACL for an anonymous viewer, every set) and
 // the same common-terms matching, sent straight to pgx with nothing around it. Keep it in
-// step with SearchChunks.
+// step with ChunkSearch.
 const floorSQL = `WITH lex AS (
     SELECT DISTINCT t.lexeme FROM unnest(tsvector_to_array(to_tsvector('english', $2::text))) AS t(lexeme)
 ), stats AS MATERIALIZED (
@@ -285,7 +285,7 @@ func BenchmarkKnowledge(b *testing.B) {
 	}
 	var ids []uuid.UUID
 	for i := 0; i < orgs; i++ {
-		o, err := st.Q.CreateOrg(ctx, pool, db.CreateOrgParams{Name: fmt.Sprintf("org-%d", i)})
+		o, err := st.Q.OrgCreate(ctx, pool, db.OrgCreateParams{Name: fmt.Sprintf("org-%d", i)})
 		if err != nil {
 			b.Fatal(err)
 		}

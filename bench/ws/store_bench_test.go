@@ -45,18 +45,18 @@ func BenchmarkTurnRoundTrips(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	org, err := q.CreateOrg(ctx, pool, db.CreateOrgParams{Name: "Bench"})
+	org, err := q.OrgCreate(ctx, pool, db.OrgCreateParams{Name: "Bench"})
 	must(err)
-	ag, err := q.CreateAgent(ctx, pool, db.CreateAgentParams{ID: uuid.New(), OrgID: org.ID, Name: "a", Enabled: true,
+	ag, err := q.AgentCreate(ctx, pool, db.AgentCreateParams{ID: uuid.New(), OrgID: org.ID, Name: "a", Enabled: true,
 		ConfirmTools: []string{}, DocumentSets: []string{}, AllowedOrigins: []string{}})
 	must(err)
-	conv, err := q.CreateConversation(ctx, pool, db.CreateConversationParams{ID: uuid.New(), OrgID: org.ID, AgentID: ag.ID})
+	conv, err := q.ConversationCreate(ctx, pool, db.ConversationCreateParams{ID: uuid.New(), OrgID: org.ID, AgentID: ag.ID})
 	must(err)
-	user, err := q.CreateParticipant(ctx, pool, db.CreateParticipantParams{OrgID: org.ID, ConversationID: conv.ID, Type: "user", Name: "u"})
+	user, err := q.ParticipantCreate(ctx, pool, db.ParticipantCreateParams{OrgID: org.ID, ConversationID: conv.ID, Type: "user", Name: "u"})
 	must(err)
-	bot, err := q.CreateParticipant(ctx, pool, db.CreateParticipantParams{OrgID: org.ID, ConversationID: conv.ID, Type: "ai-agent", Name: "a"})
+	bot, err := q.ParticipantCreate(ctx, pool, db.ParticipantCreateParams{OrgID: org.ID, ConversationID: conv.ID, Type: "ai-agent", Name: "a"})
 	must(err)
-	sess, err := q.CreateSession(ctx, pool, db.CreateSessionParams{ID: uuid.New(), OrgID: org.ID, ConversationID: conv.ID,
+	sess, err := q.SessionCreate(ctx, pool, db.SessionCreateParams{ID: uuid.New(), OrgID: org.ID, ConversationID: conv.ID,
 		AgentID: ag.ID, UserParticipantID: user.ID, AgentParticipantID: bot.ID, UserName: "u",
 		ResumeTokenHash: uuid.New().NodeID(), ResumeTokenExpiresAt: time.Now().Add(time.Hour)})
 	must(err)

@@ -196,7 +196,7 @@ func TestConcurrentPublishersOnBothInstancesReachEverySocketExactlyOnce(t *testi
 		t.Fatal(err)
 	}
 	defer tx.Rollback(ctx()) //nolint:errcheck
-	if _, err := db.New().PublishBackplaneEvent(ctx(), tx, db.PublishBackplaneEventParams{
+	if _, err := db.New().BackplaneEventPublish(ctx(), tx, db.BackplaneEventPublishParams{
 		OrgID: c.org, TargetType: string(backplane.Org), TargetID: c.org.String(), Event: json.RawMessage(`{"type":"notice","seq":"late"}`),
 	}); err != nil {
 		t.Fatal(err)

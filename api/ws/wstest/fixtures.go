@@ -34,7 +34,7 @@ func CreateOrg(tb testing.TB, st *store.Store, name, externalID string) uuid.UUI
 	if externalID != "" {
 		ext = &externalID
 	}
-	org, err := st.Q.CreateOrg(context.Background(), st.Pool, db.CreateOrgParams{Name: name, ExternalID: ext})
+	org, err := st.Q.OrgCreate(context.Background(), st.Pool, db.OrgCreateParams{Name: name, ExternalID: ext})
 	if err != nil {
 		tb.Fatalf("wstest: create org: %v", err)
 	}
@@ -60,7 +60,7 @@ type Agent struct {
 func CreateAgent(tb testing.TB, st *store.Store, box *seal.Box, org uuid.UUID, a Agent) db.Agent {
 	tb.Helper()
 	id := uuid.New()
-	p := db.CreateAgentParams{
+	p := db.AgentCreateParams{
 		ID: id, OrgID: org, Name: a.Name, Enabled: !a.Disabled, ConfirmTools: nonNil(a.ConfirmTools),
 		DocumentSets: []string{}, AllowedOrigins: nonNil(a.AllowedOrigins), RequireAuthContext: a.RequireAuthContext,
 	}
@@ -82,7 +82,7 @@ func CreateAgent(tb testing.TB, st *store.Store, box *seal.Box, org uuid.UUID, a
 	if a.ToolSecret != "" {
 		p.ToolSigningSecret = box.Seal([]byte(a.ToolSecret), seal.AAD("agents", "tool_signing_secret", org, id))
 	}
-	ag, err := st.Q.CreateAgent(context.Background(), st.Pool, p)
+	ag, err := st.Q.AgentCreate(context.Background(), st.Pool, p)
 	if err != nil {
 		tb.Fatalf("wstest: create agent: %v", err)
 	}
@@ -112,7 +112,7 @@ func CreateTool(tb testing.TB, st *store.Store, org, agentID uuid.UUID, t Tool) 
 	if t.TimeoutMs == 0 {
 		t.TimeoutMs = 10000
 	}
-	row, err := st.Q.CreateTool(context.Background(), st.Pool, db.CreateToolParams{
+	row, err := st.Q.ToolCreate(context.Background(), st.Pool, db.ToolCreateParams{
 		OrgID: org, AgentID: agentID, Name: t.Name, Description: t.Description, Parameters: params,
 		Url: t.URL, RequiresApproval: t.RequiresApproval, TimeoutMs: t.TimeoutMs,
 	})
@@ -126,14 +126,14 @@ func CreateTool(tb testing.TB, st *store.Store, org, agentID uuid.UUID, t Tool) 
 func CreateGatewayKey(tb testing.TB, st *store.Store, box *seal.Box, org uuid.UUID, secret, baseURL string) uuid.UUID {
 	tb.Helper()
 	id := uuid.New()
-	p := db.CreateGatewayKeyParams{
+	p := db.GatewayKeyCreateParams{
 		ID: id, OrgID: org, Label: "test key", KeyCiphertext: box.Seal([]byte(secret), seal.AAD("gateway_keys", "key_ciphertext", org, id)),
 		Last4: secret[len(secret)-4:], CreatedBy: "test",
 	}
 	if baseURL != "" {
 		p.BaseUrl = &baseURL
 	}
-	if _, err := st.Q.CreateGatewayKey(context.Background(), st.Pool, p); err != nil {
+	if _, err := st.Q.GatewayKeyCreate(context.Background(), st.Pool, p); err != nil {
 		tb.Fatalf("wstest: create gateway key: %v", err)
 	}
 	return id

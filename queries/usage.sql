@@ -1,38 +1,34 @@
--- name: CreateGatewayKey :one
-INSERT INTO gateway_keys (id, org_id, label, key_ciphertext, last4, base_url, created_by)
-VALUES (@id, @org_id, @label, @key_ciphertext, @last4, sqlc.narg(base_url), @created_by)
-RETURNING *;
+-- The :batch queries travel together, several to a round trip and one implicit transaction
+-- (the pipeline of store/pipeline.go): a turn's reads (*ForTurn) and its writes.
 
--- name: GetGatewayKey :one
-SELECT * FROM gateway_keys WHERE org_id = @org_id AND id = @id;
-
--- name: ListGatewayKeys :many
-SELECT * FROM gateway_keys
-WHERE org_id = @org_id
-  AND (sqlc.narg(after_created_at)::timestamptz IS NULL
-       OR (created_at, id) < (sqlc.narg(after_created_at)::timestamptz, sqlc.narg(after_id)::uuid))
-ORDER BY created_at DESC, id DESC
-LIMIT @lim;
-
--- name: RevokeGatewayKey :one
--- Erases the ciphertext; the metadata row stays for usage history.
-UPDATE gateway_keys SET revoked_at = now(), key_ciphertext = NULL
-WHERE org_id = @org_id AND id = @id AND revoked_at IS NULL
-RETURNING *;
-
--- name: NewestActiveGatewayKey :one
-SELECT * FROM gateway_keys
-WHERE org_id = @org_id AND revoked_at IS NULL
-ORDER BY created_at DESC, id DESC
-LIMIT 1;
-
--- name: InsertUsageEvent :exec
+-- name: UsageEventInsert :exec
+-- A usage row alone, without the month counter (test fixtures); turns use UsageRecord.
 INSERT INTO usage_events (id, org_id, agent_id, conversation_id, session_id, request_id, model,
                           prompt_tokens, completion_tokens, tokens_estimated, cost_usd, cost_estimated,
                           gateway_key_id, outcome)
 VALUES (@id, @org_id, @agent_id, @conversation_id, @session_id, @request_id, @model,
         @prompt_tokens, @completion_tokens, @tokens_estimated, round(CAST(sqlc.arg(cost_usd) AS float8)::numeric, 10),
         @cost_estimated, sqlc.narg(gateway_key_id), @outcome);
+
+-- name: UsageRecord :batchexec
+-- A turn's usage row and the org's month counter, in one statement (PROTOCOL §8, ADMIN-API §7).
+WITH usage AS (
+    INSERT INTO usage_events (id, org_id, agent_id, conversation_id, session_id, request_id, model,
+                              prompt_tokens, completion_tokens, tokens_estimated, cost_usd, cost_estimated,
+                              gateway_key_id, outcome)
+    VALUES (@id, @org_id, @agent_id, @conversation_id, @session_id, @request_id, @model,
+            @prompt_tokens, @completion_tokens, @tokens_estimated, round(CAST(sqlc.arg(cost_usd) AS float8)::numeric, 10),
+            @cost_estimated, sqlc.narg(gateway_key_id), @outcome)
+)
+INSERT INTO org_usage_months (org_id, month, shard, tokens)
+VALUES (@org_id, date_trunc('month', now() AT TIME ZONE 'UTC')::date,
+        get_byte(uuid_send(@id), 15) % 16, @tokens)
+ON CONFLICT (org_id, month, shard) DO UPDATE SET tokens = org_usage_months.tokens + EXCLUDED.tokens;
+
+-- name: UsageMonthTokensForTurn :batchone
+-- The org's prompt plus completion tokens of the current UTC month (ADMIN-API §7.3).
+SELECT coalesce((SELECT sum(tokens) FROM org_usage_months
+                 WHERE org_id = @org_id AND month = date_trunc('month', now() AT TIME ZONE 'UTC')::date), 0)::bigint;
 
 -- name: UsageByDay :many
 SELECT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')::text AS bucket, count(*)::bigint AS turns,

@@ -1,18 +1,46 @@
--- name: LockOrgRunQueue :exec
+-- name: IndexingRunLockOrgQueue :exec
 -- Serialises run creation per org (the key names the org) so the queued-run limit holds
 -- under concurrency.
 SELECT pg_advisory_xact_lock(hashtextextended(@lock_key::text, 0));
 
--- name: LockConnector :one
-SELECT * FROM connectors WHERE org_id = @org_id AND id = @id FOR UPDATE;
+-- name: IndexingRunCreate :one
+INSERT INTO indexing_runs (org_id, connector_id, document_set, documents_seen)
+VALUES (@org_id, sqlc.narg(connector_id), @document_set, @documents_seen)
+RETURNING *;
 
--- name: LastRunForConnector :one
+-- name: IndexingRunGet :one
+SELECT * FROM indexing_runs WHERE org_id = @org_id AND id = @id;
+
+-- name: IndexingRunGetActiveForConnector :one
+SELECT * FROM indexing_runs
+WHERE org_id = @org_id AND connector_id = @connector_id AND status IN ('queued', 'running')
+ORDER BY created_at DESC
+LIMIT 1;
+
+-- name: IndexingRunGetLastForConnector :one
 SELECT * FROM indexing_runs
 WHERE org_id = @org_id AND connector_id = @connector_id
 ORDER BY created_at DESC, id DESC
 LIMIT 1;
 
--- name: StartRunAttempt :one
+-- name: IndexingRunList :many
+SELECT * FROM indexing_runs
+WHERE org_id = @org_id
+  AND (sqlc.narg(connector_id)::uuid IS NULL OR connector_id = sqlc.narg(connector_id)::uuid)
+  AND (sqlc.narg(status)::text IS NULL OR status = sqlc.narg(status)::text)
+  AND (sqlc.narg(after_created_at)::timestamptz IS NULL
+       OR (created_at, id) < (sqlc.narg(after_created_at)::timestamptz, sqlc.narg(after_id)::uuid))
+ORDER BY created_at DESC, id DESC
+LIMIT @lim;
+
+-- name: IndexingRunCountQueued :one
+SELECT count(*) FROM indexing_runs WHERE org_id = @org_id AND status = 'queued';
+
+-- name: IndexingRunCancelForConnector :exec
+UPDATE indexing_runs SET status = 'cancelled', finished_at = now()
+WHERE org_id = @org_id AND connector_id = @connector_id AND status IN ('queued', 'running');
+
+-- name: IndexingRunStartAttempt :one
 -- A new attempt resets started_at and clears the previous attempt's error; a continued
 -- slice of the same attempt keeps them.
 UPDATE indexing_runs SET
@@ -23,38 +51,38 @@ UPDATE indexing_runs SET
 WHERE org_id = @org_id AND id = @id AND status IN ('queued', 'running') AND attempt <= @attempt
 RETURNING *;
 
--- name: FenceRun :one
+-- name: IndexingRunFence :one
 -- Taken first in every step transaction: the run must still be running this attempt.
 SELECT * FROM indexing_runs
 WHERE org_id = @org_id AND id = @id AND status = 'running' AND attempt = @attempt
 FOR NO KEY UPDATE;
 
--- name: AddRunCounts :exec
+-- name: IndexingRunAddCounts :exec
 UPDATE indexing_runs SET
     documents_indexed = documents_indexed + @indexed,
     chunks_indexed = chunks_indexed + @chunks,
     documents_skipped = documents_skipped + @skipped
 WHERE org_id = @org_id AND id = @id;
 
--- name: SetRunDocumentsSeen :exec
+-- name: IndexingRunSetDocumentsSeen :exec
 UPDATE indexing_runs SET documents_seen = @documents_seen WHERE org_id = @org_id AND id = @id;
 
--- name: RecordRunAttemptError :exec
+-- name: IndexingRunRecordAttemptError :exec
 UPDATE indexing_runs SET error = @error
 WHERE org_id = @org_id AND id = @id AND status = 'running' AND attempt = @attempt;
 
--- name: FinishRunAttempt :one
+-- name: IndexingRunFinishAttempt :one
 UPDATE indexing_runs SET status = @status, error = sqlc.narg(error), finished_at = now()
 WHERE org_id = @org_id AND id = @id AND status = 'running' AND attempt = @attempt
 RETURNING *;
 
--- name: FailLostRun :one
+-- name: IndexingRunFailLost :one
 -- The run's job ended without its worker finishing the run (rescued and discarded).
 UPDATE indexing_runs SET status = 'failed', error = @error, finished_at = now()
 WHERE org_id = @org_id AND id = @id AND status IN ('queued', 'running')
 RETURNING *;
 
--- name: FinishedIndexJobs :many
+-- name: RiverJobListFinished :many
 -- River's own table (not a tenant table): index jobs River gave up on or cancelled since
 -- @since, and jobs completed since @completed_since (a run whose job completed while the
 -- run is still active was abandoned by a worker that lost its job to a rescue). Their
@@ -64,16 +92,3 @@ WHERE kind = @kind
   AND ((state IN ('discarded', 'cancelled') AND finalized_at > @since::timestamptz)
        OR (state = 'completed' AND finalized_at > @completed_since::timestamptz))
 ORDER BY id;
-
--- name: ListOrgIDs :many
-SELECT id FROM orgs WHERE (sqlc.narg(after_id)::uuid IS NULL OR id > sqlc.narg(after_id)::uuid)
-ORDER BY id
-LIMIT @lim;
-
--- name: ListScheduledConnectors :many
-SELECT c.id, c.schedule, c.updated_at,
-       (SELECT max(r.created_at) FROM indexing_runs r
-        WHERE r.org_id = @org_id AND r.connector_id = c.id) AS last_run_at
-FROM connectors c
-WHERE c.org_id = @org_id AND c.enabled AND c.schedule IS NOT NULL AND c.kind = 'web'
-ORDER BY c.id;

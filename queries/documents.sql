@@ -1,83 +1,12 @@
--- name: InsertPendingDocument :exec
--- Pending rows wait for their run; only rows in state 'indexed' are ever listed, counted or
--- retrieved.
-INSERT INTO documents (org_id, doc_id, document_set_id, title, url, acl, connector_id,
-                       content, content_hash, content_bytes, state, run_id)
-VALUES (@org_id, @doc_id, @document_set_id, @title, sqlc.narg(url), sqlc.narg(acl),
-        sqlc.narg(connector_id), sqlc.narg(content), @content_hash, @content_bytes, 'pending', @run_id)
-ON CONFLICT (org_id, run_id, doc_id) WHERE state = 'pending' DO NOTHING;
+-- The :batch queries travel together, several to a round trip and one implicit transaction
+-- (the pipeline of store/pipeline.go): a turn's reads (*ForTurn) and its writes.
 
--- name: NextPendingDocument :one
-SELECT * FROM documents
-WHERE org_id = @org_id AND run_id = @run_id AND state = 'pending'
-ORDER BY created_at, id
-LIMIT 1;
+-- name: DocumentSetEnsure :one
+INSERT INTO document_sets (org_id, name) VALUES (@org_id, @name)
+ON CONFLICT (org_id, name) DO UPDATE SET name = EXCLUDED.name
+RETURNING *;
 
--- name: DeleteRunPendingDocuments :execrows
-DELETE FROM documents WHERE org_id = @org_id AND run_id = @run_id AND state = 'pending';
-
--- name: LockDocumentID :exec
--- Serialises every writer of one document id of one org (indexing, deletion) for the
--- rest of the transaction; the key names the org and the document id.
-SELECT pg_advisory_xact_lock(hashtextextended(@lock_key::text, 0));
-
--- name: GetIndexedDocumentForUpdate :one
-SELECT * FROM documents
-WHERE org_id = @org_id AND doc_id = @doc_id AND state = 'indexed'
-FOR UPDATE;
-
--- name: TouchIndexedDocument :exec
--- Unchanged content: metadata follows the newest submission; updated_at moves only when
--- something visible changed.
-UPDATE documents SET
-    updated_at = CASE WHEN (title, url, acl, document_set_id, connector_id)
-                           IS DISTINCT FROM (@title::text, sqlc.narg(url)::text, sqlc.narg(acl)::jsonb,
-                                             @document_set_id::uuid, sqlc.narg(connector_id)::uuid)
-                      THEN now() ELSE updated_at END,
-    title = @title, url = sqlc.narg(url), acl = sqlc.narg(acl), document_set_id = @document_set_id,
-    connector_id = sqlc.narg(connector_id), run_id = @run_id
-WHERE org_id = @org_id AND id = @id;
-
--- name: ReplaceIndexedDocument :exec
-UPDATE documents SET
-    title = @title, url = sqlc.narg(url), acl = sqlc.narg(acl), document_set_id = @document_set_id,
-    connector_id = sqlc.narg(connector_id), run_id = @run_id, content = NULL,
-    content_hash = @content_hash, content_bytes = @content_bytes, chunk_count = @chunk_count,
-    updated_at = now()
-WHERE org_id = @org_id AND id = @id;
-
--- name: PromotePendingDocument :exec
-UPDATE documents SET
-    state = 'indexed', title = @title, url = sqlc.narg(url), acl = sqlc.narg(acl),
-    document_set_id = @document_set_id, connector_id = sqlc.narg(connector_id), content = NULL,
-    content_hash = @content_hash, content_bytes = @content_bytes, chunk_count = @chunk_count,
-    created_at = now(), updated_at = now()
-WHERE org_id = @org_id AND id = @id AND state = 'pending';
-
--- name: DeleteDocumentRow :exec
-DELETE FROM documents WHERE org_id = @org_id AND id = @id;
-
--- name: DeleteDocumentChunks :exec
-DELETE FROM chunks WHERE org_id = @org_id AND document_id = @document_id;
-
--- name: InsertChunks :exec
-INSERT INTO chunks (org_id, document_id, ordinal, text)
-SELECT @org_id, @document_id, unnest(@ordinals::int[]), unnest(@texts::text[]);
-
--- name: MarkConnectorDocumentSeen :exec
--- A page the run could not fetch for a passing reason (timeout, 5xx) keeps its document.
-UPDATE documents SET run_id = @run_id
-WHERE org_id = @org_id AND doc_id = @doc_id AND connector_id = @connector_id AND state = 'indexed';
-
--- name: DeleteUnseenConnectorDocuments :execrows
-DELETE FROM documents
-WHERE org_id = @org_id AND connector_id = @connector_id AND state = 'indexed'
-  AND run_id IS DISTINCT FROM @run_id::uuid;
-
--- name: DeleteIndexedDocument :execrows
-DELETE FROM documents WHERE org_id = @org_id AND doc_id = @doc_id AND state = 'indexed';
-
--- name: GetVisibleDocumentSet :one
+-- name: DocumentSetGetVisible :one
 -- A set exists while it holds an indexed document or one of the org's connectors targets it.
 SELECT s.* FROM document_sets s
 WHERE s.org_id = @org_id AND s.name = @name
@@ -85,7 +14,7 @@ WHERE s.org_id = @org_id AND s.name = @name
                WHERE d.org_id = @org_id AND d.document_set_id = s.id AND d.state = 'indexed')
        OR EXISTS (SELECT 1 FROM connectors c WHERE c.org_id = @org_id AND c.document_set = s.name));
 
--- name: ListVisibleDocumentSets :many
+-- name: DocumentSetListVisible :many
 SELECT s.name,
        (SELECT count(*) FROM documents d
         WHERE d.org_id = @org_id AND d.document_set_id = s.id AND d.state = 'indexed')::bigint AS document_count,
@@ -100,7 +29,43 @@ WHERE s.org_id = @org_id
 ORDER BY s.name COLLATE "C"
 LIMIT @lim;
 
--- name: ListSetDocuments :many
+-- name: DocumentInsertPending :exec
+-- Pending rows wait for their run; only rows in state 'indexed' are ever listed, counted or
+-- retrieved.
+INSERT INTO documents (org_id, doc_id, document_set_id, title, url, acl, connector_id,
+                       content, content_hash, content_bytes, state, run_id)
+VALUES (@org_id, @doc_id, @document_set_id, @title, sqlc.narg(url), sqlc.narg(acl),
+        sqlc.narg(connector_id), sqlc.narg(content), @content_hash, @content_bytes, 'pending', @run_id)
+ON CONFLICT (org_id, run_id, doc_id) WHERE state = 'pending' DO NOTHING;
+
+-- name: DocumentGetNextPending :one
+SELECT * FROM documents
+WHERE org_id = @org_id AND run_id = @run_id AND state = 'pending'
+ORDER BY created_at, id
+LIMIT 1;
+
+-- name: DocumentLockID :exec
+-- Serialises every writer of one document id of one org (indexing, deletion) for the
+-- rest of the transaction; the key names the org and the document id.
+SELECT pg_advisory_xact_lock(hashtextextended(@lock_key::text, 0));
+
+-- name: DocumentGetIndexed :one
+SELECT d.id, d.doc_id, s.name AS document_set, d.title, d.url, d.acl, d.connector_id, d.content_bytes,
+       d.chunk_count, d.created_at, d.updated_at
+FROM documents d JOIN document_sets s ON s.id = d.document_set_id AND s.org_id = @org_id
+WHERE d.org_id = @org_id AND d.doc_id = @doc_id AND d.state = 'indexed';
+
+-- name: DocumentGetIndexedForUpdate :one
+SELECT * FROM documents
+WHERE org_id = @org_id AND doc_id = @doc_id AND state = 'indexed'
+FOR UPDATE;
+
+-- name: DocumentHasIndexedForTurn :batchone
+-- Whether the org has any indexed document: without one, retrieval cannot find anything
+-- and the turn skips the pre-turn search.
+SELECT EXISTS (SELECT 1 FROM documents WHERE org_id = @org_id AND state = 'indexed')::bool;
+
+-- name: DocumentListInSet :many
 SELECT d.id, d.doc_id, d.title, d.url, d.acl, d.connector_id, d.content_bytes, d.chunk_count,
        d.created_at, d.updated_at
 FROM documents d
@@ -109,13 +74,61 @@ WHERE d.org_id = @org_id AND d.document_set_id = @document_set_id AND d.state = 
 ORDER BY d.doc_id COLLATE "C"
 LIMIT @lim;
 
--- name: GetIndexedDocument :one
-SELECT d.id, d.doc_id, s.name AS document_set, d.title, d.url, d.acl, d.connector_id, d.content_bytes,
-       d.chunk_count, d.created_at, d.updated_at
-FROM documents d JOIN document_sets s ON s.id = d.document_set_id AND s.org_id = @org_id
-WHERE d.org_id = @org_id AND d.doc_id = @doc_id AND d.state = 'indexed';
+-- name: DocumentTouchIndexed :exec
+-- Unchanged content: metadata follows the newest submission; updated_at moves only when
+-- something visible changed.
+UPDATE documents SET
+    updated_at = CASE WHEN (title, url, acl, document_set_id, connector_id)
+                           IS DISTINCT FROM (@title::text, sqlc.narg(url)::text, sqlc.narg(acl)::jsonb,
+                                             @document_set_id::uuid, sqlc.narg(connector_id)::uuid)
+                      THEN now() ELSE updated_at END,
+    title = @title, url = sqlc.narg(url), acl = sqlc.narg(acl), document_set_id = @document_set_id,
+    connector_id = sqlc.narg(connector_id), run_id = @run_id
+WHERE org_id = @org_id AND id = @id;
 
--- name: SearchChunks :many
+-- name: DocumentReplaceIndexed :exec
+UPDATE documents SET
+    title = @title, url = sqlc.narg(url), acl = sqlc.narg(acl), document_set_id = @document_set_id,
+    connector_id = sqlc.narg(connector_id), run_id = @run_id, content = NULL,
+    content_hash = @content_hash, content_bytes = @content_bytes, chunk_count = @chunk_count,
+    updated_at = now()
+WHERE org_id = @org_id AND id = @id;
+
+-- name: DocumentPromotePending :exec
+UPDATE documents SET
+    state = 'indexed', title = @title, url = sqlc.narg(url), acl = sqlc.narg(acl),
+    document_set_id = @document_set_id, connector_id = sqlc.narg(connector_id), content = NULL,
+    content_hash = @content_hash, content_bytes = @content_bytes, chunk_count = @chunk_count,
+    created_at = now(), updated_at = now()
+WHERE org_id = @org_id AND id = @id AND state = 'pending';
+
+-- name: DocumentMarkConnectorSeen :exec
+-- A page the run could not fetch for a passing reason (timeout, 5xx) keeps its document.
+UPDATE documents SET run_id = @run_id
+WHERE org_id = @org_id AND doc_id = @doc_id AND connector_id = @connector_id AND state = 'indexed';
+
+-- name: DocumentDeleteRow :exec
+DELETE FROM documents WHERE org_id = @org_id AND id = @id;
+
+-- name: DocumentDeleteIndexed :execrows
+DELETE FROM documents WHERE org_id = @org_id AND doc_id = @doc_id AND state = 'indexed';
+
+-- name: DocumentDeletePendingOfRun :execrows
+DELETE FROM documents WHERE org_id = @org_id AND run_id = @run_id AND state = 'pending';
+
+-- name: DocumentDeleteUnseenOfConnector :execrows
+DELETE FROM documents
+WHERE org_id = @org_id AND connector_id = @connector_id AND state = 'indexed'
+  AND run_id IS DISTINCT FROM @run_id::uuid;
+
+-- name: ChunkDeleteOfDocument :exec
+DELETE FROM chunks WHERE org_id = @org_id AND document_id = @document_id;
+
+-- name: ChunkInsert :exec
+INSERT INTO chunks (org_id, document_id, ordinal, text)
+SELECT @org_id, @document_id, unnest(@ordinals::int[]), unnest(@texts::text[]);
+
+-- name: ChunkSearch :many
 -- Ranked full-text retrieval, filtered in SQL by org, document sets (all when all_sets)
 -- and the document ACL: no ACL, public, one of the viewer's identities in users, or one of
 -- its token groups in groups. @words is plain words; Postgres stems them and drops stop
