@@ -6,14 +6,12 @@ package instance
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"os"
 	"time"
 
 	"github.com/google/uuid"
 
-	"github.com/switchboard-dev/switchboard/db"
 	"github.com/switchboard-dev/switchboard/store"
 )
 
@@ -31,8 +29,8 @@ type Instance struct {
 func Register(ctx context.Context, st *store.Store, version string, log *slog.Logger) (*Instance, error) {
 	host, _ := os.Hostname()
 	in := &Instance{ID: uuid.New(), store: st, log: log}
-	if err := st.Q.InstanceRegister(ctx, st.Pool, db.InstanceRegisterParams{ID: in.ID, Hostname: host, Version: version}); err != nil {
-		return nil, fmt.Errorf("register instance: %w", err)
+	if err := st.RegisterInstance(ctx, in.ID, host, version); err != nil {
+		return nil, err
 	}
 	return in, nil
 }
@@ -46,7 +44,7 @@ func (in *Instance) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := in.store.Q.InstanceHeartbeat(ctx, in.store.Pool, in.ID); err != nil && ctx.Err() == nil {
+			if err := in.store.HeartbeatInstance(ctx, in.ID); err != nil && ctx.Err() == nil {
 				in.log.Warn("instance heartbeat failed", "instance_id", in.ID, "err", err)
 			}
 		}
@@ -55,5 +53,5 @@ func (in *Instance) Run(ctx context.Context) {
 
 // Stop marks the row stopped, so its parks stop being decidable at once.
 func (in *Instance) Stop(ctx context.Context) error {
-	return in.store.Q.InstanceStop(ctx, in.store.Pool, in.ID)
+	return in.store.StopInstance(ctx, in.ID)
 }

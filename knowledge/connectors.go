@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/switchboard-dev/switchboard/db"
 	"github.com/switchboard-dev/switchboard/store"
@@ -80,19 +79,19 @@ func (s *Service) CreateConnector(ctx context.Context, orgID uuid.UUID, in Conne
 		fields = append(fields, "schedule")
 	}
 	var c db.Connector
-	err := s.st.InTx(ctx, func(tx pgx.Tx) error {
+	err := s.st.InTx(ctx, func(tx *store.Tx) error {
 		var err error
-		c, err = s.q.ConnectorCreate(ctx, tx, db.ConnectorCreateParams{
-			OrgID: orgID, Name: w.name, Kind: w.kind, Config: w.config, DocumentSet: w.set,
+		c, err = tx.CreateConnector(ctx, orgID, db.ConnectorCreateParams{
+			Name: w.name, Kind: w.kind, Config: w.config, DocumentSet: w.set,
 			Enabled: w.enabled, Schedule: w.schedule,
 		})
 		if err != nil {
-			return store.Classify(err)
+			return err
 		}
-		if _, err := s.q.DocumentSetEnsure(ctx, tx, db.DocumentSetEnsureParams{OrgID: orgID, Name: w.set}); err != nil {
+		if _, err := tx.EnsureDocumentSet(ctx, orgID, w.set); err != nil {
 			return fmt.Errorf("ensure set: %w", err)
 		}
-		return s.st.Audit(ctx, tx, orgID, m, "connector.create", "connector", c.ID.String(), map[string]any{"fields": fields})
+		return tx.Audit(ctx, orgID, m, "connector.create", "connector", c.ID.String(), map[string]any{"fields": fields})
 	})
 	if err != nil {
 		return Connector{}, fmt.Errorf("create connector: %w", err)
@@ -110,25 +109,25 @@ func (s *Service) UpdateConnector(ctx context.Context, orgID, id uuid.UUID, in C
 		return Connector{}, fe
 	}
 	var c db.Connector
-	err := s.st.InTx(ctx, func(tx pgx.Tx) error {
-		old, err := s.q.ConnectorGetForUpdate(ctx, tx, db.ConnectorGetForUpdateParams{OrgID: orgID, ID: id})
+	err := s.st.InTx(ctx, func(tx *store.Tx) error {
+		old, err := tx.LockConnector(ctx, orgID, id)
 		if err != nil {
-			return store.Classify(err)
+			return err
 		}
 		if old.Kind != w.kind {
 			return fieldErr("kind", "kind cannot be changed (connector is '"+old.Kind+"')")
 		}
-		c, err = s.q.ConnectorUpdate(ctx, tx, db.ConnectorUpdateParams{
-			OrgID: orgID, ID: id, Name: w.name, Config: w.config, DocumentSet: w.set,
+		c, err = tx.UpdateConnector(ctx, orgID, db.ConnectorUpdateParams{
+			ID: id, Name: w.name, Config: w.config, DocumentSet: w.set,
 			Enabled: w.enabled, Schedule: w.schedule,
 		})
 		if err != nil {
-			return store.Classify(err)
+			return err
 		}
-		if _, err := s.q.DocumentSetEnsure(ctx, tx, db.DocumentSetEnsureParams{OrgID: orgID, Name: w.set}); err != nil {
+		if _, err := tx.EnsureDocumentSet(ctx, orgID, w.set); err != nil {
 			return fmt.Errorf("ensure set: %w", err)
 		}
-		return s.st.Audit(ctx, tx, orgID, m, "connector.update", "connector", id.String(),
+		return tx.Audit(ctx, orgID, m, "connector.update", "connector", id.String(),
 			map[string]any{"fields": changedFields(old, c)})
 	})
 	if err != nil {
@@ -173,9 +172,9 @@ func jsonEqual(a, b json.RawMessage) bool {
 
 // GetConnector returns one connector of the org.
 func (s *Service) GetConnector(ctx context.Context, orgID, id uuid.UUID) (Connector, error) {
-	c, err := s.q.ConnectorGet(ctx, s.st.Pool, db.ConnectorGetParams{OrgID: orgID, ID: id})
+	c, err := s.st.GetConnector(ctx, orgID, id)
 	if err != nil {
-		return Connector{}, fmt.Errorf("get connector %s: %w", id, store.Classify(err))
+		return Connector{}, fmt.Errorf("get connector %s: %w", id, err)
 	}
 	return connectorFromDB(c), nil
 }
@@ -184,13 +183,13 @@ func (s *Service) GetConnector(ctx context.Context, orgID, id uuid.UUID) (Connec
 // the keyset position after (nil: first page).
 func (s *Service) ListConnectors(ctx context.Context, orgID uuid.UUID, after *ConnectorKey, limit int) (cs []Connector, more bool, err error) {
 	limit = clampLimit(limit)
-	p := db.ConnectorListParams{OrgID: orgID, Lim: int32(limit + 1)}
+	p := db.ConnectorListParams{Lim: int32(limit + 1)}
 	if after != nil {
 		name := after.Name
 		p.AfterName = &name
 		p.AfterID = uuid.NullUUID{UUID: after.ID, Valid: true}
 	}
-	rows, err := s.q.ConnectorList(ctx, s.st.Pool, p)
+	rows, err := s.st.ListConnectors(ctx, orgID, p)
 	if err != nil {
 		return nil, false, fmt.Errorf("list connectors: %w", err)
 	}
@@ -208,24 +207,23 @@ func (s *Service) ListConnectors(ctx context.Context, orgID uuid.UUID, after *Co
 // it produced, marks its queued or running runs cancelled (a worker on one stops at its
 // next step and writes nothing more; run rows are kept), and writes connector.delete.
 func (s *Service) DeleteConnector(ctx context.Context, orgID, id uuid.UUID, m store.Meta) error {
-	err := s.st.InTx(ctx, func(tx pgx.Tx) error {
-		if _, err := s.q.ConnectorGetForUpdate(ctx, tx, db.ConnectorGetForUpdateParams{OrgID: orgID, ID: id}); err != nil {
-			return store.Classify(err)
+	err := s.st.InTx(ctx, func(tx *store.Tx) error {
+		if _, err := tx.LockConnector(ctx, orgID, id); err != nil {
+			return err
 		}
-		cid := uuid.NullUUID{UUID: id, Valid: true}
-		if err := s.q.IndexingRunCancelForConnector(ctx, tx, db.IndexingRunCancelForConnectorParams{OrgID: orgID, ConnectorID: cid}); err != nil {
+		if err := tx.CancelConnectorRuns(ctx, orgID, id); err != nil {
 			return fmt.Errorf("cancel runs: %w", err)
 		}
 		// Documents (pending and indexed) and their chunks go with the connector (ON DELETE
 		// CASCADE on documents.connector_id and chunks.document_id).
-		n, err := s.q.ConnectorDelete(ctx, tx, db.ConnectorDeleteParams{OrgID: orgID, ID: id})
+		n, err := tx.DeleteConnector(ctx, orgID, id)
 		if err != nil {
 			return err
 		}
 		if n == 0 {
 			return ErrNotFound
 		}
-		return s.st.Audit(ctx, tx, orgID, m, "connector.delete", "connector", id.String(), nil)
+		return tx.Audit(ctx, orgID, m, "connector.delete", "connector", id.String(), nil)
 	})
 	if err != nil {
 		return fmt.Errorf("delete connector %s: %w", id, err)
@@ -238,18 +236,17 @@ func (s *Service) DeleteConnector(ctx context.Context, orgID, id uuid.UUID, m st
 // false, and nothing is written. Otherwise a new queued run is returned with created true
 // and a connector.index audit row. Errors: ErrNotFound, ErrQueueFull.
 func (s *Service) IndexConnector(ctx context.Context, orgID, id uuid.UUID, m store.Meta) (run Run, created bool, err error) {
-	err = s.st.InTx(ctx, func(tx pgx.Tx) error {
-		c, err := s.q.ConnectorGetForUpdate(ctx, tx, db.ConnectorGetForUpdateParams{OrgID: orgID, ID: id})
+	err = s.st.InTx(ctx, func(tx *store.Tx) error {
+		c, err := tx.LockConnector(ctx, orgID, id)
 		if err != nil {
-			return store.Classify(err)
+			return err
 		}
-		active, err := s.q.IndexingRunGetActiveForConnector(ctx, tx, db.IndexingRunGetActiveForConnectorParams{
-			OrgID: orgID, ConnectorID: uuid.NullUUID{UUID: id, Valid: true}})
+		active, err := tx.ActiveRunForConnector(ctx, orgID, id)
 		if err == nil {
 			run = runFromDB(active)
 			return nil
 		}
-		if !isNoRows(err) {
+		if !isNotFound(err) {
 			return fmt.Errorf("active run: %w", err)
 		}
 		r, err := s.createRun(ctx, tx, orgID, &c.ID, c.DocumentSet, 0)
@@ -257,7 +254,7 @@ func (s *Service) IndexConnector(ctx context.Context, orgID, id uuid.UUID, m sto
 			return err
 		}
 		run, created = runFromDB(r), true
-		return s.st.Audit(ctx, tx, orgID, m, "connector.index", "connector", id.String(), map[string]any{"runId": r.ID.String()})
+		return tx.Audit(ctx, orgID, m, "connector.index", "connector", id.String(), map[string]any{"runId": r.ID.String()})
 	})
 	if err != nil {
 		return Run{}, false, fmt.Errorf("index connector %s: %w", id, err)

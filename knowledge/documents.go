@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/switchboard-dev/switchboard/db"
 	"github.com/switchboard-dev/switchboard/store"
@@ -17,11 +16,11 @@ import (
 // one of the org's connectors targets it; DocumentCount counts indexed documents only.
 func (s *Service) ListDocumentSets(ctx context.Context, orgID uuid.UUID, after string, limit int) (sets []DocumentSet, more bool, err error) {
 	limit = clampLimit(limit)
-	p := db.DocumentSetListVisibleParams{OrgID: orgID, Lim: int32(limit + 1)}
+	p := db.DocumentSetListVisibleParams{Lim: int32(limit + 1)}
 	if after != "" {
 		p.AfterName = &after
 	}
-	rows, err := s.q.DocumentSetListVisible(ctx, s.st.Pool, p)
+	rows, err := s.st.ListVisibleDocumentSets(ctx, orgID, p)
 	if err != nil {
 		return nil, false, fmt.Errorf("list document sets: %w", err)
 	}
@@ -42,16 +41,16 @@ func (s *Service) ListDocuments(ctx context.Context, orgID uuid.UUID, setName, a
 	if !ValidSetName(setName) {
 		return nil, false, fmt.Errorf("document set: %w", ErrNotFound)
 	}
-	set, err := s.q.DocumentSetGetVisible(ctx, s.st.Pool, db.DocumentSetGetVisibleParams{OrgID: orgID, Name: setName})
+	set, err := s.st.GetVisibleDocumentSet(ctx, orgID, setName)
 	if err != nil {
-		return nil, false, fmt.Errorf("document set %s: %w", setName, store.Classify(err))
+		return nil, false, fmt.Errorf("document set %s: %w", setName, err)
 	}
 	limit = clampLimit(limit)
-	p := db.DocumentListInSetParams{OrgID: orgID, DocumentSetID: set.ID, Lim: int32(limit + 1)}
+	p := db.DocumentListInSetParams{DocumentSetID: set.ID, Lim: int32(limit + 1)}
 	if after != "" {
 		p.AfterDocID = &after
 	}
-	rows, err := s.q.DocumentListInSet(ctx, s.st.Pool, p)
+	rows, err := s.st.ListSetDocuments(ctx, orgID, p)
 	if err != nil {
 		return nil, false, fmt.Errorf("list documents of %s: %w", setName, err)
 	}
@@ -74,9 +73,9 @@ func (s *Service) GetDocument(ctx context.Context, orgID uuid.UUID, docID string
 	if !ValidDocumentID(docID) {
 		return Document{}, fmt.Errorf("document: %w", ErrNotFound)
 	}
-	r, err := s.q.DocumentGetIndexed(ctx, s.st.Pool, db.DocumentGetIndexedParams{OrgID: orgID, DocID: docID})
+	r, err := s.st.GetIndexedDocument(ctx, orgID, docID)
 	if err != nil {
-		return Document{}, fmt.Errorf("get document: %w", store.Classify(err))
+		return Document{}, fmt.Errorf("get document: %w", err)
 	}
 	return Document{
 		ID: r.DocID, DocumentSet: r.DocumentSet, Title: r.Title, URL: r.Url, ACL: decodeACL(r.Acl),
@@ -93,27 +92,23 @@ func (s *Service) DeleteDocument(ctx context.Context, orgID uuid.UUID, docID str
 	if !ValidDocumentID(docID) {
 		return fmt.Errorf("delete document: %w", ErrNotFound)
 	}
-	err := s.st.InTx(ctx, func(tx pgx.Tx) error {
-		if err := s.q.DocumentLockID(ctx, tx, docLockKey(orgID, docID)); err != nil {
+	err := s.st.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.LockDocumentID(ctx, orgID, docID); err != nil {
 			return fmt.Errorf("lock document: %w", err)
 		}
-		n, err := s.q.DocumentDeleteIndexed(ctx, tx, db.DocumentDeleteIndexedParams{OrgID: orgID, DocID: docID})
+		n, err := tx.DeleteIndexedDocument(ctx, orgID, docID)
 		if err != nil {
 			return err
 		}
 		if n == 0 {
 			return ErrNotFound
 		}
-		return s.st.Audit(ctx, tx, orgID, m, "document.delete", "document", docID, nil)
+		return tx.Audit(ctx, orgID, m, "document.delete", "document", docID, nil)
 	})
 	if err != nil {
 		return fmt.Errorf("delete document: %w", err)
 	}
 	return nil
-}
-
-func docLockKey(orgID uuid.UUID, docID string) string {
-	return "switchboard.document:" + orgID.String() + "/" + docID
 }
 
 func decodeACL(raw json.RawMessage) *ACL {

@@ -73,7 +73,7 @@ func (e *env) service(opts Options, start bool) *Service {
 
 func (e *env) org(name string) uuid.UUID {
 	e.t.Helper()
-	o, err := e.st.Q.OrgCreate(context.Background(), e.pool, db.OrgCreateParams{Name: name})
+	o, err := db.New().OrgCreate(context.Background(), e.pool, db.OrgCreateParams{Name: name})
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -11,10 +11,10 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/switchboard-dev/switchboard/db"
 	"github.com/switchboard-dev/switchboard/knowledge/webconn"
+	"github.com/switchboard-dev/switchboard/store"
 )
 
 // ConnectorDocumentID is the id of the document a connector produces for a source key
@@ -51,49 +51,45 @@ func (s *Service) indexPending(ctx context.Context, a *attempt, p db.Document) e
 // ones, never a mix and never none.
 func (s *Service) indexContent(ctx context.Context, a *attempt, p db.Document, c content) error {
 	chunks := Chunk(c.text) // CPU only, outside the transaction
-	ordinals := make([]int32, len(chunks))
-	for i := range chunks {
-		ordinals[i] = int32(i)
-	}
 	runID := uuid.NullUUID{UUID: a.run.ID, Valid: true}
-	return s.stepTx(ctx, a, func(tx pgx.Tx) error {
-		if err := s.q.DocumentLockID(ctx, tx, docLockKey(a.org, p.DocID)); err != nil {
+	return s.stepTx(ctx, a, func(tx *store.Tx) error {
+		if err := tx.LockDocumentID(ctx, a.org, p.DocID); err != nil {
 			return fmt.Errorf("lock document: %w", err)
 		}
-		old, err := s.q.DocumentGetIndexedForUpdate(ctx, tx, db.DocumentGetIndexedForUpdateParams{OrgID: a.org, DocID: p.DocID})
+		old, err := tx.IndexedDocumentForUpdate(ctx, a.org, p.DocID)
 		switch {
 		case err == nil && bytes.Equal(old.ContentHash, c.hash):
-			if err := s.q.DocumentTouchIndexed(ctx, tx, db.DocumentTouchIndexedParams{
-				OrgID: a.org, ID: old.ID, Title: c.title, Url: c.url, Acl: c.acl, DocumentSetID: c.set,
+			if err := tx.TouchIndexedDocument(ctx, a.org, db.DocumentTouchIndexedParams{
+				ID: old.ID, Title: c.title, Url: c.url, Acl: c.acl, DocumentSetID: c.set,
 				ConnectorID: c.conn, RunID: runID}); err != nil {
 				return fmt.Errorf("touch document: %w", err)
 			}
-			if err := s.q.DocumentDeleteRow(ctx, tx, db.DocumentDeleteRowParams{OrgID: a.org, ID: p.ID}); err != nil {
+			if err := tx.DeleteDocumentRow(ctx, a.org, p.ID); err != nil {
 				return fmt.Errorf("drop pending row: %w", err)
 			}
-			return s.q.IndexingRunAddCounts(ctx, tx, db.IndexingRunAddCountsParams{OrgID: a.org, ID: a.run.ID, Skipped: 1})
+			return tx.AddRunCounts(ctx, a.org, db.IndexingRunAddCountsParams{ID: a.run.ID, Skipped: 1})
 		case err == nil:
-			if err := s.q.ChunkDeleteOfDocument(ctx, tx, db.ChunkDeleteOfDocumentParams{OrgID: a.org, DocumentID: old.ID}); err != nil {
+			if err := tx.DeleteDocumentChunks(ctx, a.org, old.ID); err != nil {
 				return fmt.Errorf("delete old chunks: %w", err)
 			}
-			if err := s.q.ChunkInsert(ctx, tx, db.ChunkInsertParams{OrgID: a.org, DocumentID: old.ID, Ordinals: ordinals, Texts: chunks}); err != nil {
+			if err := tx.InsertChunks(ctx, a.org, old.ID, chunks); err != nil {
 				return fmt.Errorf("insert chunks: %w", err)
 			}
-			if err := s.q.DocumentReplaceIndexed(ctx, tx, db.DocumentReplaceIndexedParams{
-				OrgID: a.org, ID: old.ID, Title: c.title, Url: c.url, Acl: c.acl, DocumentSetID: c.set,
+			if err := tx.ReplaceIndexedDocument(ctx, a.org, db.DocumentReplaceIndexedParams{
+				ID: old.ID, Title: c.title, Url: c.url, Acl: c.acl, DocumentSetID: c.set,
 				ConnectorID: c.conn, RunID: runID, ContentHash: c.hash, ContentBytes: int32(len(c.text)),
 				ChunkCount: int32(len(chunks))}); err != nil {
 				return fmt.Errorf("replace document: %w", err)
 			}
-			if err := s.q.DocumentDeleteRow(ctx, tx, db.DocumentDeleteRowParams{OrgID: a.org, ID: p.ID}); err != nil {
+			if err := tx.DeleteDocumentRow(ctx, a.org, p.ID); err != nil {
 				return fmt.Errorf("drop pending row: %w", err)
 			}
-		case isNoRows(err):
-			if err := s.q.ChunkInsert(ctx, tx, db.ChunkInsertParams{OrgID: a.org, DocumentID: p.ID, Ordinals: ordinals, Texts: chunks}); err != nil {
+		case isNotFound(err):
+			if err := tx.InsertChunks(ctx, a.org, p.ID, chunks); err != nil {
 				return fmt.Errorf("insert chunks: %w", err)
 			}
-			if err := s.q.DocumentPromotePending(ctx, tx, db.DocumentPromotePendingParams{
-				OrgID: a.org, ID: p.ID, Title: c.title, Url: c.url, Acl: c.acl, DocumentSetID: c.set,
+			if err := tx.PromotePendingDocument(ctx, a.org, db.DocumentPromotePendingParams{
+				ID: p.ID, Title: c.title, Url: c.url, Acl: c.acl, DocumentSetID: c.set,
 				ConnectorID: c.conn, ContentHash: c.hash, ContentBytes: int32(len(c.text)),
 				ChunkCount: int32(len(chunks))}); err != nil {
 				return fmt.Errorf("promote document: %w", err)
@@ -101,7 +97,7 @@ func (s *Service) indexContent(ctx context.Context, a *attempt, p db.Document, c
 		default:
 			return fmt.Errorf("load indexed document: %w", err)
 		}
-		return s.q.IndexingRunAddCounts(ctx, tx, db.IndexingRunAddCountsParams{OrgID: a.org, ID: a.run.ID, Indexed: 1, Chunks: int32(len(chunks))})
+		return tx.AddRunCounts(ctx, a.org, db.IndexingRunAddCountsParams{ID: a.run.ID, Indexed: 1, Chunks: int32(len(chunks))})
 	})
 }
 
@@ -140,23 +136,22 @@ func (s *Service) discover(ctx context.Context, a *attempt, conn *db.Connector) 
 		}
 		acl = b
 	}
-	return s.stepTx(ctx, a, func(tx pgx.Tx) error {
-		set, err := s.q.DocumentSetEnsure(ctx, tx, db.DocumentSetEnsureParams{OrgID: a.org, Name: a.run.DocumentSet})
+	return s.stepTx(ctx, a, func(tx *store.Tx) error {
+		set, err := tx.EnsureDocumentSet(ctx, a.org, a.run.DocumentSet)
 		if err != nil {
 			return fmt.Errorf("ensure set: %w", err)
 		}
 		for _, u := range urls {
 			u := u
-			if err := s.q.DocumentInsertPending(ctx, tx, db.DocumentInsertPendingParams{
-				OrgID: a.org, DocID: ConnectorDocumentID(conn.ID, u), DocumentSetID: set.ID, Title: truncate(u, MaxTitleChars),
+			if err := tx.InsertPendingDocument(ctx, a.org, db.DocumentInsertPendingParams{
+				DocID: ConnectorDocumentID(conn.ID, u), DocumentSetID: set.ID, Title: truncate(u, MaxTitleChars),
 				Url: &u, Acl: acl, ConnectorID: uuid.NullUUID{UUID: conn.ID, Valid: true}, ContentHash: []byte{},
 				RunID: uuid.NullUUID{UUID: a.run.ID, Valid: true},
 			}); err != nil {
 				return fmt.Errorf("store page placeholder: %w", err)
 			}
 		}
-		if err := s.q.IndexingRunSetDocumentsSeen(ctx, tx, db.IndexingRunSetDocumentsSeenParams{
-			OrgID: a.org, ID: a.run.ID, DocumentsSeen: int32(len(urls))}); err != nil {
+		if err := tx.SetRunDocumentsSeen(ctx, a.org, a.run.ID, int32(len(urls))); err != nil {
 			return err
 		}
 		a.run.DocumentsSeen = int32(len(urls))
@@ -181,15 +176,15 @@ func (s *Service) fetchAndIndex(ctx context.Context, a *attempt, p db.Document) 
 	}
 	if err != nil {
 		a.log.Info("connector page not indexed", "url", webconn.Echo(url), "reason", we.Reason, "transient", we.Transient)
-		return s.stepTx(ctx, a, func(tx pgx.Tx) error {
-			if err := s.q.DocumentDeleteRow(ctx, tx, db.DocumentDeleteRowParams{OrgID: a.org, ID: p.ID}); err != nil {
+		return s.stepTx(ctx, a, func(tx *store.Tx) error {
+			if err := tx.DeleteDocumentRow(ctx, a.org, p.ID); err != nil {
 				return fmt.Errorf("drop placeholder: %w", err)
 			}
 			if !we.Transient {
 				return nil
 			}
-			return s.q.DocumentMarkConnectorSeen(ctx, tx, db.DocumentMarkConnectorSeenParams{
-				OrgID: a.org, DocID: p.DocID, ConnectorID: p.ConnectorID, RunID: uuid.NullUUID{UUID: a.run.ID, Valid: true}})
+			return tx.MarkConnectorDocumentSeen(ctx, a.org, db.DocumentMarkConnectorSeenParams{
+				DocID: p.DocID, ConnectorID: p.ConnectorID, RunID: uuid.NullUUID{UUID: a.run.ID, Valid: true}})
 		})
 	}
 	title := page.Title

@@ -7,7 +7,6 @@ import (
 	"fmt"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/switchboard-dev/switchboard/db"
 	"github.com/switchboard-dev/switchboard/store"
@@ -41,28 +40,28 @@ func (s *Service) Ingest(ctx context.Context, orgID uuid.UUID, setName string, d
 		}
 	}
 	var run db.IndexingRun
-	err := s.st.InTx(ctx, func(tx pgx.Tx) error {
+	err := s.st.InTx(ctx, func(tx *store.Tx) error {
 		var err error
 		run, err = s.createRun(ctx, tx, orgID, nil, setName, len(docs))
 		if err != nil {
 			return err
 		}
-		set, err := s.q.DocumentSetEnsure(ctx, tx, db.DocumentSetEnsureParams{OrgID: orgID, Name: setName})
+		set, err := tx.EnsureDocumentSet(ctx, orgID, setName)
 		if err != nil {
 			return fmt.Errorf("ensure set: %w", err)
 		}
 		for i, d := range docs {
 			content := d.Content
 			sum := sha256.Sum256([]byte(content))
-			if err := s.q.DocumentInsertPending(ctx, tx, db.DocumentInsertPendingParams{
-				OrgID: orgID, DocID: ids[i], DocumentSetID: set.ID, Title: d.Title, Url: d.URL,
+			if err := tx.InsertPendingDocument(ctx, orgID, db.DocumentInsertPendingParams{
+				DocID: ids[i], DocumentSetID: set.ID, Title: d.Title, Url: d.URL,
 				Acl: acls[i], Content: &content, ContentHash: sum[:], ContentBytes: int32(len(content)),
 				RunID: uuid.NullUUID{UUID: run.ID, Valid: true},
 			}); err != nil {
 				return fmt.Errorf("store pending document %d: %w", i, err)
 			}
 		}
-		return s.st.Audit(ctx, tx, orgID, m, "documents.ingest", "documentSet", setName,
+		return tx.Audit(ctx, orgID, m, "documents.ingest", "documentSet", setName,
 			map[string]any{"documentCount": len(docs), "runId": run.ID.String()})
 	})
 	if err != nil {

@@ -8,10 +8,9 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
-	"github.com/switchboard-dev/switchboard/db"
+	"github.com/switchboard-dev/switchboard/store"
 )
 
 // maintenanceWorker is River's periodic job, inserted by the elected leader only, so one
@@ -40,8 +39,7 @@ const (
 // maintenance job calls it on the leader; calling it anywhere else is safe too.
 func (s *Service) SweepLostRuns(ctx context.Context) error {
 	now := time.Now()
-	jobs, err := s.q.RiverJobListFinished(ctx, s.st.Pool, db.RiverJobListFinishedParams{
-		Kind: indexRunKind, Since: now.Add(-lostRunWindow), CompletedSince: now.Add(-completedWindow)})
+	jobs, err := s.st.FinishedJobs(ctx, indexRunKind, now.Add(-lostRunWindow), now.Add(-completedWindow))
 	if err != nil {
 		return fmt.Errorf("sweep lost runs: %w", err)
 	}
@@ -52,16 +50,15 @@ func (s *Service) SweepLostRuns(ctx context.Context) error {
 			continue
 		}
 		msg := MsgWorkerLost
-		err := s.st.InTx(ctx, func(tx pgx.Tx) error {
-			r, err := s.q.IndexingRunFailLost(ctx, tx, db.IndexingRunFailLostParams{OrgID: args.OrgID, ID: args.RunID, Error: &msg})
-			if isNoRows(err) {
+		err := s.st.InTx(ctx, func(tx *store.Tx) error {
+			r, err := tx.FailLostRun(ctx, args.OrgID, args.RunID, msg)
+			if isNotFound(err) {
 				return nil // finished by its worker, as it should be
 			}
 			if err != nil {
 				return err
 			}
-			if _, err := s.q.DocumentDeletePendingOfRun(ctx, tx, db.DocumentDeletePendingOfRunParams{
-				OrgID: args.OrgID, RunID: uuid.NullUUID{UUID: r.ID, Valid: true}}); err != nil {
+			if _, err := tx.DeletePendingDocumentsOfRun(ctx, args.OrgID, r.ID); err != nil {
 				return err
 			}
 			s.log.Warn("indexing run failed: its worker was lost", "org_id", args.OrgID, "run_id", r.ID, "job_id", j.ID)
@@ -85,7 +82,7 @@ func (s *Service) QueueScheduledRuns(ctx context.Context, now time.Time) error {
 	var after uuid.NullUUID
 	var errs []error
 	for {
-		orgs, err := s.q.OrgListIDs(ctx, s.st.Pool, db.OrgListIDsParams{AfterID: after, Lim: 500})
+		orgs, err := s.st.ListOrgIDs(ctx, after, 500)
 		if err != nil {
 			return fmt.Errorf("list orgs: %w", err)
 		}
@@ -102,7 +99,7 @@ func (s *Service) QueueScheduledRuns(ctx context.Context, now time.Time) error {
 }
 
 func (s *Service) queueOrgSchedules(ctx context.Context, orgID uuid.UUID, now time.Time) error {
-	rows, err := s.q.ConnectorListScheduled(ctx, s.st.Pool, orgID)
+	rows, err := s.st.ListScheduledConnectors(ctx, orgID)
 	if err != nil {
 		return fmt.Errorf("scheduled connectors of %s: %w", orgID, err)
 	}
@@ -138,9 +135,9 @@ func (s *Service) queueOrgSchedules(ctx context.Context, orgID uuid.UUID, now ti
 // queueScheduled re-checks the guards under the connector's lock and queues a run.
 func (s *Service) queueScheduled(ctx context.Context, orgID, id uuid.UUID, now time.Time) (*Run, error) {
 	var out *Run
-	err := s.st.InTx(ctx, func(tx pgx.Tx) error {
-		c, err := s.q.ConnectorGetForUpdate(ctx, tx, db.ConnectorGetForUpdateParams{OrgID: orgID, ID: id})
-		if isNoRows(err) {
+	err := s.st.InTx(ctx, func(tx *store.Tx) error {
+		c, err := tx.LockConnector(ctx, orgID, id)
+		if isNotFound(err) {
 			return nil
 		}
 		if err != nil {
@@ -153,9 +150,8 @@ func (s *Service) queueScheduled(ctx context.Context, orgID, id uuid.UUID, now t
 		if err != nil {
 			return nil
 		}
-		cid := uuid.NullUUID{UUID: id, Valid: true}
 		since := c.UpdatedAt
-		last, err := s.q.IndexingRunGetLastForConnector(ctx, tx, db.IndexingRunGetLastForConnectorParams{OrgID: orgID, ConnectorID: cid})
+		last, err := tx.LastRunForConnector(ctx, orgID, id)
 		switch {
 		case err == nil:
 			if last.Status == StatusQueued || last.Status == StatusRunning || now.Sub(last.CreatedAt) < scheduleGuard {
@@ -164,12 +160,12 @@ func (s *Service) queueScheduled(ctx context.Context, orgID, id uuid.UUID, now t
 			if last.CreatedAt.After(since) {
 				since = last.CreatedAt
 			}
-		case !isNoRows(err):
+		case !isNotFound(err):
 			return err
 		}
-		if _, err := s.q.IndexingRunGetActiveForConnector(ctx, tx, db.IndexingRunGetActiveForConnectorParams{OrgID: orgID, ConnectorID: cid}); err == nil {
+		if _, err := tx.ActiveRunForConnector(ctx, orgID, id); err == nil {
 			return nil
-		} else if !isNoRows(err) {
+		} else if !isNotFound(err) {
 			return err
 		}
 		if !due(sch, since, now) {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/switchboard-dev/switchboard/db"
 	"github.com/switchboard-dev/switchboard/store"
@@ -15,12 +14,12 @@ import (
 // createRun queues a run and its job inside tx, enforcing the org's queued-run limit
 // (ADMIN-API §1.8). Creation is serialised per org so concurrent requests cannot pass
 // the limit together.
-func (s *Service) createRun(ctx context.Context, tx pgx.Tx, orgID uuid.UUID, connectorID *uuid.UUID, set string, seen int) (db.IndexingRun, error) {
-	if err := s.q.IndexingRunLockOrgQueue(ctx, tx, "switchboard.indexing_runs:"+orgID.String()); err != nil {
+func (s *Service) createRun(ctx context.Context, tx *store.Tx, orgID uuid.UUID, connectorID *uuid.UUID, set string, seen int) (db.IndexingRun, error) {
+	if err := tx.LockRunQueue(ctx, orgID); err != nil {
 		return db.IndexingRun{}, fmt.Errorf("lock run queue: %w", err)
 	}
 	if s.opts.MaxQueuedRuns > 0 {
-		n, err := s.q.IndexingRunCountQueued(ctx, tx, orgID)
+		n, err := tx.CountQueuedRuns(ctx, orgID)
 		if err != nil {
 			return db.IndexingRun{}, fmt.Errorf("count queued runs: %w", err)
 		}
@@ -28,13 +27,13 @@ func (s *Service) createRun(ctx context.Context, tx pgx.Tx, orgID uuid.UUID, con
 			return db.IndexingRun{}, ErrQueueFull
 		}
 	}
-	run, err := s.q.IndexingRunCreate(ctx, tx, db.IndexingRunCreateParams{
-		OrgID: orgID, ConnectorID: toNullUUID(connectorID), DocumentSet: set, DocumentsSeen: int32(seen),
+	run, err := tx.CreateIndexingRun(ctx, orgID, db.IndexingRunCreateParams{
+		ConnectorID: toNullUUID(connectorID), DocumentSet: set, DocumentsSeen: int32(seen),
 	})
 	if err != nil {
 		return db.IndexingRun{}, fmt.Errorf("create run: %w", err)
 	}
-	if _, err := s.river.InsertTx(ctx, tx, indexRunArgs{OrgID: orgID, RunID: run.ID}, nil); err != nil {
+	if err := tx.InsertJob(ctx, s.river, indexRunArgs{OrgID: orgID, RunID: run.ID}, nil); err != nil {
 		return db.IndexingRun{}, fmt.Errorf("enqueue run %s: %w", run.ID, err)
 	}
 	return run, nil
@@ -42,9 +41,9 @@ func (s *Service) createRun(ctx context.Context, tx pgx.Tx, orgID uuid.UUID, con
 
 // GetRun returns one run of the org.
 func (s *Service) GetRun(ctx context.Context, orgID, runID uuid.UUID) (Run, error) {
-	r, err := s.q.IndexingRunGet(ctx, s.st.Pool, db.IndexingRunGetParams{OrgID: orgID, ID: runID})
+	r, err := s.st.GetIndexingRun(ctx, orgID, runID)
 	if err != nil {
-		return Run{}, fmt.Errorf("get run %s: %w", runID, store.Classify(err))
+		return Run{}, fmt.Errorf("get run %s: %w", runID, err)
 	}
 	return runFromDB(r), nil
 }
@@ -54,7 +53,7 @@ func (s *Service) GetRun(ctx context.Context, orgID, runID uuid.UUID) (Run, erro
 // past the page. An unknown or foreign connector id yields an empty list.
 func (s *Service) ListRuns(ctx context.Context, orgID uuid.UUID, f RunFilter, after *RunKey, limit int) (runs []Run, more bool, err error) {
 	limit = clampLimit(limit)
-	p := db.IndexingRunListParams{OrgID: orgID, ConnectorID: toNullUUID(f.ConnectorID), Lim: int32(limit + 1)}
+	p := db.IndexingRunListParams{ConnectorID: toNullUUID(f.ConnectorID), Lim: int32(limit + 1)}
 	if f.Status != "" {
 		st := f.Status
 		p.Status = &st
@@ -64,7 +63,7 @@ func (s *Service) ListRuns(ctx context.Context, orgID uuid.UUID, f RunFilter, af
 		p.AfterCreatedAt = &t
 		p.AfterID = uuid.NullUUID{UUID: after.ID, Valid: true}
 	}
-	rows, err := s.q.IndexingRunList(ctx, s.st.Pool, p)
+	rows, err := s.st.ListIndexingRuns(ctx, orgID, p)
 	if err != nil {
 		return nil, false, fmt.Errorf("list runs: %w", err)
 	}
@@ -89,4 +88,4 @@ func clampLimit(n int) int {
 	return n
 }
 
-func isNoRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }
+func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }

@@ -8,7 +8,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/switchboard-dev/switchboard/db"
 )
@@ -94,16 +93,15 @@ func (s *Service) Search(ctx context.Context, orgID uuid.UUID, sets []string, v 
 		sets = []string{}
 	}
 	p := db.ChunkSearchParams{
-		OrgID: orgID, Words: words, CommonFreq: commonFreq, AllSets: len(sets) == 0, Sets: sets,
+		Words: words, CommonFreq: commonFreq, AllSets: len(sets) == 0, Sets: sets,
 		Identities: ids, Groups: groups, Lim: int32(limit),
 	}
-	conn := planned{s.st.Pool}
-	rows, err := s.q.ChunkSearch(ctx, conn, p)
+	rows, err := s.st.SearchChunks(ctx, orgID, p)
 	if err == nil && len(rows) == 0 && strings.Contains(words, " ") {
 		// Nothing held the discriminating words (or all of the common ones): settle for
 		// chunks holding any word at all.
 		p.CommonFreq = noCommonTerms
-		rows, err = s.q.ChunkSearch(ctx, conn, p)
+		rows, err = s.st.SearchChunks(ctx, orgID, p)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("search knowledge: %w", err)
@@ -134,14 +132,4 @@ func QueryWords(text string) string {
 		}
 	}
 	return strings.Join(terms, " ")
-}
-
-// planned runs queries as unnamed statements, so Postgres plans each one with its actual
-// parameters. Retrieval's best plan depends on the org's size and on the words asked,
-// which a cached generic plan cannot know: one was seen to intersect the word index with
-// the whole org's chunk index on every query.
-type planned struct{ db.DBTX }
-
-func (p planned) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	return p.DBTX.Query(ctx, sql, append([]any{pgx.QueryExecModeDescribeExec}, args...)...)
 }

@@ -10,10 +10,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivertype"
 
-	"github.com/switchboard-dev/switchboard/db"
 	"github.com/switchboard-dev/switchboard/knowledge/webconn"
 	"github.com/switchboard-dev/switchboard/store"
 )
@@ -107,7 +105,6 @@ func (o *Options) defaults() error {
 // this instance work them too.
 type Service struct {
 	st    *store.Store
-	q     *db.Queries
 	log   *slog.Logger
 	opts  Options
 	river *river.Client[pgx.Tx]
@@ -119,7 +116,7 @@ func New(st *store.Store, opts Options) (*Service, error) {
 	if err := opts.defaults(); err != nil {
 		return nil, err
 	}
-	s := &Service{st: st, q: st.Q, log: opts.Logger, opts: opts}
+	s := &Service{st: st, log: opts.Logger, opts: opts}
 	s.web = webconn.New(webconn.Options{AllowPrivate: opts.AllowPrivateURLs, Timeout: opts.PageTimeout})
 
 	workers := river.NewWorkers()
@@ -151,7 +148,7 @@ func New(st *store.Store, opts Options) (*Service, error) {
 	if opts.RetryDelay > 0 {
 		cfg.RetryPolicy = fixedRetry(opts.RetryDelay)
 	}
-	client, err := river.NewClient(riverpgxv5.New(st.Pool), cfg)
+	client, err := st.NewRiverClient(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("knowledge: river client: %w", err)
 	}

@@ -8,10 +8,10 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
 	"github.com/switchboard-dev/switchboard/db"
+	"github.com/switchboard-dev/switchboard/store"
 )
 
 var (
@@ -53,8 +53,8 @@ type attempt struct {
 //     another worker without counting an attempt, and the run stays running.
 func (s *Service) work(ctx context.Context, orgID, runID uuid.UUID, n, maxAttempts int) error {
 	log := s.log.With("org_id", orgID, "run_id", runID, "attempt", n)
-	run, err := s.q.IndexingRunStartAttempt(ctx, s.st.Pool, db.IndexingRunStartAttemptParams{OrgID: orgID, ID: runID, Attempt: int32(n)})
-	if isNoRows(err) {
+	run, err := s.st.StartRunAttempt(ctx, orgID, runID, int32(n))
+	if isNotFound(err) {
 		log.Info("indexing run is not runnable any more; job ends")
 		return nil
 	}
@@ -89,8 +89,7 @@ func (s *Service) work(ctx context.Context, orgID, runID uuid.UUID, n, maxAttemp
 		return err
 	}
 	log.Warn("indexing attempt failed; it will be retried", "err", err)
-	if rerr := s.q.IndexingRunRecordAttemptError(bg, s.st.Pool, db.IndexingRunRecordAttemptErrorParams{
-		OrgID: orgID, ID: runID, Attempt: int32(n), Error: &msg}); rerr != nil {
+	if rerr := s.st.RecordRunAttemptError(bg, orgID, runID, int32(n), msg); rerr != nil {
 		log.Error("record attempt error", "err", rerr)
 	}
 	return err
@@ -118,8 +117,8 @@ func (e *pageError) Error() string { return e.msg }
 func (s *Service) execute(ctx context.Context, a *attempt) error {
 	var conn *db.Connector
 	if a.run.ConnectorID.Valid {
-		c, err := s.q.ConnectorGet(ctx, s.st.Pool, db.ConnectorGetParams{OrgID: a.org, ID: a.run.ConnectorID.UUID})
-		if isNoRows(err) {
+		c, err := s.st.GetConnector(ctx, a.org, a.run.ConnectorID.UUID)
+		if isNotFound(err) {
 			return errRunStopped // deleted: its delete cancelled this run
 		}
 		if err != nil {
@@ -139,9 +138,8 @@ func (s *Service) execute(ctx context.Context, a *attempt) error {
 		if time.Now().After(a.deadline) {
 			return errSliceSpent
 		}
-		doc, err := s.q.DocumentGetNextPending(ctx, s.st.Pool, db.DocumentGetNextPendingParams{
-			OrgID: a.org, RunID: uuid.NullUUID{UUID: a.run.ID, Valid: true}})
-		if isNoRows(err) {
+		doc, err := s.st.NextPendingDocument(ctx, a.org, a.run.ID)
+		if isNotFound(err) {
 			return nil
 		}
 		if err != nil {
@@ -161,10 +159,10 @@ func (s *Service) execute(ctx context.Context, a *attempt) error {
 // stepTx runs fn in one transaction that first checks, and locks, that the run is still
 // running this attempt. A cancellation or a newer attempt turns into errRunStopped and
 // fn never runs.
-func (s *Service) stepTx(ctx context.Context, a *attempt, fn func(tx pgx.Tx) error) error {
-	return s.st.InTx(ctx, func(tx pgx.Tx) error {
-		_, err := s.q.IndexingRunFence(ctx, tx, db.IndexingRunFenceParams{OrgID: a.org, ID: a.run.ID, Attempt: a.n})
-		if isNoRows(err) {
+func (s *Service) stepTx(ctx context.Context, a *attempt, fn func(tx *store.Tx) error) error {
+	return s.st.InTx(ctx, func(tx *store.Tx) error {
+		err := tx.FenceRun(ctx, a.org, a.run.ID, a.n)
+		if isNotFound(err) {
 			return errRunStopped
 		}
 		if err != nil {
@@ -177,10 +175,9 @@ func (s *Service) stepTx(ctx context.Context, a *attempt, fn func(tx pgx.Tx) err
 // finishSucceeded ends the run: for a connector run, the documents it produced earlier but
 // did not see this time are deleted (full sync) in the same transaction.
 func (s *Service) finishSucceeded(ctx context.Context, a *attempt) error {
-	return s.stepTx(ctx, a, func(tx pgx.Tx) error {
+	return s.stepTx(ctx, a, func(tx *store.Tx) error {
 		if a.run.ConnectorID.Valid {
-			n, err := s.q.DocumentDeleteUnseenOfConnector(ctx, tx, db.DocumentDeleteUnseenOfConnectorParams{
-				OrgID: a.org, ConnectorID: a.run.ConnectorID, RunID: a.run.ID})
+			n, err := tx.DeleteUnseenConnectorDocuments(ctx, a.org, a.run.ConnectorID, a.run.ID)
 			if err != nil {
 				return fmt.Errorf("delete unseen documents: %w", err)
 			}
@@ -188,8 +185,8 @@ func (s *Service) finishSucceeded(ctx context.Context, a *attempt) error {
 				a.log.Info("connector documents no longer at the source deleted", "count", n)
 			}
 		}
-		r, err := s.q.IndexingRunFinishAttempt(ctx, tx, db.IndexingRunFinishAttemptParams{
-			OrgID: a.org, ID: a.run.ID, Attempt: a.n, Status: StatusSucceeded})
+		r, err := tx.FinishRunAttempt(ctx, a.org, db.IndexingRunFinishAttemptParams{
+			ID: a.run.ID, Attempt: a.n, Status: StatusSucceeded})
 		if err != nil {
 			return fmt.Errorf("finish run: %w", err)
 		}
@@ -201,13 +198,12 @@ func (s *Service) finishSucceeded(ctx context.Context, a *attempt) error {
 
 // finishFailed ends the run as failed and deletes the pending rows it did not index.
 func (s *Service) finishFailed(ctx context.Context, a *attempt, msg string) error {
-	return s.stepTx(ctx, a, func(tx pgx.Tx) error {
-		if _, err := s.q.DocumentDeletePendingOfRun(ctx, tx, db.DocumentDeletePendingOfRunParams{
-			OrgID: a.org, RunID: uuid.NullUUID{UUID: a.run.ID, Valid: true}}); err != nil {
+	return s.stepTx(ctx, a, func(tx *store.Tx) error {
+		if _, err := tx.DeletePendingDocumentsOfRun(ctx, a.org, a.run.ID); err != nil {
 			return fmt.Errorf("delete pending documents: %w", err)
 		}
-		_, err := s.q.IndexingRunFinishAttempt(ctx, tx, db.IndexingRunFinishAttemptParams{
-			OrgID: a.org, ID: a.run.ID, Attempt: a.n, Status: StatusFailed, Error: &msg})
+		_, err := tx.FinishRunAttempt(ctx, a.org, db.IndexingRunFinishAttemptParams{
+			ID: a.run.ID, Attempt: a.n, Status: StatusFailed, Error: &msg})
 		return err
 	})
 }

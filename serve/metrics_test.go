@@ -20,7 +20,7 @@ var anyUUID = regexp.MustCompile(`[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[
 func TestMetricsArePrometheusTextWithoutTenantIDs(t *testing.T) {
 	const secret = "switchboard-serve-test-jwt-secret-0123456789"
 	srv := servetest.Start(t, map[string]string{"AUTH_JWT_SECRET": secret})
-	org, err := srv.Store.Q.OrgCreate(t.Context(), srv.Pool, db.OrgCreateParams{Name: "Acme"})
+	org, err := db.New().OrgCreate(t.Context(), srv.Pool, db.OrgCreateParams{Name: "Acme"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,9 +24,9 @@ type Demo struct {
 // enabled agent with no origin restriction, so a fresh checkout has something to talk to.
 func (s *Store) EnsureDemo(ctx context.Context, key NewAPIKeyRow) (Demo, error) {
 	ext := DemoExternalID
-	org, err := s.Q.OrgGetByExternalID(ctx, s.Pool, &ext)
+	org, err := queries.OrgGetByExternalID(ctx, s.pool, &ext)
 	if err == nil {
-		agents, err := s.Q.AgentList(ctx, s.Pool, db.AgentListParams{OrgID: org.ID, Lim: 1})
+		agents, err := queries.AgentList(ctx, s.pool, db.AgentListParams{OrgID: org.ID, Lim: 1})
 		if err != nil {
 			return Demo{}, fmt.Errorf("read demo agent: %w", err)
 		}
@@ -43,8 +43,8 @@ func (s *Store) EnsureDemo(ctx context.Context, key NewAPIKeyRow) (Demo, error) 
 		return Demo{}, err
 	}
 	var agentID uuid.UUID
-	err = s.InTx(ctx, func(tx pgx.Tx) error {
-		a, err := s.Q.AgentCreate(ctx, tx, db.AgentCreateParams{
+	err = s.InTx(ctx, func(tx *Tx) error {
+		a, err := queries.AgentCreate(ctx, tx.pg, db.AgentCreateParams{
 			ID: uuid.New(), OrgID: org.ID, Name: "Demo assistant", Enabled: true,
 			ConfirmTools: []string{}, DocumentSets: []string{}, AllowedOrigins: []string{},
 		})
@@ -52,7 +52,7 @@ func (s *Store) EnsureDemo(ctx context.Context, key NewAPIKeyRow) (Demo, error) 
 			return err
 		}
 		agentID = a.ID
-		return s.Audit(ctx, tx, org.ID, Meta{Actor: SystemCLI}, "agent.create", "agent", a.ID.String(), map[string]any{"fields": []string{"name"}})
+		return tx.Audit(ctx, org.ID, Meta{Actor: SystemCLI}, "agent.create", "agent", a.ID.String(), map[string]any{"fields": []string{"name"}})
 	})
 	if err != nil {
 		return Demo{}, fmt.Errorf("create demo agent: %w", err)

@@ -222,7 +222,8 @@ func TestNamesAreUniquePerOrgOnly(t *testing.T) {
 
 func TestResolveOrgProvisionsOnlyWhenAsked(t *testing.T) {
 	ctx := context.Background()
-	st := store.New(dbtest.NewPool(t))
+	pool := dbtest.NewPool(t)
+	st := store.New(pool)
 	meta := store.Meta{Actor: store.Actor{Type: "user", ID: "u1"}, RequestID: "r-1"}
 
 	if _, err := st.ResolveOrg(ctx, "acme", false, meta); !errors.Is(err, store.ErrNotFound) {
@@ -242,7 +243,7 @@ func TestResolveOrgProvisionsOnlyWhenAsked(t *testing.T) {
 		t.Fatalf("UUID claim provisioned as %v (%v), want %v", got, err, want)
 	}
 	var audits int
-	if err := st.Pool.QueryRow(ctx, "SELECT count(*) FROM audit_log WHERE action = 'org.create' AND request_id = 'r-1'").Scan(&audits); err != nil || audits != 2 {
+	if err := pool.QueryRow(ctx, "SELECT count(*) FROM audit_log WHERE action = 'org.create' AND request_id = 'r-1'").Scan(&audits); err != nil || audits != 2 {
 		t.Fatalf("org.create audit rows = %d (%v), want 2", audits, err)
 	}
 }

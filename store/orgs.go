@@ -2,7 +2,7 @@ package store
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/google/uuid"
@@ -11,61 +11,28 @@ import (
 	"github.com/switchboard-dev/switchboard/db"
 )
 
-// NewAPIKeyRow is a freshly minted org API key as stored: its hash, never its plaintext.
-type NewAPIKeyRow struct {
-	Name   string
-	Role   string
-	Hash   []byte
-	Prefix string
-	Last4  string
-}
-
-// Actor names who made a change, for the audit log.
-type Actor struct {
-	Type string // user, apiKey, dev, system
-	ID   string
-	Name string
-}
-
-// SystemCLI is the actor of the bootstrap command.
-var SystemCLI = Actor{Type: "system", ID: "cli"}
-
-// Meta is who asked for a change, and through which request: what every audit row records.
-type Meta struct {
-	Actor     Actor
-	RequestID string // "" outside a request
-	IP        string
-}
-
-func optional(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
-
 // CreateOrgWithKey creates an org and its first API key in one transaction, with their
 // org.create and apiKey.create audit rows.
 func (s *Store) CreateOrgWithKey(ctx context.Context, name string, externalID *string, key NewAPIKeyRow, m Meta) (db.Org, db.ApiKey, error) {
 	var org db.Org
 	var row db.ApiKey
-	err := s.InTx(ctx, func(tx pgx.Tx) error {
+	err := s.InTx(ctx, func(tx *Tx) error {
 		var err error
-		org, err = s.Q.OrgCreate(ctx, tx, db.OrgCreateParams{Name: name, ExternalID: externalID})
+		org, err = queries.OrgCreate(ctx, tx.pg, db.OrgCreateParams{Name: name, ExternalID: externalID})
 		if err != nil {
 			return Classify(err)
 		}
-		row, err = s.Q.APIKeyCreate(ctx, tx, db.APIKeyCreateParams{
+		row, err = queries.APIKeyCreate(ctx, tx.pg, db.APIKeyCreateParams{
 			OrgID: org.ID, Name: key.Name, Role: key.Role, KeyHash: key.Hash,
 			Prefix: key.Prefix, Last4: key.Last4, CreatedBy: m.Actor.ID,
 		})
 		if err != nil {
 			return Classify(err)
 		}
-		if err := s.Audit(ctx, tx, org.ID, m, "org.create", "org", org.ID.String(), map[string]any{"fields": []string{"name"}}); err != nil {
+		if err := tx.Audit(ctx, org.ID, m, "org.create", "org", org.ID.String(), map[string]any{"fields": []string{"name"}}); err != nil {
 			return err
 		}
-		return s.Audit(ctx, tx, org.ID, m, "apiKey.create", "apiKey", row.ID.String(), map[string]any{"role": key.Role})
+		return tx.Audit(ctx, org.ID, m, "apiKey.create", "apiKey", row.ID.String(), map[string]any{"role": key.Role})
 	})
 	if err != nil {
 		return db.Org{}, db.ApiKey{}, fmt.Errorf("create org: %w", err)
@@ -73,22 +40,110 @@ func (s *Store) CreateOrgWithKey(ctx context.Context, name string, externalID *s
 	return org, row, nil
 }
 
-// Audit appends one audit_log row inside tx, in the same transaction as the change.
-func (s *Store) Audit(ctx context.Context, tx db.DBTX, orgID uuid.UUID, m Meta, action, targetType, targetID string, details map[string]any) error {
-	if details == nil {
-		details = map[string]any{}
+// ResolveOrg names an org from a JWT org claim (ADMIN-API §2.5): a value in UUID syntax is
+// the org id itself, any other value is matched exactly against orgs.external_id. When
+// nothing matches, provision decides: /admin creates the org on first use (race-free,
+// with an org.create audit row by actor), /ws never does and gets ErrNotFound.
+func (s *Store) ResolveOrg(ctx context.Context, claim string, provision bool, m Meta) (uuid.UUID, error) {
+	if id, err := uuid.Parse(claim); err == nil && len(claim) == 36 {
+		org, err := queries.OrgGet(ctx, s.pool, id)
+		if err == nil {
+			return org.ID, nil
+		}
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return uuid.Nil, fmt.Errorf("resolve org: %w", err)
+		}
+		if !provision {
+			return uuid.Nil, ErrNotFound
+		}
+		return s.provision(ctx, m, func(tx *Tx) (db.Org, error) {
+			return queries.OrgProvisionByID(ctx, tx.pg, db.OrgProvisionByIDParams{ID: id, Name: claim})
+		}, func() (db.Org, error) { return queries.OrgGet(ctx, s.pool, id) })
 	}
-	raw, err := json.Marshal(details)
-	if err != nil {
-		return fmt.Errorf("audit details: %w", err)
+	org, err := queries.OrgGetByExternalID(ctx, s.pool, &claim)
+	if err == nil {
+		return org.ID, nil
 	}
-	err = s.Q.AuditInsert(ctx, tx, db.AuditInsertParams{
-		OrgID: orgID, ActorType: m.Actor.Type, ActorID: m.Actor.ID, ActorName: optional(m.Actor.Name),
-		Action: action, TargetType: targetType, TargetID: targetID,
-		RequestID: optional(m.RequestID), Ip: optional(m.IP), Details: raw,
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return uuid.Nil, fmt.Errorf("resolve org: %w", err)
+	}
+	if !provision {
+		return uuid.Nil, ErrNotFound
+	}
+	return s.provision(ctx, m, func(tx *Tx) (db.Org, error) {
+		return queries.OrgProvisionByExternalID(ctx, tx.pg, db.OrgProvisionByExternalIDParams{Name: claim, ExternalID: &claim})
+	}, func() (db.Org, error) { return queries.OrgGetByExternalID(ctx, s.pool, &claim) })
+}
+
+// provision inserts with ON CONFLICT DO NOTHING; the request that wins writes the audit
+// row, and a loser re-reads the winner's org.
+func (s *Store) provision(ctx context.Context, m Meta, insert func(*Tx) (db.Org, error), reread func() (db.Org, error)) (uuid.UUID, error) {
+	var created db.Org
+	err := s.InTx(ctx, func(tx *Tx) error {
+		org, err := insert(tx)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil // another request created it first
+		}
+		if err != nil {
+			return err
+		}
+		created = org
+		return tx.Audit(ctx, org.ID, m, "org.create", "org", org.ID.String(), map[string]any{"fields": []string{"name"}})
 	})
 	if err != nil {
-		return fmt.Errorf("audit %s: %w", action, err)
+		return uuid.Nil, fmt.Errorf("provision org: %w", err)
 	}
-	return nil
+	if created.ID != uuid.Nil {
+		return created.ID, nil
+	}
+	org, err := reread()
+	if err != nil {
+		return uuid.Nil, fmt.Errorf("provision org: re-read: %w", err)
+	}
+	return org.ID, nil
+}
+
+// StoredSettings loads the org's stored settings; found is false while they were never written.
+func (s *Store) StoredSettings(ctx context.Context, orgID uuid.UUID) (row db.OrgSetting, found bool, err error) {
+	row, err = queries.OrgSettingsGet(ctx, s.pool, orgID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return db.OrgSetting{}, false, nil
+	}
+	if err != nil {
+		return db.OrgSetting{}, false, fmt.Errorf("load settings: %w", err)
+	}
+	return row, true, nil
+}
+
+// SettingsDetails computes the audit details of a settings write from the settings stored
+// before it (nil when never written) and the new ones.
+type SettingsDetails func(prev *db.OrgSetting, next db.OrgSettingsUpsertParams) map[string]any
+
+// PutSettings replaces the org's settings with their settings.update audit row.
+func (s *Store) PutSettings(ctx context.Context, orgID uuid.UUID, p db.OrgSettingsUpsertParams, details SettingsDetails, m Meta) (db.OrgSetting, error) {
+	p.OrgID = orgID
+	var row db.OrgSetting
+	err := s.InTx(ctx, func(tx *Tx) error {
+		var prev *db.OrgSetting
+		cur, err := queries.OrgSettingsGet(ctx, tx.pg, orgID)
+		switch {
+		case err == nil:
+			prev = &cur
+		case !errors.Is(err, pgx.ErrNoRows):
+			return err
+		}
+		if row, err = queries.OrgSettingsUpsert(ctx, tx.pg, p); err != nil {
+			return err
+		}
+		return tx.Audit(ctx, orgID, m, "settings.update", "settings", orgID.String(), details(prev, p))
+	})
+	if err != nil {
+		return db.OrgSetting{}, fmt.Errorf("put settings: %w", err)
+	}
+	return row, nil
+}
+
+// ListOrgIDs pages every org's id in id order, after after (the first page when not valid).
+func (s *Store) ListOrgIDs(ctx context.Context, after uuid.NullUUID, limit int32) ([]uuid.UUID, error) {
+	return queries.OrgListIDs(ctx, s.pool, db.OrgListIDsParams{AfterID: after, Lim: limit})
 }

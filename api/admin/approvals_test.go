@@ -121,7 +121,7 @@ func TestAdminDecisionsAreConditionalAndDelivered(t *testing.T) {
 	s.do(t, "POST", "/admin/approvals/"+approve.String(), curator, map[string]any{"approved": false}).wantError(t, 409, "CONFLICT", "-")
 	widget := s.seedApproval(t, a, agent, c, "refund", time.Minute)
 	via := "widget"
-	if _, err := s.Store.Q.ApprovalDecide(context.Background(), s.Pool, db.ApprovalDecideParams{Status: "approved", DecidedVia: &via, OrgID: a.id, ID: widget}); err != nil {
+	if _, err := db.New().ApprovalDecide(context.Background(), s.Pool, db.ApprovalDecideParams{Status: "approved", DecidedVia: &via, OrgID: a.id, ID: widget}); err != nil {
 		t.Fatal(err)
 	}
 	s.do(t, "POST", "/admin/approvals/"+widget.String(), curator, map[string]any{"approved": true}).wantError(t, 409, "CONFLICT", "-")
@@ -138,7 +138,7 @@ func TestAdminDecisionsAreConditionalAndDelivered(t *testing.T) {
 		t.Fatal(err)
 	}
 	cancelled := s.seedApproval(t, a, agent, c, "refund", time.Minute)
-	if _, err := s.Store.Q.ApprovalFinish(ctx, s.Pool, db.ApprovalFinishParams{Status: "cancelled", OrgID: a.id, ID: cancelled}); err != nil {
+	if _, err := db.New().ApprovalFinish(ctx, s.Pool, db.ApprovalFinishParams{Status: "cancelled", OrgID: a.id, ID: cancelled}); err != nil {
 		t.Fatal(err)
 	}
 	for _, id := range []uuid.UUID{expired, orphan, cancelled} {

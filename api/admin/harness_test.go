@@ -291,7 +291,7 @@ type chat struct {
 func (s *server) seedChat(t *testing.T, o org, agent uuid.UUID, identity, email string, n int) chat {
 	t.Helper()
 	ctx := context.Background()
-	q := s.Store.Q
+	q := db.New()
 	conv, err := q.ConversationCreate(ctx, s.Pool, db.ConversationCreateParams{ID: uuid.New(), OrgID: o.id, AgentID: agent})
 	if err != nil {
 		t.Fatal(err)
@@ -338,7 +338,7 @@ func (s *server) seedChat(t *testing.T, o org, agent uuid.UUID, identity, email 
 // seedApproval parks a tool call of c owned by the server's instance.
 func (s *server) seedApproval(t *testing.T, o org, agent uuid.UUID, c chat, tool string, expires time.Duration) uuid.UUID {
 	t.Helper()
-	a, err := s.Store.Q.ApprovalCreate(context.Background(), s.Pool, db.ApprovalCreateParams{
+	a, err := db.New().ApprovalCreate(context.Background(), s.Pool, db.ApprovalCreateParams{
 		ID: uuid.New(), OrgID: o.id, SessionID: c.session, ConversationID: c.conv, AgentID: agent,
 		RequestID: "r-1", ToolName: tool, Arguments: json.RawMessage(`{"order":"1042"}`),
 		InstanceID: s.instanceID(t), ExpiresAt: time.Now().Add(expires),

@@ -52,7 +52,7 @@ func (s *server) seedTenant(t *testing.T, name string) tenant {
 	tn.approval = s.seedApproval(t, tn.org, tn.agent, tn.chat, "refund", time.Hour)
 	gk := s.do(t, "POST", "/admin/gateway-keys", tn.key, map[string]any{"label": "prod", "key": "sk-" + name + "-secret-key"}).want(t, 201)
 	tn.gatewayKey = uuid.MustParse(gk.str(t, "gatewayKey.id"))
-	if err := s.Store.Q.UsageEventInsert(context.Background(), s.Pool, db.UsageEventInsertParams{
+	if err := db.New().UsageEventInsert(context.Background(), s.Pool, db.UsageEventInsertParams{
 		ID: uuid.New(), OrgID: tn.id, AgentID: tn.agent, ConversationID: tn.chat.conv, SessionID: tn.chat.session,
 		RequestID: "r-1", Model: "model-" + name, PromptTokens: 100, CompletionTokens: 10, CostUsd: 0.01, Outcome: "completed",
 		GatewayKeyID: uuid.NullUUID{UUID: tn.gatewayKey, Valid: true},

@@ -85,7 +85,7 @@ func TestEveryOperationAnswersItsDocumentedSchema(t *testing.T) {
 
 	gk := call("POST", "/admin/gateway-keys", "/admin/gateway-keys", map[string]any{"label": "prod", "key": "sk-test-1234567890"}, 201)
 	call("GET", "/admin/gateway-keys", "/admin/gateway-keys", nil, 200)
-	if err := s.Store.Q.UsageEventInsert(context.Background(), s.Pool, db.UsageEventInsertParams{
+	if err := db.New().UsageEventInsert(context.Background(), s.Pool, db.UsageEventInsertParams{
 		ID: uuid.New(), OrgID: a.id, AgentID: uuid.MustParse(agentID), ConversationID: c.conv, SessionID: c.session,
 		RequestID: "r-1", Model: "gpt-4o", PromptTokens: 10, CompletionTokens: 5, CostUsd: 0.0001234567, Outcome: "completed",
 		GatewayKeyID: uuid.NullUUID{UUID: uuid.MustParse(gk.str(t, "gatewayKey.id")), Valid: true},

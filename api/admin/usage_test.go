@@ -26,7 +26,7 @@ func usageAt(t *testing.T, s *server, o org, at time.Time, agent uuid.UUID, mode
 		p.GatewayKeyID = uuid.NullUUID{UUID: *key, Valid: true}
 	}
 	ctx := context.Background()
-	if err := s.Store.Q.UsageEventInsert(ctx, s.Pool, p); err != nil {
+	if err := db.New().UsageEventInsert(ctx, s.Pool, p); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Pool.Exec(ctx, `UPDATE usage_events SET created_at = $1 WHERE id = $2`, at, id); err != nil {

@@ -20,7 +20,7 @@ func newParked(t *testing.T, extra map[string]string, after ...llmtest.Response)
 	t.Helper()
 	e := newEnv(t, wstest.Agent{ConfirmTools: []string{"cancel_*"}}, extra)
 	ts := newToolServer(t, 200, "cancelled; access until 2026-01-31")
-	wstest.CreateTool(t, e.srv.Store, e.org, e.agent.ID, wstest.Tool{Name: "cancel_subscription", URL: ts.URL,
+	wstest.CreateTool(t, e.srv.Pool, e.org, e.agent.ID, wstest.Tool{Name: "cancel_subscription", URL: ts.URL,
 		Parameters: `{"type":"object","properties":{"plan":{"type":"string"}}}`})
 	e.gw.Push(llmtest.ToolCalls(llmtest.Call{ID: "c1", Name: "cancel_subscription", Arguments: `{"plan":"pro"}`}))
 	e.gw.Push(after...)

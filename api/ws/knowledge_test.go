@@ -225,8 +225,8 @@ func TestRetrievalHonoursDocumentACLsAndNeverCrossesOrgs(t *testing.T) {
 		map[string]any{"id": "ctx-ada", "title": "Site Ada", "content": "Zebra notes for the site account Ada.", "acl": map[string]any{"users": []string{"ada"}}},
 		map[string]any{"id": "locked", "title": "Locked", "content": "Zebra notes nobody reads.", "acl": map[string]any{}},
 	)
-	orgB := wstest.CreateOrg(t, e.srv.Store, "Beta", "")
-	agentB := wstest.CreateAgent(t, e.srv.Store, e.box, orgB, wstest.Agent{})
+	orgB := wstest.CreateOrg(t, e.srv.Pool, "Beta", "")
+	agentB := wstest.CreateAgent(t, e.srv.Pool, e.box, orgB, wstest.Agent{})
 	e.ingest(orgB, "kb", map[string]any{"id": "open", "title": "Beta open", "content": "Zebra notes of another org."})
 
 	org := e.org.String()

@@ -47,8 +47,8 @@ func newEnv(t *testing.T, a wstest.Agent, extra map[string]string) *env {
 	}
 	srv := servetest.Start(t, vars)
 	e := &env{t: t, gw: gw, srv: srv, box: wstest.Box(t, servetest.TestEncryptionKey)}
-	e.org = wstest.CreateOrg(t, srv.Store, "Acme", "")
-	e.agent = wstest.CreateAgent(t, srv.Store, e.box, e.org, a)
+	e.org = wstest.CreateOrg(t, srv.Pool, "Acme", "")
+	e.agent = wstest.CreateAgent(t, srv.Pool, e.box, e.org, a)
 	return e
 }
 

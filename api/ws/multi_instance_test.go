@@ -19,8 +19,8 @@ func TestSessionCreatedOnOneInstanceIsServedByAnother(t *testing.T) {
 	a := servetest.StartOn(t, url, vars)
 	b := servetest.StartOn(t, url, vars)
 	box := wstest.Box(t, servetest.TestEncryptionKey)
-	org := wstest.CreateOrg(t, a.Store, "Acme", "acme")
-	ag := wstest.CreateAgent(t, a.Store, box, org, wstest.Agent{})
+	org := wstest.CreateOrg(t, a.Pool, "Acme", "acme")
+	ag := wstest.CreateAgent(t, a.Pool, box, org, wstest.Agent{})
 	token := jwtToken(t, map[string]any{"sub": "dana", "org": "acme", "email": "dana@example.org"})
 
 	// A verified visitor: the conversation is owned, so any connection of the same identity reads it.

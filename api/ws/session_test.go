@@ -57,8 +57,8 @@ func TestCreateSessionAnswersEveryField(t *testing.T) {
 
 func TestUnusableAgentsGetIdenticalAgentNotFound(t *testing.T) {
 	e := newEnv(t, wstest.Agent{}, map[string]string{"AUTH_JWT_SECRET": testJWTSecret})
-	disabled := wstest.CreateAgent(t, e.srv.Store, e.box, e.org, wstest.Agent{Disabled: true})
-	otherOrg := wstest.CreateOrg(t, e.srv.Store, "Other", "other")
+	disabled := wstest.CreateAgent(t, e.srv.Pool, e.box, e.org, wstest.Agent{Disabled: true})
+	otherOrg := wstest.CreateOrg(t, e.srv.Pool, "Other", "other")
 	foreignToken := jwtToken(t, map[string]any{"sub": "u9", "org": otherOrg.String()})
 	cases := []struct {
 		name, token, agentID string
@@ -142,7 +142,7 @@ func TestOriginPolicy(t *testing.T) {
 			}
 		})
 	}
-	star := wstest.CreateAgent(t, e.srv.Store, e.box, e.org, wstest.Agent{AllowedOrigins: []string{"*"}})
+	star := wstest.CreateAgent(t, e.srv.Pool, e.box, e.org, wstest.Agent{AllowedOrigins: []string{"*"}})
 	if ev := e.dial(nil).Request(map[string]any{"action": "create_conversation_session", "agentId": star.ID.String()}); ev.Code() != "ORIGIN_NOT_ALLOWED" {
 		t.Fatalf("no origin matched *: %s", ev.Raw)
 	}

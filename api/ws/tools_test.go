@@ -69,7 +69,7 @@ func TestToolTurnCallsTheToolSignedOrUnsigned(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			e := newEnv(t, wstest.Agent{ToolSecret: secret}, nil)
 			ts := newToolServer(t, 200, `{"status":"shipped"}`)
-			wstest.CreateTool(t, e.srv.Store, e.org, e.agent.ID, wstest.Tool{Name: "get_order_status", Parameters: orderSchema, URL: ts.URL})
+			wstest.CreateTool(t, e.srv.Pool, e.org, e.agent.ID, wstest.Tool{Name: "get_order_status", Parameters: orderSchema, URL: ts.URL})
 			e.gw.Push(
 				llmtest.ToolCalls(llmtest.Call{ID: "call_1", Name: "get_order_status", Arguments: `{"orderId":"A-1001"}`}).WithUsage(100, 10),
 				llmtest.Text("Order A-1001 has shipped.").WithUsage(150, 8),
@@ -131,7 +131,7 @@ func TestToolTurnCallsTheToolSignedOrUnsigned(t *testing.T) {
 func TestInvalidToolArgumentsNeverCallTheTool(t *testing.T) {
 	e := newEnv(t, wstest.Agent{ConfirmTools: []string{"get_*"}}, nil)
 	ts := newToolServer(t, 200, "ok")
-	wstest.CreateTool(t, e.srv.Store, e.org, e.agent.ID, wstest.Tool{Name: "get_order_status", Parameters: orderSchema, URL: ts.URL})
+	wstest.CreateTool(t, e.srv.Pool, e.org, e.agent.ID, wstest.Tool{Name: "get_order_status", Parameters: orderSchema, URL: ts.URL})
 	e.gw.Push(
 		llmtest.ToolCalls(
 			llmtest.Call{ID: "c1", Name: "get_order_status", Arguments: `[1]`},
@@ -169,7 +169,7 @@ func TestInvalidToolArgumentsNeverCallTheTool(t *testing.T) {
 func TestToolErrorsBecomeErrorResults(t *testing.T) {
 	e := newEnv(t, wstest.Agent{}, nil)
 	ts := newToolServer(t, 503, "down")
-	wstest.CreateTool(t, e.srv.Store, e.org, e.agent.ID, wstest.Tool{Name: "flaky", URL: ts.URL})
+	wstest.CreateTool(t, e.srv.Pool, e.org, e.agent.ID, wstest.Tool{Name: "flaky", URL: ts.URL})
 	e.gw.Push(llmtest.ToolCalls(llmtest.Call{ID: "c1", Name: "flaky", Arguments: `{}`}), llmtest.Text("It failed."))
 	c, ack := e.session()
 	evs := c.Terminal(send(t, c, ack.Str("sessionId"), "hi"))

@@ -246,8 +246,8 @@ func TestBillingRefusalsBeforeTheAck(t *testing.T) {
 	})
 	t.Run("the org's newest key pays", func(t *testing.T) {
 		e := newEnv(t, wstest.Agent{}, nil)
-		wstest.CreateGatewayKey(t, e.srv.Store, e.box, e.org, "sk-org-old-key-1111", "")
-		keyID := wstest.CreateGatewayKey(t, e.srv.Store, e.box, e.org, "sk-org-new-key-2222", e.gw.BaseURL())
+		wstest.CreateGatewayKey(t, e.srv.Pool, e.box, e.org, "sk-org-old-key-1111", "")
+		keyID := wstest.CreateGatewayKey(t, e.srv.Pool, e.box, e.org, "sk-org-new-key-2222", e.gw.BaseURL())
 		e.gw.Push(textReply("paid"))
 		c, ack := e.session()
 		c.Terminal(send(t, c, ack.Str("sessionId"), "hi"))

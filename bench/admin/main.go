@@ -34,7 +34,6 @@ import (
 	"github.com/switchboard-dev/switchboard/db"
 	"github.com/switchboard-dev/switchboard/migrations"
 	"github.com/switchboard-dev/switchboard/serve"
-	"github.com/switchboard-dev/switchboard/store"
 )
 
 const jwtSecret = "bench-admin-secret-of-at-least-32-bytes!!"
@@ -111,7 +110,7 @@ func run(conns int, dur, warm time.Duration, rounds int) error {
 		return err
 	}
 	defer pool.Close()
-	orgID, err := seed(ctx, store.New(pool))
+	orgID, err := seed(ctx, pool)
 	if err != nil {
 		return err
 	}
@@ -182,14 +181,15 @@ func redact(raw string) string {
 }
 
 // seed makes an org with 60 agents and 200 conversations, so both lists fill a page of 50.
-func seed(ctx context.Context, st *store.Store) (uuid.UUID, error) {
-	org, err := st.Q.OrgCreate(ctx, st.Pool, db.OrgCreateParams{Name: "bench"})
+func seed(ctx context.Context, pool *pgxpool.Pool) (uuid.UUID, error) {
+	q := db.New()
+	org, err := q.OrgCreate(ctx, pool, db.OrgCreateParams{Name: "bench"})
 	if err != nil {
 		return uuid.Nil, err
 	}
 	var agents []uuid.UUID
 	for i := 0; i < 60; i++ {
-		a, err := st.Q.AgentCreate(ctx, st.Pool, db.AgentCreateParams{
+		a, err := q.AgentCreate(ctx, pool, db.AgentCreateParams{
 			ID: uuid.New(), OrgID: org.ID, Name: fmt.Sprintf("Agent %03d", i), ConfirmTools: []string{"refund_*"},
 			DocumentSets: []string{}, AllowedOrigins: []string{"https://www.example.com"}, Enabled: true,
 		})
@@ -199,7 +199,7 @@ func seed(ctx context.Context, st *store.Store) (uuid.UUID, error) {
 		agents = append(agents, a.ID)
 	}
 	for i := 0; i < 200; i++ {
-		if _, err := st.Q.ConversationCreate(ctx, st.Pool, db.ConversationCreateParams{ID: uuid.New(), OrgID: org.ID, AgentID: agents[i%len(agents)]}); err != nil {
+		if _, err := q.ConversationCreate(ctx, pool, db.ConversationCreateParams{ID: uuid.New(), OrgID: org.ID, AgentID: agents[i%len(agents)]}); err != nil {
 			return uuid.Nil, err
 		}
 	}

@@ -285,7 +285,7 @@ func BenchmarkKnowledge(b *testing.B) {
 	}
 	var ids []uuid.UUID
 	for i := 0; i < orgs; i++ {
-		o, err := st.Q.OrgCreate(ctx, pool, db.OrgCreateParams{Name: fmt.Sprintf("org-%d", i)})
+		o, err := db.New().OrgCreate(ctx, pool, db.OrgCreateParams{Name: fmt.Sprintf("org-%d", i)})
 		if err != nil {
 			b.Fatal(err)
 		}

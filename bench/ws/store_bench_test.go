@@ -38,7 +38,7 @@ func BenchmarkTurnRoundTrips(b *testing.B) {
 		b.Fatal(err)
 	}
 	st := store.New(pool)
-	q := st.Q
+	q := db.New()
 	must := func(err error) {
 		b.Helper()
 		if err != nil {

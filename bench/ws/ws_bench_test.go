@@ -244,8 +244,8 @@ func BenchmarkTurns(b *testing.B) {
 		"SWITCHBOARD_DB_MAX_CONNS": "32", "SWITCHBOARD_LOG_LEVEL": "error",
 	})
 	box := wstest.Box(b, servetest.TestEncryptionKey)
-	org := wstest.CreateOrg(b, srv.Store, "Bench", "")
-	ag := wstest.CreateAgent(b, srv.Store, box, org, wstest.Agent{})
+	org := wstest.CreateOrg(b, srv.Pool, "Bench", "")
+	ag := wstest.CreateAgent(b, srv.Pool, box, org, wstest.Agent{})
 	createSession := func(c *fws.Conn) string {
 		_ = c.WriteJSON(map[string]any{"action": "create_conversation_session", "agentId": ag.ID.String()})
 		var ack struct{ Data struct{ SessionID string } }

@@ -71,7 +71,7 @@ func TestApprovalsDecidedOnAnotherInstanceResumeTheTurn(t *testing.T) {
 	})
 
 	t.Run("deleting the agent on B cancels the approval parked on A", func(t *testing.T) {
-		doomed := wstest.CreateAgent(t, c.st, c.box, c.org, wstest.Agent{ConfirmTools: []string{"cancel_*"}})
+		doomed := wstest.CreateAgent(t, c.pool, c.box, c.org, wstest.Agent{ConfirmTools: []string{"cancel_*"}})
 		c.addTool(doomed.ID)
 		p := c.park(a, "", doomed.ID, llmtest.Text("I could not do that."))
 		if r := call(t, b, "DELETE", "/admin/agents/"+doomed.ID.String(), admin, nil); r.status != 204 {

@@ -70,8 +70,8 @@ func newCluster(t *testing.T, vars map[string]string) *cluster {
 	for k, v := range vars {
 		c.vars[k] = v
 	}
-	c.org = wstest.CreateOrg(t, c.st, "Acme", acme)
-	c.agent = wstest.CreateAgent(t, c.st, c.box, c.org, wstest.Agent{ConfirmTools: []string{"cancel_*"}, WidgetSecret: widgetSecret})
+	c.org = wstest.CreateOrg(t, c.pool, "Acme", acme)
+	c.agent = wstest.CreateAgent(t, c.pool, c.box, c.org, wstest.Agent{ConfirmTools: []string{"cancel_*"}, WidgetSecret: widgetSecret})
 	c.tool = newToolServer(t)
 	c.addTool(c.agent.ID)
 	return c
@@ -79,7 +79,7 @@ func newCluster(t *testing.T, vars map[string]string) *cluster {
 
 // addTool gives an agent of acme the gated tool cancel_subscription.
 func (c *cluster) addTool(agentID uuid.UUID) {
-	wstest.CreateTool(c.t, c.st, c.org, agentID, wstest.Tool{Name: "cancel_subscription", URL: c.tool.URL,
+	wstest.CreateTool(c.t, c.pool, c.org, agentID, wstest.Tool{Name: "cancel_subscription", URL: c.tool.URL,
 		Parameters: `{"type":"object","properties":{"plan":{"type":"string"}}}`})
 }
 

@@ -50,10 +50,10 @@ func TestPublishedEventsReachTheBoundSocketsOfEveryInstance(t *testing.T) {
 	c := newCluster(t, nil)
 	a, b := c.start(nil), c.start(nil)
 	acmeAdmin := adminToken(t, acme)
-	globexID := wstest.CreateOrg(t, c.st, "Globex", "globex")
+	globexID := wstest.CreateOrg(t, c.pool, "Globex", "globex")
 	globexAdmin := adminToken(t, "globex")
-	second := wstest.CreateAgent(t, c.st, c.box, c.org, wstest.Agent{})
-	globexAgent := wstest.CreateAgent(t, c.st, c.box, globexID, wstest.Agent{})
+	second := wstest.CreateAgent(t, c.pool, c.box, c.org, wstest.Agent{})
+	globexAgent := wstest.CreateAgent(t, c.pool, c.box, globexID, wstest.Agent{})
 
 	// dana: a verified visitor on B, with an authContext identity ctx:u-7 for acme.
 	dana := openWidget(t, b, visitorToken(t, "dana"), c.agent.ID, map[string]any{"authContext": authContext("u-7")})

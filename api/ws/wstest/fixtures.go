@@ -10,7 +10,6 @@ import (
 
 	"github.com/switchboard-dev/switchboard/db"
 	"github.com/switchboard-dev/switchboard/seal"
-	"github.com/switchboard-dev/switchboard/store"
 )
 
 // Box returns a seal box for the base64 encryption key the server under test uses.
@@ -27,14 +26,18 @@ func Box(tb testing.TB, keyB64 string) *seal.Box {
 	return b
 }
 
+// queries seed rows directly: fixtures need rows without the audit rows and checks of the
+// store's methods.
+var queries = db.New()
+
 // CreateOrg inserts an org (externalID may be "").
-func CreateOrg(tb testing.TB, st *store.Store, name, externalID string) uuid.UUID {
+func CreateOrg(tb testing.TB, conn db.DBTX, name, externalID string) uuid.UUID {
 	tb.Helper()
 	var ext *string
 	if externalID != "" {
 		ext = &externalID
 	}
-	org, err := st.Q.OrgCreate(context.Background(), st.Pool, db.OrgCreateParams{Name: name, ExternalID: ext})
+	org, err := queries.OrgCreate(context.Background(), conn, db.OrgCreateParams{Name: name, ExternalID: ext})
 	if err != nil {
 		tb.Fatalf("wstest: create org: %v", err)
 	}
@@ -57,7 +60,7 @@ type Agent struct {
 }
 
 // CreateAgent inserts an agent of org, sealing its secrets with box.
-func CreateAgent(tb testing.TB, st *store.Store, box *seal.Box, org uuid.UUID, a Agent) db.Agent {
+func CreateAgent(tb testing.TB, conn db.DBTX, box *seal.Box, org uuid.UUID, a Agent) db.Agent {
 	tb.Helper()
 	id := uuid.New()
 	p := db.AgentCreateParams{
@@ -82,7 +85,7 @@ func CreateAgent(tb testing.TB, st *store.Store, box *seal.Box, org uuid.UUID, a
 	if a.ToolSecret != "" {
 		p.ToolSigningSecret = box.Seal([]byte(a.ToolSecret), seal.AAD("agents", "tool_signing_secret", org, id))
 	}
-	ag, err := st.Q.AgentCreate(context.Background(), st.Pool, p)
+	ag, err := queries.AgentCreate(context.Background(), conn, p)
 	if err != nil {
 		tb.Fatalf("wstest: create agent: %v", err)
 	}
@@ -100,7 +103,7 @@ type Tool struct {
 }
 
 // CreateTool inserts an HTTP tool of an agent.
-func CreateTool(tb testing.TB, st *store.Store, org, agentID uuid.UUID, t Tool) db.AgentTool {
+func CreateTool(tb testing.TB, conn db.DBTX, org, agentID uuid.UUID, t Tool) db.AgentTool {
 	tb.Helper()
 	params := json.RawMessage(`{"type":"object","properties":{}}`)
 	if t.Parameters != "" {
@@ -112,7 +115,7 @@ func CreateTool(tb testing.TB, st *store.Store, org, agentID uuid.UUID, t Tool) 
 	if t.TimeoutMs == 0 {
 		t.TimeoutMs = 10000
 	}
-	row, err := st.Q.ToolCreate(context.Background(), st.Pool, db.ToolCreateParams{
+	row, err := queries.ToolCreate(context.Background(), conn, db.ToolCreateParams{
 		OrgID: org, AgentID: agentID, Name: t.Name, Description: t.Description, Parameters: params,
 		Url: t.URL, RequiresApproval: t.RequiresApproval, TimeoutMs: t.TimeoutMs,
 	})
@@ -123,7 +126,7 @@ func CreateTool(tb testing.TB, st *store.Store, org, agentID uuid.UUID, t Tool) 
 }
 
 // CreateGatewayKey inserts an org gateway key sealed with box.
-func CreateGatewayKey(tb testing.TB, st *store.Store, box *seal.Box, org uuid.UUID, secret, baseURL string) uuid.UUID {
+func CreateGatewayKey(tb testing.TB, conn db.DBTX, box *seal.Box, org uuid.UUID, secret, baseURL string) uuid.UUID {
 	tb.Helper()
 	id := uuid.New()
 	p := db.GatewayKeyCreateParams{
@@ -133,7 +136,7 @@ func CreateGatewayKey(tb testing.TB, st *store.Store, box *seal.Box, org uuid.UU
 	if baseURL != "" {
 		p.BaseUrl = &baseURL
 	}
-	if _, err := st.Q.GatewayKeyCreate(context.Background(), st.Pool, p); err != nil {
+	if _, err := queries.GatewayKeyCreate(context.Background(), conn, p); err != nil {
 		tb.Fatalf("wstest: create gateway key: %v", err)
 	}
 	return id

@@ -24,10 +24,10 @@ var keyCheckAAD = []byte("switchboard:server_meta.value:" + keyCheckName)
 // CheckEncryptionKey stores a sealed canary at first start and, on every later start,
 // proves the configured key opens it.
 func (s *Store) CheckEncryptionKey(ctx context.Context, box *seal.Box) error {
-	if err := s.Q.ServerMetaPutIfAbsent(ctx, s.Pool, db.ServerMetaPutIfAbsentParams{Key: keyCheckName, Value: box.Seal([]byte(keyCheckText), keyCheckAAD)}); err != nil {
+	if err := queries.ServerMetaPutIfAbsent(ctx, s.pool, db.ServerMetaPutIfAbsentParams{Key: keyCheckName, Value: box.Seal([]byte(keyCheckText), keyCheckAAD)}); err != nil {
 		return fmt.Errorf("store encryption key check: %w", err)
 	}
-	stored, err := s.Q.ServerMetaGet(ctx, s.Pool, keyCheckName)
+	stored, err := queries.ServerMetaGet(ctx, s.pool, keyCheckName)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return fmt.Errorf("encryption key check vanished")
 	}

@@ -178,7 +178,7 @@ func (s *Store) writeTurnBatch(ctx context.Context, ws []*turnWrite) error {
 				Direction:     "outbound", Text: r.Reply, RequestID: &r.RequestID, Usage: r.ReplyUsage, ToolCalls: r.ToolCalls,
 			}
 		}
-		replyRes = s.Q.MessageInsert(ctx, p, params)
+		replyRes = queries.MessageInsert(ctx, p, params)
 	}
 	var usageRes *db.UsageRecordBatchResults
 	if len(usages) > 0 {
@@ -192,13 +192,13 @@ func (s *Store) writeTurnBatch(ctx context.Context, ws []*turnWrite) error {
 				GatewayKeyID: r.GatewayKeyID, Outcome: r.Outcome, Tokens: r.PromptTokens + r.CompletionTokens,
 			}
 		}
-		usageRes = s.Q.UsageRecord(ctx, p, params)
+		usageRes = queries.UsageRecord(ctx, p, params)
 	}
 	var keyRes *db.GatewayKeyTouchBatchResults
 	if len(keys) > 0 {
-		keyRes = s.Q.GatewayKeyTouch(ctx, p, keys)
+		keyRes = queries.GatewayKeyTouch(ctx, p, keys)
 	}
-	p.send(ctx, s.Pool)
+	p.send(ctx, s.pool)
 
 	var errs []error
 	if replyRes != nil {

@@ -1,0 +1,260 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/switchboard-dev/switchboard/approval"
+	"github.com/switchboard-dev/switchboard/db"
+)
+
+// NewApproval is a park about to be written.
+type NewApproval struct {
+	ID, OrgID, SessionID, ConversationID, AgentID, InstanceID uuid.UUID
+	RequestID, ToolName                                       string
+	Arguments                                                 json.RawMessage
+	ExpiresAt                                                 time.Time
+}
+
+// CreateApproval commits a pending approval.
+func (s *Store) CreateApproval(ctx context.Context, a NewApproval) error {
+	_, err := queries.ApprovalCreate(ctx, s.pool, db.ApprovalCreateParams{
+		ID: a.ID, OrgID: a.OrgID, SessionID: a.SessionID, ConversationID: a.ConversationID, AgentID: a.AgentID,
+		RequestID: a.RequestID, ToolName: a.ToolName, Arguments: a.Arguments, InstanceID: a.InstanceID, ExpiresAt: a.ExpiresAt,
+	})
+	if err != nil {
+		return fmt.Errorf("create approval %s: %w", a.ID, err)
+	}
+	return nil
+}
+
+// FinishApproval moves a still pending approval to status (expired or cancelled); false
+// when it was no longer pending.
+func (s *Store) FinishApproval(ctx context.Context, orgID, id uuid.UUID, status string) (bool, error) {
+	_, err := queries.ApprovalFinish(ctx, s.pool, db.ApprovalFinishParams{Status: status, OrgID: orgID, ID: id})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("finish approval %s: %w", id, err)
+	}
+	return true, nil
+}
+
+// ApprovalOutcome is how an approval ended.
+type ApprovalOutcome struct {
+	Status     string
+	DecidedVia string
+	Reason     string
+}
+
+// ApprovalOutcome reads an approval's status.
+func (s *Store) ApprovalOutcome(ctx context.Context, orgID, id uuid.UUID) (ApprovalOutcome, error) {
+	r, err := queries.ApprovalGetStatus(ctx, s.pool, db.ApprovalGetStatusParams{OrgID: orgID, ID: id})
+	if err != nil {
+		return ApprovalOutcome{}, fmt.Errorf("load approval %s: %w", id, Classify(err))
+	}
+	o := ApprovalOutcome{Status: r.Status}
+	if r.DecidedVia != nil {
+		o.DecidedVia = *r.DecidedVia
+	}
+	if r.Reason != nil {
+		o.Reason = *r.Reason
+	}
+	return o, nil
+}
+
+// PendingApprovalForSession returns the approval a confirm decides: the named one when id is
+// valid, else the session's earliest-parked pending one; ErrNotFound when there is none.
+func (s *Store) PendingApprovalForSession(ctx context.Context, orgID, sessionID uuid.UUID, id uuid.NullUUID) (db.PendingApproval, error) {
+	a, err := queries.ApprovalFindPendingForSession(ctx, s.pool, db.ApprovalFindPendingForSessionParams{OrgID: orgID, SessionID: sessionID, ID: id})
+	if err != nil {
+		return db.PendingApproval{}, fmt.Errorf("find pending approval: %w", Classify(err))
+	}
+	return a, nil
+}
+
+// ListPendingApprovals pages the org's undecided, unexpired approvals, oldest first.
+func (s *Store) ListPendingApprovals(ctx context.Context, orgID uuid.UUID, p Page) ([]db.PendingApproval, error) {
+	rows, err := queries.ApprovalListPending(ctx, s.pool, db.ApprovalListPendingParams{
+		OrgID: orgID, AfterCreatedAt: p.AfterAt, AfterID: p.AfterID, Lim: p.Limit,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list approvals: %w", err)
+	}
+	return rows, nil
+}
+
+// ErrApprovalOrphaned: the decision failed because the approval's owning instance is gone (or
+// its time ran out); the approval is now recorded expired.
+var ErrApprovalOrphaned = errors.New("approval owner no longer live")
+
+// DecideApproval is the conditional update that decides a park (PROTOCOL §4.9 step 2). It
+// returns ErrNotFound when the approval was no longer pending and ErrApprovalOrphaned when
+// it was pending but its owner or time was gone (it is then recorded expired).
+func (s *Store) DecideApproval(ctx context.Context, orgID, id uuid.UUID, approved bool, via string, decidedBy, reason *string) (db.PendingApproval, error) {
+	status := "rejected"
+	if approved {
+		status = "approved"
+	}
+	a, err := queries.ApprovalDecide(ctx, s.pool, db.ApprovalDecideParams{
+		Status: status, DecidedVia: &via, DecidedBy: decidedBy, Reason: reason, OrgID: orgID, ID: id,
+	})
+	if err == nil {
+		return a, nil
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return db.PendingApproval{}, fmt.Errorf("decide approval %s: %w", id, err)
+	}
+	if _, err := queries.ApprovalExpireIfOrphaned(ctx, s.pool, db.ApprovalExpireIfOrphanedParams{OrgID: orgID, ID: id}); err != nil {
+		if errors.Is(err, pgx.ErrNoRows) {
+			return db.PendingApproval{}, fmt.Errorf("decide approval %s: %w", id, ErrNotFound)
+		}
+		return db.PendingApproval{}, fmt.Errorf("expire orphaned approval %s: %w", id, err)
+	}
+	return db.PendingApproval{}, fmt.Errorf("decide approval %s: %w", id, ErrApprovalOrphaned)
+}
+
+// DecideApprovalInTx is DecideApproval with onDecided (when not nil) run inside the
+// deciding transaction: a widget decision for a turn parked on another instance is
+// published there, so that it leaves exactly when the decision commits. The errors are
+// DecideApproval's: ErrNotFound when the approval was no longer pending, ErrApprovalOrphaned
+// when its owner or its time was gone (it is then recorded expired, and that commits).
+func (s *Store) DecideApprovalInTx(ctx context.Context, orgID, id uuid.UUID, approved bool, via string, onDecided func(tx db.DBTX, row db.PendingApproval) error) (db.PendingApproval, error) {
+	status := "rejected"
+	if approved {
+		status = "approved"
+	}
+	var row db.PendingApproval
+	var outcome error
+	err := s.InTx(ctx, func(tx *Tx) error {
+		var err error
+		row, err = queries.ApprovalDecide(ctx, tx.pg, db.ApprovalDecideParams{Status: status, DecidedVia: &via, OrgID: orgID, ID: id})
+		if err == nil {
+			if onDecided != nil {
+				return onDecided(tx.pg, row)
+			}
+			return nil
+		}
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		if _, err := queries.ApprovalExpireIfOrphaned(ctx, tx.pg, db.ApprovalExpireIfOrphanedParams{OrgID: orgID, ID: id}); err != nil {
+			if errors.Is(err, pgx.ErrNoRows) {
+				return ErrNotFound
+			}
+			return err
+		}
+		outcome = ErrApprovalOrphaned // committed: the expiry is recorded
+		return nil
+	})
+	if err == nil {
+		err = outcome
+	}
+	if err != nil {
+		return db.PendingApproval{}, fmt.Errorf("decide approval %s: %w", id, err)
+	}
+	return row, nil
+}
+
+// AdminDecision is an admin's decision on a parked tool call.
+type AdminDecision struct {
+	Approved  bool
+	DecidedBy string
+	Reason    *string
+}
+
+// DecideApprovalByAdmin applies an admin decision with the one conditional update of ADMIN-API
+// §9.8 and, in the same transaction, the approval.decide audit row and onDecided (which
+// publishes the decision so it leaves only on commit). When the update matches nothing,
+// an approval whose time or owner is gone is recorded expired (and committed); the answer
+// is then ErrNotFound, as for an unknown, foreign, cancelled or expired one. ErrConflict
+// when it was already approved or rejected.
+func (s *Store) DecideApprovalByAdmin(ctx context.Context, orgID, id uuid.UUID, d AdminDecision, m Meta, onDecided func(tx db.DBTX, row db.PendingApproval) error) (db.PendingApproval, error) {
+	status := "rejected"
+	if d.Approved {
+		status = "approved"
+	}
+	via := "admin"
+	var row db.PendingApproval
+	var outcome error
+	err := s.InTx(ctx, func(tx *Tx) error {
+		var err error
+		row, err = queries.ApprovalDecide(ctx, tx.pg, db.ApprovalDecideParams{
+			Status: status, DecidedVia: &via, DecidedBy: &d.DecidedBy, Reason: d.Reason, OrgID: orgID, ID: id,
+		})
+		if err == nil {
+			details := map[string]any{"approved": d.Approved}
+			if d.Reason != nil {
+				details["reason"] = *d.Reason
+			}
+			if err := tx.Audit(ctx, orgID, m, "approval.decide", "approval", id.String(), details); err != nil {
+				return err
+			}
+			if onDecided != nil {
+				return onDecided(tx.pg, row)
+			}
+			return nil
+		}
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		// Not decidable: record an orphaned or timed-out park as expired (committed), then
+		// tell a finished decision (409) from everything else (404).
+		if _, err := queries.ApprovalExpireIfOrphaned(ctx, tx.pg, db.ApprovalExpireIfOrphanedParams{OrgID: orgID, ID: id}); err == nil {
+			outcome = ErrNotFound
+			return nil
+		} else if !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		cur, err := queries.ApprovalGet(ctx, tx.pg, db.ApprovalGetParams{OrgID: orgID, ID: id})
+		if err != nil {
+			return Classify(err)
+		}
+		if cur.Status == "approved" || cur.Status == "rejected" {
+			return ErrConflict
+		}
+		return ErrNotFound
+	})
+	if err == nil {
+		err = outcome
+	}
+	if err != nil {
+		return db.PendingApproval{}, fmt.Errorf("decide approval %s: %w", id, err)
+	}
+	return row, nil
+}
+
+// DecisionOutcome is the approval.Outcome of a decided row.
+func DecisionOutcome(row db.PendingApproval) approval.Outcome {
+	if row.Status == "approved" {
+		return approval.Approved
+	}
+	return approval.Rejected
+}
+
+// StaleApproval is a pending approval the sweeper recorded expired.
+type StaleApproval struct {
+	ID, OrgID, SessionID uuid.UUID
+}
+
+// ExpireStaleApprovals records as expired, across every org, each pending approval whose
+// expiry has passed or whose owning instance is no longer live (stopped, or no heartbeat
+// for 15 s). It is idempotent, so every instance may run it at once.
+func (s *Store) ExpireStaleApprovals(ctx context.Context) ([]StaleApproval, error) {
+	rows, err := queries.ApprovalExpireStale(ctx, s.pool)
+	if err != nil {
+		return nil, fmt.Errorf("expire stale approvals: %w", err)
+	}
+	out := make([]StaleApproval, len(rows))
+	for i, r := range rows {
+		out[i] = StaleApproval{ID: r.ID, OrgID: r.OrgID, SessionID: r.SessionID}
+	}
+	return out, nil
+}
