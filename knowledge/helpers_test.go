@@ -48,7 +48,7 @@ func newEnv(t *testing.T) *env {
 	t.Helper()
 	u := dbtest.NewURL(t)
 	pool := dbtest.Pool(t, u)
-	return &env{t: t, url: u, pool: pool, st: store.New(pool)}
+	return &env{t: t, url: u, pool: pool, st: store.New(pool, nil)}
 }
 
 // service builds a Service on the env's database; started ones are stopped at cleanup.

@@ -28,8 +28,9 @@ const (
 )
 
 // newBackplane builds the metrics registry (with the Go runtime and process collectors) and
-// the hub, which hands approval decisions addressed to this instance to the engine. No label
-// of any metric registered here carries an org, agent or user id or key material.
+// the hub; start then hands it the engine, to which it delivers the approval decisions
+// addressed to this instance. No label of any metric registered here carries an org, agent
+// or user id or key material.
 func (s *Server) newBackplane(instanceID uuid.UUID) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
@@ -53,7 +54,6 @@ func (s *Server) newBackplane(instanceID uuid.UUID) error {
 	if err != nil {
 		return err
 	}
-	hub.DeliverDecisions(s.engine)
 	s.metrics, s.hub = reg, hub
 	return nil
 }
@@ -69,7 +69,7 @@ func (s *Server) runCluster(ctx, bg context.Context) {
 	}()
 	go func() {
 		defer s.wg.Done()
-		s.sweep(bg, store.New(s.pool))
+		s.sweep(bg, store.New(s.pool, nil))
 	}()
 
 	wait, cancel := context.WithTimeout(ctx, listenerWait)

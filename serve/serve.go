@@ -100,8 +100,10 @@ func (s *Server) start(ctx context.Context, box *seal.Box) error {
 	if err := migrations.CheckCurrent(ctx, s.pool); err != nil {
 		return err
 	}
-	st := store.New(s.pool)
-	if err := st.CheckEncryptionKey(ctx, box); err != nil {
+	// The instance row is written before the hub exists (the hub needs the instance's id, and
+	// the serving store the hub); that first store only checks the key and beats.
+	boot := store.New(s.pool, nil)
+	if err := boot.CheckEncryptionKey(ctx, box); err != nil {
 		return err
 	}
 	verifier, mode, err := s.authSetup(ctx)
@@ -112,11 +114,15 @@ func (s *Server) start(ctx context.Context, box *seal.Box) error {
 	if mode == auth.ModeNone {
 		s.log.Warn(auth.DevModeWarning(s.cfg.Auth.DevOrg))
 	}
-	in, err := instance.Register(ctx, st, version.Version, s.log)
+	in, err := instance.Register(ctx, boot, version.Version, s.log)
 	if err != nil {
 		return err
 	}
 	s.instance = in
+	if err := s.newBackplane(in.ID); err != nil {
+		return err
+	}
+	st := store.New(s.pool, s.hub)
 
 	kn, err := knowledge.New(st, knowledge.Options{
 		Logger: s.log, InstanceID: in.ID.String(), MaxQueuedRuns: s.cfg.MaxQueuedRuns,
@@ -132,16 +138,14 @@ func (s *Server) start(ctx context.Context, box *seal.Box) error {
 		return err
 	}
 	s.engine = engine
-	if err := s.newBackplane(in.ID); err != nil {
-		return err
-	}
+	s.hub.DeliverDecisions(engine)
 	s.ws = ws.New(ws.Deps{
 		Config: s.cfg, Store: st, Box: box, Verifier: verifier, Log: s.log, Instance: in, Engine: engine, Hub: s.hub,
 	})
 	s.api = api.New(api.Deps{Pool: s.pool, Logger: s.log, ListenerUp: s.hub.Up, Metrics: s.metrics},
 		admin.Mount(admin.Deps{
 			Config: s.cfg, Store: st, Box: box, Verifier: verifier, AuthMode: mode,
-			Log: s.log, InstanceID: in.ID, Decisions: engine, DecisionPublisher: s.hub, Knowledge: kn,
+			Log: s.log, InstanceID: in.ID, Knowledge: kn,
 		}),
 		s.ws.Mount,
 	)

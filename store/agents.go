@@ -89,11 +89,10 @@ func (s *Store) UpdateAgent(ctx context.Context, orgID, id uuid.UUID, plan Agent
 	return row, nil
 }
 
-// DeleteAgent soft-deletes a live agent, cancels its pending approvals and writes the
-// agent.delete audit row, in one transaction. onCancelled runs inside that transaction
-// with the cancelled approvals (to publish their outcome so it leaves only on commit).
-func (s *Store) DeleteAgent(ctx context.Context, orgID, id uuid.UUID, m Meta, onCancelled func(tx db.DBTX, cancelled []db.PendingApproval) error) ([]db.PendingApproval, error) {
-	var cancelled []db.PendingApproval
+// DeleteAgent soft-deletes a live agent, cancels its pending approvals (telling the
+// instances whose turns are parked on them) and writes the agent.delete audit row, in one
+// transaction.
+func (s *Store) DeleteAgent(ctx context.Context, orgID, id uuid.UUID, m Meta) error {
 	err := s.InTx(ctx, func(tx *Tx) error {
 		n, err := queries.AgentSoftDelete(ctx, tx.pg, db.AgentSoftDeleteParams{OrgID: orgID, ID: id})
 		if err != nil {
@@ -102,20 +101,15 @@ func (s *Store) DeleteAgent(ctx context.Context, orgID, id uuid.UUID, m Meta, on
 		if n == 0 {
 			return ErrAgentNotFound
 		}
-		if cancelled, err = queries.ApprovalCancelForAgent(ctx, tx.pg, db.ApprovalCancelForAgentParams{OrgID: orgID, AgentID: id}); err != nil {
+		if err := s.cancelAgentApprovals(ctx, tx, orgID, id); err != nil {
 			return err
-		}
-		if onCancelled != nil && len(cancelled) > 0 {
-			if err := onCancelled(tx.pg, cancelled); err != nil {
-				return err
-			}
 		}
 		return tx.Audit(ctx, orgID, m, "agent.delete", "agent", id.String(), nil)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("delete agent %s: %w", id, err)
+		return fmt.Errorf("delete agent %s: %w", id, err)
 	}
-	return cancelled, nil
+	return nil
 }
 
 // AgentForWS returns a live (not deleted) agent by id, whatever its org.

@@ -121,24 +121,41 @@ func (s *Store) DecideApproval(ctx context.Context, orgID, id uuid.UUID, approve
 	return db.PendingApproval{}, fmt.Errorf("decide approval %s: %w", id, ErrApprovalOrphaned)
 }
 
-// DecideApprovalInTx is DecideApproval with onDecided (when not nil) run inside the
-// deciding transaction: a widget decision for a turn parked on another instance is
-// published there, so that it leaves exactly when the decision commits. The errors are
-// DecideApproval's: ErrNotFound when the approval was no longer pending, ErrApprovalOrphaned
-// when its owner or its time was gone (it is then recorded expired, and that commits).
-func (s *Store) DecideApprovalInTx(ctx context.Context, orgID, id uuid.UUID, approved bool, via string, onDecided func(tx db.DBTX, row db.PendingApproval) error) (db.PendingApproval, error) {
+// DecisionPublisher publishes an approval decision to the instance whose turn is parked on
+// it (backplane.Hub.PublishDecision), inside the transaction that decided it, so that it
+// leaves exactly when the decision commits.
+type DecisionPublisher interface {
+	PublishDecision(ctx context.Context, tx db.DBTX, owner uuid.UUID, d approval.Decision) (int64, error)
+}
+
+// publish hands d to the store's publisher inside tx; a store built without one (tests of a
+// single process) publishes nothing.
+func (s *Store) publish(ctx context.Context, tx *Tx, owner uuid.UUID, d approval.Decision) error {
+	if s.pub == nil {
+		return nil
+	}
+	_, err := s.pub.PublishDecision(ctx, tx.pg, owner, d)
+	return err
+}
+
+// DecideApprovalByWidget applies a widget's decision on a park (PROTOCOL §4.9 step 2) with
+// the conditional update. With publish, for a turn parked on another instance, the decision
+// is published to that instance in the same transaction; the caller hands a decision for a
+// turn parked here to its engine itself, after its ack. Errors: ErrNotFound when the
+// approval was no longer pending, ErrApprovalOrphaned when its owner or its time was gone
+// (it is then recorded expired, and that commits).
+func (s *Store) DecideApprovalByWidget(ctx context.Context, orgID, id uuid.UUID, outcome approval.Outcome, publish bool) error {
 	status := "rejected"
-	if approved {
+	if outcome == approval.Approved {
 		status = "approved"
 	}
-	var row db.PendingApproval
-	var outcome error
+	via := "widget"
+	var result error
 	err := s.InTx(ctx, func(tx *Tx) error {
-		var err error
-		row, err = queries.ApprovalDecide(ctx, tx.pg, db.ApprovalDecideParams{Status: status, DecidedVia: &via, OrgID: orgID, ID: id})
+		row, err := queries.ApprovalDecide(ctx, tx.pg, db.ApprovalDecideParams{Status: status, DecidedVia: &via, OrgID: orgID, ID: id})
 		if err == nil {
-			if onDecided != nil {
-				return onDecided(tx.pg, row)
+			if publish {
+				return s.publish(ctx, tx, row.InstanceID, approval.Decision{ApprovalID: row.ID, OrgID: orgID, Outcome: outcome, Via: via})
 			}
 			return nil
 		}
@@ -151,16 +168,16 @@ func (s *Store) DecideApprovalInTx(ctx context.Context, orgID, id uuid.UUID, app
 			}
 			return err
 		}
-		outcome = ErrApprovalOrphaned // committed: the expiry is recorded
+		result = ErrApprovalOrphaned // committed: the expiry is recorded
 		return nil
 	})
 	if err == nil {
-		err = outcome
+		err = result
 	}
 	if err != nil {
-		return db.PendingApproval{}, fmt.Errorf("decide approval %s: %w", id, err)
+		return fmt.Errorf("decide approval %s: %w", id, err)
 	}
-	return row, nil
+	return nil
 }
 
 // AdminDecision is an admin's decision on a parked tool call.
@@ -170,20 +187,20 @@ type AdminDecision struct {
 	Reason    *string
 }
 
-// DecideApprovalByAdmin applies an admin decision with the one conditional update of ADMIN-API
-// §9.8 and, in the same transaction, the approval.decide audit row and onDecided (which
-// publishes the decision so it leaves only on commit). When the update matches nothing,
-// an approval whose time or owner is gone is recorded expired (and committed); the answer
-// is then ErrNotFound, as for an unknown, foreign, cancelled or expired one. ErrConflict
-// when it was already approved or rejected.
-func (s *Store) DecideApprovalByAdmin(ctx context.Context, orgID, id uuid.UUID, d AdminDecision, m Meta, onDecided func(tx db.DBTX, row db.PendingApproval) error) (db.PendingApproval, error) {
+// DecideApprovalByAdmin applies an admin decision with the one conditional update of
+// ADMIN-API §9.8 and, in the same transaction, the approval.decide audit row and the
+// decision's publication to the instance owning the turn (this one included), so it leaves
+// only on commit. When the update matches nothing, an approval whose time or owner is gone
+// is recorded expired (and committed); the answer is then ErrNotFound, as for an unknown,
+// foreign, cancelled or expired one. ErrConflict when it was already approved or rejected.
+func (s *Store) DecideApprovalByAdmin(ctx context.Context, orgID, id uuid.UUID, d AdminDecision, m Meta) (db.PendingApproval, error) {
 	status := "rejected"
 	if d.Approved {
 		status = "approved"
 	}
 	via := "admin"
 	var row db.PendingApproval
-	var outcome error
+	var result error
 	err := s.InTx(ctx, func(tx *Tx) error {
 		var err error
 		row, err = queries.ApprovalDecide(ctx, tx.pg, db.ApprovalDecideParams{
@@ -197,10 +214,14 @@ func (s *Store) DecideApprovalByAdmin(ctx context.Context, orgID, id uuid.UUID, 
 			if err := tx.Audit(ctx, orgID, m, "approval.decide", "approval", id.String(), details); err != nil {
 				return err
 			}
-			if onDecided != nil {
-				return onDecided(tx.pg, row)
+			dec := approval.Decision{ApprovalID: row.ID, OrgID: orgID, Outcome: approval.Rejected, Via: via}
+			if row.Status == "approved" {
+				dec.Outcome = approval.Approved
 			}
-			return nil
+			if row.Reason != nil {
+				dec.Reason = *row.Reason
+			}
+			return s.publish(ctx, tx, row.InstanceID, dec)
 		}
 		if !errors.Is(err, pgx.ErrNoRows) {
 			return err
@@ -208,7 +229,7 @@ func (s *Store) DecideApprovalByAdmin(ctx context.Context, orgID, id uuid.UUID, 
 		// Not decidable: record an orphaned or timed-out park as expired (committed), then
 		// tell a finished decision (409) from everything else (404).
 		if _, err := queries.ApprovalExpireIfOrphaned(ctx, tx.pg, db.ApprovalExpireIfOrphanedParams{OrgID: orgID, ID: id}); err == nil {
-			outcome = ErrNotFound
+			result = ErrNotFound
 			return nil
 		} else if !errors.Is(err, pgx.ErrNoRows) {
 			return err
@@ -223,7 +244,7 @@ func (s *Store) DecideApprovalByAdmin(ctx context.Context, orgID, id uuid.UUID, 
 		return ErrNotFound
 	})
 	if err == nil {
-		err = outcome
+		err = result
 	}
 	if err != nil {
 		return db.PendingApproval{}, fmt.Errorf("decide approval %s: %w", id, err)
@@ -231,12 +252,19 @@ func (s *Store) DecideApprovalByAdmin(ctx context.Context, orgID, id uuid.UUID, 
 	return row, nil
 }
 
-// DecisionOutcome is the approval.Outcome of a decided row.
-func DecisionOutcome(row db.PendingApproval) approval.Outcome {
-	if row.Status == "approved" {
-		return approval.Approved
+// cancelAgentApprovals records the pending approvals of a deleted agent cancelled and, in
+// the same transaction, tells each owning instance (approval.AgentDeleted).
+func (s *Store) cancelAgentApprovals(ctx context.Context, tx *Tx, orgID, agentID uuid.UUID) error {
+	cancelled, err := queries.ApprovalCancelForAgent(ctx, tx.pg, db.ApprovalCancelForAgentParams{OrgID: orgID, AgentID: agentID})
+	if err != nil {
+		return err
 	}
-	return approval.Rejected
+	for _, a := range cancelled {
+		if err := s.publish(ctx, tx, a.InstanceID, approval.Decision{ApprovalID: a.ID, OrgID: orgID, Outcome: approval.AgentDeleted}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // StaleApproval is a pending approval the sweeper recorded expired.

@@ -223,7 +223,7 @@ func TestNamesAreUniquePerOrgOnly(t *testing.T) {
 func TestResolveOrgProvisionsOnlyWhenAsked(t *testing.T) {
 	ctx := context.Background()
 	pool := dbtest.NewPool(t)
-	st := store.New(pool)
+	st := store.New(pool, nil)
 	meta := store.Meta{Actor: store.Actor{Type: "user", ID: "u1"}, RequestID: "r-1"}
 
 	if _, err := st.ResolveOrg(ctx, "acme", false, meta); !errors.Is(err, store.ErrNotFound) {

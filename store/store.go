@@ -9,7 +9,8 @@
 //     and the generated queries are not exported. (Tests and benchmarks seed rows with
 //     package db on their own pool.)
 //   - A Store method is one statement, or one unit of work in one transaction of its own
-//     (a write and its audit row, a decision and its publication).
+//     (a write and its audit row; an approval decision and its publication through the
+//     DecisionPublisher the store is built with, so it leaves only if the decision commits).
 //   - When the steps of a unit of work are decided outside the store (knowledge's indexing
 //     runs: fence the run, then index a document), the caller runs them in InTx, which hands
 //     out a Tx: methods for the statements of that work, all in the one transaction. A River
@@ -25,8 +26,8 @@
 //     (CreateWidgetSession in sessions.go) or in the turn's own files (turns*.go).
 //
 // Below the store, two libraries keep their own tables and connections: the backplane (its
-// LISTEN connection and its backplane_events outbox) and River (its job tables, on the
-// client NewRiverClient builds).
+// LISTEN connection and its backplane_events outbox; the store hands it its transaction to
+// publish in) and River (its job tables, on the client NewRiverClient builds).
 package store
 
 import (
@@ -56,11 +57,15 @@ var queries = db.New()
 // Store runs queries on a pool.
 type Store struct {
 	pool *pgxpool.Pool
-	rec  *recorder // end-of-turn writes (RecordTurn)
+	pub  DecisionPublisher // nil: approval decisions are not published
+	rec  *recorder         // end-of-turn writes (RecordTurn)
 }
 
-// New returns a Store on pool.
-func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool, rec: &recorder{}} }
+// New returns a Store on pool that publishes the approval decisions it commits through pub
+// (the backplane), or nowhere when pub is nil.
+func New(pool *pgxpool.Pool, pub DecisionPublisher) *Store {
+	return &Store{pool: pool, pub: pub, rec: &recorder{}}
+}
 
 // Tx is one transaction of a Store, handed out by InTx. Its methods run inside it.
 type Tx struct {

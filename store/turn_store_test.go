@@ -34,7 +34,7 @@ func newTurnWorld(t *testing.T) *turnWorld {
 	t.Helper()
 	ctx := context.Background()
 	pool := dbtest.NewPool(t)
-	w := &turnWorld{ctx: ctx, pool: pool, st: store.New(pool)}
+	w := &turnWorld{ctx: ctx, pool: pool, st: store.New(pool, nil)}
 	org, err := q.OrgCreate(ctx, pool, db.OrgCreateParams{Name: "A"})
 	if err != nil {
 		t.Fatal(err)

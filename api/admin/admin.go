@@ -9,17 +9,14 @@
 package admin
 
 import (
-	"context"
 	"log/slog"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
 
 	"github.com/switchboard-dev/switchboard/api"
-	"github.com/switchboard-dev/switchboard/approval"
 	"github.com/switchboard-dev/switchboard/auth"
 	"github.com/switchboard-dev/switchboard/config"
-	"github.com/switchboard-dev/switchboard/db"
 	"github.com/switchboard-dev/switchboard/knowledge"
 	"github.com/switchboard-dev/switchboard/seal"
 	"github.com/switchboard-dev/switchboard/store"
@@ -34,21 +31,8 @@ type Deps struct {
 	AuthMode   auth.Mode
 	Log        *slog.Logger
 	InstanceID uuid.UUID
-	// Decisions hands approval decisions to parked turns (the engine, later the backplane).
-	// It is called after the deciding transaction commits; nil until the engine exists.
-	Decisions approval.Deliverer
-	// DecisionPublisher, when set, publishes each decision inside the deciding transaction
-	// (the backplane's Hub.PublishDecision), so it leaves exactly when the decision commits;
-	// Decisions is then not called.
-	DecisionPublisher DecisionPublisher
 	// Knowledge serves document sets, documents, connectors and indexing runs.
 	Knowledge *knowledge.Service
-}
-
-// DecisionPublisher publishes a committed approval decision to the instance owning the
-// parked turn, inside the transaction that decided it.
-type DecisionPublisher interface {
-	PublishDecision(ctx context.Context, tx db.DBTX, owner uuid.UUID, d approval.Decision) (int64, error)
 }
 
 // handlers holds what every handler shares.

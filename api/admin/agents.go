@@ -7,7 +7,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/switchboard-dev/switchboard/api/admin/reqjson"
-	"github.com/switchboard-dev/switchboard/approval"
 	"github.com/switchboard-dev/switchboard/db"
 	"github.com/switchboard-dev/switchboard/seal"
 	"github.com/switchboard-dev/switchboard/store"
@@ -201,28 +200,8 @@ func (h *handlers) deleteAgent(c *fiber.Ctx) error {
 		return err
 	}
 	p := principalOf(c)
-	ctx := c.UserContext()
-	decision := func(a db.PendingApproval) approval.Decision {
-		return approval.Decision{ApprovalID: a.ID, OrgID: p.org, Outcome: approval.AgentDeleted}
-	}
-	cancelled, err := h.st.DeleteAgent(ctx, p.org, id, h.meta(c, p), func(tx db.DBTX, cancelled []db.PendingApproval) error {
-		if h.d.DecisionPublisher == nil {
-			return nil
-		}
-		for _, a := range cancelled {
-			if _, err := h.d.DecisionPublisher.PublishDecision(ctx, tx, a.InstanceID, decision(a)); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
+	if err := h.st.DeleteAgent(c.UserContext(), p.org, id, h.meta(c, p)); err != nil {
 		return storeError(err, "agent", c.Params("id"))
-	}
-	if h.d.DecisionPublisher == nil && h.d.Decisions != nil {
-		for _, a := range cancelled {
-			h.d.Decisions.Deliver(ctx, decision(a))
-		}
 	}
 	return c.SendStatus(fiber.StatusNoContent)
 }

@@ -7,7 +7,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/switchboard-dev/switchboard/api/admin/reqjson"
-	"github.com/switchboard-dev/switchboard/approval"
 	"github.com/switchboard-dev/switchboard/db"
 	"github.com/switchboard-dev/switchboard/store"
 )
@@ -89,30 +88,13 @@ func (h *handlers) decideApproval(c *fiber.Ctx) error {
 		return err
 	}
 	p := principalOf(c)
-	ctx := c.UserContext()
-	decision := func(row db.PendingApproval) approval.Decision {
-		d := approval.Decision{ApprovalID: row.ID, OrgID: p.org, Outcome: store.DecisionOutcome(row), Via: "admin"}
-		if row.Reason != nil {
-			d.Reason = *row.Reason
-		}
-		return d
-	}
-	row, err := h.st.DecideApprovalByAdmin(ctx, p.org, id, store.AdminDecision{Approved: approved, DecidedBy: p.UserID, Reason: reason},
-		h.meta(c, p), func(tx db.DBTX, row db.PendingApproval) error {
-			if h.d.DecisionPublisher == nil {
-				return nil
-			}
-			_, err := h.d.DecisionPublisher.PublishDecision(ctx, tx, row.InstanceID, decision(row))
-			return err
-		})
+	row, err := h.st.DecideApprovalByAdmin(c.UserContext(), p.org, id,
+		store.AdminDecision{Approved: approved, DecidedBy: p.UserID, Reason: reason}, h.meta(c, p))
 	if errors.Is(err, store.ErrConflict) {
 		return conflict("approval " + reqjson.Quote(c.Params("id")) + " is already decided")
 	}
 	if err != nil {
 		return storeError(err, "approval", c.Params("id"))
-	}
-	if h.d.DecisionPublisher == nil && h.d.Decisions != nil {
-		h.d.Decisions.Deliver(ctx, decision(row))
 	}
 	return reply(c, fiber.StatusOK, fiber.Map{"approval": approvalOut(row)})
 }

@@ -22,18 +22,11 @@ import (
 	"github.com/switchboard-dev/switchboard/store"
 )
 
-// recorder is an approval.Deliverer and admin.DecisionPublisher that remembers calls.
+// recorder is a store.DecisionPublisher that remembers calls.
 type recorder struct {
 	mu        sync.Mutex
-	delivered []approval.Decision
 	published []approval.Decision
 	owners    []uuid.UUID
-}
-
-func (r *recorder) Deliver(_ context.Context, d approval.Decision) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.delivered = append(r.delivered, d)
 }
 
 func (r *recorder) PublishDecision(_ context.Context, tx db.DBTX, owner uuid.UUID, d approval.Decision) (int64, error) {
@@ -44,21 +37,21 @@ func (r *recorder) PublishDecision(_ context.Context, tx db.DBTX, owner uuid.UUI
 	return 0, nil
 }
 
-func (r *recorder) calls() ([]approval.Decision, []approval.Decision) {
+func (r *recorder) calls() []approval.Decision {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]approval.Decision(nil), r.delivered...), append([]approval.Decision(nil), r.published...)
+	return append([]approval.Decision(nil), r.published...)
 }
 
 // startWithDecisions serves the admin API alone (api.New plus admin.Mount, as serve wires
-// it) on a real listener and database, with the given Deliverer and publisher, so the
-// decision hand-off can be observed.
-func startWithDecisions(t *testing.T, deliver approval.Deliverer, publish admin.DecisionPublisher) *server {
+// it) on a real listener and database, with a store built with publish, so the decision
+// hand-off can be observed.
+func startWithDecisions(t *testing.T, publish store.DecisionPublisher) *server {
 	t.Helper()
 	url := dbtest.NewURL(t)
 	cfg := servetest.Config(t, url, map[string]string{"SWITCHBOARD_ADMIN_RATE_LIMIT_PER_MINUTE": "0", "SWITCHBOARD_AUTH_FAILURE_LIMIT_PER_MINUTE": "0"})
 	pool := dbtest.Pool(t, url)
-	st := store.New(pool)
+	st := store.New(pool, publish)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ctx, cancel := context.WithCancel(context.Background())
 	in, err := instance.Register(ctx, st, "test", log)
@@ -69,7 +62,6 @@ func startWithDecisions(t *testing.T, deliver approval.Deliverer, publish admin.
 	go func() { defer close(done); in.Run(ctx) }()
 	app := api.New(api.Deps{Pool: pool, Logger: log}, admin.Mount(admin.Deps{
 		Config: cfg, Store: st, Box: sealBox(t, nil), AuthMode: auth.ModeAPIKey, Log: log, InstanceID: in.ID,
-		Decisions: deliver, DecisionPublisher: publish,
 	})).App()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -86,10 +78,10 @@ func startWithDecisions(t *testing.T, deliver approval.Deliverer, publish admin.
 	return &server{Server: &servetest.Server{Config: cfg, URL: "http://" + ln.Addr().String(), Pool: pool, Store: st}, logs: &logBuffer{}}
 }
 
-func TestAdminDecisionsAreConditionalAndDelivered(t *testing.T) {
+func TestAdminDecisionsAreConditionalAndPublished(t *testing.T) {
 	t.Parallel()
 	rec := &recorder{}
-	s := startWithDecisions(t, rec, nil)
+	s := startWithDecisions(t, rec)
 	a := s.newOrg(t, "A")
 	agent := s.createAgent(t, a, "Support")
 	c := s.seedChat(t, a, agent, "", "", 0)
@@ -112,12 +104,12 @@ func TestAdminDecisionsAreConditionalAndDelivered(t *testing.T) {
 	if r.str(t, "approval.status") != "rejected" || r.str(t, "approval.reason") != "Amount above the limit" {
 		t.Fatalf("reject %s", r.body)
 	}
-	delivered, _ := rec.calls()
-	if len(delivered) != 2 || delivered[0] != (approval.Decision{ApprovalID: approve, OrgID: a.id, Outcome: approval.Approved, Via: "admin"}) ||
-		delivered[1] != (approval.Decision{ApprovalID: reject, OrgID: a.id, Outcome: approval.Rejected, Via: "admin", Reason: "Amount above the limit"}) {
-		t.Fatalf("delivered %+v", delivered)
+	published := rec.calls()
+	if len(published) != 2 || published[0] != (approval.Decision{ApprovalID: approve, OrgID: a.id, Outcome: approval.Approved, Via: "admin"}) ||
+		published[1] != (approval.Decision{ApprovalID: reject, OrgID: a.id, Outcome: approval.Rejected, Via: "admin", Reason: "Amount above the limit"}) {
+		t.Fatalf("published %+v", published)
 	}
-	// Already decided: 409, whoever decided; nothing delivered.
+	// Already decided: 409, whoever decided; nothing published.
 	s.do(t, "POST", "/admin/approvals/"+approve.String(), curator, map[string]any{"approved": false}).wantError(t, 409, "CONFLICT", "-")
 	widget := s.seedApproval(t, a, agent, c, "refund", time.Minute)
 	via := "widget"
@@ -150,8 +142,8 @@ func TestAdminDecisionsAreConditionalAndDelivered(t *testing.T) {
 			t.Fatalf("approval %s is %q, want %q (%v)", id, st, want, err)
 		}
 	}
-	if d, _ := rec.calls(); len(d) != 2 {
-		t.Fatalf("refused decisions were delivered: %+v", d)
+	if d := rec.calls(); len(d) != 2 {
+		t.Fatalf("refused decisions were published: %+v", d)
 	}
 	if l := s.do(t, "GET", "/admin/approvals", curator, nil).want(t, 200).list(t, "approvals"); len(l) != 0 {
 		t.Fatalf("decided or expired approvals are listed: %v", l)
@@ -170,7 +162,7 @@ func TestAdminDecisionsAreConditionalAndDelivered(t *testing.T) {
 func TestDeletingAnAgentCancelsItsApprovals(t *testing.T) {
 	t.Parallel()
 	rec := &recorder{}
-	s := startWithDecisions(t, rec, nil)
+	s := startWithDecisions(t, rec)
 	a := s.newOrg(t, "A")
 	agent := s.createAgent(t, a, "Support")
 	s.do(t, "POST", "/admin/agents/"+agent.String()+"/tools", a.key, map[string]any{"name": "t", "description": "d", "url": "https://a.example.com"}).want(t, 201)
@@ -178,10 +170,10 @@ func TestDeletingAnAgentCancelsItsApprovals(t *testing.T) {
 	p1, p2 := s.seedApproval(t, a, agent, c, "x", time.Minute), s.seedApproval(t, a, agent, c, "y", time.Minute)
 
 	s.do(t, "DELETE", "/admin/agents/"+agent.String(), a.key, nil).want(t, 204)
-	delivered, _ := rec.calls()
-	if len(delivered) != 2 || delivered[0].Outcome != approval.AgentDeleted || delivered[1].Outcome != approval.AgentDeleted ||
-		(delivered[0].ApprovalID != p1 && delivered[0].ApprovalID != p2) {
-		t.Fatalf("delivered %+v", delivered)
+	published := rec.calls()
+	if len(published) != 2 || published[0].Outcome != approval.AgentDeleted || published[1].Outcome != approval.AgentDeleted ||
+		(published[0].ApprovalID != p1 && published[0].ApprovalID != p2) {
+		t.Fatalf("published %+v", published)
 	}
 	for _, p := range []string{"/admin/agents/" + agent.String(), "/admin/agents/" + agent.String() + "/tools"} {
 		s.do(t, "GET", p, a.key, nil).wantError(t, 404, "NOT_FOUND", "-")
@@ -202,10 +194,10 @@ func TestDeletingAnAgentCancelsItsApprovals(t *testing.T) {
 	}
 }
 
-func TestDecisionsArePublishedInTheDecidingTransactionWhenAPublisherIsSet(t *testing.T) {
+func TestDecisionsArePublishedToTheOwningInstance(t *testing.T) {
 	t.Parallel()
 	rec := &recorder{}
-	s := startWithDecisions(t, rec, rec)
+	s := startWithDecisions(t, rec)
 	a := s.newOrg(t, "A")
 	agent := s.createAgent(t, a, "Support")
 	c := s.seedChat(t, a, agent, "", "", 0)
@@ -213,9 +205,9 @@ func TestDecisionsArePublishedInTheDecidingTransactionWhenAPublisherIsSet(t *tes
 	q := s.seedApproval(t, a, agent, c, "y", time.Minute)
 	s.do(t, "POST", "/admin/approvals/"+p.String(), a.key, map[string]any{"approved": true}).want(t, 200)
 	s.do(t, "DELETE", "/admin/agents/"+agent.String(), a.key, nil).want(t, 204)
-	delivered, published := rec.calls()
-	if len(delivered) != 0 || len(published) != 2 || published[0].ApprovalID != p || published[1].ApprovalID != q ||
+	published := rec.calls()
+	if len(published) != 2 || published[0].ApprovalID != p || published[1].ApprovalID != q ||
 		published[1].Outcome != approval.AgentDeleted || rec.owners[0] != s.instanceID(t) {
-		t.Fatalf("delivered %+v published %+v", delivered, published)
+		t.Fatalf("published %+v", published)
 	}
 }

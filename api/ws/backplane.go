@@ -58,21 +58,13 @@ func (c *conn) Deliver(ev backplane.Event) {
 }
 
 // decide is step 2 of confirm_tool_action (PROTOCOL §4.9): the conditional update. When the
-// turn is parked on another instance, the decision is published to that instance's target in
-// the same transaction, so it leaves only if the decision commits and the two instances
-// never talk to each other directly. local reports that the turn is (or was) parked here,
-// where the caller hands the decision to the engine once it has queued the ack.
+// turn is parked on another instance, the store publishes the decision to that instance's
+// target in the same transaction, so it leaves only if the decision commits and the two
+// instances never talk to each other directly. local reports that the turn is (or was)
+// parked here, where the caller hands the decision to the engine once it has queued the ack.
 func (c *conn) decide(ctx context.Context, ap db.PendingApproval, d approval.Decision) (local bool, err error) {
-	hub := c.h.d.Hub
-	local = hub == nil || c.h.d.Instance == nil || ap.InstanceID == c.h.d.Instance.ID
-	var publish func(tx db.DBTX, row db.PendingApproval) error
-	if !local {
-		publish = func(tx db.DBTX, row db.PendingApproval) error {
-			_, err := hub.PublishDecision(ctx, tx, row.InstanceID, d)
-			return err
-		}
-	}
-	_, err = c.h.d.Store.DecideApprovalInTx(ctx, d.OrgID, ap.ID, d.Outcome == approval.Approved, d.Via, publish)
+	local = c.h.d.Hub == nil || c.h.d.Instance == nil || ap.InstanceID == c.h.d.Instance.ID
+	err = c.h.d.Store.DecideApprovalByWidget(ctx, d.OrgID, ap.ID, d.Outcome, !local)
 	return local, err
 }
 

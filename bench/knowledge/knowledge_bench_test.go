@@ -276,7 +276,7 @@ func BenchmarkKnowledge(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer pool.Close()
-	st := store.New(pool)
+	st := store.New(pool, nil)
 	s, err := knowledge.New(st, knowledge.Options{
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Workers: workers,
 	})

@@ -37,7 +37,7 @@ func BenchmarkTurnRoundTrips(b *testing.B) {
 	if err := pool.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&pid); err != nil {
 		b.Fatal(err)
 	}
-	st := store.New(pool)
+	st := store.New(pool, nil)
 	q := db.New()
 	must := func(err error) {
 		b.Helper()

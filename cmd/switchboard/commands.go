@@ -149,7 +149,7 @@ func openStore(ctx context.Context, cfg *config.Config) (*store.Store, func(), e
 		pool.Close()
 		return nil, nil, err
 	}
-	return store.New(pool), pool.Close, nil
+	return store.New(pool, nil), pool.Close, nil
 }
 
 func cmdOrgs(ctx context.Context, args []string, stdout io.Writer, env func(string) (string, bool)) error {

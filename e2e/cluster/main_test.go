@@ -61,7 +61,7 @@ func newCluster(t *testing.T, vars map[string]string) *cluster {
 	url := dbtest.NewURL(t)
 	pool := dbtest.Pool(t, url)
 	c := &cluster{
-		t: t, url: url, gw: gw, pool: pool, st: store.New(pool), box: wstest.Box(t, servetest.TestEncryptionKey),
+		t: t, url: url, gw: gw, pool: pool, st: store.New(pool, nil), box: wstest.Box(t, servetest.TestEncryptionKey),
 		vars: map[string]string{
 			"SWITCHBOARD_GATEWAY_URL": gw.BaseURL(), "SWITCHBOARD_GATEWAY_KEY": "sk-cluster-test",
 			"AUTH_JWT_SECRET": jwtSecret, "SWITCHBOARD_ADMIN_RATE_LIMIT_PER_MINUTE": "0",

@@ -82,7 +82,7 @@ func StartConfig(t testing.TB, cfg *config.Config, log *slog.Logger) *Server {
 	t.Cleanup(func() { srv.Shutdown(context.Background()) }) //nolint:errcheck
 	pool := dbtest.Pool(t, cfg.DatabaseURL)
 	return &Server{
-		Server: srv, Config: cfg, Pool: pool, Store: store.New(pool),
+		Server: srv, Config: cfg, Pool: pool, Store: store.New(pool, nil),
 		URL: "http://" + srv.Addr(), WSURL: "ws://" + srv.Addr() + "/ws",
 	}
 }
