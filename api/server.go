@@ -20,7 +20,8 @@ const BodyLimit = 2 << 20
 type Deps struct {
 	Pool   *pgxpool.Pool
 	Logger *slog.Logger
-	// ListenerUp reports the backplane listener's health; nil until the backplane exists.
+	// ListenerUp reports the backplane listener's health; nil (an API served without a
+	// backplane, in tests) leaves it out of /readyz.
 	ListenerUp func() bool
 	// Metrics is what GET /metrics exposes; nil serves an empty registry.
 	Metrics prometheus.Gatherer

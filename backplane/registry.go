@@ -64,11 +64,6 @@ func (b *Binding) BindUser(orgID uuid.UUID, identity string) {
 	b.add(key{kind: User, org: orgID, id: identity})
 }
 
-// UnbindUser removes an identity added with BindUser.
-func (b *Binding) UnbindUser(orgID uuid.UUID, identity string) {
-	b.remove(key{kind: User, org: orgID, id: identity})
-}
-
 // Close removes every binding. Events being dispatched when Close is called are either
 // delivered before it returns or not at all.
 func (b *Binding) Close() {

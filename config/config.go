@@ -32,7 +32,7 @@ type Config struct {
 	Auth Auth
 
 	WSAuthStrict           bool
-	SecretsDir             string
+	SecretsDir             string // reserved, no effect yet (no connector reads a secret)
 	AllowPrivateTools      bool
 	AllowPrivateConnectors bool
 	AllowPrivateGateway    bool
@@ -47,7 +47,7 @@ type Config struct {
 	DefaultModel    string
 	MaxIterations   int
 	PriceTablePath  string
-	GitHubAPIURL    string
+	GitHubAPIURL    string // reserved, no effect yet (the github connector kind is refused)
 	ApprovalTimeout time.Duration
 	HistoryMessages int
 	ResumeTokenTTL  time.Duration

@@ -95,32 +95,6 @@ func (s *Store) ListPendingApprovals(ctx context.Context, orgID uuid.UUID, p Pag
 // its time ran out); the approval is now recorded expired.
 var ErrApprovalOrphaned = errors.New("approval owner no longer live")
 
-// DecideApproval is the conditional update that decides a park (PROTOCOL §4.9 step 2). It
-// returns ErrNotFound when the approval was no longer pending and ErrApprovalOrphaned when
-// it was pending but its owner or time was gone (it is then recorded expired).
-func (s *Store) DecideApproval(ctx context.Context, orgID, id uuid.UUID, approved bool, via string, decidedBy, reason *string) (db.PendingApproval, error) {
-	status := "rejected"
-	if approved {
-		status = "approved"
-	}
-	a, err := queries.ApprovalDecide(ctx, s.pool, db.ApprovalDecideParams{
-		Status: status, DecidedVia: &via, DecidedBy: decidedBy, Reason: reason, OrgID: orgID, ID: id,
-	})
-	if err == nil {
-		return a, nil
-	}
-	if !errors.Is(err, pgx.ErrNoRows) {
-		return db.PendingApproval{}, fmt.Errorf("decide approval %s: %w", id, err)
-	}
-	if _, err := queries.ApprovalExpireIfOrphaned(ctx, s.pool, db.ApprovalExpireIfOrphanedParams{OrgID: orgID, ID: id}); err != nil {
-		if errors.Is(err, pgx.ErrNoRows) {
-			return db.PendingApproval{}, fmt.Errorf("decide approval %s: %w", id, ErrNotFound)
-		}
-		return db.PendingApproval{}, fmt.Errorf("expire orphaned approval %s: %w", id, err)
-	}
-	return db.PendingApproval{}, fmt.Errorf("decide approval %s: %w", id, ErrApprovalOrphaned)
-}
-
 // DecisionPublisher publishes an approval decision to the instance whose turn is parked on
 // it (backplane.Hub.PublishDecision), inside the transaction that decided it, so that it
 // leaves exactly when the decision commits.

@@ -40,6 +40,7 @@ type handlers struct {
 	d      Deps
 	cfg    *config.Config
 	st     *store.Store
+	kn     *knowledge.Service
 	log    *slog.Logger
 	cors   corsPolicy
 	limits *limiters
@@ -54,7 +55,7 @@ func newHandlers(d Deps) *handlers {
 		log = slog.Default()
 	}
 	h := &handlers{
-		d: d, cfg: d.Config, st: d.Store, log: log,
+		d: d, cfg: d.Config, st: d.Store, kn: d.Knowledge, log: log,
 		cors:   newCORSPolicy(d.Config.AdminCORSOrigins, d.AuthMode == auth.ModeNone),
 		limits: newLimiters(d.Config.AdminRatePerMinute, d.Config.AuthFailuresPerMinute),
 		orgs:   newOrgCache(),

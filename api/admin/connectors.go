@@ -73,20 +73,16 @@ func (h *handlers) listConnectors(c *fiber.Ctx) error {
 	if err := noBody(c); err != nil {
 		return err
 	}
-	kn, err := h.kn()
-	if err != nil {
-		return err
-	}
 	var after *knowledge.ConnectorKey
 	if pg.id.Valid {
 		after = &knowledge.ConnectorKey{ID: pg.id.UUID}
 		if pg.name != nil {
 			after.Name = *pg.name
-		} else if after.Name, err = h.connectorName(c, kn, pg); err != nil {
+		} else if after.Name, err = h.connectorName(c, pg); err != nil {
 			return err
 		}
 	}
-	rows, more, err := kn.ListConnectors(c.UserContext(), principalOf(c).org, after, pg.limit)
+	rows, more, err := h.kn.ListConnectors(c.UserContext(), principalOf(c).org, after, pg.limit)
 	if err != nil {
 		return err
 	}
@@ -104,8 +100,8 @@ func (h *handlers) listConnectors(c *fiber.Ctx) error {
 
 // connectorName recovers the name of a cursor's connector when the name was too long to
 // travel in the cursor; a connector deleted since then leaves the cursor unusable.
-func (h *handlers) connectorName(c *fiber.Ctx, kn *knowledge.Service, pg page) (string, error) {
-	k, err := kn.GetConnector(c.UserContext(), principalOf(c).org, pg.id.UUID)
+func (h *handlers) connectorName(c *fiber.Ctx, pg page) (string, error) {
+	k, err := h.kn.GetConnector(c.UserContext(), principalOf(c).org, pg.id.UUID)
 	if errors.Is(err, knowledge.ErrNotFound) {
 		return "", errBadCursor
 	}
@@ -124,12 +120,8 @@ func (h *handlers) createConnector(c *fiber.Ctx) error {
 	if verr != nil {
 		return validation(verr)
 	}
-	kn, err := h.kn()
-	if err != nil {
-		return err
-	}
 	p := principalOf(c)
-	k, err := kn.CreateConnector(c.UserContext(), p.org, in, h.meta(c, p))
+	k, err := h.kn.CreateConnector(c.UserContext(), p.org, in, h.meta(c, p))
 	if err != nil {
 		return h.connectorError(c, err, in.Name)
 	}
@@ -148,11 +140,7 @@ func (h *handlers) getConnector(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	kn, err := h.kn()
-	if err != nil {
-		return err
-	}
-	k, err := kn.GetConnector(c.UserContext(), principalOf(c).org, id)
+	k, err := h.kn.GetConnector(c.UserContext(), principalOf(c).org, id)
 	if err != nil {
 		return knowledgeError(c, err, "connector", c.Params("id"))
 	}
@@ -177,12 +165,8 @@ func (h *handlers) updateConnector(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	kn, err := h.kn()
-	if err != nil {
-		return err
-	}
 	p := principalOf(c)
-	k, err := kn.UpdateConnector(c.UserContext(), p.org, id, in, h.meta(c, p))
+	k, err := h.kn.UpdateConnector(c.UserContext(), p.org, id, in, h.meta(c, p))
 	if err != nil {
 		return h.connectorError(c, err, in.Name)
 	}
@@ -200,12 +184,8 @@ func (h *handlers) deleteConnector(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	kn, err := h.kn()
-	if err != nil {
-		return err
-	}
 	p := principalOf(c)
-	if err := kn.DeleteConnector(c.UserContext(), p.org, id, h.meta(c, p)); err != nil {
+	if err := h.kn.DeleteConnector(c.UserContext(), p.org, id, h.meta(c, p)); err != nil {
 		return knowledgeError(c, err, "connector", c.Params("id"))
 	}
 	return c.SendStatus(fiber.StatusNoContent)
@@ -224,12 +204,8 @@ func (h *handlers) indexConnector(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	kn, err := h.kn()
-	if err != nil {
-		return err
-	}
 	p := principalOf(c)
-	run, _, err := kn.IndexConnector(c.UserContext(), p.org, id, h.meta(c, p))
+	run, _, err := h.kn.IndexConnector(c.UserContext(), p.org, id, h.meta(c, p))
 	if err != nil {
 		return knowledgeError(c, err, "connector", c.Params("id"))
 	}

@@ -18,20 +18,9 @@ import (
 // Validation and the audit rows (documents.ingest, document.delete) belong to package
 // knowledge; handlers read the request strictly and map its errors onto the envelope.
 
-// errNoKnowledge is a wiring fault (the process built the admin API without the knowledge
-// service); it surfaces as a logged 500.
-var errNoKnowledge = errors.New("admin: knowledge service not configured")
-
 // queueRetryAfter is the Retry-After of a 429 for the queued-run limit (§1.8): a run
 // usually leaves the queue within seconds.
 const queueRetryAfter = 10
-
-func (h *handlers) kn() (*knowledge.Service, error) {
-	if h.d.Knowledge == nil {
-		return nil, errNoKnowledge
-	}
-	return h.d.Knowledge, nil
-}
 
 // knowledgeError maps package knowledge's errors for one resource: a *FieldError is a
 // VALIDATION_ERROR at its field, ErrQueueFull a 429 with Retry-After, ErrNotFound a 404
@@ -125,11 +114,7 @@ func (h *handlers) listDocumentSets(c *fiber.Ctx) error {
 	if err := noBody(c); err != nil {
 		return err
 	}
-	kn, err := h.kn()
-	if err != nil {
-		return err
-	}
-	sets, more, err := kn.ListDocumentSets(c.UserContext(), principalOf(c).org, after, limit)
+	sets, more, err := h.kn.ListDocumentSets(c.UserContext(), principalOf(c).org, after, limit)
 	if err != nil {
 		return err
 	}
@@ -163,11 +148,7 @@ func (h *handlers) listDocuments(c *fiber.Ctx) error {
 	if !ok || !knowledge.ValidSetName(set) {
 		return notFound("document set", set)
 	}
-	kn, err := h.kn()
-	if err != nil {
-		return err
-	}
-	docs, more, err := kn.ListDocuments(c.UserContext(), principalOf(c).org, set, after, limit)
+	docs, more, err := h.kn.ListDocuments(c.UserContext(), principalOf(c).org, set, after, limit)
 	if err != nil {
 		return knowledgeError(c, err, "document set", set)
 	}
@@ -238,12 +219,8 @@ func (h *handlers) ingestDocuments(c *fiber.Ctx) error {
 	if verr != nil {
 		return validation(verr)
 	}
-	kn, err := h.kn()
-	if err != nil {
-		return err
-	}
 	p := principalOf(c)
-	run, ids, err := kn.Ingest(c.UserContext(), p.org, set, docs, h.meta(c, p))
+	run, ids, err := h.kn.Ingest(c.UserContext(), p.org, set, docs, h.meta(c, p))
 	if err != nil {
 		return knowledgeError(c, err, "document set", set)
 	}
@@ -262,12 +239,8 @@ func (h *handlers) deleteDocument(c *fiber.Ctx) error {
 	if !ok || !knowledge.ValidDocumentID(id) {
 		return notFound("document", id)
 	}
-	kn, err := h.kn()
-	if err != nil {
-		return err
-	}
 	p := principalOf(c)
-	if err := kn.DeleteDocument(c.UserContext(), p.org, id, h.meta(c, p)); err != nil {
+	if err := h.kn.DeleteDocument(c.UserContext(), p.org, id, h.meta(c, p)); err != nil {
 		return knowledgeError(c, err, "document", id)
 	}
 	return c.SendStatus(fiber.StatusNoContent)

@@ -86,15 +86,11 @@ func (h *handlers) listRuns(c *fiber.Ctx) error {
 	if err := noBody(c); err != nil {
 		return err
 	}
-	kn, err := h.kn()
-	if err != nil {
-		return err
-	}
 	var after *knowledge.RunKey
 	if pg.at != nil {
 		after = &knowledge.RunKey{CreatedAt: *pg.at, ID: pg.id.UUID}
 	}
-	runs, more, err := kn.ListRuns(c.UserContext(), principalOf(c).org, f, after, pg.limit)
+	runs, more, err := h.kn.ListRuns(c.UserContext(), principalOf(c).org, f, after, pg.limit)
 	if err != nil {
 		return err
 	}
@@ -121,11 +117,7 @@ func (h *handlers) getRun(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	kn, err := h.kn()
-	if err != nil {
-		return err
-	}
-	r, err := kn.GetRun(c.UserContext(), principalOf(c).org, id)
+	r, err := h.kn.GetRun(c.UserContext(), principalOf(c).org, id)
 	if err != nil {
 		return knowledgeError(c, err, "indexing run", c.Params("id"))
 	}

@@ -11,10 +11,9 @@ import (
 	"github.com/switchboard-dev/switchboard/db"
 )
 
-// usageAt writes a usage row as a finished turn would, then moves its created_at.
-//
-// The issue asks for aggregation over rows written by real turns; the turn engine is built
-// concurrently, so these rows go through the UsageEventInsert query (the usage row turns write).
+// usageAt writes a usage row directly (the UsageEventInsert fixture query), then moves its
+// created_at, so aggregation can be checked over chosen instants; usage_turns_test.go
+// aggregates rows written by real turns.
 func usageAt(t *testing.T, s *server, o org, at time.Time, agent uuid.UUID, model string, key *uuid.UUID, prompt, completion int64, cost float64) {
 	t.Helper()
 	id := uuid.New()

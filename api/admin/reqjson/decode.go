@@ -16,9 +16,6 @@ const (
 	Set
 )
 
-// Given reports whether the field holds a non-null value.
-func (p Presence) Given() bool { return p == Set }
-
 // Reader reads the fields of one object. Readers of nested objects share the first error
 // with their parent: after it, every read returns zero values, so a handler reads all its
 // fields in order and checks Err once. Unknown keys are reported when the Reader is made,
@@ -56,12 +53,6 @@ func (r *Reader) Fail(field, message string) {
 
 // Path is the JSON path of key in this object.
 func (r *Reader) Path(key string) string { return Join(r.path, key) }
-
-// Has reports whether key is present (null included).
-func (r *Reader) Has(key string) bool {
-	_, ok := r.v.Fields[key]
-	return ok
-}
 
 func (r *Reader) checkKeys(allowed []string) {
 	if r.state.err != nil {
