@@ -20,8 +20,9 @@ type Demo struct {
 	Created        bool
 }
 
-// EnsureDemo creates, once, an org with external id "demo", an admin API key and an
-// enabled agent with no origin restriction, so a fresh checkout has something to talk to.
+// EnsureDemo creates, once and in one transaction, an org with external id "demo", an admin
+// API key and an enabled agent with no origin restriction, so a fresh checkout has
+// something to talk to.
 func (s *Store) EnsureDemo(ctx context.Context, key NewAPIKeyRow) (Demo, error) {
 	ext := DemoExternalID
 	org, err := queries.OrgGetByExternalID(ctx, s.pool, &ext)
@@ -38,24 +39,25 @@ func (s *Store) EnsureDemo(ctx context.Context, key NewAPIKeyRow) (Demo, error) 
 	if !errors.Is(err, pgx.ErrNoRows) {
 		return Demo{}, fmt.Errorf("read demo org: %w", err)
 	}
-	org, _, err = s.CreateOrgWithKey(ctx, "Demo", &ext, key, Meta{Actor: SystemCLI})
-	if err != nil {
-		return Demo{}, err
-	}
-	var agentID uuid.UUID
+	m := Meta{Actor: SystemCLI}
+	var demo Demo
 	err = s.InTx(ctx, func(tx *Tx) error {
+		org, _, err := tx.createOrgWithKey(ctx, "Demo", &ext, key, m)
+		if err != nil {
+			return err
+		}
 		a, err := queries.AgentCreate(ctx, tx.pg, db.AgentCreateParams{
 			ID: uuid.New(), OrgID: org.ID, Name: "Demo assistant", Enabled: true,
 			ConfirmTools: []string{}, DocumentSets: []string{}, AllowedOrigins: []string{},
 		})
 		if err != nil {
-			return err
+			return fmt.Errorf("create demo agent: %w", err)
 		}
-		agentID = a.ID
-		return tx.Audit(ctx, org.ID, Meta{Actor: SystemCLI}, "agent.create", "agent", a.ID.String(), map[string]any{"fields": []string{"name"}})
+		demo = Demo{OrgID: org.ID, AgentID: a.ID, Created: true}
+		return tx.Audit(ctx, org.ID, m, "agent.create", "agent", a.ID.String(), map[string]any{"fields": []string{"name"}})
 	})
 	if err != nil {
-		return Demo{}, fmt.Errorf("create demo agent: %w", err)
+		return Demo{}, fmt.Errorf("create demo org: %w", err)
 	}
-	return Demo{OrgID: org.ID, AgentID: agentID, Created: true}, nil
+	return demo, nil
 }

@@ -18,24 +18,32 @@ func (s *Store) CreateOrgWithKey(ctx context.Context, name string, externalID *s
 	var row db.ApiKey
 	err := s.InTx(ctx, func(tx *Tx) error {
 		var err error
-		org, err = queries.OrgCreate(ctx, tx.pg, db.OrgCreateParams{Name: name, ExternalID: externalID})
-		if err != nil {
-			return Classify(err)
-		}
-		row, err = queries.APIKeyCreate(ctx, tx.pg, db.APIKeyCreateParams{
-			OrgID: org.ID, Name: key.Name, Role: key.Role, KeyHash: key.Hash,
-			Prefix: key.Prefix, Last4: key.Last4, CreatedBy: m.Actor.ID,
-		})
-		if err != nil {
-			return Classify(err)
-		}
-		if err := tx.Audit(ctx, org.ID, m, "org.create", "org", org.ID.String(), map[string]any{"fields": []string{"name"}}); err != nil {
-			return err
-		}
-		return tx.Audit(ctx, org.ID, m, "apiKey.create", "apiKey", row.ID.String(), map[string]any{"role": key.Role})
+		org, row, err = tx.createOrgWithKey(ctx, name, externalID, key, m)
+		return err
 	})
 	if err != nil {
 		return db.Org{}, db.ApiKey{}, fmt.Errorf("create org: %w", err)
+	}
+	return org, row, nil
+}
+
+func (t *Tx) createOrgWithKey(ctx context.Context, name string, externalID *string, key NewAPIKeyRow, m Meta) (db.Org, db.ApiKey, error) {
+	org, err := queries.OrgCreate(ctx, t.pg, db.OrgCreateParams{Name: name, ExternalID: externalID})
+	if err != nil {
+		return db.Org{}, db.ApiKey{}, Classify(err)
+	}
+	row, err := queries.APIKeyCreate(ctx, t.pg, db.APIKeyCreateParams{
+		OrgID: org.ID, Name: key.Name, Role: key.Role, KeyHash: key.Hash,
+		Prefix: key.Prefix, Last4: key.Last4, CreatedBy: m.Actor.ID,
+	})
+	if err != nil {
+		return db.Org{}, db.ApiKey{}, Classify(err)
+	}
+	if err := t.Audit(ctx, org.ID, m, "org.create", "org", org.ID.String(), map[string]any{"fields": []string{"name"}}); err != nil {
+		return db.Org{}, db.ApiKey{}, err
+	}
+	if err := t.Audit(ctx, org.ID, m, "apiKey.create", "apiKey", row.ID.String(), map[string]any{"role": key.Role}); err != nil {
+		return db.Org{}, db.ApiKey{}, err
 	}
 	return org, row, nil
 }
