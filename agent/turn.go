@@ -78,7 +78,7 @@ func (t *Turn) run() {
 		TurnID: t.spec.TurnID, OrgID: t.spec.OrgID, AgentID: t.spec.AgentID, ConversationID: t.spec.ConversationID,
 		SessionID: t.spec.SessionID, AgentParticipantID: t.spec.AgentParticipantID, RequestID: t.spec.RequestID,
 		Model: model, PromptTokens: m.prompt, CompletionTokens: m.completion, TokensEstimated: m.tokensEstimated,
-		CostUSD: llm.RoundUSD(m.cost), CostEstimated: m.costEstimated, GatewayKeyID: t.spec.Key.ID,
+		CostUSD: llm.RoundUSD(m.cost, llm.CostDecimals), CostEstimated: m.costEstimated, GatewayKeyID: t.spec.Key.ID,
 		CalledGateway: m.calls > 0,
 	}
 	usage := Usage{PromptTokens: rec.PromptTokens, CompletionTokens: rec.CompletionTokens, CostUSD: rec.CostUSD}

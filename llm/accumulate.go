@@ -163,7 +163,7 @@ func usageOf(u openai.CompletionUsage) Usage {
 			continue
 		}
 		if usd, ok := parseCost(raw); ok {
-			out.CostUSD, out.CostReported = RoundUSD(usd), true
+			out.CostUSD, out.CostReported = RoundUSD(usd, CostDecimals), true
 			break
 		}
 	}

@@ -126,7 +126,7 @@ type Usage struct {
 	Estimated bool
 	// CostUSD is the cost the gateway reported in the usage object, under
 	// the key "cost" or, failing that, "cost_usd" (a JSON number or a
-	// numeric string, finite and not negative), rounded with [RoundUSD].
+	// numeric string, finite and not negative), rounded to [CostDecimals] places.
 	// It is 0 when CostReported is false: price the tokens with a
 	// [PriceTable] then.
 	CostUSD      float64

@@ -171,24 +171,29 @@ func baseModel(model string) string {
 
 // Cost prices one call's tokens. known is false when the table has no price
 // for model; usd is then 0. Cached-input discounts are not modelled. The
-// result is rounded to 10 decimal places ([RoundUSD]).
+// result is rounded to [CostDecimals] places ([RoundUSD]).
 func (t PriceTable) Cost(model string, promptTokens, completionTokens int64) (usd float64, known bool) {
 	p, ok := t.Price(model)
 	if !ok {
 		return 0, false
 	}
 	cost := (float64(max(promptTokens, 0))*p.InputPer1M + float64(max(completionTokens, 0))*p.OutputPer1M) / 1e6
-	return RoundUSD(cost), true
+	return RoundUSD(cost, CostDecimals), true
 }
 
-// RoundUSD rounds to 10 decimal places, the scale of the usage_events
-// cost_usd column (numeric(20,10)), so that the cost sent in
-// eventual_response equals the one stored. Sum rounded costs, then round the
-// sum again. The tenth decimal is kept for amounts below about 900,000 USD,
-// far above any turn.
-func RoundUSD(usd float64) float64 {
+// CostDecimals is the scale of a turn's cost: that of the usage_events cost_usd
+// column (numeric(20,10)), so that the cost sent in eventual_response equals
+// the one stored. The tenth decimal is kept for amounts below about 900,000
+// USD, far above any turn.
+const CostDecimals = 10
+
+// RoundUSD rounds a dollar amount to decimals places (0 to 15): a turn's cost
+// to [CostDecimals], the admin API's sums to the 6 of ADMIN-API §1.4. Sum
+// rounded costs, then round the sum again. NaN and infinities round to 0.
+func RoundUSD(usd float64, decimals int) float64 {
 	if math.IsNaN(usd) || math.IsInf(usd, 0) {
 		return 0
 	}
-	return math.Round(usd*1e10) / 1e10
+	p := math.Pow10(decimals)
+	return math.Round(usd*p) / p
 }

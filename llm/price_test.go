@@ -60,10 +60,10 @@ func TestCostIsRoundedToTenDecimals(t *testing.T) {
 	if usd, _ := prices.Cost("gpt-4o-mini", 1, 0); usd != 0.00000015 {
 		t.Errorf("cost = %v", usd)
 	}
-	if got := llm.RoundUSD(0.123456789012345); got != 0.123456789 {
+	if got := llm.RoundUSD(0.123456789012345, llm.CostDecimals); got != 0.123456789 {
 		t.Errorf("RoundUSD = %v", got)
 	}
-	if got := llm.RoundUSD(1.0 / 3); got != 0.3333333333 {
+	if got := llm.RoundUSD(1.0/3, llm.CostDecimals); got != 0.3333333333 {
 		t.Errorf("RoundUSD(1/3) = %v", got)
 	}
 }

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"math"
 	"time"
 
 	"github.com/google/uuid"
@@ -61,6 +60,3 @@ func (s *Store) Usage(ctx context.Context, orgID uuid.UUID, groupBy string, from
 	}
 	return out, nil
 }
-
-// RoundUSD rounds a dollar amount to 6 decimal places (ADMIN-API §1.4).
-func RoundUSD(v float64) float64 { return math.Round(v*1e6) / 1e6 }

@@ -7,10 +7,14 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/switchboard-dev/switchboard/api"
-	"github.com/switchboard-dev/switchboard/store"
+	"github.com/switchboard-dev/switchboard/llm"
 )
 
 const maxUsageSpan = 366 * 24 * time.Hour
+
+// costDecimals: money in the admin API is rounded to 6 decimal places, after summing
+// (ADMIN-API §1.4, §7.4).
+const costDecimals = 6
 
 var datePattern = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
 
@@ -89,13 +93,13 @@ func (h *handlers) usage(c *fiber.Ctx) error {
 	for i, r := range rows {
 		out[i] = usageRowJSON{
 			Bucket: r.Bucket, Turns: r.Turns, PromptTokens: r.PromptTokens, CompletionTokens: r.CompletionTokens,
-			CostUSD: store.RoundUSD(r.CostUSD),
+			CostUSD: llm.RoundUSD(r.CostUSD, costDecimals),
 		}
 		totals.Turns += r.Turns
 		totals.PromptTokens += r.PromptTokens
 		totals.CompletionTokens += r.CompletionTokens
 		cost += r.CostUSD
 	}
-	totals.CostUSD = store.RoundUSD(cost)
+	totals.CostUSD = llm.RoundUSD(cost, costDecimals)
 	return reply(c, fiber.StatusOK, fiber.Map{"rows": out, "totals": totals})
 }

@@ -12,8 +12,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/switchboard-dev/switchboard/api/ws/wstest"
+	"github.com/switchboard-dev/switchboard/llm"
 	"github.com/switchboard-dev/switchboard/llm/llmtest"
-	"github.com/switchboard-dev/switchboard/store"
 )
 
 // turnUsage is one turn's usage as its client saw it in eventual_response.usage.
@@ -187,7 +187,7 @@ func TestUsageAggregatesTheRowsRealTurnsWrite(t *testing.T) {
 	}
 	var dayRows []usageRow
 	for _, r := range byDay {
-		r.CostUSD = store.RoundUSD(r.CostUSD)
+		r.CostUSD = llm.RoundUSD(r.CostUSD, 6)
 		dayRows = append(dayRows, *r)
 	}
 
@@ -197,7 +197,7 @@ func TestUsageAggregatesTheRowsRealTurnsWrite(t *testing.T) {
 	totals := usageRow{Turns: 4, PromptTokens: 2010, CompletionTokens: 296, CostUSD: 0.014172}
 	// The cost reported is the clients' eventual_response costs summed, then rounded to 6
 	// decimals (0.0141720412 → 0.014172).
-	if got := store.RoundUSD(sum); got != totals.CostUSD {
+	if got := llm.RoundUSD(sum, 6); got != totals.CostUSD {
 		t.Fatalf("clients were charged %v in all, the test expects %v", got, totals.CostUSD)
 	}
 
