@@ -4,7 +4,8 @@
 // full-text search filtered in SQL by org, document set and document ACL.
 //
 // It is called by the admin API (ingestion, listing, connectors, runs) and by the turn
-// engine (Search). It validates its own inputs and returns *FieldError for the API to
+// engine (Search, through the adapter package serve wires in); it imports nothing above
+// the store. It validates its own inputs and returns *FieldError for the API to
 // turn into VALIDATION_ERROR; it never speaks HTTP to its callers.
 //
 // It must never return or index a row of another org: every query takes the org id, and

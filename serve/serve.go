@@ -133,7 +133,7 @@ func (s *Server) start(ctx context.Context, box *seal.Box) error {
 	}
 	s.knowledge = kn
 
-	engine, err := agent.New(agent.Deps{Config: s.cfg, Store: st, Box: box, Log: s.log, InstanceID: in.ID, Retriever: knowledge.Retriever{Service: kn}})
+	engine, err := agent.New(agent.Deps{Config: s.cfg, Store: st, Box: box, Log: s.log, InstanceID: in.ID, Retriever: retriever{kn: kn}})
 	if err != nil {
 		return err
 	}
