@@ -79,7 +79,8 @@ func cmdMigrate(ctx context.Context, args []string, stdout io.Writer, env func(s
 	if err != nil {
 		return err
 	}
-	defer m.Close()
+	defer func() { _ = m.Close() }()
+	out := &output{w: stdout}
 	switch args[0] {
 	case "up":
 		if *to != -1 {
@@ -90,13 +91,13 @@ func cmdMigrate(ctx context.Context, args []string, stdout io.Writer, env func(s
 			return err
 		}
 		for _, r := range res {
-			fmt.Fprintf(stdout, "applied %s\n", r.Source.Path)
+			out.printf("applied %s\n", r.Source.Path)
 		}
 		v, err := m.Version(ctx)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "database at version %d\n", v)
+		out.printf("database at version %d\n", v)
 	case "down":
 		if *to >= 0 {
 			res, err := m.DownTo(ctx, *to)
@@ -104,20 +105,20 @@ func cmdMigrate(ctx context.Context, args []string, stdout io.Writer, env func(s
 				return err
 			}
 			for _, r := range res {
-				fmt.Fprintf(stdout, "rolled back %s\n", r.Source.Path)
+				out.printf("rolled back %s\n", r.Source.Path)
 			}
 		} else {
 			r, err := m.Down(ctx)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(stdout, "rolled back %s\n", r.Source.Path)
+			out.printf("rolled back %s\n", r.Source.Path)
 		}
 		v, err := m.Version(ctx)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "database at version %d\n", v)
+		out.printf("database at version %d\n", v)
 	case "status":
 		if *to != -1 {
 			return errors.New("--to goes with down")
@@ -131,12 +132,12 @@ func cmdMigrate(ctx context.Context, args []string, stdout io.Writer, env func(s
 			if s.State == "applied" {
 				applied = "applied " + s.AppliedAt.UTC().Format(time.RFC3339)
 			}
-			fmt.Fprintf(stdout, "%05d  %-60s %s\n", s.Source.Version, s.Source.Path, applied)
+			out.printf("%05d  %-60s %s\n", s.Source.Version, s.Source.Path, applied)
 		}
 	default:
 		return fmt.Errorf("unknown migrate command %q: want up, down or status", args[0])
 	}
-	return nil
+	return out.err
 }
 
 // openStore connects for a one-shot command and checks the schema is current.
@@ -199,8 +200,9 @@ func cmdOrgs(ctx context.Context, args []string, stdout io.Writer, env func(stri
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "orgId=%s\napiKey=%s\n", org.ID, key.Plaintext)
-	return nil
+	// The key is shown only here: if it cannot be written, the command must fail.
+	_, err = fmt.Fprintf(stdout, "orgId=%s\napiKey=%s\n", org.ID, key.Plaintext)
+	return err
 }
 
 func cmdDemo(ctx context.Context, args []string, stdout io.Writer, env func(string) (string, bool)) error {
@@ -226,11 +228,25 @@ func cmdDemo(ctx context.Context, args []string, stdout io.Writer, env func(stri
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "demo orgId=%s\ndemo agentId=%s\n", demo.OrgID, demo.AgentID)
+	out := &output{w: stdout}
+	out.printf("demo orgId=%s\ndemo agentId=%s\n", demo.OrgID, demo.AgentID)
 	if demo.Created {
-		fmt.Fprintf(stdout, "demo admin apiKey=%s   (shown once; stored only as a hash)\n", key.Plaintext)
+		out.printf("demo admin apiKey=%s   (shown once; stored only as a hash)\n", key.Plaintext)
 	} else {
-		fmt.Fprintln(stdout, "demo admin apiKey: shown when the demo org was first created; mint another with POST /admin/api-keys")
+		out.printf("demo admin apiKey: shown when the demo org was first created; mint another with POST /admin/api-keys\n")
 	}
-	return nil
+	return out.err
+}
+
+// output writes a command's report and keeps the first write error, so that a command
+// whose report was lost (a key shown only once among it) fails instead of succeeding.
+type output struct {
+	w   io.Writer
+	err error
+}
+
+func (o *output) printf(format string, args ...any) {
+	if o.err == nil {
+		_, o.err = fmt.Fprintf(o.w, format, args...)
+	}
 }

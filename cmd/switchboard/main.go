@@ -33,7 +33,7 @@ func main() {
 // run executes one command and returns the process exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, env func(string) (string, bool)) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
+		_, _ = fmt.Fprint(stderr, usage)
 		return 2
 	}
 	var err error
@@ -49,14 +49,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, env func(
 	case "version":
 		err = cmdVersion(stdout)
 	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
+		_, _ = fmt.Fprint(stdout, usage)
 		return 0
 	default:
-		fmt.Fprintf(stderr, "switchboard: unknown command %q\n\n%s", args[0], usage)
+		_, _ = fmt.Fprintf(stderr, "switchboard: unknown command %q\n\n%s", args[0], usage)
 		return 2
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "switchboard %s: %v\n", args[0], err)
+		_, _ = fmt.Fprintf(stderr, "switchboard %s: %v\n", args[0], err) // nowhere left to report to
 		return 1
 	}
 	return 0
