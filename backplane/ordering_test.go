@@ -2,6 +2,7 @@ package backplane_test
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sync"
 	"testing"
@@ -170,7 +171,7 @@ func TestRunAfterCloseReturnsErrClosed(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.Close()
-	if err := h.Run(context.Background()); err != backplane.ErrClosed {
+	if err := h.Run(context.Background()); !errors.Is(err, backplane.ErrClosed) {
 		t.Fatalf("Run after Close: %v", err)
 	}
 	if h.Up() {

@@ -3,6 +3,7 @@ package knowledge
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -218,17 +219,9 @@ func TestWebConnectorRefusesPrivateAddressesUnlessAllowed(t *testing.T) {
 	// And a new connector naming a private address is refused outright.
 	_, err = s.CreateConnector(context.Background(), org, webInput("new", `{"urls":["`+web.URL+`/a"]}`), testMeta)
 	var fe *FieldError
-	if !asFieldError(err, &fe) || fe.Field != "config.urls[0]" {
+	if !errors.As(err, &fe) || fe.Field != "config.urls[0]" {
 		t.Fatalf("create with a loopback URL: %v", err)
 	}
-}
-
-func asFieldError(err error, fe **FieldError) bool {
-	f, ok := err.(*FieldError)
-	if ok {
-		*fe = f
-	}
-	return ok
 }
 
 func TestStoppingTheWorkerMidRunHandsTheRunToAnotherWorker(t *testing.T) {

@@ -102,7 +102,7 @@ func startsRune(b byte) bool { return b&0xC0 != 0x80 }
 type canceledError struct{ cause error }
 
 func (e *canceledError) Error() string {
-	if e.cause == nil || e.cause == context.Canceled {
+	if e.cause == nil || e.cause == context.Canceled { //nolint:errorlint // identity on purpose: a cause that wraps Canceled still adds detail
 		return "llm: stream cancelled"
 	}
 	return "llm: stream cancelled: " + e.cause.Error()

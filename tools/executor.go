@@ -155,7 +155,7 @@ func (e *Executor) exchange(req *http.Request) (Result, error) {
 }
 
 func contextError(ctx context.Context) error {
-	if cause := context.Cause(ctx); cause != nil && cause != ctx.Err() {
+	if cause := context.Cause(ctx); cause != nil && cause != ctx.Err() { //nolint:errorlint // identity on purpose: any cause but ctx.Err() itself adds detail
 		return fmt.Errorf("tool call abandoned: %w (%w)", ctx.Err(), cause)
 	}
 	return fmt.Errorf("tool call abandoned: %w", ctx.Err())

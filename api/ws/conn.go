@@ -3,6 +3,7 @@ package ws
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"sync"
@@ -91,7 +92,7 @@ func (c *conn) serve() {
 	c.ws.SetPingHandler(func(data string) error {
 		c.alive()
 		err := c.ws.WriteControl(fws.PongMessage, []byte(data), time.Now().Add(controlWait))
-		if err == fws.ErrCloseSent {
+		if errors.Is(err, fws.ErrCloseSent) {
 			return nil
 		}
 		return err
@@ -217,7 +218,7 @@ func (c *conn) endTurn(cause error) {
 		c.mu.Unlock()
 		return
 	}
-	if cause != agent.ErrShuttingDown {
+	if !errors.Is(cause, agent.ErrShuttingDown) {
 		run.suppressed = true
 		c.turn = nil
 	}

@@ -114,7 +114,7 @@ func parseSitemap(b []byte) (sitemap, error) {
 	rootSeen := false
 	for {
 		tok, err := dec.Token()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
