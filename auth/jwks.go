@@ -240,7 +240,7 @@ func (c *jwksCache) fetch() (*keySet, time.Duration, error) {
 		}
 		return nil, 0, fmt.Errorf("get: %w", err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode != http.StatusOK {
 		return nil, 0, fmt.Errorf("unexpected status %d", resp.StatusCode)
 	}

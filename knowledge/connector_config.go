@@ -168,7 +168,7 @@ func decodeObject(path string, raw json.RawMessage, allowed ...string) (map[stri
 // so the error names the same key on every call.
 func firstInDocument(obj []byte, keys []string) string {
 	dec := json.NewDecoder(bytes.NewReader(obj))
-	dec.Token() //nolint:errcheck // the opening brace, already checked
+	_, _ = dec.Token() // the opening brace, already checked
 	set := map[string]bool{}
 	for _, k := range keys {
 		set[k] = true

@@ -189,7 +189,7 @@ func (c *Client) Stream(ctx context.Context, req Request, h Handler) (Result, er
 	// NewStreaming still sets "stream" on it.
 	stream := c.completions.NewStreaming(callCtx, openai.ChatCompletionNewParams{},
 		option.WithRequestBody("application/json", body), option.WithMiddleware(observe))
-	defer stream.Close()
+	defer func() { _ = stream.Close() }()
 
 	var (
 		acc  accumulator

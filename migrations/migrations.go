@@ -50,12 +50,12 @@ func Open(databaseURL string) (*Migrator, error) {
 	}
 	locker, err := lock.NewPostgresSessionLocker()
 	if err != nil {
-		db.Close()
+		_ = db.Close()
 		return nil, fmt.Errorf("migration locker: %w", err)
 	}
 	p, err := goose.NewProvider(goose.DialectPostgres, db, FS, goose.WithSessionLocker(locker))
 	if err != nil {
-		db.Close()
+		_ = db.Close()
 		return nil, fmt.Errorf("migration provider: %w", err)
 	}
 	return &Migrator{db: db, provider: p}, nil

@@ -155,7 +155,7 @@ func (s *Server) start(ctx context.Context, box *seal.Box) error {
 	}
 	s.ln = ln
 	if err := s.knowledge.Start(ctx); err != nil {
-		ln.Close()
+		_ = ln.Close()
 		return err
 	}
 
@@ -270,7 +270,7 @@ func migrateUp(ctx context.Context, url string, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	defer m.Close()
+	defer func() { _ = m.Close() }()
 	res, err := m.Up(ctx)
 	if err != nil {
 		return fmt.Errorf("migrate up: %w", err)

@@ -143,7 +143,7 @@ func (e *Executor) exchange(req *http.Request) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return HTTPStatus(resp.StatusCode), nil
 	}

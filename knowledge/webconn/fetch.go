@@ -136,9 +136,10 @@ func (f *Fetcher) get(ctx context.Context, rawURL string, accept string) ([]byte
 	if err != nil {
 		return nil, kindOther, classify(ctx, err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) //nolint:errcheck
+		// Drain a little so the connection can be reused; a failed drain costs only that.
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 		c := resp.StatusCode
 		return nil, kindOther, &Error{Reason: fmt.Sprintf("HTTP %d", c), Transient: c == 408 || c == 429 || c >= 500}
 	}
