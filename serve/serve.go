@@ -149,7 +149,7 @@ func (s *Server) start(ctx context.Context, box *seal.Box) error {
 		}),
 		s.ws.Mount,
 	)
-	ln, err := net.Listen("tcp", s.cfg.Addr)
+	ln, err := new(net.ListenConfig).Listen(ctx, "tcp", s.cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)
 	}
