@@ -182,7 +182,7 @@ func freshDatabase(ctx context.Context, base string) (string, func(), error) {
 			return
 		}
 		defer c.Close(context.Background())
-		c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)") //nolint:errcheck
+		_, _ = c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)") // best effort
 	}
 	m, err := migrations.Open(dbURL)
 	if err != nil {
@@ -190,7 +190,7 @@ func freshDatabase(ctx context.Context, base string) (string, func(), error) {
 		return "", nil, err
 	}
 	_, err = m.Up(ctx)
-	m.Close()
+	_ = m.Close()
 	if err != nil {
 		drop()
 		return "", nil, fmt.Errorf("migrate: %w", err)
@@ -273,20 +273,19 @@ func (s *sink) Deliver(ev backplane.Event) {
 }
 
 type twoInstances struct {
-	a, b       *backplane.Hub
-	poolA      *pgxpool.Pool
-	poolB      *pgxpool.Pool
-	cancel     context.CancelFunc
-	wg         sync.WaitGroup
-	org        uuid.UUID
-	target     backplane.Target
-	sink       *sink
-	binding    *backplane.Binding
-	seq        int64 // event numbers are unique across steps
-	adminURL   string
-	dbName     string
-	pad        string
-	killedOnce sync.Once
+	a, b     *backplane.Hub
+	poolA    *pgxpool.Pool
+	poolB    *pgxpool.Pool
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	org      uuid.UUID
+	target   backplane.Target
+	sink     *sink
+	binding  *backplane.Binding
+	seq      int64 // event numbers are unique across steps
+	adminURL string
+	dbName   string
+	pad      string
 }
 
 func newTwoInstances(ctx context.Context, dbURL string, org uuid.UUID, pad string) (*twoInstances, error) {
@@ -317,7 +316,7 @@ func newTwoInstances(ctx context.Context, dbURL string, org uuid.UUID, pad strin
 	e.cancel = cancel
 	for _, h := range []*backplane.Hub{e.a, e.b} {
 		e.wg.Add(1)
-		go func() { defer e.wg.Done(); h.Run(runCtx) }() //nolint:errcheck // stopped by cancel
+		go func() { defer e.wg.Done(); _ = h.Run(runCtx) }() // nil when cancelled; errors only on misuse (Run twice, after Close)
 	}
 	e.target = backplane.Target{Type: backplane.Conversation, ID: uuid.NewString()}
 	e.binding = e.b.Register(e.sink)
