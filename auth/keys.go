@@ -52,10 +52,10 @@ func bitLen(k *rsa.PublicKey) int {
 }
 
 func curveName(k *ecdsa.PublicKey) string {
-	if k.Curve == nil || k.Curve.Params() == nil {
+	if k.Curve == nil || k.Params() == nil {
 		return "unknown"
 	}
-	return k.Curve.Params().Name
+	return k.Params().Name
 }
 
 // parsePublicKeyPEM reads AUTH_JWT_PUBLIC_KEY: literal `\n` sequences become

@@ -260,7 +260,7 @@ func (h *Hub) listen(ctx context.Context) {
 			h.log.Warn("backplane listener cannot connect; retrying", "err", err, "retry_in", backoff)
 		}
 		// Jitter keeps a fleet that lost Postgres together from reconnecting in step.
-		wait := backoff/2 + rand.N(backoff/2+1)
+		wait := backoff/2 + rand.N(backoff/2+1) //nolint:gosec // G404: jitter, not a secret
 		select {
 		case <-ctx.Done():
 			return

@@ -62,7 +62,7 @@ func LoadPriceTable(path string) (PriceTable, error) {
 	if path == "" {
 		return DefaultPriceTable(), nil
 	}
-	data, err := os.ReadFile(path)
+	data, err := os.ReadFile(path) //nolint:gosec // G304: the operator names this file in SWITCHBOARD_PRICE_TABLE
 	if err != nil {
 		return PriceTable{}, fmt.Errorf("price table: %w", err)
 	}

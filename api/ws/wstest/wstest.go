@@ -30,7 +30,7 @@ type Client struct {
 // Origin, failing the test when the upgrade fails. The connection closes at cleanup.
 func Dial(tb testing.TB, url string, header http.Header) *Client {
 	tb.Helper()
-	conn, resp, err := websocket.DefaultDialer.Dial(url, header)
+	conn, resp, err := websocket.DefaultDialer.Dial(url, header) //nolint:bodyclose // a handshake response needs no close (websocket.Dialer docs)
 	if err != nil {
 		status := 0
 		if resp != nil {
