@@ -167,8 +167,8 @@ func TestOversizedBodyIsAnEnveloped413(t *testing.T) {
 	echo := func(app *fiber.App) { app.Post("/admin/echo", func(c *fiber.Ctx) error { return c.SendStatus(204) }) }
 	app := newApp(t, dbtest.NewPool(t), echo)
 	ln := httptest.NewUnstartedServer(nil).Listener // a free loopback port
-	go app.Listener(ln)
-	defer app.Shutdown()
+	go func() { _ = app.Listener(ln) }()
+	defer func() { _ = app.Shutdown() }()
 	// Announce one byte over the limit: the server answers from the headers, before
 	// reading any body, exactly as a client that waits for 100-continue sees it.
 	conn, err := net.Dial("tcp", ln.Addr().String())

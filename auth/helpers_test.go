@@ -30,7 +30,6 @@ var (
 	ecKeyA  = sync.OnceValue(func() *ecdsa.PrivateKey { return mustEC(elliptic.P256()) })
 	ecKeyB  = sync.OnceValue(func() *ecdsa.PrivateKey { return mustEC(elliptic.P256()) })
 	ecKeyC  = sync.OnceValue(func() *ecdsa.PrivateKey { return mustEC(elliptic.P256()) })
-	ecKeyD  = sync.OnceValue(func() *ecdsa.PrivateKey { return mustEC(elliptic.P256()) })
 )
 
 func mustRSA(bits int) *rsa.PrivateKey {

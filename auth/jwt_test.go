@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -508,7 +507,7 @@ func TestHasKeyMaterial(t *testing.T) {
 // The ES256 verifier must reject a signature from another P-256 key.
 func TestVerifyES256RejectsAnotherKey(t *testing.T) {
 	v := newTestVerifier(t, JWTConfig{PublicKeyPEM: pkixPEM(t, &ecKeyA().PublicKey)})
-	var other *ecdsa.PrivateKey = ecKeyB()
+	other := ecKeyB()
 	tok := sign(t, jwt.SigningMethodES256, other, nil, validClaims())
 	_, err := v.Verify(t.Context(), tok)
 	wantTokenError(t, err, CodeInvalidToken, "invalid token: signature", tok)

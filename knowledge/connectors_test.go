@@ -103,7 +103,9 @@ func TestConnectorLifecycle(t *testing.T) {
 		t.Fatalf("updated = %+v config %s", u, u.Config)
 	}
 	var details string
-	e.pool.QueryRow(ctx, "SELECT details::text FROM audit_log WHERE org_id = $1 AND action = 'connector.update'", org).Scan(&details) //nolint:errcheck
+	if err := e.pool.QueryRow(ctx, "SELECT details::text FROM audit_log WHERE org_id = $1 AND action = 'connector.update'", org).Scan(&details); err != nil {
+		t.Fatal(err)
+	}
 	if details != `{"fields": ["name", "config", "enabled", "schedule"]}` {
 		t.Fatalf("update audit details = %s", details)
 	}
@@ -157,7 +159,9 @@ func TestConnectorLifecycle(t *testing.T) {
 	rows, _ := e.pool.Query(ctx, "SELECT action FROM audit_log WHERE org_id = $1 ORDER BY at, action", org)
 	for rows.Next() {
 		var a string
-		rows.Scan(&a) //nolint:errcheck
+		if err := rows.Scan(&a); err != nil {
+			t.Fatal(err)
+		}
 		actions = append(actions, a)
 	}
 	if strings.Join(actions, ",") != "connector.create,connector.update,connector.index,connector.delete" {

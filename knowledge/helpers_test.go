@@ -65,7 +65,9 @@ func (e *env) service(opts Options, start bool) *Service {
 		e.t.Cleanup(func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			s.Stop(ctx) //nolint:errcheck
+			if err := s.Stop(ctx); err != nil {
+				e.t.Logf("stop knowledge service: %v", err)
+			}
 		})
 	}
 	return s

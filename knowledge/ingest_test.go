@@ -40,7 +40,9 @@ func TestIngestedDocumentsAreIndexedAndFound(t *testing.T) {
 		t.Fatalf("docs = %+v, %v, %v", docs, more, err)
 	}
 	var pending int
-	e.pool.QueryRow(context.Background(), "SELECT count(*) FROM documents WHERE state = 'pending'").Scan(&pending) //nolint:errcheck
+	if err := e.pool.QueryRow(context.Background(), "SELECT count(*) FROM documents WHERE state = 'pending'").Scan(&pending); err != nil {
+		t.Fatal(err)
+	}
 	if pending != 0 {
 		t.Fatalf("%d pending rows outlived their run", pending)
 	}
@@ -187,7 +189,9 @@ func TestReingestingSkipsUnchangedAndReplacesChanged(t *testing.T) {
 		t.Fatalf("new chunks not retrieved: %v", got)
 	}
 	var chunks int
-	e.pool.QueryRow(context.Background(), "SELECT count(*) FROM chunks WHERE org_id = $1", org).Scan(&chunks) //nolint:errcheck
+	if err := e.pool.QueryRow(context.Background(), "SELECT count(*) FROM chunks WHERE org_id = $1", org).Scan(&chunks); err != nil {
+		t.Fatal(err)
+	}
 	if chunks != 2 {
 		t.Fatalf("%d chunks, want 2", chunks)
 	}
@@ -209,7 +213,9 @@ func TestDeletedDocumentLeavesRetrievalAtOnce(t *testing.T) {
 		t.Fatalf("deleted document retrieved: %v", got)
 	}
 	var chunks int
-	e.pool.QueryRow(context.Background(), "SELECT count(*) FROM chunks").Scan(&chunks) //nolint:errcheck
+	if err := e.pool.QueryRow(context.Background(), "SELECT count(*) FROM chunks").Scan(&chunks); err != nil {
+		t.Fatal(err)
+	}
 	if chunks != 0 {
 		t.Fatalf("%d chunks left", chunks)
 	}
@@ -279,7 +285,9 @@ func TestIngestValidationNamesTheField(t *testing.T) {
 		}
 	}
 	var runs int
-	e.pool.QueryRow(context.Background(), "SELECT count(*) FROM indexing_runs").Scan(&runs) //nolint:errcheck
+	if err := e.pool.QueryRow(context.Background(), "SELECT count(*) FROM indexing_runs").Scan(&runs); err != nil {
+		t.Fatal(err)
+	}
 	if runs != 0 {
 		t.Fatalf("invalid input queued %d runs", runs)
 	}
@@ -304,7 +312,9 @@ func TestQueuedRunLimitRefusesTheNextRun(t *testing.T) {
 		t.Fatalf("another org is limited by acme's queue: %v", err)
 	}
 	var pending int
-	e.pool.QueryRow(context.Background(), "SELECT count(*) FROM documents WHERE org_id = $1", org).Scan(&pending) //nolint:errcheck
+	if err := e.pool.QueryRow(context.Background(), "SELECT count(*) FROM documents WHERE org_id = $1", org).Scan(&pending); err != nil {
+		t.Fatal(err)
+	}
 	if pending != 2 {
 		t.Fatalf("refused ingest left rows behind: %d pending", pending)
 	}

@@ -132,8 +132,10 @@ func TestScheduledRunsAreQueuedOnceAndOnlyWhenDue(t *testing.T) {
 		t.Errorf("another org got runs: %+v", runs)
 	}
 	var audits int
-	e.pool.QueryRow(ctx, "SELECT count(*) FROM audit_log WHERE action = 'connector.index'").Scan(&audits) //nolint:errcheck
-	if audits != 1 {                                                                                      // the manual IndexConnector above only
+	if err := e.pool.QueryRow(ctx, "SELECT count(*) FROM audit_log WHERE action = 'connector.index'").Scan(&audits); err != nil {
+		t.Fatal(err)
+	}
+	if audits != 1 { // the manual IndexConnector above only
 		t.Errorf("%d connector.index audit rows; scheduled runs write none", audits)
 	}
 	// Firing again while the runs are queued queues nothing more.

@@ -305,7 +305,9 @@ func TestCrashedWorkerRunIsRetried(t *testing.T) {
 		t.Fatalf("run = %+v", final)
 	}
 	var attempt int
-	e.pool.QueryRow(context.Background(), "SELECT attempt FROM indexing_runs WHERE id = $1", run.ID).Scan(&attempt) //nolint:errcheck
+	if err := e.pool.QueryRow(context.Background(), "SELECT attempt FROM indexing_runs WHERE id = $1", run.ID).Scan(&attempt); err != nil {
+		t.Fatal(err)
+	}
 	if attempt != 2 {
 		t.Fatalf("run row shows attempt %d, want the latest (2)", attempt)
 	}
@@ -326,7 +328,9 @@ func TestRunWhoseLastWorkerCrashedEndsFailed(t *testing.T) {
 		t.Fatalf("run = %+v", final)
 	}
 	var rows int
-	e.pool.QueryRow(context.Background(), "SELECT count(*) FROM documents").Scan(&rows) //nolint:errcheck
+	if err := e.pool.QueryRow(context.Background(), "SELECT count(*) FROM documents").Scan(&rows); err != nil {
+		t.Fatal(err)
+	}
 	if rows != 0 {
 		t.Fatalf("%d pending rows outlived their failed run", rows)
 	}

@@ -21,7 +21,9 @@ func get(t *testing.T, url string) (int, map[string]any) {
 	}
 	defer resp.Body.Close()
 	var body map[string]any
-	json.NewDecoder(resp.Body).Decode(&body) //nolint:errcheck
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		t.Fatalf("%s: %v", url, err)
+	}
 	return resp.StatusCode, body
 }
 

@@ -24,7 +24,6 @@ type fixture struct {
 	sessionA     db.Session
 	connectorA   db.Connector
 	gatewayKeyA  db.GatewayKey
-	instanceID   uuid.UUID
 	conversation db.Conversation
 }
 

@@ -68,9 +68,9 @@ func startWithDecisions(t *testing.T, publish store.DecisionPublisher) *server {
 		t.Fatal(err)
 	}
 	served := make(chan struct{})
-	go func() { defer close(served); app.Listener(ln) }() //nolint:errcheck
+	go func() { defer close(served); _ = app.Listener(ln) }()
 	t.Cleanup(func() {
-		app.Shutdown() //nolint:errcheck
+		_ = app.Shutdown()
 		<-served
 		cancel()
 		<-done

@@ -73,8 +73,12 @@ func TestEveryWriteAppendsOneAuditRow(t *testing.T) {
 				t.Fatalf("row %s", b)
 			}
 			var got, want any
-			json.Unmarshal(row.Details, &got)        //nolint:errcheck
-			json.Unmarshal([]byte(w.details), &want) //nolint:errcheck
+			if err := json.Unmarshal(row.Details, &got); err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal([]byte(w.details), &want); err != nil {
+				t.Fatal(err)
+			}
 			if !reflect.DeepEqual(got, want) {
 				t.Fatalf("details %s, want %s", row.Details, w.details)
 			}

@@ -142,7 +142,7 @@ func newJWKS(t *testing.T, keys ...map[string]any) *jwksServer {
 		j.mu.Lock()
 		defer j.mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(map[string]any{"keys": j.keys}) //nolint:errcheck
+		_ = json.NewEncoder(w).Encode(map[string]any{"keys": j.keys})
 	}))
 	t.Cleanup(j.Close)
 	return j

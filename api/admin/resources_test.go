@@ -165,8 +165,12 @@ func TestPublishWritesTheEventForTheBackplane(t *testing.T) {
 			t.Fatal(err)
 		}
 		var got, want any
-		json.Unmarshal(event, &got)                  //nolint:errcheck
-		json.Unmarshal([]byte(tc.eventInput), &want) //nolint:errcheck
+		if err := json.Unmarshal(event, &got); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal([]byte(tc.eventInput), &want); err != nil {
+			t.Fatal(err)
+		}
 		if org != a.id.String() || kind != tc.kind || target != tc.id || mustJSON(got) != mustJSON(want) {
 			t.Fatalf("event %s %s %s %s", org, kind, target, event)
 		}

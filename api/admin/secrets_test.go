@@ -97,7 +97,9 @@ func TestSecretsNeverLeave(t *testing.T) {
 	for _, row := range s.auditRows(t, a) {
 		if row.Action == "agent.update" {
 			var d struct{ Fields []string }
-			json.Unmarshal(row.Details, &d) //nolint:errcheck
+			if err := json.Unmarshal(row.Details, &d); err != nil {
+				t.Fatal(err)
+			}
 			fields = append(fields, strings.Join(d.Fields, ","))
 		}
 	}

@@ -28,5 +28,7 @@ func TestDrainRefusesNewWorkAndEndsParkedTurnsAtTheDeadline(t *testing.T) {
 	if _, err := p.c.TryNext(5e9); !websocket.IsCloseError(err, websocket.CloseGoingAway) {
 		t.Fatalf("socket not closed with 1001: %v", err)
 	}
-	<-shut
+	if err := <-shut; err != nil {
+		t.Logf("shutdown: %v (the parked turn outlives the drain on purpose)", err)
+	}
 }
