@@ -1,6 +1,7 @@
 # The two commands of the README are `make run` and `make test`.
 SQLC_VERSION := v1.31.1
 GOOSE_VERSION := v3.30.0
+GOLANGCI_LINT_VERSION := v2.15.0
 GOBIN := $(shell go env GOPATH)/bin
 
 .PHONY: run test generate lint tools bench
@@ -17,16 +18,18 @@ test:
 generate: tools
 	$(GOBIN)/sqlc generate
 
-## lint: formatting, vet, and generated code in sync
+## lint: formatting, vet, golangci-lint (.golangci.yml), and generated code in sync
 lint: tools
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
 	go vet ./...
+	$(GOBIN)/golangci-lint run ./...
 	$(GOBIN)/sqlc generate && git diff --exit-code -- db/
 
-## tools: install the pinned sqlc and goose
+## tools: install the pinned sqlc, goose and golangci-lint
 tools:
 	@test -x $(GOBIN)/sqlc && $(GOBIN)/sqlc version | grep -q $(SQLC_VERSION) || go install github.com/sqlc-dev/sqlc/cmd/sqlc@$(SQLC_VERSION)
 	@test -x $(GOBIN)/goose || go install github.com/pressly/goose/v3/cmd/goose@$(GOOSE_VERSION)
+	@test -x $(GOBIN)/golangci-lint && [ "v$$($(GOBIN)/golangci-lint version --short)" = "$(GOLANGCI_LINT_VERSION)" ] || go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
 
 ## bench: the benchmarks under bench/ (see bench/README.md)
 bench:

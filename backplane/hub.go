@@ -280,7 +280,7 @@ func (h *Hub) session(ctx context.Context) (connected bool, err error) {
 	defer func() {
 		closeCtx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
-		conn.Close(closeCtx) //nolint:errcheck // the connection is being abandoned
+		conn.Close(closeCtx)
 	}()
 	if _, err := conn.Exec(ctx, "LISTEN "+Channel); err != nil {
 		return false, fmt.Errorf("listen: %w", err)

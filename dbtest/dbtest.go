@@ -300,7 +300,7 @@ func TestTx(t testing.TB) pgx.Tx {
 	if err != nil {
 		t.Fatalf("dbtest: begin: %v", err)
 	}
-	t.Cleanup(func() { tx.Rollback(context.Background()) }) //nolint:errcheck
+	t.Cleanup(func() { tx.Rollback(context.Background()) })
 	return tx
 }
 

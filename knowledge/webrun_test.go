@@ -77,7 +77,7 @@ func newSite(t *testing.T) *site {
 	})
 	mux.HandleFunc("/image.png", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "image/png")
-		w.Write([]byte("\x89PNG\r\n\x1a\n")) //nolint:errcheck
+		w.Write([]byte("\x89PNG\r\n\x1a\n"))
 	})
 	mux.HandleFunc("/redirect", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/a2", http.StatusFound)

@@ -195,7 +195,7 @@ func TestConcurrentPublishersOnBothInstancesReachEverySocketExactlyOnce(t *testi
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer tx.Rollback(ctx()) //nolint:errcheck
+	defer tx.Rollback(ctx())
 	if _, err := db.New().BackplaneEventPublish(ctx(), tx, db.BackplaneEventPublishParams{
 		OrgID: c.org, TargetType: string(backplane.Org), TargetID: c.org.String(), Event: json.RawMessage(`{"type":"notice","seq":"late"}`),
 	}); err != nil {

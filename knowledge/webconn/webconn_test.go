@@ -71,7 +71,7 @@ func TestPageFetchLimits(t *testing.T) {
 			http.Redirect(w, r, "http://10.0.0.1/", http.StatusFound)
 		case "/big":
 			w.Header().Set("Content-Type", "text/plain")
-			w.Write([]byte(strings.Repeat("a", 2048))) //nolint:errcheck
+			w.Write([]byte(strings.Repeat("a", 2048)))
 		case "/slow":
 			select {
 			case <-r.Context().Done():
@@ -79,7 +79,7 @@ func TestPageFetchLimits(t *testing.T) {
 			}
 		case "/latin1":
 			w.Header().Set("Content-Type", "text/plain; charset=iso-8859-1")
-			w.Write([]byte("caf\xe9")) //nolint:errcheck
+			w.Write([]byte("caf\xe9"))
 		case "/json":
 			w.Header().Set("Content-Type", "application/json")
 			fmt.Fprint(w, `{"a":1}`)
