@@ -11,8 +11,10 @@ import (
 // holds the incomplete tail back until the next delta completes it.
 //
 // Each run of bytes that can never become valid UTF-8 is replaced by one
-// U+FFFD. The concatenation of the tokens therefore equals the
-// concatenation of the deltas whenever the deltas together are valid UTF-8.
+// U+FFFD, and so is each U+0000, which PostgreSQL cannot store in text: a
+// reply the visitor saw stream must be storable as it was shown. The
+// concatenation of the tokens therefore equals the concatenation of the
+// deltas whenever the deltas together are valid UTF-8 without U+0000.
 //
 // The zero value is ready to use. A TokenSplitter is not safe for
 // concurrent use.
@@ -30,7 +32,7 @@ func (s *TokenSplitter) Push(delta string) string {
 	var buf []byte
 	if len(s.pending) == 0 {
 		// Fast path: a whole, valid delta is the token as is.
-		if utf8.ValidString(delta) {
+		if utf8.ValidString(delta) && strings.IndexByte(delta, 0) < 0 {
 			return delta
 		}
 		buf = []byte(delta)
@@ -39,7 +41,16 @@ func (s *TokenSplitter) Push(delta string) string {
 	}
 	cut := completePrefix(buf)
 	s.pending = append(s.pending[:0:0], buf[cut:]...)
-	return strings.ToValidUTF8(string(buf[:cut]), "\uFFFD")
+	return storable(string(buf[:cut]))
+}
+
+// storable replaces invalid UTF-8 and U+0000 with U+FFFD.
+func storable(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if strings.IndexByte(s, 0) >= 0 {
+		s = strings.ReplaceAll(s, "\x00", "\uFFFD")
+	}
+	return s
 }
 
 // Flush returns what is held back, with an incomplete character replaced by
@@ -49,7 +60,7 @@ func (s *TokenSplitter) Flush() string {
 	if len(s.pending) == 0 {
 		return ""
 	}
-	out := strings.ToValidUTF8(string(s.pending), "\uFFFD")
+	out := storable(string(s.pending))
 	s.pending = nil
 	return out
 }

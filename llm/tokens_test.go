@@ -125,3 +125,27 @@ func TestErrorMessagesAreTheProtocolTexts(t *testing.T) {
 		}
 	}
 }
+
+func TestTokenSplitterReplacesNUL(t *testing.T) {
+	// PostgreSQL cannot store U+0000 in text: a reply that streamed with one could not be
+	// stored as the visitor saw it. Every path of the splitter replaces it.
+	cases := [][]string{
+		{"a\x00b"},               // fast path
+		{"\xe2\x82", "\xac\x00"}, // with a held-back character
+		{"x", "\x00"},
+	}
+	for _, deltas := range cases {
+		got := strings.Join(pushAll(t, deltas), "")
+		if strings.ContainsRune(got, 0) || !strings.ContainsRune(got, utf8.RuneError) {
+			t.Errorf("deltas %q gave %q", deltas, got)
+		}
+	}
+	var s llm.TokenSplitter
+	s.Push("\xe2\x82")
+	if got := s.Push("\x00"); strings.ContainsRune(got, 0) {
+		t.Errorf("Push = %q", got)
+	}
+	if got := s.Flush(); strings.ContainsRune(got, 0) {
+		t.Errorf("Flush = %q", got)
+	}
+}
