@@ -30,6 +30,10 @@ type accumulator struct {
 	finished        bool
 	usage           Usage
 	reasoningChars  int64
+
+	maxCalls int   // Limits.ToolCalls
+	maxArgs  int   // Limits.ArgumentBytes
+	err      error // a limit was crossed: the stream must stop
 }
 
 type callBuilder struct {
@@ -37,7 +41,16 @@ type callBuilder struct {
 	id    string
 	name  string
 	args  strings.Builder
+	// argBytes counts the argument text received; past maxArgs the text is no longer
+	// kept (tooLong) but still counted, for the usage estimate.
+	argBytes int
+	tooLong  bool
 }
+
+// maxNameBytes bounds a tool name kept from the gateway. Tool names are far shorter
+// (ADMIN-API §9.5), so a longer one never names a tool; it is cut, like every echoed value
+// (PROTOCOL-1.1 §1.11), before it reaches an error text or the wire.
+const maxNameBytes = 256
 
 // reasoningKeys are the delta keys gateways stream reasoning under, in
 // order of preference. They are not in openai-go's types, so they come from
@@ -52,6 +65,9 @@ var costKeys = []string{"cost", "cost_usd"}
 func (a *accumulator) add(chunk openai.ChatCompletionChunk) []delta {
 	if chunk.JSON.Usage.Valid() {
 		a.usage = usageOf(chunk.Usage)
+	}
+	if a.err != nil {
+		return nil
 	}
 	var out []delta
 	for _, choice := range chunk.Choices {
@@ -102,6 +118,10 @@ func (a *accumulator) addToolCall(tc openai.ChatCompletionChunkChoiceDeltaToolCa
 	// Some gateways put every call at index 0 and tell them apart only by
 	// id: a new id at a known index starts a new call.
 	if b == nil || (tc.ID != "" && b.id != "" && tc.ID != b.id) {
+		if len(a.calls) >= a.maxCalls && a.maxCalls > 0 {
+			a.err = fmt.Errorf("%w (%d)", ErrTooManyToolCalls, a.maxCalls)
+			return
+		}
 		b = &callBuilder{index: idx}
 		a.calls = append(a.calls, b)
 		if a.byIndex == nil {
@@ -114,9 +134,28 @@ func (a *accumulator) addToolCall(tc openai.ChatCompletionChunkChoiceDeltaToolCa
 	}
 	// The name comes once; gateways that repeat it repeat it whole.
 	if b.name == "" {
-		b.name = tc.Function.Name
+		b.name = cleanName(tc.Function.Name)
 	}
-	b.args.WriteString(tc.Function.Arguments)
+	piece := tc.Function.Arguments
+	b.argBytes += len(piece)
+	switch {
+	case b.tooLong:
+	case a.maxArgs > 0 && b.argBytes > a.maxArgs:
+		// Dropped at once: the text is never parsed (PROTOCOL-1.1 §1.11).
+		b.tooLong = true
+		b.args = strings.Builder{}
+	default:
+		b.args.WriteString(piece)
+	}
+}
+
+// cleanName makes a tool name safe to echo and store: valid UTF-8 without U+0000 (which
+// PostgreSQL cannot store), cut to maxNameBytes with "…" appended.
+func cleanName(name string) string {
+	if len(name) > maxNameBytes {
+		name = cutUTF8(name, maxNameBytes) + "…"
+	}
+	return storable(name)
 }
 
 // toolCalls returns the finished calls ordered by index (calls sharing an
@@ -143,6 +182,9 @@ func (a *accumulator) toolCalls() []ToolCall {
 			id = fmt.Sprintf("call_%d", i)
 		}
 		out[i] = ToolCall{ID: id, Name: b.name, Arguments: b.args.String()}
+		if b.tooLong {
+			out[i].Arguments, out[i].ArgumentsTooLong = "{}", true
+		}
 	}
 	return out
 }
@@ -150,24 +192,55 @@ func (a *accumulator) toolCalls() []ToolCall {
 func (a *accumulator) toolCallChars() int64 {
 	var n int
 	for _, b := range a.calls {
-		n += utf8.RuneCountInString(b.name) + utf8.RuneCountInString(b.args.String())
+		n += utf8.RuneCountInString(b.name)
+		if b.tooLong {
+			n += b.argBytes // the text is gone; its bytes bound its characters
+		} else {
+			n += utf8.RuneCountInString(b.args.String())
+		}
 	}
 	return int64(n)
 }
 
+// usageOf reads a usage object, clamping what is out of range: token counts to
+// 0..MaxReportedTokens, a cost above MaxReportedCostUSD to it. A cost that is not a finite,
+// non-negative number counts as not reported (the tokens are then priced), and is reported
+// in Clamped too.
 func usageOf(u openai.CompletionUsage) Usage {
-	out := Usage{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens, Reported: true}
+	out := Usage{PromptTokens: clampTokens(u.PromptTokens), CompletionTokens: clampTokens(u.CompletionTokens), Reported: true}
+	clamped := out.PromptTokens != u.PromptTokens || out.CompletionTokens != u.CompletionTokens
+	var rawCost string
 	for _, key := range costKeys {
 		raw := extraRaw(u.JSON.ExtraFields, key)
 		if raw == "" {
 			continue
 		}
-		if usd, ok := parseCost(raw); ok {
-			out.CostUSD, out.CostReported = RoundUSD(usd, CostDecimals), true
-			break
+		rawCost = raw
+		usd, ok := parseCost(raw)
+		if !ok {
+			clamped = true
+			continue
 		}
+		if usd > MaxReportedCostUSD {
+			usd, clamped = MaxReportedCostUSD, true
+		}
+		out.CostUSD, out.CostReported = RoundUSD(usd, CostDecimals), true
+		break
+	}
+	if clamped {
+		out.Clamped = &ReportedUsage{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens, Cost: clip(rawCost)}
 	}
 	return out
+}
+
+func clampTokens(n int64) int64 { return min(max(n, 0), MaxReportedTokens) }
+
+// clip keeps a raw JSON value short enough for a log line.
+func clip(raw string) string {
+	if len(raw) > 64 {
+		return cutUTF8(raw, 64) + "…"
+	}
+	return raw
 }
 
 // parseCost accepts a JSON number or a JSON string holding one.

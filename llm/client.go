@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -40,6 +43,8 @@ type Config struct {
 	// Time spent in the Handler does not count. Zero means
 	// DefaultStallTimeout; negative disables the check.
 	StallTimeout time.Duration
+	// Limits bound what one call takes from the gateway; zero fields take the defaults.
+	Limits Limits
 }
 
 // Client streams chat completions from one gateway with one key. It is safe
@@ -48,6 +53,7 @@ type Client struct {
 	completions openai.ChatCompletionService
 	apiKey      string
 	stall       time.Duration
+	limits      Limits
 }
 
 // New returns a client for cfg. It fails only on a BaseURL that is not an
@@ -78,7 +84,7 @@ func New(cfg Config) (*Client, error) {
 		// could replay text the visitor has already seen.
 		option.WithMaxRetries(0),
 	)
-	return &Client{completions: completions, apiKey: cfg.APIKey, stall: stall}, nil
+	return &Client{completions: completions, apiKey: cfg.APIKey, stall: stall, limits: cfg.Limits.withDefaults()}, nil
 }
 
 // Handler receives the deltas of a stream, in stream order, on the
@@ -116,21 +122,35 @@ type Usage struct {
 	PromptTokens     int64
 	CompletionTokens int64
 	// Reported is true when the gateway sent a usage object; the token counts
-	// are then the gateway's.
+	// are then the gateway's, clamped to 0..[MaxReportedTokens].
 	Reported bool
-	// Estimated is true when the gateway answered 2xx but reported no usage
-	// (a cancelled or broken stream, or a gateway that ignores
-	// stream_options): the token counts are then characters/4 of the text
-	// sent and received ([EstimateTokens]). When neither flag is set nothing
-	// reached the model and the counts are 0.
+	// Estimated is true when the model may have run but the gateway reported
+	// no usage: it answered 2xx without a usage object (a cancelled or broken
+	// stream, or a gateway that ignores stream_options), or the request was
+	// sent and no answer came (a timeout or a cancel before the first byte).
+	// The token counts are then characters/4 of the text sent and received
+	// ([EstimateTokens]). When neither flag is set nothing reached a model (the
+	// request was never sent, or the gateway refused it with a non-2xx status)
+	// and the counts are 0.
 	Estimated bool
 	// CostUSD is the cost the gateway reported in the usage object, under
 	// the key "cost" or, failing that, "cost_usd" (a JSON number or a
-	// numeric string, finite and not negative), rounded to [CostDecimals] places.
-	// It is 0 when CostReported is false: price the tokens with a
-	// [PriceTable] then.
+	// numeric string, finite and not negative), at most [MaxReportedCostUSD],
+	// rounded to [CostDecimals] places. It is 0 when CostReported is false:
+	// price the tokens with a [PriceTable] then.
 	CostUSD      float64
 	CostReported bool
+	// Clamped, when set, is what the gateway reported before its values were
+	// brought into the sane ranges; the caller logs it.
+	Clamped *ReportedUsage
+}
+
+// ReportedUsage is a usage object as the gateway sent it, kept only when some
+// of it was out of range. Cost is the raw JSON text of the cost, if any.
+type ReportedUsage struct {
+	PromptTokens     int64
+	CompletionTokens int64
+	Cost             string
 }
 
 // errStalled is the cause the watchdog cancels a call with.
@@ -145,7 +165,10 @@ var errNoFinish = errors.New("stream ended without a finish reason")
 //
 // On failure the Result still holds the text delivered and the usage known
 // so far (for the turn's usage row), and the error is one of:
-//   - an [*Error]: the gateway failed; Message is the AGENT_ERROR text;
+//   - an [*Error]: the gateway failed, or sent more than the client's
+//     [Limits] allow (KindInterrupted, with ErrResponseTooLarge,
+//     ErrEventTooLarge or ErrTooManyToolCalls as its cause); Message is the
+//     AGENT_ERROR text;
 //   - a cancellation: ctx was cancelled; errors.Is(err, context.Canceled)
 //     and errors.Is(err, context.Cause(ctx)) hold. No delta is delivered
 //     once Stream has seen the cancellation, and a cancel from inside the
@@ -173,12 +196,28 @@ func (c *Client) Stream(ctx context.Context, req Request, h Handler) (Result, er
 		received bool
 		status   int
 	}
+	// sent: the whole request reached the gateway's connection, so the model
+	// may run (and bill) even if no answer comes. The transport reports it
+	// from its own goroutine.
+	var sent atomic.Bool
+	trace := &httptrace.ClientTrace{WroteRequest: func(i httptrace.WroteRequestInfo) {
+		if i.Err == nil {
+			sent.Store(true)
+		}
+	}}
 	observe := func(r *http.Request, next option.MiddlewareNext) (*http.Response, error) {
-		res, err := next(r)
+		res, err := next(r.WithContext(httptrace.WithClientTrace(r.Context(), trace)))
 		if err == nil && res != nil {
 			resp.received, resp.status = true, res.StatusCode
 			if res.Body != nil {
-				res.Body = &activityBody{ReadCloser: res.Body, wd: wd, wait: h.OnWait}
+				var body io.ReadCloser = newBoundedBody(res.Body, c.limits)
+				if res.StatusCode/100 != 2 {
+					body = struct {
+						io.Reader
+						io.Closer
+					}{io.LimitReader(res.Body, errorBodyBytes), res.Body}
+				}
+				res.Body = &activityBody{ReadCloser: body, wd: wd, wait: h.OnWait}
 			}
 		}
 		return res, err
@@ -192,7 +231,7 @@ func (c *Client) Stream(ctx context.Context, req Request, h Handler) (Result, er
 	defer func() { _ = stream.Close() }()
 
 	var (
-		acc  accumulator
+		acc  = accumulator{maxCalls: c.limits.ToolCalls, maxArgs: c.limits.ArgumentBytes}
 		text []byte
 		res  Result
 	)
@@ -230,12 +269,17 @@ stream:
 			}
 			deliver(d)
 		}
+		if acc.err != nil {
+			break
+		}
 	}
 
 	streamErr := stream.Err()
 	switch {
 	case cancelled || ctx.Err() != nil:
 		err = c.contextError(ctx)
+	case acc.err != nil:
+		err = newError(KindInterrupted, 0, acc.err, c.apiKey)
 	case streamErr != nil:
 		err = c.classify(callCtx, resp.received, resp.status, streamErr)
 	case !acc.finished:
@@ -250,7 +294,7 @@ stream:
 	res.Text = string(text)
 	res.FinishReason = acc.finish
 	res.Usage = acc.usage
-	if !res.Usage.Reported && resp.received && resp.status/100 == 2 {
+	if !res.Usage.Reported && (resp.received && resp.status/100 == 2 || !resp.received && sent.Load()) {
 		res.Usage.PromptTokens = ceilQuarter(req.promptChars())
 		res.Usage.CompletionTokens = ceilQuarter(int64(utf8.RuneCountInString(res.Text)) + acc.reasoningChars + acc.toolCallChars())
 		res.Usage.Estimated = true

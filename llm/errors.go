@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // ErrorKind says which of the PROTOCOL §6 AGENT_ERROR messages a gateway
@@ -84,17 +85,22 @@ func redact(s, key string) string {
 		s = strings.ReplaceAll(s, key, "[REDACTED]")
 	}
 	if len(s) > maxDetail {
-		// Cut on a rune boundary so the log line stays valid UTF-8.
-		cut := maxDetail
-		for cut > 0 && !startsRune(s[cut]) {
-			cut--
-		}
-		s = s[:cut] + "…"
+		s = cutUTF8(s, maxDetail) + "…"
 	}
 	return s
 }
 
-func startsRune(b byte) bool { return b&0xC0 != 0x80 }
+// cutUTF8 returns at most the first n bytes of s, cut on a rune boundary so that the
+// result stays valid UTF-8 when s is.
+func cutUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
 
 // canceledError reports that the caller's context was cancelled. It is not
 // an [Error]: a cancelled turn ends with `cancelled`, not AGENT_ERROR. It

@@ -56,11 +56,16 @@ func ToolResult(callID, result string) Message {
 type ToolCall struct {
 	// ID is the gateway's call id, to be echoed in the tool result message.
 	ID string
-	// Name is the tool's name, exactly as the model wrote it.
+	// Name is the tool's name as the model wrote it, made safe to echo and
+	// store: invalid UTF-8 and U+0000 become U+FFFD, and a name over 256 bytes
+	// (which names no tool) is cut with "…" appended.
 	Name string
 	// Arguments is the model's raw argument text. It is meant to be a JSON
 	// object but nothing here checks that (PROTOCOL §7.4 is the engine's).
 	Arguments string
+	// ArgumentsTooLong is set when the argument text exceeded
+	// Limits.ArgumentBytes: it was dropped unread, and Arguments is "{}".
+	ArgumentsTooLong bool
 }
 
 // Tool is a function the model may call.

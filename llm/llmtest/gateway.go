@@ -10,8 +10,10 @@
 //	req := gw.Request(0) // what the model received
 //
 // Scripts cover text, reasoning and tool-call deltas, the usage chunk (with
-// or without a cost), HTTP errors, slow, stalled and broken streams, and a
-// request that is never answered. A request that finds the queue empty gets
+// or without a cost), HTTP errors, slow, stalled and broken streams, a
+// request that is never answered, and hostile streams: chunks generated as
+// they are sent, in any number or without end ([Generated]), and a data line
+// that never ends ([EndlessLine]). A request that finds the queue empty gets
 // the default response when one is set ([WithDefault]); otherwise it fails
 // the test and gets a 500.
 //
@@ -201,6 +203,14 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, resp Response, i
 	if rc.Flush() != nil {
 		return
 	}
+	switch {
+	case resp.endless:
+		g.sendEndless(w, r, rc)
+		return
+	case resp.gen != nil:
+		g.sendGenerated(w, r, rc, resp, id, model)
+		return
+	}
 	events := resp.events(id, model)
 	send := len(events)
 	if resp.end == endStall || resp.end == endBreak {
@@ -226,6 +236,60 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, resp Response, i
 		// client sees the body end mid-stream.
 		panic(http.ErrAbortHandler)
 	case endNoDone:
+		return
+	}
+	_, _ = io.WriteString(w, "data: [DONE]\n\n")
+	_ = rc.Flush()
+}
+
+// sendEndless writes one data line that never ends.
+func (g *Gateway) sendEndless(w http.ResponseWriter, r *http.Request, rc *http.ResponseController) {
+	block := []byte("data: " + strings.Repeat("x", 32<<10))
+	for {
+		if _, err := w.Write(block); err != nil || rc.Flush() != nil {
+			return
+		}
+		block = block[len("data: "):]
+		select {
+		case <-r.Context().Done():
+			return
+		case <-g.closed:
+			return
+		default:
+		}
+	}
+}
+
+// sendGenerated streams a generated response, one chunk at a time.
+func (g *Gateway) sendGenerated(w http.ResponseWriter, r *http.Request, rc *http.ResponseController, resp Response, id, model string) {
+	rd := &renderer{id: id, model: model}
+	write := func(ev []byte) bool {
+		if resp.delay > 0 && !g.wait(r, resp.delay) {
+			return false
+		}
+		if _, err := fmt.Fprintf(w, "data: %s\n\n", ev); err != nil {
+			return false
+		}
+		return rc.Flush() == nil
+	}
+	for i := 0; resp.genN < 0 || i < resp.genN; i++ {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-g.closed:
+			return
+		default:
+		}
+		if !write(rd.event(resp.gen(i))) {
+			return
+		}
+	}
+	for _, ev := range resp.tail(rd) {
+		if !write(ev) {
+			return
+		}
+	}
+	if resp.end == endNoDone {
 		return
 	}
 	_, _ = io.WriteString(w, "data: [DONE]\n\n")

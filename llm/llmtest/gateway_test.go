@@ -290,3 +290,70 @@ func TestOnlyChatCompletionsIsServed(t *testing.T) {
 		t.Errorf("status %d, %d requests counted", res.StatusCode, gw.RequestCount())
 	}
 }
+
+func TestGeneratedStreamsEachChunkThenTheTail(t *testing.T) {
+	gw := llmtest.New(t)
+	gw.Push(llmtest.Generated(3, func(i int) llmtest.Chunk { return llmtest.TextDelta(fmt.Sprint(i)) }).WithUsage(1, 3))
+	res := post(t, gw, `{"model":"m"}`)
+	defer res.Body.Close()
+	lines := dataLines(t, res.Body)
+	if len(lines) != 6 || lines[5] != "[DONE]" {
+		t.Fatalf("data lines = %q, want 3 generated, finish, usage, [DONE]", lines)
+	}
+	var text string
+	for _, l := range lines[:3] {
+		var c struct {
+			Choices []struct {
+				Delta struct {
+					Role    string `json:"role"`
+					Content string `json:"content"`
+				} `json:"delta"`
+			} `json:"choices"`
+		}
+		if err := json.Unmarshal([]byte(l), &c); err != nil {
+			t.Fatal(err)
+		}
+		text += c.Choices[0].Delta.Content
+	}
+	if text != "012" || !strings.Contains(lines[0], `"role":"assistant"`) || strings.Contains(lines[1], `"role"`) {
+		t.Errorf("generated chunks = %q", lines[:3])
+	}
+	if !strings.Contains(lines[3], `"finish_reason":"stop"`) || !strings.Contains(lines[4], `"completion_tokens":3`) {
+		t.Errorf("tail = %q", lines[3:5])
+	}
+}
+
+func TestGeneratedWithoutEndAndEndlessLineStopWhenTheClientLeaves(t *testing.T) {
+	for name, resp := range map[string]llmtest.Response{
+		"generated without end": llmtest.Generated(-1, func(int) llmtest.Chunk { return llmtest.TextDelta("x") }),
+		"endless line":          llmtest.EndlessLine(),
+	} {
+		t.Run(name, func(t *testing.T) {
+			gw := llmtest.New(t)
+			gw.Push(resp)
+			res := post(t, gw, `{"model":"m"}`)
+			// Far more than any finite script here would send, then hang up.
+			n, err := io.CopyN(io.Discard, res.Body, 4<<20)
+			if err != nil || n != 4<<20 {
+				t.Fatalf("read %d bytes: %v", n, err)
+			}
+			res.Body.Close()
+			// Close waits for the handler: it returns because the client went away.
+			gw.Close()
+		})
+	}
+}
+
+func TestEndlessLineIsOneDataLine(t *testing.T) {
+	gw := llmtest.New(t)
+	gw.Push(llmtest.EndlessLine())
+	res := post(t, gw, `{"model":"m"}`)
+	defer res.Body.Close()
+	buf := make([]byte, 1<<20)
+	if _, err := io.ReadFull(res.Body, buf); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(buf), "data: x") || strings.ContainsAny(string(buf), "\r\n") || strings.Count(string(buf), "data:") != 1 {
+		t.Errorf("endless line starts %q and holds a line break or a second field", buf[:16])
+	}
+}

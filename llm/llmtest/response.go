@@ -29,6 +29,13 @@ type Response struct {
 
 	end      endMode
 	endAfter int
+
+	// gen, when set, makes the chunks lazily: gen(0), gen(1), … up to genN
+	// (without end when genN < 0), so a test can stream far more than it
+	// could hold. endless sends one data line that never ends.
+	gen     func(i int) Chunk
+	genN    int
+	endless bool
 }
 
 type endMode int
@@ -126,6 +133,21 @@ func Error(status int, body string) Response {
 // Hang accepts the request and never answers, not even with headers, until
 // the client goes away or the gateway is closed.
 func Hang() Response { return Response{hang: true} }
+
+// Generated streams n chunks made by chunk(0) … chunk(n-1) as they are
+// sent, never held together, then finishes with "stop" (change it with
+// WithFinish; usage and the end modes apply as usual). With n < 0 it never
+// stops sending until the client goes away or the gateway closes. For
+// hostile gateways: a reply of 100 MB, 10,000 tool calls, a stream without
+// end.
+func Generated(n int, chunk func(i int) Chunk) Response {
+	return Response{gen: chunk, genN: n, finish: "stop"}
+}
+
+// EndlessLine answers 200 with an event stream whose first line, "data: "
+// followed by bytes, never ends, until the client goes away or the gateway
+// closes.
+func EndlessLine() Response { return Response{endless: true} }
 
 // WithReasoning puts a reasoning_content delta for each part before the
 // response's other chunks.
@@ -229,82 +251,103 @@ func (r Response) clone() Response {
 	return r
 }
 
-// events renders the data payloads of a streamed response.
+// events renders the data payloads of a streamed response that is not
+// generated: its chunks, then the finish and usage chunks.
 func (r Response) events(id, model string) [][]byte {
-	var out [][]byte
-	chunk := func(choices []any, usage map[string]any) []byte {
-		m := map[string]any{
-			"id":      id,
-			"object":  "chat.completion.chunk",
-			"created": 1767225600,
-			"model":   model,
-			"choices": choices,
-		}
-		if usage != nil {
-			m["usage"] = usage
-		}
-		b, err := json.Marshal(m)
-		if err != nil {
-			panic("llmtest: cannot encode chunk: " + err.Error())
-		}
-		return b
-	}
-	choice := func(delta map[string]any, finish string) []any {
-		var fr any
-		if finish != "" {
-			fr = finish
-		}
-		return []any{map[string]any{"index": 0, "delta": delta, "finish_reason": fr, "logprobs": nil}}
-	}
-	first := true
-	deltaOf := func(c Chunk) map[string]any {
-		d := map[string]any{}
-		if first {
-			d["role"] = "assistant"
-			first = false
-		}
-		if c.Content != "" {
-			d["content"] = c.Content
-		}
-		if c.Reasoning != "" {
-			key := c.ReasoningKey
-			if key == "" {
-				key = "reasoning_content"
-			}
-			d[key] = c.Reasoning
-		}
-		if len(c.ToolCalls) > 0 {
-			var calls []any
-			for _, tc := range c.ToolCalls {
-				call := map[string]any{"index": tc.Index}
-				fn := map[string]any{"arguments": tc.Arguments}
-				if tc.ID != "" {
-					call["id"], call["type"] = tc.ID, "function"
-				}
-				if tc.Name != "" {
-					fn["name"] = tc.Name
-				}
-				call["function"] = fn
-				calls = append(calls, call)
-			}
-			d["tool_calls"] = calls
-		}
-		return d
-	}
+	rd := &renderer{id: id, model: model}
+	out := make([][]byte, 0, len(r.chunks)+2)
 	for _, c := range r.chunks {
-		if c.Raw != "" {
-			out = append(out, []byte(c.Raw))
-			continue
-		}
-		out = append(out, chunk(choice(deltaOf(c), c.FinishReason), nil))
+		out = append(out, rd.event(c))
 	}
+	return append(out, r.tail(rd)...)
+}
+
+// tail renders the finish chunk and the usage chunk, when the response has them.
+func (r Response) tail(rd *renderer) [][]byte {
+	var out [][]byte
 	if r.finish != "" {
-		out = append(out, chunk(choice(deltaOf(Chunk{}), r.finish), nil))
+		out = append(out, rd.chunk(rd.choice(rd.delta(Chunk{}), r.finish), nil))
 	}
 	if r.usage != nil {
-		out = append(out, chunk([]any{}, r.usage))
+		out = append(out, rd.chunk([]any{}, r.usage))
 	}
 	return out
+}
+
+// renderer renders the chunks of one streamed response; only the first
+// delta carries the role.
+type renderer struct {
+	id, model string
+	started   bool
+}
+
+// event is the data payload for c.
+func (rd *renderer) event(c Chunk) []byte {
+	if c.Raw != "" {
+		return []byte(c.Raw)
+	}
+	return rd.chunk(rd.choice(rd.delta(c), c.FinishReason), nil)
+}
+
+func (rd *renderer) chunk(choices []any, usage map[string]any) []byte {
+	m := map[string]any{
+		"id":      rd.id,
+		"object":  "chat.completion.chunk",
+		"created": 1767225600,
+		"model":   rd.model,
+		"choices": choices,
+	}
+	if usage != nil {
+		m["usage"] = usage
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		panic("llmtest: cannot encode chunk: " + err.Error())
+	}
+	return b
+}
+
+func (rd *renderer) choice(delta map[string]any, finish string) []any {
+	var fr any
+	if finish != "" {
+		fr = finish
+	}
+	return []any{map[string]any{"index": 0, "delta": delta, "finish_reason": fr, "logprobs": nil}}
+}
+
+func (rd *renderer) delta(c Chunk) map[string]any {
+	d := map[string]any{}
+	if !rd.started {
+		d["role"] = "assistant"
+		rd.started = true
+	}
+	if c.Content != "" {
+		d["content"] = c.Content
+	}
+	if c.Reasoning != "" {
+		key := c.ReasoningKey
+		if key == "" {
+			key = "reasoning_content"
+		}
+		d[key] = c.Reasoning
+	}
+	if len(c.ToolCalls) > 0 {
+		var calls []any
+		for _, tc := range c.ToolCalls {
+			call := map[string]any{"index": tc.Index}
+			fn := map[string]any{"arguments": tc.Arguments}
+			if tc.ID != "" {
+				call["id"], call["type"] = tc.ID, "function"
+			}
+			if tc.Name != "" {
+				fn["name"] = tc.Name
+			}
+			call["function"] = fn
+			calls = append(calls, call)
+		}
+		d["tool_calls"] = calls
+	}
+	return d
 }
 
 // argPiece is how many characters of arguments each tool-call chunk
