@@ -22,6 +22,7 @@ import (
 
 	"github.com/switchboard-dev/switchboard/approval"
 	"github.com/switchboard-dev/switchboard/config"
+	"github.com/switchboard-dev/switchboard/internal/panics"
 	"github.com/switchboard-dev/switchboard/llm"
 	"github.com/switchboard-dev/switchboard/netguard"
 	"github.com/switchboard-dev/switchboard/seal"
@@ -47,6 +48,8 @@ type Deps struct {
 	// GatewayHTTP, when set, makes the requests to the operator's gateway (benchmarks and
 	// tests); nil uses a pooled default client.
 	GatewayHTTP *http.Client
+	// Panics counts the panics contained in turns and tool executors; nil only logs them.
+	Panics *panics.Counter
 }
 
 // Engine runs turns. It is safe for concurrent use; build one per process.
@@ -58,6 +61,9 @@ type Engine struct {
 	instanceID uuid.UUID
 	retriever  Retriever
 	prices     llm.PriceTable
+	limits     llm.Limits
+	maxReply   int // SWITCHBOARD_MAX_REPLY_BYTES
+	panics     *panics.Counter
 	exec       *tools.Executor
 	serverHTTP *http.Client // SWITCHBOARD_GATEWAY_URL: the operator's own, never restricted
 	tenantHTTP *http.Client // a gateway key's own baseUrl: guarded (ADMIN-API §6.4)
@@ -87,11 +93,22 @@ func New(d Deps) (*Engine, error) {
 		tr.MaxIdleConnsPerHost = 256
 		serverHTTP = &http.Client{Transport: tr}
 	}
+	limits := llm.Limits{
+		ResponseBytes: d.Config.GatewayResponseBytes, EventBytes: d.Config.GatewayEventBytes,
+		ToolCalls: d.Config.GatewayToolCalls, ArgumentBytes: d.Config.ToolArgumentBytes,
+	}
+	if limits.ArgumentBytes <= 0 {
+		limits.ArgumentBytes = llm.DefaultArgumentBytes // the result text names it
+	}
+	maxReply := d.Config.ReplyBytes
+	if maxReply <= 0 {
+		maxReply = MaxReplyBytes
+	}
 	tenantTr := netguard.Transport(d.Config.AllowPrivateGateway)
 	tenantTr.MaxIdleConnsPerHost = 64
 	return &Engine{
 		cfg: d.Config, store: d.Store, box: d.Box, log: log, instanceID: d.InstanceID,
-		retriever: d.Retriever, prices: prices,
+		retriever: d.Retriever, prices: prices, limits: limits, maxReply: maxReply, panics: d.Panics,
 		exec:       tools.NewExecutor(tools.ExecutorConfig{Version: version.Version, AllowPrivate: d.Config.AllowPrivateTools}),
 		serverHTTP: serverHTTP,
 		tenantHTTP: &http.Client{Transport: tenantTr, CheckRedirect: netguard.NoRedirects},
@@ -124,6 +141,7 @@ func (e *Engine) Start(spec TurnSpec, sink Sink) *Turn {
 	e.turns[t] = struct{}{}
 	e.wg.Add(1)
 	e.mu.Unlock()
+	t.clock = startClock(e.cfg.TurnTimeout, func() { t.Cancel(errTurnTimedOut) })
 	go func() {
 		defer e.wg.Done()
 		defer e.forget(t)
@@ -196,6 +214,10 @@ func (e *Engine) Close(ctx context.Context) error {
 		return fmt.Errorf("turns still running after shutdown: %w", ctx.Err())
 	}
 }
+
+// MaxReplyBytes is the longest reply a turn may have (PROTOCOL-1.1 §1.11), and the default
+// and maximum of SWITCHBOARD_MAX_REPLY_BYTES.
+const MaxReplyBytes = 131072
 
 // backgroundTimeout bounds the writes a turn makes after it was cancelled.
 const backgroundTimeout = 10 * time.Second

@@ -10,27 +10,39 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/switchboard-dev/switchboard/approval"
+	"github.com/switchboard-dev/switchboard/internal/panics"
 	"github.com/switchboard-dev/switchboard/llm"
 	"github.com/switchboard-dev/switchboard/store"
 	"github.com/switchboard-dev/switchboard/tools"
 )
 
 // callTool runs one tool call (PROTOCOL §7.4, §7.5) and returns the text the model receives.
-// Its error is non-nil only when the turn must stop (cancelled, or storage failed).
+// Its error is non-nil only when the turn must stop (cancelled, storage failed, or the tool's
+// code panicked).
 func (t *Turn) callTool(ctx context.Context, cfg *turnConfig, cites *citations, call llm.ToolCall) (string, bool, error) {
-	args, ok := tools.ParseArguments(call.Arguments)
 	te := cfg.tools[call.Name]
+	args, ok := json.RawMessage("{}"), false
+	if !call.ArgumentsTooLong {
+		args, ok = tools.ParseArguments(call.Arguments)
+	}
 	var res tools.Result
 	switch {
 	case te == nil:
 		res = tools.UnknownTool(call.Name)
+	case call.ArgumentsTooLong:
+		// Never parsed, never run, never parked (PROTOCOL-1.1 §1.11).
+		res = tools.InvalidArguments(fmt.Sprintf("arguments exceed %d bytes", t.e.limits.ArgumentBytes))
 	case !ok:
 		res = tools.InvalidArguments("")
 	case te.schemaErr != nil:
 		res = tools.InvalidArguments("the tool's parameters schema is invalid")
 	default:
-		if err := te.schema.Validate(args); err != nil {
-			res = tools.InvalidArguments(err.Error())
+		var verr error
+		if err := t.containTool(te.name, func() { verr = te.schema.Validate(args) }); err != nil {
+			return "", false, err
+		}
+		if verr != nil {
+			res = tools.InvalidArguments(verr.Error())
 			break
 		}
 		if !tools.NeedsApproval(te.name, te.requiresApproval, cfg.confirmTools) {
@@ -61,6 +73,20 @@ func (t *Turn) callTool(ctx context.Context, cfg *turnConfig, cites *citations, 
 	return res.Text, res.IsError, nil
 }
 
+// containTool runs fn, a tool executor's own code, so that a panic in it is contained: logged
+// with its stack, counted (where "tool"), and returned as errPanicked, which ends the turn
+// with AGENT_ERROR "internal error".
+func (t *Turn) containTool(name string, fn func()) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			t.e.panics.Record(t.log, panics.Tool, v, "tool", name)
+			err = fmt.Errorf("%w: tool %q", errPanicked, name)
+		}
+	}()
+	fn()
+	return nil
+}
+
 // execTool runs an allowed call and reports its result.
 func (t *Turn) execTool(ctx context.Context, cfg *turnConfig, cites *citations, te *toolEntry, args json.RawMessage) (string, bool, error) {
 	var res tools.Result
@@ -75,9 +101,13 @@ func (t *Turn) execTool(ctx context.Context, cfg *turnConfig, cites *citations, 
 		var ps []Passage
 		var err error
 		if t.e.retriever != nil {
-			ps, err = t.e.retriever.Retrieve(ctx, RetrievalQuery{
-				OrgID: t.spec.OrgID, DocumentSets: cfg.agent.DocumentSets, Viewer: t.spec.Viewer, Text: q.Query, Limit: q.Limit,
-			})
+			if perr := t.containTool(te.name, func() {
+				ps, err = t.e.retriever.Retrieve(ctx, RetrievalQuery{
+					OrgID: t.spec.OrgID, DocumentSets: cfg.agent.DocumentSets, Viewer: t.spec.Viewer, Text: q.Query, Limit: q.Limit,
+				})
+			}); perr != nil {
+				return "", false, perr
+			}
 		}
 		switch {
 		case ctx.Err() != nil:
@@ -90,10 +120,14 @@ func (t *Turn) execTool(ctx context.Context, cfg *turnConfig, cites *citations, 
 		}
 	} else {
 		var err error
-		res, err = t.e.exec.Call(ctx, tools.Call{
-			URL: te.row.Url, ToolName: te.name, Arguments: args, ConversationID: t.spec.ConversationID,
-			OrgID: t.spec.OrgID, TimeoutMs: int(te.row.TimeoutMs), SigningSecret: cfg.toolSecret,
-		})
+		if perr := t.containTool(te.name, func() {
+			res, err = t.e.exec.Call(ctx, tools.Call{
+				URL: te.row.Url, ToolName: te.name, Arguments: args, ConversationID: t.spec.ConversationID,
+				OrgID: t.spec.OrgID, TimeoutMs: int(te.row.TimeoutMs), SigningSecret: cfg.toolSecret,
+			})
+		}); perr != nil {
+			return "", false, perr
+		}
 		if err != nil {
 			return "", false, context.Cause(ctx)
 		}
@@ -137,13 +171,37 @@ func (t *Turn) park(ctx context.Context, cfg *turnConfig, toolName string, args 
 	}
 	t.parked = id
 	t.mu.Unlock()
+	// The approval's own timeout bounds the wait; the turn's clock does not run meanwhile.
+	t.clock.pause()
+	waited := false
 	defer func() {
 		t.mu.Lock()
 		t.parked = uuid.Nil
 		t.mu.Unlock()
 		t.e.unregisterPark(id)
+		t.clock.resume()
+		if !waited {
+			// A panic unwinds through the park: the row must not stay pending.
+			t.abandonApproval(id)
+		}
 	}()
+	out, err := t.wait(ctx, id, timeout, toolName, args)
+	waited = true
+	return out, err
+}
 
+// abandonApproval records a park the turn leaves without an outcome cancelled.
+func (t *Turn) abandonApproval(id uuid.UUID) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(t.ctx), backgroundTimeout)
+	defer cancel()
+	if _, err := t.e.store.FinishApproval(ctx, t.spec.OrgID, id, "cancelled"); err != nil {
+		t.log.Error("record abandoned approval cancelled", "approval_id", id, "err", err)
+	}
+}
+
+// wait announces the park and waits for a decision carrying its own id, the expiry, or the
+// turn's cancellation.
+func (t *Turn) wait(ctx context.Context, id uuid.UUID, timeout time.Duration, toolName string, args json.RawMessage) (parkOutcome, error) {
 	t.sink.ConfirmationRequired(toolName, id, args)
 	t.sink.ToolCall(toolName, args)
 

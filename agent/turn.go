@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/switchboard-dev/switchboard/approval"
+	"github.com/switchboard-dev/switchboard/internal/panics"
 	"github.com/switchboard-dev/switchboard/llm"
 	"github.com/switchboard-dev/switchboard/store"
 )
@@ -25,12 +26,18 @@ type Turn struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 	done   chan struct{}
+	clock  *turnClock // SWITCHBOARD_TURN_TIMEOUT; stopped while parked
 
 	decisions chan approval.Decision
 
 	mu      sync.Mutex
 	stopped bool      // Cancel was called
 	parked  uuid.UUID // the pending approval the turn waits on; uuid.Nil when none
+
+	// Owned by the turn's goroutine, so that a contained panic ends the turn exactly once.
+	model    string // the turn's model, once prepared
+	recorded bool   // the turn's usage row is written (or was tried for the last time)
+	ended    bool   // Completed or Failed was called
 }
 
 // Done is closed when the turn's goroutine has ended and its records are written.
@@ -66,26 +73,30 @@ type toolSummary struct {
 	IsError bool   `json:"isError"`
 }
 
+// Errors that end a turn with their own AGENT_ERROR text.
+var (
+	// errReplyTooLong: the reply passed SWITCHBOARD_MAX_REPLY_BYTES (PROTOCOL-1.1 §1.11).
+	errReplyTooLong = errors.New("reply too long")
+	// errPanicked: a panic was contained in the turn or one of its tools.
+	errPanicked = errors.New("panic contained")
+)
+
 // run executes the turn and writes its records; it always ends with exactly one of
-// Completed, Failed, or (cancelled) nothing.
+// Completed, Failed, or (cancelled) nothing, even when something in it panics.
 func (t *Turn) run() {
 	defer close(t.done)
+	defer t.clock.stop()
 	m := &meter{}
+	defer t.containPanic(m)
 	var summaries []toolSummary
-	text, cites, model, err := t.execute(m, &summaries)
+	text, cites, err := t.execute(m, &summaries)
 
-	rec := store.TurnRecord{
-		TurnID: t.spec.TurnID, OrgID: t.spec.OrgID, AgentID: t.spec.AgentID, ConversationID: t.spec.ConversationID,
-		SessionID: t.spec.SessionID, AgentParticipantID: t.spec.AgentParticipantID, RequestID: t.spec.RequestID,
-		Model: model, PromptTokens: m.prompt, CompletionTokens: m.completion, TokensEstimated: m.tokensEstimated,
-		CostUSD: llm.RoundUSD(m.cost, llm.CostDecimals), CostEstimated: m.costEstimated, GatewayKeyID: t.spec.Key.ID,
-		CalledGateway: m.calls > 0,
-	}
-	usage := Usage{PromptTokens: rec.PromptTokens, CompletionTokens: rec.CompletionTokens, CostUSD: rec.CostUSD}
+	rec := t.usageRecord(m)
 	if err == nil && t.ctx.Err() != nil {
 		err = context.Cause(t.ctx)
 	}
 	if err == nil {
+		usage := Usage{PromptTokens: rec.PromptTokens, CompletionTokens: rec.CompletionTokens, CostUSD: rec.CostUSD}
 		rec.Outcome, rec.Reply = "completed", text
 		rec.ReplyUsage, _ = json.Marshal(usage)
 		if len(summaries) > 0 {
@@ -93,33 +104,90 @@ func (t *Turn) run() {
 		}
 		msgID, werr := t.record(rec)
 		if werr == nil {
+			t.recorded = true
 			if msgID == uuid.Nil {
 				msgID = uuid.New()
 			}
+			t.ended = true
 			t.sink.Completed(Reply{MessageID: msgID, Text: text, Usage: usage, Citations: cites})
 			return
 		}
 		err = fmt.Errorf("%w: %w", errStorage, werr)
 	}
+	t.fail(rec, err)
+}
 
-	cancelled := t.ctx.Err() != nil
+// usageRecord is the turn's usage row as the meter has it so far.
+func (t *Turn) usageRecord(m *meter) store.TurnRecord {
+	return store.TurnRecord{
+		TurnID: t.spec.TurnID, OrgID: t.spec.OrgID, AgentID: t.spec.AgentID, ConversationID: t.spec.ConversationID,
+		SessionID: t.spec.SessionID, AgentParticipantID: t.spec.AgentParticipantID, RequestID: t.spec.RequestID,
+		Model: t.model, PromptTokens: m.prompt, CompletionTokens: m.completion, TokensEstimated: m.tokensEstimated,
+		CostUSD: llm.RoundUSD(m.cost, llm.CostDecimals), CostEstimated: m.costEstimated, GatewayKeyID: t.spec.Key.ID,
+		CalledGateway: m.calls > 0,
+	}
+}
+
+// fail ends a turn that did not complete: its usage row without a reply (outcome cancelled
+// when its client cancelled it, else error), then its AGENT_ERROR, except for a cancelled
+// turn, which ends without a terminal event. What was already done is not done again.
+func (t *Turn) fail(rec store.TurnRecord, err error) {
+	var cause error
+	if t.ctx.Err() != nil {
+		cause = context.Cause(t.ctx)
+	}
+	var msg string
+	switch {
+	case errors.Is(cause, ErrShuttingDown):
+		msg = ErrShuttingDown.Error()
+	case errors.Is(cause, errTurnTimedOut):
+		msg, err = "model gateway timed out", cause
+	case cause != nil:
+		// Cancelled by its client: no terminal event.
+	default:
+		msg = wireError(err)
+	}
 	rec.Outcome, rec.Reply, rec.ReplyUsage, rec.ToolCalls = "error", "", nil, nil
-	if cancelled && !errors.Is(context.Cause(t.ctx), ErrShuttingDown) {
+	if msg == "" {
 		rec.Outcome = "cancelled"
 	}
-	if _, werr := t.record(rec); werr != nil {
-		t.log.Error("record usage of an unfinished turn", "err", werr)
+	if !t.recorded {
+		t.recorded = true
+		if _, werr := t.record(rec); werr != nil {
+			t.log.Error("record usage of an unfinished turn", "err", werr)
+		}
 	}
+	if t.ended {
+		return
+	}
+	t.ended = true
 	switch {
-	case cancelled && errors.Is(context.Cause(t.ctx), ErrShuttingDown):
-		t.sink.Failed(agentErrorPrefix + ErrShuttingDown.Error())
-	case cancelled:
-		t.log.Debug("turn cancelled", "cause", context.Cause(t.ctx))
+	case msg == "":
+		t.log.Debug("turn cancelled", "cause", cause)
+	case errors.Is(cause, ErrShuttingDown):
+		t.sink.Failed(agentErrorPrefix + msg)
 	default:
-		msg := wireError(err)
 		t.log.Error("turn failed", "err", err, "wire", msg)
 		t.sink.Failed(agentErrorPrefix + msg)
 	}
+}
+
+// containPanic, deferred by run, contains a panic of the turn's goroutine: it is logged with
+// its stack and counted, and the turn ends as failed (AGENT_ERROR "internal error") with its
+// usage row, unless it had already ended. The process and every other turn go on.
+func (t *Turn) containPanic(m *meter) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	t.e.panics.Record(t.log, panics.Turn, v)
+	defer func() {
+		// Ending the turn panicked too (its sink, say): the turn is over either way.
+		if v := recover(); v != nil {
+			t.e.panics.Record(t.log, panics.Turn, v, "while", "ending the turn")
+		}
+	}()
+	t.fail(t.usageRecord(m), errPanicked)
 }
 
 func (t *Turn) record(rec store.TurnRecord) (uuid.UUID, error) {
@@ -128,10 +196,12 @@ func (t *Turn) record(rec store.TurnRecord) (uuid.UUID, error) {
 	return t.e.store.RecordTurn(ctx, rec)
 }
 
-// wireError is the AGENT_ERROR suffix for a failure (PROTOCOL §6).
+// wireError is the AGENT_ERROR suffix for a failure (PROTOCOL §6, PROTOCOL-1.1 §1.11).
 func wireError(err error) string {
 	var le *llm.Error
 	switch {
+	case errors.Is(err, errReplyTooLong):
+		return errReplyTooLong.Error()
 	case errors.As(err, &le):
 		return le.Message()
 	case errors.Is(err, errStorage):
@@ -141,38 +211,46 @@ func wireError(err error) string {
 	}
 }
 
-// execute runs the model loop and returns the reply text, the citations and the model.
-func (t *Turn) execute(m *meter, summaries *[]toolSummary) (string, []Citation, string, error) {
+// execute runs the model loop and returns the reply text and the citations.
+func (t *Turn) execute(m *meter, summaries *[]toolSummary) (string, []Citation, error) {
 	ctx := t.ctx
 	cfg, cites, err := t.prepare(ctx)
 	if err != nil {
-		return "", nil, "", err
+		return "", nil, err
 	}
+	t.model = cfg.model
 	httpClient := t.e.serverHTTP
 	if t.spec.Key.tenantURL {
 		httpClient = t.e.tenantHTTP
 	}
-	client, err := llm.New(llm.Config{BaseURL: t.spec.Key.BaseURL, APIKey: t.spec.Key.secret, HTTPClient: httpClient})
+	client, err := llm.New(llm.Config{BaseURL: t.spec.Key.BaseURL, APIKey: t.spec.Key.secret, HTTPClient: httpClient, Limits: t.e.limits})
 	if err != nil {
-		return "", nil, cfg.model, err
+		return "", nil, err
 	}
 
 	var reply strings.Builder
 	messages := cfg.messages
 	for iter := 1; iter <= cfg.maxIterations; iter++ {
 		if ctx.Err() != nil {
-			return "", nil, cfg.model, context.Cause(ctx)
+			return "", nil, context.Cause(ctx)
 		}
 		req := llm.Request{Model: cfg.model, Messages: messages, MaxTokens: cfg.maxTokens}
 		last := iter == cfg.maxIterations
 		if !last {
 			req.Tools = cfg.specs
 		}
+		// The reply is capped as it streams: the token that would cross the cap is not sent,
+		// and the call stops (PROTOCOL-1.1 §1.11).
+		callCtx, stopCall := context.WithCancelCause(ctx)
 		segment := true
-		res, err := client.Stream(ctx, req, llm.Handler{
+		res, err := client.Stream(callCtx, req, llm.Handler{
 			OnText: func(tok string) {
 				if segment && reply.Len() > 0 {
 					tok = "\n\n" + tok
+				}
+				if reply.Len()+len(tok) > t.e.maxReply {
+					stopCall(errReplyTooLong)
+					return
 				}
 				segment = false
 				reply.WriteString(tok)
@@ -181,10 +259,18 @@ func (t *Turn) execute(m *meter, summaries *[]toolSummary) (string, []Citation, 
 			OnReasoning: t.sink.Reasoning,
 			OnWait:      t.sink.Flush,
 		})
+		stopCall(nil)
 		t.sink.Flush()
+		if c := res.Usage.Clamped; c != nil {
+			t.log.Warn("gateway reported usage out of range; clamped", "model", cfg.model,
+				"reported_prompt_tokens", c.PromptTokens, "reported_completion_tokens", c.CompletionTokens, "reported_cost", c.Cost)
+		}
 		m.add(res.Usage, cfg.model, t.e.prices)
 		if err != nil {
-			return "", nil, cfg.model, err
+			if ctx.Err() == nil && errors.Is(err, errReplyTooLong) {
+				return "", nil, errReplyTooLong
+			}
+			return "", nil, err
 		}
 		if len(res.ToolCalls) == 0 || last {
 			break
@@ -192,17 +278,17 @@ func (t *Turn) execute(m *meter, summaries *[]toolSummary) (string, []Citation, 
 		messages = append(messages, llm.Assistant(res.Text, res.ToolCalls...))
 		for _, call := range res.ToolCalls {
 			if ctx.Err() != nil {
-				return "", nil, cfg.model, context.Cause(ctx)
+				return "", nil, context.Cause(ctx)
 			}
 			text, isError, err := t.callTool(ctx, cfg, cites, call)
 			if err != nil {
-				return "", nil, cfg.model, err
+				return "", nil, err
 			}
 			*summaries = append(*summaries, toolSummary{Name: call.Name, IsError: isError})
 			messages = append(messages, llm.ToolResult(call.ID, text))
 		}
 	}
-	return reply.String(), cites.list, cfg.model, nil
+	return reply.String(), cites.list, nil
 }
 
 // meter sums a turn's usage over its model calls (PROTOCOL §7.6).

@@ -42,15 +42,22 @@ type Config struct {
 	AuthFailuresPerMinute  int
 	MaxQueuedRuns          int
 
-	GatewayURL      string
-	GatewayKey      string
-	DefaultModel    string
-	MaxIterations   int
-	PriceTablePath  string
-	GitHubAPIURL    string // reserved, no effect yet (the github connector kind is refused)
-	ApprovalTimeout time.Duration
-	HistoryMessages int
-	ResumeTokenTTL  time.Duration
+	GatewayURL    string
+	GatewayKey    string
+	DefaultModel  string
+	MaxIterations int
+	// What a turn takes from its gateway (docs/decisions.md, "Gateway budgets").
+	TurnTimeout          time.Duration
+	GatewayResponseBytes int64
+	GatewayEventBytes    int64
+	GatewayToolCalls     int
+	ToolArgumentBytes    int
+	ReplyBytes           int
+	PriceTablePath       string
+	GitHubAPIURL         string // reserved, no effect yet (the github connector kind is refused)
+	ApprovalTimeout      time.Duration
+	HistoryMessages      int
+	ResumeTokenTTL       time.Duration
 }
 
 // Auth holds the AUTH_* variables as given; the auth package decides what they mean together.
@@ -102,6 +109,12 @@ func LoadFrom(lookup func(string) (string, bool)) (*Config, error) {
 		GatewayKey:             r.aliased("SWITCHBOARD_GATEWAY_KEY", "SMOOAI_GATEWAY_KEY"),
 		DefaultModel:           r.str("SWITCHBOARD_DEFAULT_MODEL"),
 		MaxIterations:          r.intRange("SWITCHBOARD_MAX_ITERATIONS", 1, 64),
+		TurnTimeout:            r.duration("SWITCHBOARD_TURN_TIMEOUT"),
+		GatewayResponseBytes:   int64(r.intRange("SWITCHBOARD_GATEWAY_MAX_RESPONSE_BYTES", 64<<10, 1<<30)),
+		GatewayEventBytes:      int64(r.intRange("SWITCHBOARD_GATEWAY_MAX_EVENT_BYTES", 4<<10, 64<<20)),
+		GatewayToolCalls:       r.intRange("SWITCHBOARD_GATEWAY_MAX_TOOL_CALLS", 1, 1024),
+		ToolArgumentBytes:      r.intRange("SWITCHBOARD_MAX_TOOL_ARGUMENT_BYTES", 2, 65536),
+		ReplyBytes:             r.intRange("SWITCHBOARD_MAX_REPLY_BYTES", 1, 131072),
 		PriceTablePath:         r.str("SWITCHBOARD_PRICE_TABLE"),
 		GitHubAPIURL:           r.str("SWITCHBOARD_GITHUB_API_URL"),
 		ApprovalTimeout:        r.duration("SWITCHBOARD_APPROVAL_TIMEOUT"),

@@ -22,6 +22,10 @@ func TestDefaultsLoadFromAnEmptyEnvironment(t *testing.T) {
 		c.AutoMigrate || c.Production || c.WSAuthStrict || c.EncryptionKey != nil || c.DBMaxConns != 10 {
 		t.Fatalf("unexpected defaults: %+v", c)
 	}
+	if c.TurnTimeout != 600*time.Second || c.GatewayResponseBytes != 32<<20 || c.GatewayEventBytes != 1<<20 ||
+		c.GatewayToolCalls != 32 || c.ToolArgumentBytes != 65536 || c.ReplyBytes != 131072 {
+		t.Fatalf("unexpected gateway budgets: %+v", c)
+	}
 	if err := c.RequireEncryptionKey(); err == nil || !strings.Contains(err.Error(), "SWITCHBOARD_ENCRYPTION_KEY") {
 		t.Fatalf("missing key error = %v", err)
 	}
@@ -42,6 +46,12 @@ func TestBadValuesNameTheirVariable(t *testing.T) {
 		"SWITCHBOARD_HISTORY_MESSAGES":         "many",
 		"SWITCHBOARD_RESUME_TOKEN_TTL":         "30d",
 		"SWITCHBOARD_INDEXING_MAX_QUEUED_RUNS": "-3",
+		"SWITCHBOARD_TURN_TIMEOUT":             "0s",
+		"SWITCHBOARD_GATEWAY_MAX_EVENT_BYTES":  "0",
+		"SWITCHBOARD_GATEWAY_MAX_TOOL_CALLS":   "0",
+		// The protocol's numbers are maxima: they keep every event within 1 MiB.
+		"SWITCHBOARD_MAX_TOOL_ARGUMENT_BYTES": "65537",
+		"SWITCHBOARD_MAX_REPLY_BYTES":         "131073",
 	}
 	for name, value := range cases {
 		t.Run(name, func(t *testing.T) {

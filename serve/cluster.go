@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/switchboard-dev/switchboard/backplane"
+	"github.com/switchboard-dev/switchboard/internal/panics"
 	"github.com/switchboard-dev/switchboard/store"
 )
 
@@ -31,7 +32,7 @@ const (
 // the hub; start then hands it the engine, to which it delivers the approval decisions
 // addressed to this instance. No label of any metric registered here carries an org, agent
 // or user id or key material.
-func (s *Server) newBackplane(instanceID uuid.UUID) error {
+func (s *Server) newBackplane(instanceID uuid.UUID) (err error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
 		collectors.NewGoCollector(),
@@ -50,6 +51,10 @@ func (s *Server) newBackplane(instanceID uuid.UUID) error {
 		Help: "Pending approvals this instance's sweeper recorded expired (past their expiry, or owned by an instance that is no longer live).",
 	})
 	reg.MustRegister(s.approvalsExpired)
+	s.panics, err = panics.NewCounter(reg)
+	if err != nil {
+		return err
+	}
 	hub, err := backplane.New(s.pool, backplane.Options{InstanceID: instanceID, Logger: s.log, Registerer: reg})
 	if err != nil {
 		return err

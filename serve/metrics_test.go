@@ -60,6 +60,7 @@ func TestMetricsArePrometheusTextWithoutTenantIDs(t *testing.T) {
 		"switchboard_backplane_delivered_total", "switchboard_backplane_listener_reconnects_total",
 		"switchboard_backplane_delivery_lag_seconds_bucket", "switchboard_backplane_events_received_total",
 		"switchboard_approvals_expired_total", "switchboard_turns_active 0", "switchboard_ws_connections 0",
+		`switchboard_panics_total{where="turn"} 0`, `switchboard_panics_total{where="socket_writer"} 0`,
 		"go_goroutines", "process_cpu_seconds_total",
 	} {
 		if !bytes.Contains(body, []byte("\n"+name)) {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"sync"
 	"time"
 
@@ -23,6 +24,7 @@ import (
 	"github.com/switchboard-dev/switchboard/backplane"
 	"github.com/switchboard-dev/switchboard/config"
 	"github.com/switchboard-dev/switchboard/instance"
+	"github.com/switchboard-dev/switchboard/internal/panics"
 	"github.com/switchboard-dev/switchboard/knowledge"
 	"github.com/switchboard-dev/switchboard/migrations"
 	"github.com/switchboard-dev/switchboard/seal"
@@ -47,7 +49,9 @@ type Server struct {
 	hub              *backplane.Hub
 	metrics          *prometheus.Registry
 	approvalsExpired prometheus.Counter
+	panics           *panics.Counter // switchboard_panics_total, for every component
 	stopHeartbeat    context.CancelFunc
+	opts             options
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -57,10 +61,28 @@ type Server struct {
 	shutdownErr  error
 }
 
+// Option changes how Start assembles the process, through a seam the environment does not
+// offer. The binary passes none; tests use them to put a misbehaving gateway client or
+// retriever under a real server.
+type Option func(*options)
+
+type options struct {
+	gatewayHTTP *http.Client
+	retriever   agent.Retriever
+}
+
+// WithGatewayClient makes turns reach SWITCHBOARD_GATEWAY_URL through c (a gateway key's own
+// baseUrl still goes through the guarded client).
+func WithGatewayClient(c *http.Client) Option { return func(o *options) { o.gatewayHTTP = c } }
+
+// WithRetriever replaces the knowledge retrieval of turns: the pre-turn context and the
+// knowledge_search tool.
+func WithRetriever(r agent.Retriever) Option { return func(o *options) { o.retriever = r } }
+
 // Start prepares everything and begins serving on cfg.Addr (port 0 picks a free port).
 // It fails fast on a bad configuration, an unreachable database, a schema older than
 // the binary (unless AutoMigrate) and a wrong encryption key.
-func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, error) {
+func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Option) (*Server, error) {
 	if err := cfg.RequireEncryptionKey(); err != nil {
 		return nil, err
 	}
@@ -84,6 +106,9 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, 
 		return nil, fmt.Errorf("open database pool: %w", err)
 	}
 	s := &Server{cfg: cfg, log: log, pool: pool, served: make(chan error, 1)}
+	for _, o := range opts {
+		o(&s.opts)
+	}
 	if err := s.start(ctx, box); err != nil {
 		pool.Close()
 		return nil, err
@@ -133,7 +158,14 @@ func (s *Server) start(ctx context.Context, box *seal.Box) error {
 	}
 	s.knowledge = kn
 
-	engine, err := agent.New(agent.Deps{Config: s.cfg, Store: st, Box: box, Log: s.log, InstanceID: in.ID, Retriever: retriever{kn: kn}})
+	var r agent.Retriever = retriever{kn: kn}
+	if s.opts.retriever != nil {
+		r = s.opts.retriever
+	}
+	engine, err := agent.New(agent.Deps{
+		Config: s.cfg, Store: st, Box: box, Log: s.log, InstanceID: in.ID, Retriever: r,
+		GatewayHTTP: s.opts.gatewayHTTP, Panics: s.panics,
+	})
 	if err != nil {
 		return err
 	}

@@ -57,25 +57,25 @@ func Config(t testing.TB, databaseURL string, env map[string]string) *config.Con
 }
 
 // Start runs a server on a fresh database.
-func Start(t testing.TB, env map[string]string) *Server {
+func Start(t testing.TB, env map[string]string, opts ...serve.Option) *Server {
 	t.Helper()
-	return StartOn(t, dbtest.NewURL(t), env)
+	return StartOn(t, dbtest.NewURL(t), env, opts...)
 }
 
 // StartOn runs a server on an existing database, so a test can run several instances
 // against one database.
-func StartOn(t testing.TB, databaseURL string, env map[string]string) *Server {
+func StartOn(t testing.TB, databaseURL string, env map[string]string, opts ...serve.Option) *Server {
 	t.Helper()
 	cfg := Config(t, databaseURL, env)
-	return StartConfig(t, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	return StartConfig(t, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), opts...)
 }
 
 // StartConfig runs a server with cfg and logger (tests that scan logs pass their own).
-func StartConfig(t testing.TB, cfg *config.Config, log *slog.Logger) *Server {
+func StartConfig(t testing.TB, cfg *config.Config, log *slog.Logger, opts ...serve.Option) *Server {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	srv, err := serve.Start(ctx, cfg, log)
+	srv, err := serve.Start(ctx, cfg, log, opts...)
 	if err != nil {
 		t.Fatalf("servetest: start: %v", err)
 	}
