@@ -41,6 +41,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/switchboard-dev/switchboard/db"
+	"github.com/switchboard-dev/switchboard/internal/panics"
 )
 
 // Channel is the NOTIFY channel; ApplicationName names the LISTEN connection.
@@ -57,6 +58,8 @@ type Options struct {
 	Logger     *slog.Logger
 	// Registerer receives the hub's metrics; nil keeps them unregistered.
 	Registerer prometheus.Registerer
+	// Panics counts the panics contained in deliveries (where "dispatcher"); nil only logs.
+	Panics *panics.Counter
 
 	Retention   time.Duration // events older than this are pruned; 1h
 	PruneEvery  time.Duration // how often this instance prunes; 1m
@@ -421,7 +424,7 @@ func (h *Hub) dispatch(ctx context.Context, r db.BackplaneEventListAfterRow, rea
 		ev.Frame = frame(ev.Payload, ev.CreatedAt)
 		delivered := 0
 		for _, b := range subs {
-			if b.deliver(ev) {
+			if h.contained(ev, func() bool { return b.deliver(ev) }) {
 				delivered++
 			}
 		}
@@ -429,6 +432,19 @@ func (h *Hub) dispatch(ctx context.Context, r db.BackplaneEventListAfterRow, rea
 	}
 	clear(subs)
 	h.scratch = subs[:0]
+}
+
+// contained runs one delivery of ev so that a panic in it (a socket's or a handler's code)
+// skips only that delivery: it is logged with its stack and counted, and the dispatcher goes
+// on with the next one. It reports what fn returned, false after a panic.
+func (h *Hub) contained(ev Event, fn func() bool) (ok bool) {
+	defer func() {
+		if v := recover(); v != nil {
+			h.opts.Panics.Record(h.log, panics.Dispatcher, v, "event_id", ev.ID, "org_id", ev.OrgID, "target_type", string(ev.Target.Type))
+			ok = false
+		}
+	}()
+	return fn()
 }
 
 // prune deletes events older than Retention every PruneEvery.

@@ -54,7 +54,7 @@ func (h *Hub) handleInternal(ctx context.Context, ev Event) bool {
 	}
 	h.mu.RUnlock()
 	for _, fn := range fns {
-		fn(ctx, ev)
+		h.contained(ev, func() bool { fn(ctx, ev); return true })
 	}
 	return len(fns) > 0
 }

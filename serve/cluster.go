@@ -55,7 +55,7 @@ func (s *Server) newBackplane(instanceID uuid.UUID) (err error) {
 	if err != nil {
 		return err
 	}
-	hub, err := backplane.New(s.pool, backplane.Options{InstanceID: instanceID, Logger: s.log, Registerer: reg})
+	hub, err := backplane.New(s.pool, backplane.Options{InstanceID: instanceID, Logger: s.log, Registerer: reg, Panics: s.panics})
 	if err != nil {
 		return err
 	}
