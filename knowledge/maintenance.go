@@ -108,7 +108,7 @@ func (s *Service) queueOrgSchedules(ctx context.Context, orgID uuid.UUID, now ti
 		if r.Schedule == nil {
 			continue
 		}
-		sch, err := ParseSchedule(*r.Schedule)
+		sch, err := parseStoredSchedule(*r.Schedule)
 		if err != nil {
 			continue // stored schedules were validated; a grammar change must not stop the others
 		}
@@ -146,7 +146,7 @@ func (s *Service) queueScheduled(ctx context.Context, orgID, id uuid.UUID, now t
 		if !c.Enabled || c.Schedule == nil {
 			return nil
 		}
-		sch, err := ParseSchedule(*c.Schedule)
+		sch, err := parseStoredSchedule(*c.Schedule)
 		if err != nil {
 			return nil
 		}

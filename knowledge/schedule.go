@@ -36,8 +36,28 @@ var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month 
 // ParseSchedule parses the schedule grammar: `@every <duration>` (Go duration syntax,
 // 15m..720h), `@hourly`, `@daily`, `@weekly`, or a 5-field cron expression (minute, hour,
 // day of month, month, day of week) evaluated in UTC. The cron fields are parsed by
-// github.com/robfig/cron/v3 after the characters are checked against the grammar.
+// github.com/robfig/cron/v3 after the characters are checked against the grammar. A cron
+// expression that can fire twice within 15 minutes is refused: the floor @every has applies
+// to every schedule.
 func ParseSchedule(s string) (Schedule, error) {
+	sch, err := parseSchedule(s)
+	if err != nil {
+		return nil, err
+	}
+	if u, ok := sch.(utcSchedule); ok {
+		if gap := minCronGap(u.s); gap < minEvery {
+			return nil, fmt.Errorf("must not fire more often than every 15m; %s can fire %s apart", echo(s), gap)
+		}
+	}
+	return sch, nil
+}
+
+// parseStoredSchedule parses a schedule that was validated when it was stored, without the
+// cron floor: one stored before the floor existed keeps running, and the scheduler's own
+// guard (scheduleGuard) still spaces its runs.
+func parseStoredSchedule(s string) (Schedule, error) { return parseSchedule(s) }
+
+func parseSchedule(s string) (Schedule, error) {
 	if utf8.RuneCountInString(s) > MaxScheduleChars {
 		return nil, fmt.Errorf("must be at most %d characters", MaxScheduleChars)
 	}
@@ -73,6 +93,63 @@ func ParseSchedule(s string) (Schedule, error) {
 		return nil, fmt.Errorf("is not a valid cron expression: %s", echo(err.Error()))
 	}
 	return utcSchedule{sch}, nil
+}
+
+// minCronGap is the shortest time between two firings of a cron schedule. Within a day the
+// firings are every chosen minute of every chosen hour; across midnight, the last firing of a
+// day and the first of the next count only when two consecutive days can both fire.
+func minCronGap(c cron.Schedule) time.Duration {
+	s, ok := c.(*cron.SpecSchedule)
+	if !ok {
+		return maxEvery
+	}
+	var times []int // minutes of the day
+	for h := 0; h < 24; h++ {
+		for m := 0; m < 60 && s.Hour&(1<<h) != 0; m++ {
+			if s.Minute&(1<<m) != 0 {
+				times = append(times, h*60+m)
+			}
+		}
+	}
+	if len(times) == 0 {
+		return maxEvery
+	}
+	gap := 24 * 60
+	for i := 1; i < len(times); i++ {
+		gap = min(gap, times[i]-times[i-1])
+	}
+	if wrap := 24*60 - times[len(times)-1] + times[0]; wrap < gap && consecutiveDaysFire(s) {
+		gap = wrap
+	}
+	return time.Duration(gap) * time.Minute
+}
+
+// consecutiveDaysFire reports whether a schedule fires on two consecutive days, over 28
+// years (every pairing of weekday, date and leap year). Days match as cron matches them: day
+// of month and day of week must both match when either is '*', else either may.
+func consecutiveDaysFire(s *cron.SpecSchedule) bool {
+	const star = 1 << 63
+	fires := func(t time.Time) bool {
+		if s.Month&(1<<uint(t.Month())) == 0 {
+			return false
+		}
+		dom, dow := s.Dom&(1<<uint(t.Day())) != 0, s.Dow&(1<<uint(t.Weekday())) != 0
+		if s.Dom&star != 0 || s.Dow&star != 0 {
+			return dom && dow
+		}
+		return dom || dow
+	}
+	day := time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC)
+	prev := fires(day)
+	for i := 0; i < 28*366; i++ {
+		day = day.AddDate(0, 0, 1)
+		cur := fires(day)
+		if prev && cur {
+			return true
+		}
+		prev = cur
+	}
+	return false
 }
 
 // utcSchedule evaluates a cron schedule in UTC whatever the process's time zone.

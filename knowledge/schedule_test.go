@@ -40,6 +40,18 @@ func TestScheduleGrammar(t *testing.T) {
 		{"61 * * * *", time.Time{}},
 		{"CRON_TZ=UTC 0 0 * * *", time.Time{}},
 		{"", time.Time{}},
+		// Cron has the same 15-minute floor as @every.
+		{"*/15 * * * *", time.Date(2025, 6, 1, 10, 45, 0, 0, time.UTC)},
+		{"59 23 * * *", time.Date(2025, 6, 1, 23, 59, 0, 0, time.UTC)},
+		{"0,50 0,23 * * 1", time.Date(2025, 6, 2, 0, 0, 0, 0, time.UTC)}, // Mondays only: 23:50 is never followed by 00:00
+		{"0,50 0,23 1,15 * *", time.Date(2025, 6, 1, 23, 0, 0, 0, time.UTC)},
+		{"* * * * *", time.Time{}},
+		{"*/14 * * * *", time.Time{}},
+		{"0,10 * * * *", time.Time{}},
+		{"0,59 * * * *", time.Time{}}, // 59 to the next hour's 0
+		{"0,50 0,23 * * *", time.Time{}},
+		{"0,50 0,23 1,2 * *", time.Time{}},
+		{"0,50 0,23 * * 0,1", time.Time{}},
 	} {
 		s, err := ParseSchedule(tc.in)
 		if tc.next.IsZero() {
@@ -61,6 +73,17 @@ func TestScheduleGrammar(t *testing.T) {
 	tokyo := time.FixedZone("JST", 9*3600)
 	if got := s.Next(base.In(tokyo)); !got.Equal(time.Date(2025, 6, 2, 3, 0, 0, 0, time.UTC)) {
 		t.Errorf("next in another zone = %s", got)
+	}
+}
+
+func TestFloorRefusalNamesTheGap(t *testing.T) {
+	_, err := ParseSchedule("*/5 * * * *")
+	if err == nil || err.Error() != "must not fire more often than every 15m; '*/5 * * * *' can fire 5m0s apart" {
+		t.Fatalf("err = %v", err)
+	}
+	// A schedule stored before the floor existed still runs (the scheduler's guard spaces it).
+	if _, err := parseStoredSchedule("* * * * *"); err != nil {
+		t.Fatalf("stored schedule: %v", err)
 	}
 }
 
@@ -89,7 +112,12 @@ func TestScheduledRunsAreQueuedOnceAndOnlyWhenDue(t *testing.T) {
 	disabled := mk("disabled", "@every 15m", false, 20*time.Minute)
 	fresh := mk("fresh", "@every 15m", true, time.Minute)
 	manual := mk("manual", "", true, 48*time.Hour)
-	cron := mk("cron", "*/5 * * * *", true, 10*time.Minute)
+	cron := mk("cron", "*/15 * * * *", true, 20*time.Minute)
+	// Stored before cron had the 15-minute floor: it still runs.
+	legacy := mk("legacy", "@every 15m", true, 10*time.Minute)
+	if _, err := e.pool.Exec(ctx, "UPDATE connectors SET schedule = '*/5 * * * *' WHERE id = $1", legacy); err != nil {
+		t.Fatal(err)
+	}
 	recent := mk("recent", "@hourly", true, 3*time.Hour)
 	// recent ran 10 minutes ago: its schedule fired since, but the guard holds.
 	r, _, err := s.IndexConnector(ctx, org, recent, testMeta)
@@ -123,7 +151,7 @@ func TestScheduledRunsAreQueuedOnceAndOnlyWhenDue(t *testing.T) {
 		name string
 		id   uuid.UUID
 		want int
-	}{{"due", due15, 1}, {"disabled", disabled, 0}, {"fresh", fresh, 0}, {"manual", manual, 0}, {"cron", cron, 1}, {"recent", recent, 1}} {
+	}{{"due", due15, 1}, {"disabled", disabled, 0}, {"fresh", fresh, 0}, {"manual", manual, 0}, {"cron", cron, 1}, {"legacy", legacy, 1}, {"recent", recent, 1}} {
 		if got := count(tc.id); got != tc.want {
 			t.Errorf("%s: %d runs, want %d", tc.name, got, tc.want)
 		}
