@@ -71,7 +71,7 @@ type Claims struct {
 	Org     string   // org, or its alias org_id
 	RawRole string   // role claim as sent; empty from VerifyEndUser
 	Role    Role     // parsed role; empty from VerifyEndUser
-	Email   string   // empty when absent or when email_verified is false
+	Email   string   // empty when absent or when email_verified is present and not true
 	Name    string   // empty when absent
 	Groups  []string // nil when absent
 }
@@ -336,7 +336,9 @@ func (v *Verifier) checkClaims(c jwt.MapClaims, withRole bool) (*Claims, *TokenE
 		out.RawRole, out.Role = raw, role
 	}
 
-	if verified, present := c["email_verified"]; !present || verified != false {
+	// email_verified counts only as the boolean true: "true", "false", 1 or null are not a
+	// verification, and an email its issuer did not verify must not match anyone's.
+	if verified, present := c["email_verified"]; !present || verified == true {
 		if raw, present := c["email"]; present {
 			email, ok := raw.(string)
 			if !ok {
