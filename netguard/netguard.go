@@ -9,7 +9,7 @@
 // This package must never let a refused dial put a packet on the wire (the check runs after the
 // socket is created and before connect), never route through an environment proxy (a proxy
 // would connect on our behalf and bypass the address check), and never echo more than 64
-// characters of a tenant's value in an error message. The operator's own
+// characters of a tenant's value, or a URL's query string, in an error message. The operator's own
 // SWITCHBOARD_GATEWAY_URL is not a tenant URL and does not go through this package.
 package netguard
 
@@ -84,13 +84,13 @@ func ValidateURL(raw string, allowPrivate bool) error {
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return urlErrorf("must be an absolute http or https URL (got %s)", quote(raw))
+		return urlErrorf("must be an absolute http or https URL (got %s)", quote(WithoutQuery(raw)))
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return urlErrorf("must use the http or https scheme (got %s)", quote(u.Scheme))
 	}
 	if u.Opaque != "" || u.Host == "" {
-		return urlErrorf("must be an absolute http or https URL with a host (got %s)", quote(raw))
+		return urlErrorf("must be an absolute http or https URL with a host (got %s)", quote(WithoutQuery(raw)))
 	}
 	if u.User != nil {
 		return urlErrorf("must not contain userinfo")
@@ -103,7 +103,7 @@ func ValidateURL(raw string, allowPrivate bool) error {
 	}
 	host := u.Hostname()
 	if host == "" {
-		return urlErrorf("must be an absolute http or https URL with a host (got %s)", quote(raw))
+		return urlErrorf("must be an absolute http or https URL with a host (got %s)", quote(WithoutQuery(raw)))
 	}
 
 	if addr, err := netip.ParseAddr(host); err == nil {
@@ -138,6 +138,16 @@ func ValidateURL(raw string, allowPrivate bool) error {
 		return urlErrorf("must not point to a local or internal host (got %s)", quote(host))
 	}
 	return nil
+}
+
+// WithoutQuery returns a tenant URL as a log line or an error message may show it: cut before
+// its query string (or fragment), which can carry a credential such as `?key=…`. It works on
+// text that does not parse as a URL too.
+func WithoutQuery(raw string) string {
+	if i := strings.IndexAny(raw, "?#"); i >= 0 {
+		return raw[:i]
+	}
+	return raw
 }
 
 func isASCII(s string) bool {

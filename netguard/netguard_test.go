@@ -292,3 +292,18 @@ func TestNoRedirectsReturnsTheRedirectResponse(t *testing.T) {
 		t.Fatalf("status %d, followed %d; want 302, 0", resp.StatusCode, followed.Load())
 	}
 }
+
+func TestValidateURLMessageNeverQuotesTheQueryString(t *testing.T) {
+	for _, raw := range []string{"http:/hooks/run?token=s3cret", "http://[::1/x?token=s3cret", "http:///x?token=s3cret"} {
+		err := ValidateURL(raw, true)
+		if err == nil {
+			t.Fatalf("%q accepted", raw)
+		}
+		if strings.Contains(err.Error(), "s3cret") || strings.Contains(err.Error(), "token") {
+			t.Errorf("%q: message %q quotes the query string", raw, err)
+		}
+	}
+	if got := WithoutQuery("https://api.example.com/v1/run?key=abc#frag"); got != "https://api.example.com/v1/run" {
+		t.Errorf("WithoutQuery = %q", got)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -112,7 +113,7 @@ func (e *Executor) Call(ctx context.Context, c Call) (Result, error) {
 	defer cancel()
 	req, err := http.NewRequestWithContext(callCtx, http.MethodPost, c.URL, bytes.NewReader(body))
 	if err != nil {
-		return RequestFailed(fmt.Errorf("build tool request: %w", err)), nil
+		return RequestFailed(withoutQuery(fmt.Errorf("build tool request: %w", err))), nil
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", e.userAgent)
@@ -134,7 +135,18 @@ func (e *Executor) Call(ctx context.Context, c Call) (Result, error) {
 		}
 	}
 	res.DeliveryID = delivery
+	res.Cause = withoutQuery(res.Cause)
 	return res, nil
+}
+
+// withoutQuery cuts the query string from the URL an HTTP client error quotes (`Post
+// "https://…?key=…": …`), so that a credential in a tool's URL never reaches a log line.
+func withoutQuery(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		ue.URL = netguard.WithoutQuery(ue.URL)
+	}
+	return err
 }
 
 // exchange sends req and reads the answer; an error means no result was obtained.

@@ -468,3 +468,27 @@ func TestTurnDeadlineIsAnErrorNotATimeoutResult(t *testing.T) {
 		t.Fatalf("result %+v err %v, want the context's deadline as an error", res, err)
 	}
 }
+
+func TestCauseNeverQuotesTheURLsQueryString(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	slow := newToolServer(t, func(w http.ResponseWriter, r *http.Request) { blockUntilDone(r) })
+	timeout := testCall(slow.URL + "/hook?token=s3cret&sig=abc")
+	timeout.TimeoutMs = 50
+	for name, c := range map[string]Call{
+		"unreachable": testCall("http://" + addr + "/hook?token=s3cret&sig=abc"),
+		"timed out":   timeout,
+	} {
+		res := mustCall(t, newTestExecutor(t, true), c)
+		if res.Cause == nil || !res.IsError {
+			t.Fatalf("%s: result %+v, want an error with a cause", name, res)
+		}
+		if msg := res.Cause.Error(); strings.Contains(msg, "s3cret") || strings.Contains(msg, "sig=") || !strings.Contains(msg, "/hook") {
+			t.Errorf("%s: cause %q, want the URL without its query string", name, msg)
+		}
+	}
+}

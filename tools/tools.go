@@ -5,9 +5,9 @@
 // results.
 //
 // This package must never follow a redirect, retry a call, load a schema from a URL, reach a
-// non-public address unless the operator allowed private tool URLs, put a signing secret in a
-// result, error or log line, or let the text a model sees differ from the result the wire
-// shows (apart from the wire's 500-character cut). It knows nothing of sessions, approvals
+// non-public address unless the operator allowed private tool URLs, put a signing secret or a
+// URL's query string in a result, error or log line, or let the text a model sees differ from
+// the result the wire shows (apart from the wire's 500-character cut). It knows nothing of sessions, approvals
 // storage or the LLM: the turn engine calls it.
 package tools
 
