@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -19,9 +20,12 @@ const DefaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/switchboard?sslmo
 
 // Config is the validated configuration of one process.
 type Config struct {
-	DatabaseURL     string
-	Addr            string
-	Production      bool
+	DatabaseURL string
+	Addr        string
+	Production  bool
+	// PublicURL is SWITCHBOARD_PUBLIC_URL without a trailing slash; "" when unset.
+	PublicURL       string
+	Playground      bool
 	LogLevel        string
 	LogFormat       string
 	DBMaxConns      int32
@@ -124,6 +128,11 @@ func LoadFrom(lookup func(string) (string, bool)) (*Config, error) {
 	switch env := r.oneOf("SWITCHBOARD_ENV", "development", "production"); env {
 	case "production":
 		c.Production = true
+	}
+	c.PublicURL = r.publicURL("SWITCHBOARD_PUBLIC_URL")
+	c.Playground = !c.Production
+	if v := strings.TrimSpace(r.str("SWITCHBOARD_PLAYGROUND")); v != "" {
+		c.Playground = r.boolean("SWITCHBOARD_PLAYGROUND")
 	}
 	if raw := r.str("SWITCHBOARD_ENCRYPTION_KEY"); raw != "" {
 		key, err := ParseEncryptionKey(raw)
@@ -262,6 +271,21 @@ func (r *reader) list(name string) []string {
 		}
 	}
 	return out
+}
+
+// publicURL accepts an absolute http(s) URL without query, fragment or userinfo; a path
+// (a reverse proxy's prefix) is kept, without its trailing slash.
+func (r *reader) publicURL(name string) string {
+	raw := strings.TrimSpace(r.str(name))
+	if raw == "" {
+		return ""
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		r.fail(name, fmt.Sprintf("must be an absolute http or https URL such as https://chat.example.com, got %q", clip(raw)))
+		return ""
+	}
+	return strings.TrimRight(u.Scheme+"://"+u.Host+u.EscapedPath(), "/")
 }
 
 func (r *reader) prefixes(name string) []netip.Prefix {

@@ -52,6 +52,8 @@ func TestBadValuesNameTheirVariable(t *testing.T) {
 		// The protocol's numbers are maxima: they keep every event within 1 MiB.
 		"SWITCHBOARD_MAX_TOOL_ARGUMENT_BYTES": "65537",
 		"SWITCHBOARD_MAX_REPLY_BYTES":         "131073",
+		"SWITCHBOARD_PUBLIC_URL":              "chat.example.com",
+		"SWITCHBOARD_PLAYGROUND":              "on",
 	}
 	for name, value := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -60,6 +62,42 @@ func TestBadValuesNameTheirVariable(t *testing.T) {
 				t.Fatalf("%s=%q: err = %v, want an error naming the variable", name, value, err)
 			}
 		})
+	}
+}
+
+func TestPlaygroundDefaultsFollowTheEnvironment(t *testing.T) {
+	cases := []struct {
+		env  map[string]string
+		want bool
+	}{
+		{map[string]string{}, true},
+		{map[string]string{"SWITCHBOARD_ENV": "production"}, false},
+		{map[string]string{"SWITCHBOARD_ENV": "production", "SWITCHBOARD_PLAYGROUND": "1"}, true},
+		{map[string]string{"SWITCHBOARD_PLAYGROUND": "0"}, false},
+	}
+	for _, tc := range cases {
+		c, err := LoadFrom(env(tc.env))
+		if err != nil || c.Playground != tc.want {
+			t.Errorf("%v: playground %v, err %v; want %v", tc.env, c != nil && c.Playground, err, tc.want)
+		}
+	}
+}
+
+func TestPublicURLIsNormalised(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://chat.example.com/":        "https://chat.example.com",
+		"http://127.0.0.1:8787":            "http://127.0.0.1:8787",
+		"https://example.com/switchboard/": "https://example.com/switchboard",
+	} {
+		c, err := LoadFrom(env(map[string]string{"SWITCHBOARD_PUBLIC_URL": in}))
+		if err != nil || c.PublicURL != want {
+			t.Errorf("%q: got %q, %v; want %q", in, c.PublicURL, err, want)
+		}
+	}
+	for _, bad := range []string{"ftp://x", "https://u:p@x", "https://x/?a=1", "/relative"} {
+		if _, err := LoadFrom(env(map[string]string{"SWITCHBOARD_PUBLIC_URL": bad})); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
 	}
 }
 

@@ -13,6 +13,8 @@ var Vars = []Var{
 	{"DATABASE_URL", DefaultDatabaseURL, "PostgreSQL connection string"},
 	{"SWITCHBOARD_ADDR", "127.0.0.1:8787", "listen address of the HTTP and WebSocket server"},
 	{"SWITCHBOARD_ENV", "development", "`development` or `production`; production forbids `AUTH_MODE=none` and requires https for JWKS and gateway `baseUrl`s"},
+	{"SWITCHBOARD_PUBLIC_URL", "", "base URL visitors reach this server at (`https://chat.example.com`), used in embed snippets; unset: taken from each request"},
+	{"SWITCHBOARD_PLAYGROUND", "", "`1` serves the try-it page at `/`, `0` does not; unset: `1` in development, `0` in production"},
 	{"SWITCHBOARD_LOG_LEVEL", "info", "`debug`, `info`, `warn` or `error`"},
 	{"SWITCHBOARD_LOG_FORMAT", "json", "`json` or `text`"},
 	{"SWITCHBOARD_DB_MAX_CONNS", "10", "size of the PostgreSQL connection pool (the LISTEN connection is extra)"},
