@@ -216,7 +216,10 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, resp Response, i
 	if resp.end == endStall || resp.end == endBreak {
 		send = min(max(resp.endAfter, 0), len(events))
 	}
-	for _, ev := range events[:send] {
+	for i, ev := range events[:send] {
+		if resp.release != nil && i == resp.holdAfter && !g.hold(r, resp.release) {
+			return
+		}
 		if resp.delay > 0 && !g.wait(r, resp.delay) {
 			return
 		}
@@ -294,6 +297,19 @@ func (g *Gateway) sendGenerated(w http.ResponseWriter, r *http.Request, rc *http
 	}
 	_, _ = io.WriteString(w, "data: [DONE]\n\n")
 	_ = rc.Flush()
+}
+
+// hold blocks until release is closed; it returns false early when the client goes away
+// or the gateway closes.
+func (g *Gateway) hold(r *http.Request, release <-chan struct{}) bool {
+	select {
+	case <-release:
+		return true
+	case <-r.Context().Done():
+		return false
+	case <-g.closed:
+		return false
+	}
 }
 
 // wait blocks for d (forever when d < 0) and reports whether the time

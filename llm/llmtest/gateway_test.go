@@ -357,3 +357,22 @@ func TestEndlessLineIsOneDataLine(t *testing.T) {
 		t.Errorf("endless line starts %q and holds a line break or a second field", buf[:16])
 	}
 }
+
+func TestHoldAfterWaitsForTheRelease(t *testing.T) {
+	gw := llmtest.New(t)
+	release := make(chan struct{})
+	gw.Push(llmtest.Text("a", "b").HoldAfter(1, release))
+	res := post(t, gw, `{}`)
+	defer res.Body.Close()
+	br := bufio.NewReader(res.Body)
+	first, err := br.ReadString('\n')
+	if err != nil || !strings.Contains(first, `"content":"a"`) {
+		t.Fatalf("first event %q, %v", first, err)
+	}
+	// The first event arrived while the rest is held; releasing sends the rest.
+	close(release)
+	rest := dataLines(t, br)
+	if len(rest) != 3 || !strings.Contains(rest[0], `"content":"b"`) || rest[2] != "[DONE]" {
+		t.Fatalf("after the release: %q", rest)
+	}
+}

@@ -36,6 +36,10 @@ type Response struct {
 	gen     func(i int) Chunk
 	genN    int
 	endless bool
+
+	// holdAfter events are sent, then the stream waits for release to close.
+	holdAfter int
+	release   <-chan struct{}
 }
 
 type endMode int
@@ -226,6 +230,14 @@ func (r Response) WithHeader(key, value string) Response {
 // client goes away or the gateway is closed.
 func (r Response) StallAfter(n int) Response {
 	r.end, r.endAfter = endStall, n
+	return r
+}
+
+// HoldAfter sends the first n data events (counted as in StallAfter), then waits until
+// release is closed (or the client goes away, or the gateway closes) before it sends the
+// rest: a test can look at a turn mid-stream and then let it finish.
+func (r Response) HoldAfter(n int, release <-chan struct{}) Response {
+	r.holdAfter, r.release = n, release
 	return r
 }
 
