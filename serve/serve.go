@@ -30,6 +30,7 @@ import (
 	"github.com/switchboard-dev/switchboard/seal"
 	"github.com/switchboard-dev/switchboard/store"
 	"github.com/switchboard-dev/switchboard/version"
+	"github.com/switchboard-dev/switchboard/web"
 )
 
 // Server is a started process.
@@ -180,6 +181,7 @@ func (s *Server) start(ctx context.Context, box *seal.Box) error {
 			Log: s.log, InstanceID: in.ID, Knowledge: kn,
 		}),
 		s.ws.Mount,
+		web.Mount(web.Deps{Config: s.cfg, DemoAgent: st.DemoAgent}),
 	)
 	ln, err := new(net.ListenConfig).Listen(ctx, "tcp", s.cfg.Addr)
 	if err != nil {

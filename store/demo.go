@@ -20,10 +20,31 @@ type Demo struct {
 	Created        bool
 }
 
+// DemoAgent is the agent of the demo org (the first by name), or ErrNotFound.
+func (s *Store) DemoAgent(ctx context.Context) (uuid.UUID, error) {
+	ext := DemoExternalID
+	org, err := queries.OrgGetByExternalID(ctx, s.pool, &ext)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return uuid.Nil, ErrNotFound
+	}
+	if err != nil {
+		return uuid.Nil, fmt.Errorf("read demo org: %w", err)
+	}
+	agents, err := queries.AgentList(ctx, s.pool, db.AgentListParams{OrgID: org.ID, Lim: 1})
+	if err != nil {
+		return uuid.Nil, fmt.Errorf("read demo agent: %w", err)
+	}
+	if len(agents) == 0 {
+		return uuid.Nil, ErrNotFound
+	}
+	return agents[0].ID, nil
+}
+
 // EnsureDemo creates, once and in one transaction, an org with external id "demo", an admin
-// API key and an enabled agent with no origin restriction, so a fresh checkout has
-// something to talk to.
-func (s *Store) EnsureDemo(ctx context.Context, key NewAPIKeyRow) (Demo, error) {
+// API key and an enabled agent that may be embedded from origins (the try-it page's own), so
+// a fresh checkout has something to talk to. origins must be normalised (lowercase, no
+// default port), as the admin API stores them. An existing demo is left as it is.
+func (s *Store) EnsureDemo(ctx context.Context, key NewAPIKeyRow, origins []string) (Demo, error) {
 	ext := DemoExternalID
 	org, err := queries.OrgGetByExternalID(ctx, s.pool, &ext)
 	if err == nil {
@@ -48,13 +69,13 @@ func (s *Store) EnsureDemo(ctx context.Context, key NewAPIKeyRow) (Demo, error) 
 		}
 		a, err := queries.AgentCreate(ctx, tx.pg, db.AgentCreateParams{
 			ID: uuid.New(), OrgID: org.ID, Name: "Demo assistant", Enabled: true,
-			ConfirmTools: []string{}, DocumentSets: []string{}, AllowedOrigins: []string{},
+			ConfirmTools: []string{}, DocumentSets: []string{}, AllowedOrigins: append([]string{}, origins...),
 		})
 		if err != nil {
 			return fmt.Errorf("create demo agent: %w", err)
 		}
 		demo = Demo{OrgID: org.ID, AgentID: a.ID, Created: true}
-		return tx.Audit(ctx, org.ID, m, "agent.create", "agent", a.ID.String(), map[string]any{"fields": []string{"name"}})
+		return tx.Audit(ctx, org.ID, m, "agent.create", "agent", a.ID.String(), map[string]any{"fields": []string{"name", "widget.allowedOrigins"}})
 	})
 	if err != nil {
 		return Demo{}, fmt.Errorf("create demo org: %w", err)

@@ -19,6 +19,7 @@ import (
 	"github.com/switchboard-dev/switchboard/serve"
 	"github.com/switchboard-dev/switchboard/store"
 	"github.com/switchboard-dev/switchboard/version"
+	"github.com/switchboard-dev/switchboard/web"
 )
 
 func cmdVersion(stdout io.Writer) error {
@@ -222,15 +223,17 @@ func cmdDemo(ctx context.Context, args []string, stdout io.Writer, env func(stri
 	if err != nil {
 		return err
 	}
+	origins := web.DemoOrigins(cfg)
 	demo, err := st.EnsureDemo(ctx, store.NewAPIKeyRow{
 		Name: "bootstrap", Role: string(auth.RoleAdmin), Hash: key.Hash, Prefix: key.Prefix, Last4: key.Last4,
-	})
+	}, origins)
 	if err != nil {
 		return err
 	}
 	out := &output{w: stdout}
 	out.printf("demo orgId=%s\ndemo agentId=%s\n", demo.OrgID, demo.AgentID)
 	if demo.Created {
+		out.printf("demo agent may be embedded from %s\n", strings.Join(origins, ", "))
 		out.printf("demo admin apiKey=%s   (shown once; stored only as a hash)\n", key.Plaintext)
 	} else {
 		out.printf("demo admin apiKey: shown when the demo org was first created; mint another with POST /admin/api-keys\n")
