@@ -109,6 +109,7 @@ func (h *handlers) routes() []route {
 		{get, "/admin/agents/:id", curator, h.getAgent},
 		{put, "/admin/agents/:id", admin, h.updateAgent},
 		{del, "/admin/agents/:id", admin, h.deleteAgent},
+		{get, "/admin/agents/:id/embed", curator, h.agentEmbed},
 
 		{get, "/admin/agents/:id/tools", curator, h.listTools},
 		{post, "/admin/agents/:id/tools", admin, h.createTool},

@@ -34,6 +34,7 @@ func operations() []operation {
 		{method: get, path: "/admin/agents/{id}", min: curator, summary: "Read an agent", params: []obj{id("agent")}, status: 200, response: "AgentEnvelope", errs: []int{404}},
 		{method: put, path: "/admin/agents/{id}", min: admin, summary: "Replace an agent", params: []obj{id("agent")}, body: "AgentWrite", status: 200, response: "AgentEnvelope", errs: []int{404, 409}},
 		{method: del, path: "/admin/agents/{id}", min: admin, summary: "Delete an agent (soft)", params: []obj{id("agent")}, status: 204, errs: []int{404}},
+		{method: get, path: "/admin/agents/{id}/embed", min: curator, summary: "The tag that embeds an agent's widget, and the origins it allows", params: []obj{id("agent")}, status: 200, response: "AgentEmbedEnvelope", errs: []int{404}},
 
 		{method: get, path: "/admin/agents/{id}/tools", min: curator, summary: "List an agent's tools by name", params: append([]obj{id("agent")}, pageParams...), status: 200, response: "ToolList", errs: []int{404}},
 		{method: post, path: "/admin/agents/{id}/tools", min: admin, summary: "Create a tool", params: []obj{id("agent")}, body: "ToolWrite", status: 201, response: "ToolEnvelope", location: true, errs: []int{404, 409}},

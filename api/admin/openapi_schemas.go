@@ -109,6 +109,12 @@ func schemas() obj {
 		}),
 		"AgentEnvelope": envelope("agent", "Agent"),
 		"AgentList":     pageOf("agents", "Agent"),
+		"AgentEmbed": all(obj{
+			"agentId": uuidS(), "publicUrl": str(), "scriptUrl": str(), "integrity": obj{"type": "string", "pattern": "^sha384-[A-Za-z0-9+/]{64}$"},
+			"loaderUrl": str(), "websocketUrl": str(), "snippet": str(), "contentSecurityPolicy": str(),
+			"allowedOrigins": strs(), "requireAuthContext": boolean(),
+		}),
+		"AgentEmbedEnvelope": envelope("embed", "AgentEmbed"),
 
 		"Tool": all(obj{
 			"id": uuidS(), "agentId": uuidS(), "name": str(), "description": str(), "parameters": obj{"type": "object"},

@@ -61,6 +61,7 @@ func TestEveryOperationAnswersItsDocumentedSchema(t *testing.T) {
 	call("GET", "/admin/agents", "/admin/agents", nil, 200)
 	call("GET", "/admin/agents/"+agentID, "/admin/agents/{id}", nil, 200)
 	call("PUT", "/admin/agents/"+agentID, "/admin/agents/{id}", map[string]any{"name": "Support", "maxTokens": 500}, 200)
+	call("GET", "/admin/agents/"+agentID+"/embed", "/admin/agents/{id}/embed", nil, 200)
 	tl := call("POST", "/admin/agents/"+agentID+"/tools", "/admin/agents/{id}/tools", map[string]any{
 		"name": "lookup_invoice", "description": "Look up an invoice.", "url": "https://api.acme.com/invoices",
 		"parameters": map[string]any{"type": "object", "properties": map[string]any{"number": map[string]any{"type": "string"}}},
