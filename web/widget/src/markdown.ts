@@ -8,7 +8,17 @@
 // The tree is plain data so that the sanitizing rules are unit-tested without a DOM; the UI
 // turns it into elements with createElement and textContent only.
 
-import { Lexer, type Token, type Tokens } from 'marked';
+import type { Token, Tokens } from 'marked';
+
+// marked is evaluated on first use, not when the page loads the widget: the launcher must be
+// interactive at once (bench/widget), and a visitor who never opens the chat never needs it.
+// The bundle holds it, so loading takes one microtask.
+let lexer: ((src: string, options: object) => Token[]) | undefined;
+
+/** Evaluates marked; the UI awaits it before it shows any reply. */
+export async function loadMarkdown(): Promise<void> {
+  if (!lexer) lexer = (await import('marked')).Lexer.lex;
+}
 
 export type Tag =
   | 'p' | 'h3' | 'h4' | 'h5' | 'h6' | 'strong' | 'em' | 'del' | 'code' | 'pre' | 'blockquote'
@@ -60,8 +70,10 @@ const el = (tag: Tag, children: Node[], attrs?: Record<string, string>): Element
 export function parseMarkdown(src: string, base: string): Node[] {
   let tokens: Token[];
   try {
-    tokens = Lexer.lex(src, { gfm: true, breaks: true });
+    if (!lexer) throw new Error('markdown is not loaded yet');
+    tokens = lexer(src, { gfm: true, breaks: true });
   } catch {
+    // Not loaded (or a lexer failure): the text as it is, which is always safe.
     return [el('p', [src])];
   }
   return blocks(tokens, base);

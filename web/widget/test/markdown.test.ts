@@ -1,9 +1,11 @@
-import { test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { decodeEntities, parseMarkdown, safeHref, type Node } from '../src/markdown';
+import { decodeEntities, loadMarkdown, parseMarkdown, safeHref, type Node } from '../src/markdown';
 
 const BASE = 'https://shop.example.com/help/';
+
+before(loadMarkdown);
 
 /** Every element of a tree, depth first. */
 function elements(nodes: Node[]): Exclude<Node, string>[] {

@@ -7,7 +7,7 @@ import { ChatClient, DISCONNECTED, ProtocolError, type ClientEvent } from '../pr
 import { Conversations, browserStore } from '../protocol/storage';
 import type { AuthContext, ConversationSummary, StoredMessage, WireError } from '../protocol/types';
 import { errorText, translator, type Translate } from '../i18n';
-import { parseMarkdown } from '../markdown';
+import { loadMarkdown, parseMarkdown } from '../markdown';
 import { ICONS, h, icon, renderMarkdown, replace } from './dom';
 import { adoptStyles } from './styles';
 import { socketURL } from '../urls';
@@ -111,6 +111,7 @@ export class Widget {
     this.launcher.setAttribute('aria-expanded', 'true');
     this.launcher.setAttribute('aria-label', this.t('closeChat'));
     sessionStorageSet(this.openKey, '1');
+    void loadMarkdown();
     if (focus) this.input.focus();
     if (!this.fatal) this.client.start();
   }
@@ -229,7 +230,7 @@ export class Widget {
     const frag = document.createDocumentFragment();
     if (fresh) frag.appendChild(h('p', { class: 'note' }, this.t('freshConversation')));
     try {
-      const page = await this.client.history(undefined, HISTORY_PAGE);
+      const [page] = await Promise.all([this.client.history(undefined, HISTORY_PAGE), loadMarkdown()]);
       if (this.conversationId !== id) return;
       this.cursor = page.hasMore ? page.nextCursor : null;
       this.older.hidden = !this.cursor;
