@@ -2,11 +2,18 @@ package widget_test
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
@@ -259,4 +266,47 @@ func TestTheCustomElementInFrenchOnASmallScreen(t *testing.T) {
 	p.find("button", "Envoyer")
 	p.click("button", "Fermer le chat")
 	p.find("button", "Ouvrir le chat")
+}
+
+// signAuthContext is what an embedding site's server does (README, "Embed on your site").
+func signAuthContext(secret, userID string) string {
+	ts := time.Now().Unix()
+	mac := hmac.New(sha256.New, []byte(secret))
+	fmt.Fprintf(mac, "%s:%d", userID, ts)
+	b, _ := json.Marshal(map[string]any{"userId": userID, "signature": hex.EncodeToString(mac.Sum(nil)), "timestamp": ts})
+	return string(b)
+}
+
+func TestASignedInVisitorIsVerifiedThroughTheSitesOwnEndpoint(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	const secret = "site-widget-signing-secret-123"
+	var signed atomic.Int64
+	host := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/switchboard-auth" { // the site knows its visitor from its own session
+			signed.Add(1)
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = io.WriteString(w, signAuthContext(secret, "dana"))
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = io.WriteString(w, `<!doctype html><html lang=en><head><title>Acme</title></head><body><h1>Acme account</h1>`+
+			`<script src="`+e.srv.URL+`/widget.js" data-agent-id="`+e.agent.String()+`" data-auth-context-url="/switchboard-auth" async></script></body></html>`)
+	}))
+	t.Cleanup(host.Close)
+	e.admin("PUT", "/admin/agents/"+e.agent.String(), map[string]any{
+		"name":   "Demo assistant",
+		"widget": map[string]any{"allowedOrigins": []string{host.URL}, "requireAuthContext": true, "signingSecret": secret},
+	})
+	e.gw.Push(llmtest.Text("Hello Dana."))
+	p := newPage(t)
+	p.open(host.URL + "/")
+	p.chat("Hi, it's me")
+	p.waitText(logRole, logName, "Hello Dana.")
+	if n := e.count(`SELECT count(*) FROM participants WHERE external_id = 'ctx:dana'`); n != 1 {
+		t.Fatalf("%d participants are ctx:dana", n)
+	}
+	if signed.Load() < 1 {
+		t.Fatal("the site's endpoint was never asked")
+	}
 }

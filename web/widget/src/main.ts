@@ -19,6 +19,7 @@ if (script && agentId) {
       server,
       token: d.token,
       'auth-context': d.authContext,
+      'auth-context-url': d.authContextUrl,
       'chat-title': d.title,
       greeting: d.greeting,
       position: d.position,

@@ -20,7 +20,7 @@ async function setup(t: { after: (fn: () => unknown) => void }, store: KeyValueS
     url: server.url,
     agentId: 'A1',
     authContext: authUser ? { userId: authUser, signature: 'ab', timestamp: 1 } : undefined,
-    conversations: new Conversations(store, 'A1', authUser ? 'ctx:' + authUser : 'anon'),
+    store,
     createSocket,
     backoff: { baseMs: 10, maxMs: 40 },
     pingIntervalMs: 60_000,
@@ -275,7 +275,7 @@ test('cancel sends the running turn\'s requestId, and nothing when no turn runs'
 test('pings on its interval while open', async (t) => {
   const server = await FakeServer.start();
   const client = new ChatClient({
-    url: server.url, agentId: 'A1', conversations: new Conversations(memoryStore(), 'A1', 'anon'),
+    url: server.url, agentId: 'A1', store: memoryStore(),
     createSocket, pingIntervalMs: 20, random: () => 0.5,
   });
   t.after(async () => {
@@ -310,4 +310,42 @@ test('a session listener may send requests at once, before anything typed while 
   conn.ok(m, {}, 202);
   assert.equal(await typed, m.requestId);
   assert.deepEqual(first, ['session']);
+});
+
+test('an authContext provider is asked for a fresh signature before every session', async (t) => {
+  const server = await FakeServer.start();
+  const store = memoryStore();
+  let calls = 0;
+  const client = new ChatClient({
+    url: server.url, agentId: 'A1', store, createSocket, backoff: { baseMs: 10, maxMs: 40 }, random: () => 0.5,
+    authContext: async () => {
+      calls += 1;
+      if (calls === 2) throw new Error('the site is down');
+      return { userId: 'dana', signature: `sig-${calls}`, timestamp: 1000 + calls };
+    },
+  });
+  const events = recorder<ClientEvent>();
+  client.on((e) => events.push(e));
+  t.after(async () => {
+    client.stop();
+    await server.close();
+  });
+  client.start();
+  const conn = await server.next();
+  const create = await conn.next();
+  assert.deepEqual(create.authContext, { userId: 'dana', signature: 'sig-1', timestamp: 1001 });
+  conn.ok(create, session(1, 'C1'));
+  await events.waitFor('status', (e) => e.status === 'open');
+  assert.equal(client.conversations.identity, 'ctx:dana');
+  assert.equal(new Conversations(store, 'A1', 'ctx:dana').current()?.id, 'C1');
+
+  // The provider failing is a passing trouble: the client retries, and asks again.
+  conn.drop();
+  const again = await server.next();
+  await events.waitFor('status', (e) => e.status === 'reconnecting' && e.retryInMs !== undefined && calls === 2);
+  const third = await server.next();
+  const create3 = await third.next();
+  assert.deepEqual(create3.authContext, { userId: 'dana', signature: 'sig-3', timestamp: 1003 });
+  assert.deepEqual([create3.conversationId, create3.resumeToken], ['C1', 'srt_token_1']);
+  assert.equal(again.frames.size, 0, 'nothing was sent on the socket whose provider call failed');
 });

@@ -5,7 +5,7 @@
 //
 // It knows nothing about the DOM: the UI subscribes to ClientEvents.
 
-import { Conversations } from './storage';
+import { Conversations, type KeyValueStore } from './storage';
 import {
   TERMINAL_EVENTS,
   errorOf,
@@ -79,12 +79,19 @@ export interface SocketLike {
   close(code?: number, reason?: string): void;
 }
 
+/**
+ * The signed visitor identity (PROTOCOL §4.2.4): fixed, or fetched afresh for every session
+ * (each create and each reconnect is verified again, within 60 s of its signature).
+ */
+export type AuthContextSource = AuthContext | (() => Promise<AuthContext | undefined>);
+
 export interface ClientOptions {
   /** ws:// or wss:// URL of /ws, with `?token=` when the visitor has one. */
   url: string;
   agentId: string;
-  authContext?: AuthContext;
-  conversations: Conversations;
+  authContext?: AuthContextSource;
+  /** Where conversations and resume tokens are remembered (localStorage in the browser). */
+  store: KeyValueStore;
   createSocket?: (url: string) => SocketLike;
   backoff?: Backoff;
   pingIntervalMs?: number;
@@ -113,6 +120,8 @@ export class ChatClient {
   session: SessionInfo | undefined;
   /** R of the running turn, from the send_message frame until its terminal event. */
   activeTurn: string | undefined;
+  /** The visitor's remembered conversations: per identity, so known once authContext is. */
+  conversations: Conversations;
 
   private socket: SocketLike | undefined;
   private readonly listeners = new Set<(e: ClientEvent) => void>();
@@ -131,6 +140,20 @@ export class ChatClient {
     this.random = opts.random ?? Math.random;
     this.prefix = 'w' + Math.floor(this.random() * 36 ** 6).toString(36);
     this.createSocket = opts.createSocket ?? ((url) => new WebSocket(url) as unknown as SocketLike);
+    this.conversations = this.conversationsOf(typeof opts.authContext === 'object' ? opts.authContext : undefined);
+  }
+
+  private conversationsOf(ac: AuthContext | undefined): Conversations {
+    return new Conversations(this.opts.store, this.opts.agentId, ac ? 'ctx:' + ac.userId : 'anon');
+  }
+
+  /** The authContext for a new session, switching to that identity's conversations. */
+  private async authContext(): Promise<AuthContext | undefined> {
+    const src = this.opts.authContext;
+    const ac = typeof src === 'function' ? await src() : src;
+    const next = this.conversationsOf(ac);
+    if (next.identity !== this.conversations.identity) this.conversations = next;
+    return ac;
   }
 
   on(fn: (e: ClientEvent) => void): () => void {
@@ -251,16 +274,18 @@ export class ChatClient {
 
   /** Creates the session: resumes the stored conversation, or `target` when switching. */
   private async openSession(): Promise<void> {
-    const known = this.session
-      ? this.opts.conversations.get(this.session.conversationId) ?? { id: this.session.conversationId }
-      : this.opts.conversations.current();
+    let known: { id: string; token?: string } | undefined;
     try {
-      const session = await this.createSession(known?.id, known?.token);
+      const ac = await this.authContext();
+      known = this.session
+        ? this.conversations.get(this.session.conversationId) ?? { id: this.session.conversationId }
+        : this.conversations.current();
+      const session = await this.createSession(ac, known?.id, known?.token);
       this.attempt = 0;
       this.pingTimer = setInterval(() => this.ping(), this.opts.pingIntervalMs ?? 30_000);
       // Open first: a listener of the session event may send requests at once.
       this.setStatus('open');
-      this.emit({ kind: 'session', session, fresh: !!known?.id && session.conversationId !== known.id });
+      this.emit({ kind: 'session', session, fresh: !!known?.id && session.conversationId !== known?.id });
     } catch (err) {
       const e = err instanceof ProtocolError ? err.error : { code: 'INTERNAL_ERROR', message: String(err) };
       if (e.code === DISCONNECTED) return; // the close handler reconnects
@@ -279,16 +304,16 @@ export class ChatClient {
     }
   }
 
-  private async createSession(conversationId?: string, resumeToken?: string): Promise<SessionInfo> {
+  private async createSession(ac: AuthContext | undefined, conversationId?: string, resumeToken?: string): Promise<SessionInfo> {
     const frame: Frame = { action: 'create_conversation_session', agentId: this.opts.agentId, supports: CAPABILITIES };
-    if (this.opts.authContext) frame.authContext = this.opts.authContext;
+    if (ac) frame.authContext = ac;
     if (conversationId) {
       frame.conversationId = conversationId;
       if (resumeToken) frame.resumeToken = resumeToken;
     }
     const data = await this.request<SessionInfo>(frame);
     this.session = data;
-    this.opts.conversations.remember(data.conversationId, data.resumeToken);
+    this.conversations.remember(data.conversationId, data.resumeToken);
     return data;
   }
 
@@ -298,8 +323,10 @@ export class ChatClient {
    */
   async switchConversation(conversationId: string | null): Promise<SessionInfo> {
     this.requireSession();
-    if (!conversationId) this.opts.conversations.clearCurrent();
-    const session = await this.createSession(conversationId ?? undefined, conversationId ? this.opts.conversations.get(conversationId)?.token : undefined);
+    const ac = await this.authContext();
+    if (!conversationId) this.conversations.clearCurrent();
+    const token = conversationId ? this.conversations.get(conversationId)?.token : undefined;
+    const session = await this.createSession(ac, conversationId ?? undefined, token);
     this.emit({ kind: 'session', session, fresh: !!conversationId && session.conversationId !== conversationId });
     return session;
   }
@@ -423,7 +450,7 @@ export class ChatClient {
     this.requireSession();
     const data = await this.request<{ title?: string }>({ action: 'rename_conversation', conversationId, title });
     const stored = typeof data.title === 'string' ? data.title : title;
-    this.opts.conversations.describe(conversationId, { title: stored });
+    this.conversations.describe(conversationId, { title: stored });
     return stored;
   }
 }

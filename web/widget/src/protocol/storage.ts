@@ -56,7 +56,7 @@ export function browserStore(): KeyValueStore {
 export class Conversations {
   private readonly key: string;
 
-  constructor(private readonly store: KeyValueStore, agentId: string, identity: string) {
+  constructor(private readonly store: KeyValueStore, agentId: string, readonly identity: string) {
     this.key = `switchboard:v1:${agentId}:${identity}`;
   }
 

@@ -3,9 +3,9 @@
 // only when the visitor first opens the panel, so a page view that never chats creates no
 // session.
 
-import { ChatClient, DISCONNECTED, ProtocolError, type ClientEvent } from '../protocol/client';
-import { Conversations, browserStore } from '../protocol/storage';
-import type { AuthContext, ConversationSummary, StoredMessage, WireError } from '../protocol/types';
+import { ChatClient, DISCONNECTED, ProtocolError, type AuthContextSource, type ClientEvent } from '../protocol/client';
+import { browserStore } from '../protocol/storage';
+import type { ConversationSummary, StoredMessage, WireError } from '../protocol/types';
 import { errorText, translator, type Translate } from '../i18n';
 import { loadMarkdown, parseMarkdown } from '../markdown';
 import { ICONS, h, icon, renderMarkdown, replace } from './dom';
@@ -18,7 +18,7 @@ export interface WidgetOptions {
   /** The server's base URL (scheme, host and any path prefix), without a trailing slash. */
   server: string;
   token?: string;
-  authContext?: AuthContext;
+  authContext?: AuthContextSource;
   title?: string;
   greeting?: string;
   position: 'right' | 'left';
@@ -31,7 +31,6 @@ const HISTORY_PAGE = 30;
 export class Widget {
   readonly client: ChatClient;
   private readonly t: Translate;
-  private readonly store: Conversations;
   private readonly root: HTMLElement;
   private readonly launcher: HTMLButtonElement;
   private readonly panel: HTMLElement;
@@ -59,12 +58,11 @@ export class Widget {
   constructor(private readonly shadow: ShadowRoot, private readonly opts: WidgetOptions) {
     this.t = translator(opts.locale);
     const t = this.t;
-    this.store = new Conversations(browserStore(), opts.agentId, opts.authContext ? 'ctx:' + opts.authContext.userId : 'anon');
     this.client = new ChatClient({
       url: socketURL(opts.server, opts.token),
       agentId: opts.agentId,
       authContext: opts.authContext,
-      conversations: this.store,
+      store: browserStore(),
     });
     this.client.on((e) => this.onClient(e));
     this.openKey = `switchboard:open:${opts.agentId}`;
@@ -319,8 +317,8 @@ export class Widget {
       await this.client.whenOpen();
       await this.client.send(text);
       const id = this.client.session?.conversationId;
-      if (id && !this.store.get(id)?.title) this.store.describe(id, { title: text.slice(0, 60) });
-      if (id) this.store.describe(id, { updatedAt: new Date().toISOString() });
+      if (id && !this.client.conversations.get(id)?.title) this.client.conversations.describe(id, { title: text.slice(0, 60) });
+      if (id) this.client.conversations.describe(id, { updatedAt: new Date().toISOString() });
     } catch (err) {
       // Refused before the 202: nothing was stored, so the text goes back to the composer.
       const e = err instanceof ProtocolError ? err.error : { code: 'default', message: '' };
@@ -397,7 +395,7 @@ export class Widget {
     }
     const seen = new Set(server.map((c) => c.conversationId));
     const rows: { id: string; title: string; updatedAt?: string }[] = server.map((c) => ({ id: c.conversationId, title: c.title, updatedAt: c.updatedAt }));
-    for (const c of this.store.list()) if (!seen.has(c.id) && c.title) rows.push({ id: c.id, title: c.title, updatedAt: c.updatedAt });
+    for (const c of this.client.conversations.list()) if (!seen.has(c.id) && c.title) rows.push({ id: c.id, title: c.title, updatedAt: c.updatedAt });
     const list = h('ul', {});
     for (const r of rows) list.appendChild(this.conversationRow(r));
     replace(this.convs,
