@@ -192,4 +192,15 @@ func TestDemoCreatesOnceAndPrintsTheSameIDsAfter(t *testing.T) {
 	if ids.FindString(first) == "" || ids.FindString(first) != ids.FindString(second) {
 		t.Fatalf("ids differ between runs:\n%s\n%s", first, second)
 	}
+	// The demo agent may be embedded from the page at / only (the default listen address).
+	if !strings.Contains(first, "demo agent may be embedded from http://127.0.0.1:8787, http://localhost:8787\n") {
+		t.Fatalf("first demo does not name the allowed origins:\n%s", first)
+	}
+	var origins []string
+	if err := dbtest.Pool(t, env["DATABASE_URL"]).QueryRow(ctx, `SELECT allowed_origins FROM agents`).Scan(&origins); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(origins, " ") != "http://127.0.0.1:8787 http://localhost:8787" {
+		t.Fatalf("demo agent origins %v", origins)
+	}
 }
