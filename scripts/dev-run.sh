@@ -31,6 +31,7 @@ mkdir -p bin
 go build -o bin/switchboard ./cmd/switchboard
 bin/switchboard migrate up >/dev/null
 bin/switchboard demo
+echo "try the chat widget at http://${SWITCHBOARD_ADDR:-127.0.0.1:8787}/"
 if [ -z "${SWITCHBOARD_GATEWAY_KEY:-}${SMOOAI_GATEWAY_KEY:-}" ]; then
   echo "note: chatting needs an LLM gateway key: set SWITCHBOARD_GATEWAY_KEY, or add an org key with POST /admin/gateway-keys"
 fi
