@@ -166,6 +166,9 @@ func TestTheKeyboardAloneOpensSendsAndCloses(t *testing.T) {
 	}
 	p.press(kb.Enter)
 	p.eventually("the message field has the focus", func() bool { return p.focused("textbox", "Message") })
+	if l := p.find("button", launcherName); l.props["expanded"] != "true" {
+		t.Fatalf("the open launcher is not expanded: %v", l.props)
+	}
 	p.press("Hi there")
 	p.press(kb.Enter)
 	p.waitText(logRole, logName, "Hello, keyboard user.")
@@ -173,6 +176,9 @@ func TestTheKeyboardAloneOpensSendsAndCloses(t *testing.T) {
 	p.press(kb.Escape)
 	p.absent("textbox", "Message")
 	p.eventually("the launcher has the focus again", func() bool { return p.focused("button", launcherName) })
+	if l := p.find("button", launcherName); l.props["expanded"] != "false" {
+		t.Fatalf("the closed launcher is expanded: %v", l.props)
+	}
 }
 
 func TestConversationsAreListedStartedAndRenamed(t *testing.T) {

@@ -54,6 +54,7 @@ export class Widget {
   private statusTimer: ReturnType<typeof setInterval> | undefined;
   private readonly openKey: string;
   private enterSends = false;
+  private readonly onOnline = () => this.client.reconnectNow();
 
   constructor(private readonly shadow: ShadowRoot, private readonly opts: WidgetOptions) {
     this.t = translator(opts.locale);
@@ -94,7 +95,7 @@ export class Widget {
       this.launcher, this.panel);
     adoptStyles(shadow);
     shadow.appendChild(this.root);
-    window.addEventListener('online', () => this.client.reconnectNow());
+    window.addEventListener('online', this.onOnline);
     if (sessionStorageGet(this.openKey) === '1') this.open(false);
     performance.mark?.('switchboard:launcher-ready');
   }
@@ -107,7 +108,6 @@ export class Widget {
     this.panel.hidden = false;
     this.root.classList.add('open');
     this.launcher.setAttribute('aria-expanded', 'true');
-    this.launcher.setAttribute('aria-label', this.t('closeChat'));
     sessionStorageSet(this.openKey, '1');
     void loadMarkdown();
     if (focus) this.input.focus();
@@ -118,13 +118,13 @@ export class Widget {
     this.panel.hidden = true;
     this.root.classList.remove('open');
     this.launcher.setAttribute('aria-expanded', 'false');
-    this.launcher.setAttribute('aria-label', this.t('openChat'));
     sessionStorageSet(this.openKey, '0');
     this.launcher.focus();
   }
 
   /** Stops the connection for good (the element left the page). */
   destroy(): void {
+    window.removeEventListener('online', this.onOnline);
     this.client.stop();
     clearInterval(this.statusTimer);
   }
