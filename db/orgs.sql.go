@@ -169,6 +169,17 @@ func (q *Queries) OrgSettingsGet(ctx context.Context, db DBTX, orgID uuid.UUID) 
 	return i, err
 }
 
+const orgSettingsLockWrites = `-- name: OrgSettingsLockWrites :exec
+SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))
+`
+
+// Serialises settings writes of one org (the key names the org), so that a partial write
+// reads the settings it changes and no concurrent write slips in between.
+func (q *Queries) OrgSettingsLockWrites(ctx context.Context, db DBTX, lockKey string) error {
+	_, err := db.Exec(ctx, orgSettingsLockWrites, lockKey)
+	return err
+}
+
 const orgSettingsUpsert = `-- name: OrgSettingsUpsert :one
 INSERT INTO org_settings (org_id, model, system_prompt, persona, default_tools, max_iterations, max_tokens,
                           monthly_token_budget, updated_at)

@@ -35,6 +35,11 @@ SELECT * FROM org_settings WHERE org_id = @org_id;
 -- name: OrgSettingsGetForTurn :batchone
 SELECT * FROM org_settings WHERE org_id = @org_id;
 
+-- name: OrgSettingsLockWrites :exec
+-- Serialises settings writes of one org (the key names the org), so that a partial write
+-- reads the settings it changes and no concurrent write slips in between.
+SELECT pg_advisory_xact_lock(hashtextextended(@lock_key::text, 0));
+
 -- name: OrgSettingsUpsert :one
 INSERT INTO org_settings (org_id, model, system_prompt, persona, default_tools, max_iterations, max_tokens,
                           monthly_token_budget, updated_at)

@@ -127,11 +127,19 @@ func (s *Store) StoredSettings(ctx context.Context, orgID uuid.UUID) (row db.Org
 // before it (nil when never written) and the new ones.
 type SettingsDetails func(prev *db.OrgSetting, next db.OrgSettingsUpsertParams) map[string]any
 
-// PutSettings replaces the org's settings with their settings.update audit row.
-func (s *Store) PutSettings(ctx context.Context, orgID uuid.UUID, p db.OrgSettingsUpsertParams, details SettingsDetails, m Meta) (db.OrgSetting, error) {
-	p.OrgID = orgID
+// SettingsChange computes the settings to store from those stored now (nil when never
+// written).
+type SettingsChange func(cur *db.OrgSetting) db.OrgSettingsUpsertParams
+
+// PutSettings writes the org's settings with their settings.update audit row. change reads
+// the settings stored at the moment of the write: writes of one org are serialised, so a
+// partial write never undoes a concurrent one.
+func (s *Store) PutSettings(ctx context.Context, orgID uuid.UUID, change SettingsChange, details SettingsDetails, m Meta) (db.OrgSetting, error) {
 	var row db.OrgSetting
 	err := s.InTx(ctx, func(tx *Tx) error {
+		if err := queries.OrgSettingsLockWrites(ctx, tx.pg, "switchboard.org_settings:"+orgID.String()); err != nil {
+			return err
+		}
 		var prev *db.OrgSetting
 		cur, err := queries.OrgSettingsGet(ctx, tx.pg, orgID)
 		switch {
@@ -140,6 +148,8 @@ func (s *Store) PutSettings(ctx context.Context, orgID uuid.UUID, p db.OrgSettin
 		case !errors.Is(err, pgx.ErrNoRows):
 			return err
 		}
+		p := change(prev)
+		p.OrgID = orgID
 		if row, err = queries.OrgSettingsUpsert(ctx, tx.pg, p); err != nil {
 			return err
 		}

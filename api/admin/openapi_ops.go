@@ -43,7 +43,7 @@ func operations() []operation {
 		{method: del, path: "/admin/agents/{id}/tools/{toolId}", min: admin, summary: "Delete a tool", params: []obj{id("agent"), toolID}, status: 204, errs: []int{404}},
 
 		{method: get, path: "/admin/settings", min: curator, summary: "Read the org settings", status: 200, response: "SettingsEnvelope"},
-		{method: put, path: "/admin/settings", min: admin, summary: "Replace the org settings", body: "SettingsWrite", status: 200, response: "SettingsEnvelope"},
+		{method: put, path: "/admin/settings", min: admin, summary: "Change the org settings: omitted fields keep their stored values, null clears a nullable field", body: "SettingsWrite", status: 200, response: "SettingsEnvelope"},
 
 		{method: get, path: "/admin/conversations", min: basic, summary: "List visible conversations, newest first",
 			params: append([]obj{queryParam("agentId", "only this agent's conversations", obj{"type": "string", "format": "uuid"})}, pageParams...),

@@ -136,11 +136,12 @@ func schemas() obj {
 			"maxIterations": nint(1, 64), "maxTokens": nint(1, 128000), "monthlyTokenBudget": nint(0, maxTokenBudget),
 			"updatedAt": nstamp(),
 		}),
-		"SettingsWrite": object([]string{"model", "systemPrompt"}, obj{
+		// Partial: an omitted field keeps its stored value; null clears a nullable field.
+		"SettingsWrite": object(nil, obj{
 			"model":              obj{"type": "string", "pattern": modelPattern.String()},
 			"systemPrompt":       strLen(1, maxSystemPromptBytes),
 			"persona":            nstrLen(1, maxPersonaBytes),
-			"defaultTools":       obj{"type": []string{"array", "null"}, "uniqueItems": true, "items": enum(builtinTools...)},
+			"defaultTools":       obj{"type": "array", "uniqueItems": true, "items": enum(builtinTools...)},
 			"maxIterations":      nint(1, 64),
 			"maxTokens":          nint(1, 128000),
 			"monthlyTokenBudget": nint(0, maxTokenBudget),

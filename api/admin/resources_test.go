@@ -78,30 +78,6 @@ func TestToolsBelongToTheirAgent(t *testing.T) {
 	}
 }
 
-func TestSettingsDefaultsAndReplace(t *testing.T) {
-	t.Parallel()
-	s := start(t, map[string]string{"SWITCHBOARD_DEFAULT_MODEL": "house-model"})
-	a := s.newOrg(t, "A")
-	r := s.do(t, "GET", "/admin/settings", a.key, nil).want(t, 200)
-	want := `{"settings":{"orgId":"` + a.id.String() + `","model":"house-model","systemPrompt":"You are a helpful assistant on this organization's website. Answer concisely, use the knowledge tools when they help, and say so when you do not know.","persona":null,"defaultTools":["knowledge_search"],"maxIterations":null,"maxTokens":null,"monthlyTokenBudget":null,"updatedAt":null}}`
-	if string(r.body) != want {
-		t.Fatalf("defaults\n%s\nwant\n%s", r.body, want)
-	}
-	r = s.do(t, "PUT", "/admin/settings", a.key, map[string]any{"model": "gpt-4o", "systemPrompt": "Be brief.", "persona": "Warm.",
-		"defaultTools": []string{}, "maxIterations": 4, "maxTokens": 256, "monthlyTokenBudget": 0}).want(t, 200)
-	if r.get(t, "settings.updatedAt") == nil || len(r.list(t, "settings.defaultTools")) != 0 || r.get(t, "settings.monthlyTokenBudget") != json.Number("0") {
-		t.Fatalf("after PUT %s", r.body)
-	}
-	// PUT replaces as a whole: omitted fields return to their defaults.
-	r = s.do(t, "PUT", "/admin/settings", a.key, map[string]any{"model": "gpt-4o", "systemPrompt": "Be brief."}).want(t, 200)
-	if r.get(t, "settings.persona") != nil || r.get(t, "settings.maxTokens") != nil || len(r.list(t, "settings.defaultTools")) != 1 {
-		t.Fatalf("after second PUT %s", r.body)
-	}
-	if got := s.do(t, "GET", "/admin/settings", a.key, nil).want(t, 200); string(got.body) != string(r.body) {
-		t.Fatalf("GET %s differs from PUT %s", got.body, r.body)
-	}
-}
-
 func TestGatewayKeysAreMaskedAndRevocable(t *testing.T) {
 	t.Parallel()
 	s := start(t, nil)

@@ -66,32 +66,103 @@ func (h *handlers) getSettings(c *fiber.Ctx) error {
 	return reply(c, fiber.StatusOK, fiber.Map{"settings": settingsOut(h.effectiveSettings(org, row, found), found)})
 }
 
-func decodeSettings(v *reqjson.Value) (db.OrgSettingsUpsertParams, *reqjson.Error) {
+// settingsPatch is a PUT /admin/settings body (§9.6): a field the body omits keeps its
+// stored value, null clears a nullable one.
+type settingsPatch struct {
+	model, systemPrompt      *string // nil: keep
+	defaultTools             []string
+	hasDefaultTools          bool
+	persona                  change[string]
+	maxIterations, maxTokens change[int32]
+	monthlyTokenBudget       change[int64]
+}
+
+// change is one nullable field of a partial write: untouched, or set to a value or null.
+type change[T any] struct {
+	set bool
+	to  *T
+}
+
+func (c change[T]) apply(cur *T) *T {
+	if c.set {
+		return c.to
+	}
+	return cur
+}
+
+func changeOf[T any](v T, p reqjson.Presence) change[T] {
+	switch p {
+	case reqjson.Set:
+		return change[T]{set: true, to: &v}
+	case reqjson.IsNull:
+		return change[T]{set: true}
+	}
+	return change[T]{}
+}
+
+// notNull refuses null for a settings field that always has a value: omitting it keeps
+// the stored value, and there is nothing to clear.
+func notNull(r *reqjson.Reader, key, kind string, p reqjson.Presence) {
+	if p == reqjson.IsNull {
+		r.Fail(key, key+" must be "+kind+" (omit it to keep the stored value)")
+	}
+}
+
+func decodeSettings(v *reqjson.Value) (settingsPatch, *reqjson.Error) {
 	r := reqjson.NewReader(v, "model", "systemPrompt", "persona", "defaultTools", "maxIterations", "maxTokens", "monthlyTokenBudget")
-	var s db.OrgSettingsUpsertParams
-	if m, p := r.String("model", reqjson.Required); p == reqjson.Set {
+	var s settingsPatch
+	m, p := r.String("model", reqjson.Optional)
+	notNull(r, "model", "a string", p)
+	if p == reqjson.Set {
 		if !modelPattern.MatchString(m) {
 			r.Fail("model", "model must match "+modelPattern.String())
 		}
-		s.Model = m
+		s.model = &m
 	}
-	if sp := textBytes(r, "systemPrompt", reqjson.Required, maxSystemPromptBytes); sp != nil {
-		s.SystemPrompt = *sp
+	if _, p := r.String("systemPrompt", reqjson.Optional); p == reqjson.IsNull {
+		notNull(r, "systemPrompt", "a string", p)
+	} else {
+		s.systemPrompt = textBytes(r, "systemPrompt", reqjson.Optional, maxSystemPromptBytes)
 	}
-	s.Persona = textBytes(r, "persona", reqjson.Optional, maxPersonaBytes)
-	s.DefaultTools = slices.Clone(builtinTools)
-	if tools, p := distinct(r, "defaultTools", 64, "a built-in tool name ("+strings.Join(builtinTools, ", ")+")",
-		func(s string) (string, bool) { return s, slices.Contains(builtinTools, s) }); p == reqjson.Set {
-		s.DefaultTools = tools
+	if _, p := r.String("persona", reqjson.Optional); p == reqjson.IsNull {
+		s.persona = change[string]{set: true}
+	} else if persona := textBytes(r, "persona", reqjson.Optional, maxPersonaBytes); persona != nil {
+		s.persona = change[string]{set: true, to: persona}
 	}
-	s.MaxIterations = optInt32(r, "maxIterations", 1, 64)
-	s.MaxTokens = optInt32(r, "maxTokens", 1, 128000)
-	if n, p := r.Int("monthlyTokenBudget", reqjson.Optional, 0, maxTokenBudget); p == reqjson.Set {
-		s.MonthlyTokenBudget = &n
-	}
+	tools, p := distinct(r, "defaultTools", 64, "a built-in tool name ("+strings.Join(builtinTools, ", ")+")",
+		func(s string) (string, bool) { return s, slices.Contains(builtinTools, s) })
+	notNull(r, "defaultTools", "an array", p)
+	s.defaultTools, s.hasDefaultTools = tools, p == reqjson.Set
+	n, p := r.Int("maxIterations", reqjson.Optional, 1, 64)
+	s.maxIterations = changeOf(int32(n), p)
+	n, p = r.Int("maxTokens", reqjson.Optional, 1, 128000)
+	s.maxTokens = changeOf(int32(n), p)
+	n, p = r.Int("monthlyTokenBudget", reqjson.Optional, 0, maxTokenBudget)
+	s.monthlyTokenBudget = changeOf(n, p)
 	return s, r.Err()
 }
 
+// apply computes the settings to store from the current ones.
+func (s settingsPatch) apply(cur db.OrgSetting) db.OrgSettingsUpsertParams {
+	next := db.OrgSettingsUpsertParams{
+		OrgID: cur.OrgID, Model: cur.Model, SystemPrompt: cur.SystemPrompt, DefaultTools: cur.DefaultTools,
+		Persona: s.persona.apply(cur.Persona), MaxIterations: s.maxIterations.apply(cur.MaxIterations),
+		MaxTokens: s.maxTokens.apply(cur.MaxTokens), MonthlyTokenBudget: s.monthlyTokenBudget.apply(cur.MonthlyTokenBudget),
+	}
+	if s.model != nil {
+		next.Model = *s.model
+	}
+	if s.systemPrompt != nil {
+		next.SystemPrompt = *s.systemPrompt
+	}
+	if s.hasDefaultTools {
+		next.DefaultTools = s.defaultTools
+	}
+	return next
+}
+
+// putSettings is PUT /admin/settings: the fields the body names change, the others keep
+// their stored values (or, while settings were never written, the defaults read now).
 func (h *handlers) putSettings(c *fiber.Ctx) error {
 	if _, err := query(c); err != nil {
 		return err
@@ -100,20 +171,22 @@ func (h *handlers) putSettings(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	next, verr := decodeSettings(v)
+	patch, verr := decodeSettings(v)
 	if verr != nil {
 		return validation(verr)
 	}
 	p := principalOf(c)
-	row, err := h.st.PutSettings(c.UserContext(), p.org, next, func(prev *db.OrgSetting, next db.OrgSettingsUpsertParams) map[string]any {
-		var cur db.OrgSetting
+	current := func(prev *db.OrgSetting) db.OrgSetting {
 		if prev != nil {
-			cur = *prev
-		} else {
-			cur = h.effectiveSettings(p.org, db.OrgSetting{}, false)
+			return *prev
 		}
-		return map[string]any{"fields": settingsChanges(cur, next)}
-	}, h.meta(c, p))
+		return h.effectiveSettings(p.org, db.OrgSetting{}, false)
+	}
+	row, err := h.st.PutSettings(c.UserContext(), p.org,
+		func(prev *db.OrgSetting) db.OrgSettingsUpsertParams { return patch.apply(current(prev)) },
+		func(prev *db.OrgSetting, next db.OrgSettingsUpsertParams) map[string]any {
+			return map[string]any{"fields": settingsChanges(current(prev), next)}
+		}, h.meta(c, p))
 	if err != nil {
 		return err
 	}

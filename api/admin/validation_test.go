@@ -95,7 +95,10 @@ func TestBodyValidation(t *testing.T) {
 		{"tool url fragment", "POST", tools, `{"name":"t","description":"d","url":"https://a.example.com/#x"}`, "url"},
 		{"tool timeout", "POST", tools, `{"name":"t","description":"d","url":"https://a.example.com","timeoutMs":99}`, "timeoutMs"},
 
-		{"settings model required", "PUT", "/admin/settings", `{"systemPrompt":"p"}`, "model"},
+		{"settings model null", "PUT", "/admin/settings", `{"model":null}`, "model"},
+		{"settings systemPrompt null", "PUT", "/admin/settings", `{"systemPrompt":null}`, "systemPrompt"},
+		{"settings defaultTools null", "PUT", "/admin/settings", `{"defaultTools":null}`, "defaultTools"},
+		{"settings persona empty", "PUT", "/admin/settings", `{"persona":""}`, "persona"},
 		{"settings unknown built-in", "PUT", "/admin/settings", `{"model":"m","systemPrompt":"p","defaultTools":["knowledge_search","web_search"]}`, "defaultTools[1]"},
 		{"settings budget negative", "PUT", "/admin/settings", `{"model":"m","systemPrompt":"p","monthlyTokenBudget":-1}`, "monthlyTokenBudget"},
 		{"settings budget too big", "PUT", "/admin/settings", `{"model":"m","systemPrompt":"p","monthlyTokenBudget":1000000000001}`, "monthlyTokenBudget"},
