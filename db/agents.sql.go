@@ -213,13 +213,14 @@ WHERE a.org_id = $1 AND a.deleted_at IS NULL
                                                    WHERE p.org_id = $1 AND p.id = $2::uuid))),
                                    $2::uuid))
 ORDER BY lower(a.name), a.id
-LIMIT $4
+LIMIT $5 OFFSET $4
 `
 
 type AgentListParams struct {
 	OrgID     uuid.UUID
 	AfterID   uuid.NullUUID
 	AfterName *string
+	Off       int32
 	Lim       int32
 }
 
@@ -230,6 +231,7 @@ func (q *Queries) AgentList(ctx context.Context, db DBTX, arg AgentListParams) (
 		arg.OrgID,
 		arg.AfterID,
 		arg.AfterName,
+		arg.Off,
 		arg.Lim,
 	)
 	if err != nil {

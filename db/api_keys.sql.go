@@ -100,13 +100,14 @@ WHERE org_id = $1
   AND ($2::timestamptz IS NULL
        OR (created_at, id) < ($2::timestamptz, $3::uuid))
 ORDER BY created_at DESC, id DESC
-LIMIT $4
+LIMIT $5 OFFSET $4
 `
 
 type APIKeyListParams struct {
 	OrgID          uuid.UUID
 	AfterCreatedAt *time.Time
 	AfterID        uuid.NullUUID
+	Off            int32
 	Lim            int32
 }
 
@@ -115,6 +116,7 @@ func (q *Queries) APIKeyList(ctx context.Context, db DBTX, arg APIKeyListParams)
 		arg.OrgID,
 		arg.AfterCreatedAt,
 		arg.AfterID,
+		arg.Off,
 		arg.Lim,
 	)
 	if err != nil {

@@ -385,13 +385,14 @@ WHERE org_id = $1 AND status = 'pending' AND expires_at > now()
   AND ($2::timestamptz IS NULL
        OR (created_at, id) > ($2::timestamptz, $3::uuid))
 ORDER BY created_at, id
-LIMIT $4
+LIMIT $5 OFFSET $4
 `
 
 type ApprovalListPendingParams struct {
 	OrgID          uuid.UUID
 	AfterCreatedAt *time.Time
 	AfterID        uuid.NullUUID
+	Off            int32
 	Lim            int32
 }
 
@@ -400,6 +401,7 @@ func (q *Queries) ApprovalListPending(ctx context.Context, db DBTX, arg Approval
 		arg.OrgID,
 		arg.AfterCreatedAt,
 		arg.AfterID,
+		arg.Off,
 		arg.Lim,
 	)
 	if err != nil {

@@ -54,13 +54,14 @@ WHERE org_id = $1
   AND ($2::timestamptz IS NULL
        OR (at, id) < ($2::timestamptz, $3::uuid))
 ORDER BY at DESC, id DESC
-LIMIT $4
+LIMIT $5 OFFSET $4
 `
 
 type AuditListParams struct {
 	OrgID   uuid.UUID
 	AfterAt *time.Time
 	AfterID uuid.NullUUID
+	Off     int32
 	Lim     int32
 }
 
@@ -69,6 +70,7 @@ func (q *Queries) AuditList(ctx context.Context, db DBTX, arg AuditListParams) (
 		arg.OrgID,
 		arg.AfterAt,
 		arg.AfterID,
+		arg.Off,
 		arg.Lim,
 	)
 	if err != nil {

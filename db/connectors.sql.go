@@ -137,13 +137,14 @@ WHERE org_id = $1
   AND ($2::text IS NULL
        OR (lower(name), id) > (lower($2::text), $3::uuid))
 ORDER BY lower(name), id
-LIMIT $4
+LIMIT $5 OFFSET $4
 `
 
 type ConnectorListParams struct {
 	OrgID     uuid.UUID
 	AfterName *string
 	AfterID   uuid.NullUUID
+	Off       int32
 	Lim       int32
 }
 
@@ -154,6 +155,7 @@ func (q *Queries) ConnectorList(ctx context.Context, db DBTX, arg ConnectorListP
 		arg.OrgID,
 		arg.AfterName,
 		arg.AfterID,
+		arg.Off,
 		arg.Lim,
 	)
 	if err != nil {

@@ -116,7 +116,7 @@ WHERE c.org_id = $1
   AND ($6::timestamptz IS NULL
        OR (c.created_at, c.id) < ($6::timestamptz, $7::uuid))
 ORDER BY c.created_at DESC, c.id DESC
-LIMIT $8
+LIMIT $9 OFFSET $8
 `
 
 type ConversationListParams struct {
@@ -127,6 +127,7 @@ type ConversationListParams struct {
 	Email          string
 	AfterCreatedAt *time.Time
 	AfterID        uuid.NullUUID
+	Off            int32
 	Lim            int32
 }
 
@@ -141,6 +142,7 @@ func (q *Queries) ConversationList(ctx context.Context, db DBTX, arg Conversatio
 		arg.Email,
 		arg.AfterCreatedAt,
 		arg.AfterID,
+		arg.Off,
 		arg.Lim,
 	)
 	if err != nil {

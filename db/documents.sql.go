@@ -380,13 +380,14 @@ FROM documents d
 WHERE d.org_id = $1 AND d.document_set_id = $2 AND d.state = 'indexed'
   AND ($3::text IS NULL OR d.doc_id COLLATE "C" > $3::text COLLATE "C")
 ORDER BY d.doc_id COLLATE "C"
-LIMIT $4
+LIMIT $5 OFFSET $4
 `
 
 type DocumentListInSetParams struct {
 	OrgID         uuid.UUID
 	DocumentSetID uuid.UUID
 	AfterDocID    *string
+	Off           int32
 	Lim           int32
 }
 
@@ -408,6 +409,7 @@ func (q *Queries) DocumentListInSet(ctx context.Context, db DBTX, arg DocumentLi
 		arg.OrgID,
 		arg.DocumentSetID,
 		arg.AfterDocID,
+		arg.Off,
 		arg.Lim,
 	)
 	if err != nil {
@@ -616,12 +618,13 @@ WHERE s.org_id = $1
                WHERE d.org_id = $1 AND d.document_set_id = s.id AND d.state = 'indexed')
        OR EXISTS (SELECT 1 FROM connectors c WHERE c.org_id = $1 AND c.document_set = s.name))
 ORDER BY s.name COLLATE "C"
-LIMIT $3
+LIMIT $4 OFFSET $3
 `
 
 type DocumentSetListVisibleParams struct {
 	OrgID     uuid.UUID
 	AfterName *string
+	Off       int32
 	Lim       int32
 }
 
@@ -632,7 +635,12 @@ type DocumentSetListVisibleRow struct {
 }
 
 func (q *Queries) DocumentSetListVisible(ctx context.Context, db DBTX, arg DocumentSetListVisibleParams) ([]DocumentSetListVisibleRow, error) {
-	rows, err := db.Query(ctx, documentSetListVisible, arg.OrgID, arg.AfterName, arg.Lim)
+	rows, err := db.Query(ctx, documentSetListVisible,
+		arg.OrgID,
+		arg.AfterName,
+		arg.Off,
+		arg.Lim,
+	)
 	if err != nil {
 		return nil, err
 	}

@@ -90,13 +90,14 @@ WHERE org_id = $1
   AND ($2::timestamptz IS NULL
        OR (created_at, id) < ($2::timestamptz, $3::uuid))
 ORDER BY created_at DESC, id DESC
-LIMIT $4
+LIMIT $5 OFFSET $4
 `
 
 type GatewayKeyListParams struct {
 	OrgID          uuid.UUID
 	AfterCreatedAt *time.Time
 	AfterID        uuid.NullUUID
+	Off            int32
 	Lim            int32
 }
 
@@ -105,6 +106,7 @@ func (q *Queries) GatewayKeyList(ctx context.Context, db DBTX, arg GatewayKeyLis
 		arg.OrgID,
 		arg.AfterCreatedAt,
 		arg.AfterID,
+		arg.Off,
 		arg.Lim,
 	)
 	if err != nil {

@@ -325,7 +325,7 @@ WHERE org_id = $1
   AND ($4::timestamptz IS NULL
        OR (created_at, id) < ($4::timestamptz, $5::uuid))
 ORDER BY created_at DESC, id DESC
-LIMIT $6
+LIMIT $7 OFFSET $6
 `
 
 type IndexingRunListParams struct {
@@ -334,6 +334,7 @@ type IndexingRunListParams struct {
 	Status         *string
 	AfterCreatedAt *time.Time
 	AfterID        uuid.NullUUID
+	Off            int32
 	Lim            int32
 }
 
@@ -344,6 +345,7 @@ func (q *Queries) IndexingRunList(ctx context.Context, db DBTX, arg IndexingRunL
 		arg.Status,
 		arg.AfterCreatedAt,
 		arg.AfterID,
+		arg.Off,
 		arg.Lim,
 	)
 	if err != nil {

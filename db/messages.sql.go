@@ -136,13 +136,14 @@ LEFT JOIN participants p ON p.id = m.participant_id AND p.org_id = m.org_id
 WHERE m.org_id = $1 AND m.conversation_id = $2
   AND ($3::bigint IS NULL OR m.seq > $3::bigint)
 ORDER BY m.seq
-LIMIT $4
+LIMIT $5 OFFSET $4
 `
 
 type MessageListOldestFirstParams struct {
 	OrgID          uuid.UUID
 	ConversationID uuid.UUID
 	AfterSeq       *int64
+	Off            int32
 	Lim            int32
 }
 
@@ -167,6 +168,7 @@ func (q *Queries) MessageListOldestFirst(ctx context.Context, db DBTX, arg Messa
 		arg.OrgID,
 		arg.ConversationID,
 		arg.AfterSeq,
+		arg.Off,
 		arg.Lim,
 	)
 	if err != nil {

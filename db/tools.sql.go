@@ -134,7 +134,7 @@ WHERE t.org_id = $1 AND t.agent_id = $2
                                                    WHERE p.org_id = $1 AND p.id = $3::uuid))),
                                    $3::uuid))
 ORDER BY lower(t.name), t.id
-LIMIT $5
+LIMIT $6 OFFSET $5
 `
 
 type ToolListParams struct {
@@ -142,6 +142,7 @@ type ToolListParams struct {
 	AgentID   uuid.UUID
 	AfterID   uuid.NullUUID
 	AfterName *string
+	Off       int32
 	Lim       int32
 }
 
@@ -151,6 +152,7 @@ func (q *Queries) ToolList(ctx context.Context, db DBTX, arg ToolListParams) ([]
 		arg.AgentID,
 		arg.AfterID,
 		arg.AfterName,
+		arg.Off,
 		arg.Lim,
 	)
 	if err != nil {

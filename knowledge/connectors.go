@@ -180,10 +180,10 @@ func (s *Service) GetConnector(ctx context.Context, orgID, id uuid.UUID) (Connec
 }
 
 // ListConnectors lists the org's connectors by name case-insensitively, then id, after
-// the keyset position after (nil: first page).
-func (s *Service) ListConnectors(ctx context.Context, orgID uuid.UUID, after *ConnectorKey, limit int) (cs []Connector, more bool, err error) {
+// the keyset position after (nil: first page), skipping offset rows.
+func (s *Service) ListConnectors(ctx context.Context, orgID uuid.UUID, after *ConnectorKey, limit, offset int) (cs []Connector, more bool, err error) {
 	limit = clampLimit(limit)
-	p := db.ConnectorListParams{Lim: int32(limit + 1)}
+	p := db.ConnectorListParams{Lim: int32(limit + 1), Off: clampOffset(offset)}
 	if after != nil {
 		name := after.Name
 		p.AfterName = &name

@@ -60,7 +60,7 @@ func TestConnectorWritesAreValidated(t *testing.T) {
 			}
 		})
 	}
-	cs, _, _ := s.ListConnectors(context.Background(), org, nil, 50)
+	cs, _, _ := s.ListConnectors(context.Background(), org, nil, 50, 0)
 	if len(cs) != 0 {
 		t.Fatalf("refused writes stored %+v", cs)
 	}
@@ -87,7 +87,7 @@ func TestConnectorLifecycle(t *testing.T) {
 	if _, err := s.CreateConnector(ctx, other, in, testMeta); err != nil {
 		t.Fatalf("another org may reuse the name: %v", err)
 	}
-	sets, _, _ := s.ListDocumentSets(ctx, org, "", 50)
+	sets, _, _ := s.ListDocumentSets(ctx, org, "", 50, 0)
 	if len(sets) != 1 || sets[0].Name != "docs-site" || sets[0].DocumentCount != 0 || sets[0].UpdatedAt != nil {
 		t.Fatalf("a connector's target set is listed with no documents: %+v", sets)
 	}
@@ -134,11 +134,11 @@ func TestConnectorLifecycle(t *testing.T) {
 	if err != nil || created || r2.ID != r1.ID {
 		t.Fatalf("second index: %+v %v %v", r2, created, err)
 	}
-	runs, _, _ := s.ListRuns(ctx, org, RunFilter{ConnectorID: &c.ID}, nil, 50)
+	runs, _, _ := s.ListRuns(ctx, org, RunFilter{ConnectorID: &c.ID}, nil, 50, 0)
 	if len(runs) != 1 {
 		t.Fatalf("runs = %+v", runs)
 	}
-	if runs, _, _ := s.ListRuns(ctx, other, RunFilter{ConnectorID: &c.ID}, nil, 50); len(runs) != 0 {
+	if runs, _, _ := s.ListRuns(ctx, other, RunFilter{ConnectorID: &c.ID}, nil, 50, 0); len(runs) != 0 {
 		t.Fatalf("another org lists acme's runs: %+v", runs)
 	}
 
@@ -181,7 +181,7 @@ func TestConnectorsPageByNameCaseInsensitively(t *testing.T) {
 	var got []string
 	var after *ConnectorKey
 	for {
-		page, more, err := s.ListConnectors(context.Background(), org, after, 3)
+		page, more, err := s.ListConnectors(context.Background(), org, after, 3, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -214,7 +214,7 @@ func TestRunsListNewestFirstWithFilters(t *testing.T) {
 	var got []uuid.UUID
 	var after *RunKey
 	for {
-		page, more, err := s.ListRuns(context.Background(), org, RunFilter{Status: StatusQueued}, after, 2)
+		page, more, err := s.ListRuns(context.Background(), org, RunFilter{Status: StatusQueued}, after, 2, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -230,7 +230,7 @@ func TestRunsListNewestFirstWithFilters(t *testing.T) {
 	if len(got) != 5 || got[0] != ids[4] || got[4] != ids[0] {
 		t.Fatalf("runs = %v, ingested %v", got, ids)
 	}
-	if page, _, _ := s.ListRuns(context.Background(), org, RunFilter{Status: StatusSucceeded}, nil, 50); len(page) != 0 {
+	if page, _, _ := s.ListRuns(context.Background(), org, RunFilter{Status: StatusSucceeded}, nil, 50, 0); len(page) != 0 {
 		t.Fatalf("status filter: %+v", page)
 	}
 }

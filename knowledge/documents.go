@@ -12,11 +12,11 @@ import (
 )
 
 // ListDocumentSets lists the org's document sets by name in byte order, after the name
-// after ("" for the first page). A set is listed while it holds an indexed document or
+// after ("" for the first page), skipping offset rows. A set is listed while it holds an indexed document or
 // one of the org's connectors targets it; DocumentCount counts indexed documents only.
-func (s *Service) ListDocumentSets(ctx context.Context, orgID uuid.UUID, after string, limit int) (sets []DocumentSet, more bool, err error) {
+func (s *Service) ListDocumentSets(ctx context.Context, orgID uuid.UUID, after string, limit, offset int) (sets []DocumentSet, more bool, err error) {
 	limit = clampLimit(limit)
-	p := db.DocumentSetListVisibleParams{Lim: int32(limit + 1)}
+	p := db.DocumentSetListVisibleParams{Lim: int32(limit + 1), Off: clampOffset(offset)}
 	if after != "" {
 		p.AfterName = &after
 	}
@@ -35,9 +35,9 @@ func (s *Service) ListDocumentSets(ctx context.Context, orgID uuid.UUID, after s
 }
 
 // ListDocuments lists the indexed documents of a set by id in byte order, after the id
-// after ("" for the first page). An unknown set, a malformed name or a set of another org
+// after ("" for the first page), skipping offset rows. An unknown set, a malformed name or a set of another org
 // is ErrNotFound.
-func (s *Service) ListDocuments(ctx context.Context, orgID uuid.UUID, setName, after string, limit int) (docs []Document, more bool, err error) {
+func (s *Service) ListDocuments(ctx context.Context, orgID uuid.UUID, setName, after string, limit, offset int) (docs []Document, more bool, err error) {
 	if !ValidSetName(setName) {
 		return nil, false, fmt.Errorf("document set: %w", ErrNotFound)
 	}
@@ -46,7 +46,7 @@ func (s *Service) ListDocuments(ctx context.Context, orgID uuid.UUID, setName, a
 		return nil, false, fmt.Errorf("document set %s: %w", setName, err)
 	}
 	limit = clampLimit(limit)
-	p := db.DocumentListInSetParams{DocumentSetID: set.ID, Lim: int32(limit + 1)}
+	p := db.DocumentListInSetParams{DocumentSetID: set.ID, Lim: int32(limit + 1), Off: clampOffset(offset)}
 	if after != "" {
 		p.AfterDocID = &after
 	}

@@ -35,7 +35,7 @@ func TestIngestedDocumentsAreIndexedAndFound(t *testing.T) {
 		*hits[0].URL != "https://www.acme.com/refunds" || !strings.Contains(hits[0].Text, "30 days") || hits[0].Score <= 0 {
 		t.Fatalf("hits = %+v", hits)
 	}
-	docs, more, err := s.ListDocuments(context.Background(), org, "billing-faq", "", 50)
+	docs, more, err := s.ListDocuments(context.Background(), org, "billing-faq", "", 50, 0)
 	if err != nil || more || len(docs) != 2 {
 		t.Fatalf("docs = %+v, %v, %v", docs, more, err)
 	}
@@ -195,7 +195,7 @@ func TestReingestingSkipsUnchangedAndReplacesChanged(t *testing.T) {
 	if chunks != 2 {
 		t.Fatalf("%d chunks, want 2", chunks)
 	}
-	sets, _, _ := s.ListDocumentSets(context.Background(), org, "", 50)
+	sets, _, _ := s.ListDocumentSets(context.Background(), org, "", 50, 0)
 	if len(sets) != 1 || sets[0].Name != "other-set" || sets[0].DocumentCount != 2 {
 		t.Fatalf("sets = %+v (moved documents must leave kb empty and unlisted)", sets)
 	}
@@ -243,11 +243,11 @@ func TestSameDocumentIDInTwoOrgsIsTwoDocuments(t *testing.T) {
 	if err != nil || d.Title != "B's" {
 		t.Fatalf("B's document after A's delete: %+v, %v", d, err)
 	}
-	sets, _, _ := s.ListDocumentSets(context.Background(), a, "", 50)
+	sets, _, _ := s.ListDocumentSets(context.Background(), a, "", 50, 0)
 	if len(sets) != 0 {
 		t.Fatalf("A lists %+v after deleting its only document", sets)
 	}
-	if _, _, err := s.ListDocuments(context.Background(), a, "faq", "", 50); !errors.Is(err, ErrNotFound) {
+	if _, _, err := s.ListDocuments(context.Background(), a, "faq", "", 50, 0); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("A lists B's set: %v", err)
 	}
 }

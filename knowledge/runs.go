@@ -49,11 +49,11 @@ func (s *Service) GetRun(ctx context.Context, orgID, runID uuid.UUID) (Run, erro
 }
 
 // ListRuns lists the org's runs, newest first (createdAt, then id, descending), after
-// the keyset position after (nil: first page). more reports whether another row exists
-// past the page. An unknown or foreign connector id yields an empty list.
-func (s *Service) ListRuns(ctx context.Context, orgID uuid.UUID, f RunFilter, after *RunKey, limit int) (runs []Run, more bool, err error) {
+// the keyset position after (nil: first page), skipping offset rows. more reports whether
+// another row exists past the page. An unknown or foreign connector id yields an empty list.
+func (s *Service) ListRuns(ctx context.Context, orgID uuid.UUID, f RunFilter, after *RunKey, limit, offset int) (runs []Run, more bool, err error) {
 	limit = clampLimit(limit)
-	p := db.IndexingRunListParams{ConnectorID: toNullUUID(f.ConnectorID), Lim: int32(limit + 1)}
+	p := db.IndexingRunListParams{ConnectorID: toNullUUID(f.ConnectorID), Lim: int32(limit + 1), Off: clampOffset(offset)}
 	if f.Status != "" {
 		st := f.Status
 		p.Status = &st
@@ -86,6 +86,12 @@ func clampLimit(n int) int {
 		return 200
 	}
 	return n
+}
+
+// clampOffset keeps a number of rows to skip within 0..store.MaxOffset (the API
+// validates; this is a backstop).
+func clampOffset(n int) int32 {
+	return int32(min(max(n, 0), store.MaxOffset))
 }
 
 func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }

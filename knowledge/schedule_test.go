@@ -141,7 +141,7 @@ func TestScheduledRunsAreQueuedOnceAndOnlyWhenDue(t *testing.T) {
 	}
 	wg.Wait()
 	count := func(id uuid.UUID) int {
-		runs, _, err := s.ListRuns(ctx, org, RunFilter{ConnectorID: &id}, nil, 50)
+		runs, _, err := s.ListRuns(ctx, org, RunFilter{ConnectorID: &id}, nil, 50, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -156,7 +156,7 @@ func TestScheduledRunsAreQueuedOnceAndOnlyWhenDue(t *testing.T) {
 			t.Errorf("%s: %d runs, want %d", tc.name, got, tc.want)
 		}
 	}
-	if runs, _, _ := s.ListRuns(ctx, other, RunFilter{}, nil, 50); len(runs) != 0 {
+	if runs, _, _ := s.ListRuns(ctx, other, RunFilter{}, nil, 50, 0); len(runs) != 0 {
 		t.Errorf("another org got runs: %+v", runs)
 	}
 	var audits int
@@ -196,7 +196,7 @@ func TestTheLeaderQueuesScheduledRunsByItself(t *testing.T) {
 	s := e.service(testOptions(), true)
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		runs, _, err := s.ListRuns(context.Background(), org, RunFilter{ConnectorID: &c.ID}, nil, 50)
+		runs, _, err := s.ListRuns(context.Background(), org, RunFilter{ConnectorID: &c.ID}, nil, 50, 0)
 		if err != nil {
 			t.Fatal(err)
 		}

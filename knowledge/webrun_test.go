@@ -104,7 +104,7 @@ func indexNow(t *testing.T, s *Service, org, id uuid.UUID) Run {
 
 func listedIDs(t *testing.T, s *Service, org uuid.UUID, set string) []string {
 	t.Helper()
-	docs, _, err := s.ListDocuments(context.Background(), org, set, "", 200)
+	docs, _, err := s.ListDocuments(context.Background(), org, set, "", 200, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

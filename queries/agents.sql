@@ -41,7 +41,7 @@ WHERE a.org_id = @org_id AND a.deleted_at IS NULL
                                                    WHERE p.org_id = @org_id AND p.id = sqlc.narg(after_id)::uuid))),
                                    sqlc.narg(after_id)::uuid))
 ORDER BY lower(a.name), a.id
-LIMIT @lim;
+LIMIT @lim OFFSET @off;
 
 -- name: AgentUpdate :one
 -- Replaces the whole agent. Secrets change only when their set_* flag is true (null deletes).

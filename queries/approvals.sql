@@ -18,7 +18,7 @@ WHERE org_id = @org_id AND status = 'pending' AND expires_at > now()
   AND (sqlc.narg(after_created_at)::timestamptz IS NULL
        OR (created_at, id) > (sqlc.narg(after_created_at)::timestamptz, sqlc.narg(after_id)::uuid))
 ORDER BY created_at, id
-LIMIT @lim;
+LIMIT @lim OFFSET @off;
 
 -- name: ApprovalFindPendingForSession :one
 -- The approval a confirm decides: the named one, else the session's earliest-parked.

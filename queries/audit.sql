@@ -9,4 +9,4 @@ WHERE org_id = @org_id
   AND (sqlc.narg(after_at)::timestamptz IS NULL
        OR (at, id) < (sqlc.narg(after_at)::timestamptz, sqlc.narg(after_id)::uuid))
 ORDER BY at DESC, id DESC
-LIMIT @lim;
+LIMIT @lim OFFSET @off;

@@ -17,7 +17,7 @@ WHERE org_id = @org_id
   AND (sqlc.narg(after_name)::text IS NULL
        OR (lower(name), id) > (lower(sqlc.narg(after_name)::text), sqlc.narg(after_id)::uuid))
 ORDER BY lower(name), id
-LIMIT @lim;
+LIMIT @lim OFFSET @off;
 
 -- name: ConnectorListScheduled :many
 SELECT c.id, c.schedule, c.updated_at,

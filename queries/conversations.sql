@@ -24,7 +24,7 @@ WHERE c.org_id = @org_id
   AND (sqlc.narg(after_created_at)::timestamptz IS NULL
        OR (c.created_at, c.id) < (sqlc.narg(after_created_at)::timestamptz, sqlc.narg(after_id)::uuid))
 ORDER BY c.created_at DESC, c.id DESC
-LIMIT @lim;
+LIMIT @lim OFFSET @off;
 
 -- name: ConversationListReadable :many
 -- One org's part of a connection's list_conversations (PROTOCOL §4.5): the granted

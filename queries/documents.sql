@@ -27,7 +27,7 @@ WHERE s.org_id = @org_id
                WHERE d.org_id = @org_id AND d.document_set_id = s.id AND d.state = 'indexed')
        OR EXISTS (SELECT 1 FROM connectors c WHERE c.org_id = @org_id AND c.document_set = s.name))
 ORDER BY s.name COLLATE "C"
-LIMIT @lim;
+LIMIT @lim OFFSET @off;
 
 -- name: DocumentInsertPending :exec
 -- Pending rows wait for their run; only rows in state 'indexed' are ever listed, counted or
@@ -72,7 +72,7 @@ FROM documents d
 WHERE d.org_id = @org_id AND d.document_set_id = @document_set_id AND d.state = 'indexed'
   AND (sqlc.narg(after_doc_id)::text IS NULL OR d.doc_id COLLATE "C" > sqlc.narg(after_doc_id)::text COLLATE "C")
 ORDER BY d.doc_id COLLATE "C"
-LIMIT @lim;
+LIMIT @lim OFFSET @off;
 
 -- name: DocumentTouchIndexed :exec
 -- Unchanged content: metadata follows the newest submission; updated_at moves only when

@@ -31,7 +31,7 @@ WHERE org_id = @org_id
   AND (sqlc.narg(after_created_at)::timestamptz IS NULL
        OR (created_at, id) < (sqlc.narg(after_created_at)::timestamptz, sqlc.narg(after_id)::uuid))
 ORDER BY created_at DESC, id DESC
-LIMIT @lim;
+LIMIT @lim OFFSET @off;
 
 -- name: IndexingRunCountQueued :one
 SELECT count(*) FROM indexing_runs WHERE org_id = @org_id AND status = 'queued';

@@ -49,4 +49,4 @@ LEFT JOIN participants p ON p.id = m.participant_id AND p.org_id = m.org_id
 WHERE m.org_id = @org_id AND m.conversation_id = @conversation_id
   AND (sqlc.narg(after_seq)::bigint IS NULL OR m.seq > sqlc.narg(after_seq)::bigint)
 ORDER BY m.seq
-LIMIT @lim;
+LIMIT @lim OFFSET @off;

@@ -23,7 +23,7 @@ WHERE t.org_id = @org_id AND t.agent_id = @agent_id
                                                    WHERE p.org_id = @org_id AND p.id = sqlc.narg(after_id)::uuid))),
                                    sqlc.narg(after_id)::uuid))
 ORDER BY lower(t.name), t.id
-LIMIT @lim;
+LIMIT @lim OFFSET @off;
 
 -- name: ToolListForTurn :batchmany
 SELECT * FROM agent_tools WHERE org_id = @org_id AND agent_id = @agent_id ORDER BY lower(name), id;

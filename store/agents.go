@@ -48,11 +48,11 @@ func agentErr(id uuid.UUID, err error) error {
 	return fmt.Errorf("load agent %s: %w", id, err)
 }
 
-// ListAgents pages the org's live agents by lower(name), id. afterName may be nil with
-// afterID set: the position is then read from that agent's row.
-func (s *Store) ListAgents(ctx context.Context, orgID uuid.UUID, afterName *string, afterID uuid.NullUUID, limit int32) ([]db.Agent, error) {
+// ListAgents pages the org's live agents by lower(name), id. p.AfterName may be nil with
+// p.AfterID set: the position is then read from that agent's row.
+func (s *Store) ListAgents(ctx context.Context, orgID uuid.UUID, p Page) ([]db.Agent, error) {
 	rows, err := queries.AgentList(ctx, s.pool, db.AgentListParams{
-		OrgID: orgID, AfterName: afterName, AfterID: afterID, Lim: limit,
+		OrgID: orgID, AfterName: p.AfterName, AfterID: p.AfterID, Lim: p.Limit, Off: p.Offset,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list agents: %w", err)

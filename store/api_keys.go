@@ -60,7 +60,7 @@ func (s *Store) CreateAPIKey(ctx context.Context, orgID uuid.UUID, key NewAPIKey
 // ListAPIKeys pages the org's keys, newest first.
 func (s *Store) ListAPIKeys(ctx context.Context, orgID uuid.UUID, p Page) ([]db.ApiKey, error) {
 	rows, err := queries.APIKeyList(ctx, s.pool, db.APIKeyListParams{
-		OrgID: orgID, AfterCreatedAt: p.AfterAt, AfterID: p.AfterID, Lim: p.Limit,
+		OrgID: orgID, AfterCreatedAt: p.AfterAt, AfterID: p.AfterID, Lim: p.Limit, Off: p.Offset,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list api keys: %w", err)

@@ -83,7 +83,7 @@ func (s *Store) PendingApprovalForSession(ctx context.Context, orgID, sessionID 
 // ListPendingApprovals pages the org's undecided, unexpired approvals, oldest first.
 func (s *Store) ListPendingApprovals(ctx context.Context, orgID uuid.UUID, p Page) ([]db.PendingApproval, error) {
 	rows, err := queries.ApprovalListPending(ctx, s.pool, db.ApprovalListPendingParams{
-		OrgID: orgID, AfterCreatedAt: p.AfterAt, AfterID: p.AfterID, Lim: p.Limit,
+		OrgID: orgID, AfterCreatedAt: p.AfterAt, AfterID: p.AfterID, Lim: p.Limit, Off: p.Offset,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list approvals: %w", err)

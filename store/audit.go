@@ -56,7 +56,7 @@ func (t *Tx) Audit(ctx context.Context, orgID uuid.UUID, m Meta, action, targetT
 
 // ListAudit pages the org's audit log, newest first.
 func (s *Store) ListAudit(ctx context.Context, orgID uuid.UUID, p Page) ([]db.AuditLog, error) {
-	rows, err := queries.AuditList(ctx, s.pool, db.AuditListParams{OrgID: orgID, AfterAt: p.AfterAt, AfterID: p.AfterID, Lim: p.Limit})
+	rows, err := queries.AuditList(ctx, s.pool, db.AuditListParams{OrgID: orgID, AfterAt: p.AfterAt, AfterID: p.AfterID, Lim: p.Limit, Off: p.Offset})
 	if err != nil {
 		return nil, fmt.Errorf("list audit: %w", err)
 	}

@@ -23,7 +23,7 @@ type Viewer struct {
 func (s *Store) ListConversations(ctx context.Context, orgID uuid.UUID, agentID uuid.NullUUID, v Viewer, p Page) ([]db.Conversation, error) {
 	rows, err := queries.ConversationList(ctx, s.pool, db.ConversationListParams{
 		OrgID: orgID, AgentID: agentID, AllVisible: v.All, Identity: v.Identity, Email: v.Email,
-		AfterCreatedAt: p.AfterAt, AfterID: p.AfterID, Lim: p.Limit,
+		AfterCreatedAt: p.AfterAt, AfterID: p.AfterID, Lim: p.Limit, Off: p.Offset,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list conversations: %w", err)

@@ -33,7 +33,7 @@ func (s *Store) CreateGatewayKey(ctx context.Context, orgID uuid.UUID, p db.Gate
 // ListGatewayKeys pages the org's gateway keys, newest first, revoked ones included.
 func (s *Store) ListGatewayKeys(ctx context.Context, orgID uuid.UUID, p Page) ([]db.GatewayKey, error) {
 	rows, err := queries.GatewayKeyList(ctx, s.pool, db.GatewayKeyListParams{
-		OrgID: orgID, AfterCreatedAt: p.AfterAt, AfterID: p.AfterID, Lim: p.Limit,
+		OrgID: orgID, AfterCreatedAt: p.AfterAt, AfterID: p.AfterID, Lim: p.Limit, Off: p.Offset,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list gateway keys: %w", err)

@@ -38,7 +38,7 @@ func (s *Store) InsertUserMessage(ctx context.Context, orgID, conversationID, pa
 // ConversationMessages pages a conversation's messages oldest first, after p.AfterSeq.
 func (s *Store) ConversationMessages(ctx context.Context, orgID, conversationID uuid.UUID, p Page) ([]db.MessageListOldestFirstRow, error) {
 	rows, err := queries.MessageListOldestFirst(ctx, s.pool, db.MessageListOldestFirstParams{
-		OrgID: orgID, ConversationID: conversationID, AfterSeq: p.AfterSeq, Lim: p.Limit,
+		OrgID: orgID, ConversationID: conversationID, AfterSeq: p.AfterSeq, Lim: p.Limit, Off: p.Offset,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list messages: %w", err)

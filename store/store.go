@@ -92,11 +92,18 @@ func Classify(err error) error {
 	return err
 }
 
-// Page is a keyset position for lists ordered by a timestamp and id (or, with Seq, by a
-// sequence). A zero Page is the first page.
+// MaxOffset is the most rows a list skips for a Page.Offset (ADMIN-API §1.6): every
+// skipped row is read, so deeper positions are keyset ones.
+const MaxOffset = 10000
+
+// Page is a position in a list: a keyset position for lists ordered by a timestamp and id,
+// by a name and id, or by a sequence, or (ADMIN-API §1.6's offset dialect) a number of rows
+// to skip. A zero Page is the first page.
 type Page struct {
-	AfterAt  *time.Time
-	AfterID  uuid.NullUUID
-	AfterSeq *int64
-	Limit    int32 // rows to fetch: the caller asks for one more than it shows
+	AfterAt   *time.Time
+	AfterName *string // name-ordered lists; nil with AfterID set: read from that row
+	AfterID   uuid.NullUUID
+	AfterSeq  *int64
+	Offset    int32 // rows to skip, with no keyset position
+	Limit     int32 // rows to fetch: the caller asks for one more than it shows
 }

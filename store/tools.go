@@ -58,12 +58,12 @@ func (s *Store) GetTool(ctx context.Context, orgID, agentID, id uuid.UUID) (db.A
 }
 
 // ListTools pages a live agent's tools by lower(name), id (see ListAgents for the cursor).
-func (s *Store) ListTools(ctx context.Context, orgID, agentID uuid.UUID, afterName *string, afterID uuid.NullUUID, limit int32) ([]db.AgentTool, error) {
+func (s *Store) ListTools(ctx context.Context, orgID, agentID uuid.UUID, p Page) ([]db.AgentTool, error) {
 	if _, err := s.GetAgent(ctx, orgID, agentID); err != nil {
 		return nil, err
 	}
 	rows, err := queries.ToolList(ctx, s.pool, db.ToolListParams{
-		OrgID: orgID, AgentID: agentID, AfterName: afterName, AfterID: afterID, Lim: limit,
+		OrgID: orgID, AgentID: agentID, AfterName: p.AfterName, AfterID: p.AfterID, Lim: p.Limit, Off: p.Offset,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list tools: %w", err)

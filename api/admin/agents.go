@@ -61,7 +61,7 @@ func (h *handlers) listAgents(c *fiber.Ctx) error {
 	if err := noBody(c); err != nil {
 		return err
 	}
-	rows, err := h.st.ListAgents(c.UserContext(), principalOf(c).org, pg.name, pg.id, int32(pg.limit+1))
+	rows, err := h.st.ListAgents(c.UserContext(), principalOf(c).org, pg.store())
 	if err != nil {
 		return err
 	}
@@ -70,11 +70,10 @@ func (h *handlers) listAgents(c *fiber.Ctx) error {
 	for i, a := range rows {
 		out[i] = agentOut(a)
 	}
-	var next *string
-	if more {
+	next := pg.next(more, func() cursor {
 		last := rows[len(rows)-1]
-		next = nextCursor("agents", nil, cursor{N: &last.Name, I: last.ID.String()})
-	}
+		return cursor{N: &last.Name, I: last.ID.String()}
+	})
 	return reply(c, fiber.StatusOK, fiber.Map{"agents": out, "nextCursor": next})
 }
 

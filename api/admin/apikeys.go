@@ -50,11 +50,10 @@ func (h *handlers) listAPIKeys(c *fiber.Ctx) error {
 	for i, k := range rows {
 		out[i] = apiKeyOut(k)
 	}
-	var next *string
-	if more {
+	next := pg.next(more, func() cursor {
 		last := rows[len(rows)-1]
-		next = nextCursor("api-keys", nil, timeCursor(last.CreatedAt, last.ID))
-	}
+		return timeCursor(last.CreatedAt, last.ID)
+	})
 	return reply(c, fiber.StatusOK, fiber.Map{"apiKeys": out, "nextCursor": next})
 }
 

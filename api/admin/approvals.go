@@ -58,11 +58,10 @@ func (h *handlers) listApprovals(c *fiber.Ctx) error {
 	for i, a := range rows {
 		out[i] = approvalOut(a)
 	}
-	var next *string
-	if more {
+	next := pg.next(more, func() cursor {
 		last := rows[len(rows)-1]
-		next = nextCursor("approvals", nil, timeCursor(last.CreatedAt, last.ID))
-	}
+		return timeCursor(last.CreatedAt, last.ID)
+	})
 	return reply(c, fiber.StatusOK, fiber.Map{"approvals": out, "nextCursor": next})
 }
 

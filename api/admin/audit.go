@@ -59,10 +59,9 @@ func (h *handlers) listAudit(c *fiber.Ctx) error {
 	for i, a := range rows {
 		out[i] = auditOut(a)
 	}
-	var next *string
-	if more {
+	next := pg.next(more, func() cursor {
 		last := rows[len(rows)-1]
-		next = nextCursor("audit", nil, timeCursor(last.At, last.ID))
-	}
+		return timeCursor(last.At, last.ID)
+	})
 	return reply(c, fiber.StatusOK, fiber.Map{"entries": out, "nextCursor": next})
 }

@@ -82,7 +82,7 @@ func (h *handlers) listConnectors(c *fiber.Ctx) error {
 			return err
 		}
 	}
-	rows, more, err := h.kn.ListConnectors(c.UserContext(), principalOf(c).org, after, pg.limit)
+	rows, more, err := h.kn.ListConnectors(c.UserContext(), principalOf(c).org, after, pg.limit, pg.offset)
 	if err != nil {
 		return err
 	}
@@ -90,11 +90,10 @@ func (h *handlers) listConnectors(c *fiber.Ctx) error {
 	for i, k := range rows {
 		out[i] = connectorOut(k)
 	}
-	var next *string
-	if more {
+	next := pg.next(more, func() cursor {
 		last := rows[len(rows)-1]
-		next = nextCursor("connectors", nil, cursor{N: &last.Name, I: last.ID.String()})
-	}
+		return cursor{N: &last.Name, I: last.ID.String()}
+	})
 	return reply(c, fiber.StatusOK, fiber.Map{"connectors": out, "nextCursor": next})
 }
 

@@ -68,11 +68,10 @@ func (h *handlers) listConversations(c *fiber.Ctx) error {
 	for i, r := range rows {
 		out[i] = conversationOut(r)
 	}
-	var next *string
-	if more {
+	next := pg.next(more, func() cursor {
 		last := rows[len(rows)-1]
-		next = nextCursor("conversations", []string{filter}, timeCursor(last.CreatedAt, last.ID))
-	}
+		return timeCursor(last.CreatedAt, last.ID)
+	})
 	return reply(c, fiber.StatusOK, fiber.Map{"conversations": out, "nextCursor": next})
 }
 
@@ -181,9 +180,7 @@ func (h *handlers) listMessages(c *fiber.Ctx) error {
 	for i, m := range rows {
 		out[i] = messageOut(m)
 	}
-	var next *string
-	if more && rows[len(rows)-1].Seq != nil {
-		next = nextCursor("messages", []string{id.String()}, cursor{S: rows[len(rows)-1].Seq})
-	}
+	// Every stored message has a sequence; a row without one ends the list.
+	next := pg.next(more && rows[len(rows)-1].Seq != nil, func() cursor { return cursor{S: rows[len(rows)-1].Seq} })
 	return reply(c, fiber.StatusOK, fiber.Map{"messages": out, "nextCursor": next})
 }

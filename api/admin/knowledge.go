@@ -1,8 +1,6 @@
 package admin
 
 import (
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"net/url"
 	"strconv"
@@ -83,22 +81,13 @@ func documentOut(d knowledge.Document) documentJSON {
 }
 
 // keyPage reads limit and cursor for a list ordered by a string key alone (set names,
-// document ids) and returns the key to continue after ("" for the first page).
-func keyPage(q map[string]string, endpoint string, filters ...string) (limit int, after string, err error) {
+// document ids) and returns the key to continue after ("" for the first page or an offset).
+func keyPage(q map[string]string, endpoint string, filters ...string) (page, string, error) {
 	p, err := parsePage(q, endpoint, "k", filters...)
-	if err != nil {
-		return 0, "", err
+	if err != nil || p.name == nil {
+		return p, "", err
 	}
-	raw, ok := q["cursor"]
-	if !ok {
-		return p.limit, "", nil
-	}
-	b, _ := base64.RawURLEncoding.DecodeString(raw) // parsePage has decoded it once already
-	var c cursor
-	if json.Unmarshal(b, &c) != nil || c.N == nil || *c.N == "" {
-		return 0, "", errBadCursor
-	}
-	return p.limit, *c.N, nil
+	return p, *p.name, nil
 }
 
 // listDocumentSets is GET /admin/document-sets (§9.9): name in byte order.
@@ -107,14 +96,14 @@ func (h *handlers) listDocumentSets(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	limit, after, err := keyPage(q, "document-sets")
+	pg, after, err := keyPage(q, "document-sets")
 	if err != nil {
 		return err
 	}
 	if err := noBody(c); err != nil {
 		return err
 	}
-	sets, more, err := h.kn.ListDocumentSets(c.UserContext(), principalOf(c).org, after, limit)
+	sets, more, err := h.kn.ListDocumentSets(c.UserContext(), principalOf(c).org, after, pg.limit, pg.offset)
 	if err != nil {
 		return err
 	}
@@ -122,11 +111,7 @@ func (h *handlers) listDocumentSets(c *fiber.Ctx) error {
 	for i, s := range sets {
 		out[i] = documentSetJSON{Name: s.Name, DocumentCount: s.DocumentCount, UpdatedAt: tsPtr(s.UpdatedAt)}
 	}
-	var next *string
-	if more {
-		last := sets[len(sets)-1].Name
-		next = nextCursor("document-sets", nil, cursor{N: &last})
-	}
+	next := pg.next(more, func() cursor { return cursor{N: &sets[len(sets)-1].Name} })
 	return reply(c, fiber.StatusOK, fiber.Map{"documentSets": out, "nextCursor": next})
 }
 
@@ -138,7 +123,7 @@ func (h *handlers) listDocuments(c *fiber.Ctx) error {
 		return err
 	}
 	set, ok := pathText(c, "name")
-	limit, after, err := keyPage(q, "documents", set)
+	pg, after, err := keyPage(q, "documents", set)
 	if err != nil {
 		return err
 	}
@@ -148,7 +133,7 @@ func (h *handlers) listDocuments(c *fiber.Ctx) error {
 	if !ok || !knowledge.ValidSetName(set) {
 		return notFound("document set", set)
 	}
-	docs, more, err := h.kn.ListDocuments(c.UserContext(), principalOf(c).org, set, after, limit)
+	docs, more, err := h.kn.ListDocuments(c.UserContext(), principalOf(c).org, set, after, pg.limit, pg.offset)
 	if err != nil {
 		return knowledgeError(c, err, "document set", set)
 	}
@@ -156,11 +141,7 @@ func (h *handlers) listDocuments(c *fiber.Ctx) error {
 	for i, d := range docs {
 		out[i] = documentOut(d)
 	}
-	var next *string
-	if more {
-		last := docs[len(docs)-1].ID
-		next = nextCursor("documents", []string{set}, cursor{N: &last})
-	}
+	next := pg.next(more, func() cursor { return cursor{N: &docs[len(docs)-1].ID} })
 	return reply(c, fiber.StatusOK, fiber.Map{"documents": out, "nextCursor": next})
 }
 

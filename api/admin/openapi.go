@@ -8,6 +8,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/switchboard-dev/switchboard/auth"
+	"github.com/switchboard-dev/switchboard/store"
 	"github.com/switchboard-dev/switchboard/version"
 )
 
@@ -47,8 +48,10 @@ func queryParam(name, desc string, schema obj) obj {
 
 var (
 	limitParam  = queryParam("limit", "page size", obj{"type": "integer", "minimum": 1, "maximum": maxLimit, "default": defaultLimit})
-	cursorParam = queryParam("cursor", "opaque position from a previous page's nextCursor", obj{"type": "string", "maxLength": maxCursorChars})
-	pageParams  = []obj{limitParam, cursorParam}
+	cursorParam = queryParam("cursor", "opaque position from a previous page's nextCursor, or a row offset "+
+		"(a decimal integer 0.."+strconv.Itoa(store.MaxOffset)+", 0 = first page; the smooth-operator dialect, answered with an integer nextCursor)",
+		obj{"type": "string", "maxLength": maxCursorChars})
+	pageParams = []obj{limitParam, cursorParam}
 )
 
 var errorDescriptions = map[int]string{

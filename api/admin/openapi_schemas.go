@@ -42,7 +42,10 @@ func nstrLen(min, max int) obj {
 }
 
 func pageOf(items, item string) obj {
-	return all(obj{items: list(item), "nextCursor": nstr()})
+	return all(obj{items: list(item), "nextCursor": obj{
+		"type":        []string{"string", "integer", "null"},
+		"description": "null when no more rows existed; the next offset (an integer) when the request's cursor was an offset; otherwise an opaque cursor",
+	}})
 }
 
 func envelope(key, item string) obj { return all(obj{key: ref(item)}) }

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -32,31 +33,61 @@ type cursor struct {
 	S *int64  `json:"s,omitempty"` // sequence
 }
 
-// page is a parsed limit and cursor.
+// page is a parsed limit and cursor: a keyset position, or a number of rows to skip when
+// the cursor was an offset (the smooth-operator dialect). It remembers its endpoint and
+// filters to build the next page's cursor.
 type page struct {
-	limit int
-	at    *time.Time
-	id    uuid.NullUUID
-	name  *string
-	seq   *int64
+	limit    int
+	offset   int  // rows to skip
+	byOffset bool // the cursor was an offset: nextCursor is one too
+	at       *time.Time
+	id       uuid.NullUUID
+	name     *string
+	seq      *int64
+	endpoint string
+	filters  []string
 }
 
 // store returns the store position, fetching one extra row to learn whether more exist.
 func (p page) store() store.Page {
-	return store.Page{AfterAt: p.at, AfterID: p.id, AfterSeq: p.seq, Limit: int32(p.limit + 1)}
+	return store.Page{AfterAt: p.at, AfterName: p.name, AfterID: p.id, AfterSeq: p.seq,
+		Offset: int32(p.offset), Limit: int32(p.limit + 1)}
+}
+
+// next is the page's nextCursor: null when no more rows existed; after an offset request
+// the next offset as a JSON integer; otherwise an opaque cursor positioned after the last
+// row shown, which last builds.
+func (p page) next(more bool, last func() cursor) any {
+	switch {
+	case !more:
+		return nil
+	case p.byOffset:
+		return p.offset + p.limit
+	}
+	return nextCursor(p.endpoint, p.filters, last())
 }
 
 var errBadCursor = api.Validation("cursor", "cursor is not valid for this request")
+
+var errDeepOffset = api.Validation("cursor", "cursor offset must be at most "+strconv.Itoa(store.MaxOffset)+
+	": an offset reads every row it skips, so page further with opaque cursors (start without a cursor and pass back each nextCursor)")
 
 func filterDigest(endpoint string, filters []string) string {
 	sum := sha256.Sum256([]byte(endpoint + "\x00" + strings.Join(filters, "\x00")))
 	return base64.RawURLEncoding.EncodeToString(sum[:6])
 }
 
+// isOffset reports whether a cursor is a decimal row offset rather than an opaque cursor
+// (those are base64url JSON objects and never all digits).
+func isOffset(raw string) bool {
+	return raw != "" && strings.Trim(raw, "0123456789") == ""
+}
+
 // parsePage reads limit and cursor. kind says which position fields the endpoint's cursor
-// must hold: "t" (timestamp, id), "n" (name, id) or "s" (sequence).
+// must hold: "t" (timestamp, id), "n" (name, id), "s" (sequence) or "k" (a key alone, read
+// by keyPage). A cursor that is a non-negative integer is an offset instead, on every list.
 func parsePage(q map[string]string, endpoint, kind string, filters ...string) (page, error) {
-	p := page{limit: defaultLimit}
+	p := page{limit: defaultLimit, endpoint: endpoint, filters: filters}
 	if raw, ok := q["limit"]; ok {
 		n, err := strconv.Atoi(raw)
 		if err != nil || n < 1 || n > maxLimit || strconv.Itoa(n) != raw {
@@ -70,6 +101,17 @@ func parsePage(q map[string]string, endpoint, kind string, filters ...string) (p
 	}
 	if len(raw) > maxCursorChars {
 		return p, api.Validation("cursor", "cursor must be at most 512 characters")
+	}
+	if isOffset(raw) {
+		n, err := strconv.Atoi(raw)
+		switch {
+		case err != nil && errors.Is(err, strconv.ErrRange), err == nil && n > store.MaxOffset:
+			return p, errDeepOffset
+		case err != nil || strconv.Itoa(n) != raw: // leading zeros
+			return p, errBadCursor
+		}
+		p.offset, p.byOffset = n, true
+		return p, nil
 	}
 	b, err := base64.RawURLEncoding.DecodeString(raw)
 	if err != nil {
@@ -98,6 +140,11 @@ func parsePage(q map[string]string, endpoint, kind string, filters ...string) (p
 			return p, errBadCursor
 		}
 		p.seq = c.S
+	case "k":
+		if c.N == nil || *c.N == "" {
+			return p, errBadCursor
+		}
+		p.name = c.N
 	}
 	return p, nil
 }

@@ -1,7 +1,9 @@
 package admin_test
 
 import (
+	"encoding/json"
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -186,5 +188,141 @@ func TestApprovalAuditAndKeyListsPage(t *testing.T) {
 		if at[i].After(at[i-1]) {
 			t.Fatalf("audit not newest first: %v", at)
 		}
+	}
+}
+
+// offsetWalk pages path in the smooth-operator dialect: cursor=0 first, then each integer
+// nextCursor, until it is null. It returns the ids of every page and fails on a nextCursor
+// that is not the next offset.
+func offsetWalk(t *testing.T, s *server, tok, path, key string, n int) [][]string {
+	t.Helper()
+	sep := "?"
+	if strings.Contains(path, "?") {
+		sep = "&"
+	}
+	var pages [][]string
+	offset := 0
+	for i := 0; i < 200; i++ {
+		r := s.do(t, "GET", fmt.Sprintf("%s%slimit=%d&cursor=%d", path, sep, n, offset), tok, nil).want(t, 200)
+		var ids []string
+		for _, it := range r.list(t, key) {
+			ids = append(ids, fmt.Sprint(it.(map[string]any)["id"]))
+		}
+		pages = append(pages, ids)
+		switch next := r.get(t, "nextCursor").(type) {
+		case nil:
+			return pages
+		case json.Number:
+			if next.String() != fmt.Sprint(offset+n) {
+				t.Fatalf("%s: nextCursor %s after offset %d and limit %d", path, next, offset, n)
+			}
+			offset += n
+		default:
+			t.Fatalf("%s: nextCursor %T after an offset request: %s", path, next, r.body)
+		}
+	}
+	t.Fatalf("%s: offset paging does not end", path)
+	return nil
+}
+
+func TestOffsetPagingWalks120ConversationsOnce(t *testing.T) {
+	t.Parallel()
+	s := start(t, nil)
+	a := s.newOrg(t, "A")
+	agent := s.createAgent(t, a, "Support")
+	for i := 0; i < 120; i++ {
+		s.seedChat(t, a, agent, "", "", 0)
+	}
+	pages := offsetWalk(t, s, a.key, "/admin/conversations", "conversations", 25)
+	sizes := []int{}
+	for _, p := range pages {
+		sizes = append(sizes, len(p))
+	}
+	if fmt.Sprint(sizes) != "[25 25 25 25 20]" {
+		t.Fatalf("page sizes %v", sizes)
+	}
+	seen := map[string]bool{}
+	for _, id := range flatten(pages) {
+		if seen[id] {
+			t.Fatalf("conversation %s listed twice", id)
+		}
+		seen[id] = true
+	}
+	// The same rows in the same order as the opaque cursors give.
+	if got, want := strings.Join(flatten(pages), ","), strings.Join(flatten(pageAll(t, s, a.key, "/admin/conversations", "conversations", 50)), ","); got != want {
+		t.Fatal("offset and keyset paging disagree")
+	}
+	// The console's first request: cursor=0 and the default limit.
+	first := s.do(t, "GET", "/admin/conversations?cursor=0", a.key, nil).want(t, 200)
+	if len(first.list(t, "conversations")) != 50 || first.get(t, "nextCursor") != json.Number("50") {
+		t.Fatalf("cursor=0: nextCursor %v", first.get(t, "nextCursor"))
+	}
+	if past := s.do(t, "GET", "/admin/conversations?cursor=120", a.key, nil).want(t, 200); len(past.list(t, "conversations")) != 0 || past.get(t, "nextCursor") != nil {
+		t.Fatalf("past the end %s", past.body)
+	}
+	if last := s.do(t, "GET", "/admin/conversations?cursor=10000", a.key, nil).want(t, 200); len(last.list(t, "conversations")) != 0 {
+		t.Fatalf("offset 10000 %s", last.body)
+	}
+	for _, c := range []string{"10001", "99999999999999999999999"} {
+		r := s.do(t, "GET", "/admin/conversations?cursor="+c, a.key, nil).wantError(t, 400, "VALIDATION_ERROR", "cursor")
+		if !strings.Contains(r.str(t, "error.message"), "at most 10000") || !strings.Contains(r.str(t, "error.message"), "opaque cursors") {
+			t.Fatalf("message %q", r.str(t, "error.message"))
+		}
+	}
+	for _, c := range []string{"007", "-1", "1.5", "+3"} {
+		r := s.do(t, "GET", "/admin/conversations?cursor="+url.QueryEscape(c), a.key, nil).wantError(t, 400, "VALIDATION_ERROR", "cursor")
+		if r.str(t, "error.message") != "cursor is not valid for this request" {
+			t.Fatalf("%s: message %q", c, r.str(t, "error.message"))
+		}
+	}
+}
+
+// TestEveryListSpeaksTheOffsetDialect walks each paged list of one org with opaque cursors
+// and with offsets: both give the same rows in the same order, each once.
+func TestEveryListSpeaksTheOffsetDialect(t *testing.T) {
+	t.Parallel()
+	s := start(t, nil)
+	tn := s.seedTenant(t, "A")
+	for i := 0; i < 2; i++ {
+		s.seedChat(t, tn.org, tn.agent, "", "", 0)
+		s.seedApproval(t, tn.org, tn.agent, tn.chat, "refund", time.Hour)
+		s.createAgent(t, tn.org, fmt.Sprintf("Extra %d", i))
+		s.do(t, "POST", "/admin/agents/"+tn.agent.String()+"/tools", tn.key, map[string]any{
+			"name": fmt.Sprintf("extra_%d", i), "description": "Extra.", "url": "https://api.example.com/extra"}).want(t, 201)
+		s.do(t, "POST", "/admin/connectors", tn.key, map[string]any{"name": fmt.Sprintf("Extra %d", i), "kind": "web",
+			"config": map[string]any{"urls": []string{"https://docs.example.com/extra"}}, "documentSet": "extra"}).want(t, 201)
+		s.do(t, "POST", "/admin/gateway-keys", tn.key, map[string]any{"label": "extra", "key": fmt.Sprintf("sk-extra-%d-secret", i)}).want(t, 201)
+	}
+	s.ingestAndWait(t, tn.key, "more", doc{"id": "m1", "title": "M1", "content": "Moose swim."}, doc{"id": "m2", "title": "M2", "content": "Mink dive."})
+	lists := []struct{ path, key, id string }{
+		{"/admin/api-keys", "apiKeys", "id"}, {"/admin/agents", "agents", "id"}, {"/admin/agents/" + tn.agent.String() + "/tools", "tools", "id"},
+		{"/admin/conversations", "conversations", "id"}, {"/admin/conversations/" + tn.chat.conv.String() + "/messages", "messages", "id"},
+		{"/admin/approvals", "approvals", "id"}, {"/admin/document-sets", "documentSets", "name"},
+		{"/admin/document-sets/more/documents", "documents", "id"}, {"/admin/connectors", "connectors", "id"},
+		{"/admin/indexing/runs", "runs", "id"}, {"/admin/gateway-keys", "gatewayKeys", "id"}, {"/admin/audit", "entries", "id"},
+	}
+	for _, l := range lists {
+		t.Run(l.path, func(t *testing.T) {
+			keyset := s.pageAll(t, tn.key, l.path, l.key, l.id)
+			var offset []string
+			sep := "?"
+			for off := 0; ; off++ {
+				r := s.do(t, "GET", l.path+sep+"limit=1&cursor="+fmt.Sprint(off), tn.key, nil).want(t, 200)
+				for _, it := range r.list(t, l.key) {
+					offset = append(offset, fmt.Sprint(it.(map[string]any)[l.id]))
+				}
+				if n := r.get(t, "nextCursor"); n == nil {
+					break
+				} else if n != json.Number(fmt.Sprint(off+1)) {
+					t.Fatalf("nextCursor %v after offset %d", n, off)
+				}
+				if off > 100 {
+					t.Fatal("offset paging does not end")
+				}
+			}
+			if len(keyset) < 2 || strings.Join(offset, ",") != strings.Join(keyset, ",") {
+				t.Fatalf("offsets gave %v, cursors %v", offset, keyset)
+			}
+		})
 	}
 }

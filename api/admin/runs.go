@@ -90,7 +90,7 @@ func (h *handlers) listRuns(c *fiber.Ctx) error {
 	if pg.at != nil {
 		after = &knowledge.RunKey{CreatedAt: *pg.at, ID: pg.id.UUID}
 	}
-	runs, more, err := h.kn.ListRuns(c.UserContext(), principalOf(c).org, f, after, pg.limit)
+	runs, more, err := h.kn.ListRuns(c.UserContext(), principalOf(c).org, f, after, pg.limit, pg.offset)
 	if err != nil {
 		return err
 	}
@@ -98,11 +98,10 @@ func (h *handlers) listRuns(c *fiber.Ctx) error {
 	for i, r := range runs {
 		out[i] = runOut(r)
 	}
-	var next *string
-	if more {
+	next := pg.next(more, func() cursor {
 		last := runs[len(runs)-1]
-		next = nextCursor("runs", []string{connector, f.Status}, timeCursor(last.CreatedAt, last.ID))
-	}
+		return timeCursor(last.CreatedAt, last.ID)
+	})
 	return reply(c, fiber.StatusOK, fiber.Map{"runs": out, "nextCursor": next})
 }
 

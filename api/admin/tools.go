@@ -107,7 +107,7 @@ func (h *handlers) listTools(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	rows, err := h.st.ListTools(c.UserContext(), principalOf(c).org, agentID, pg.name, pg.id, int32(pg.limit+1))
+	rows, err := h.st.ListTools(c.UserContext(), principalOf(c).org, agentID, pg.store())
 	if err != nil {
 		return storeError(err, "agent", rawAgent)
 	}
@@ -116,11 +116,10 @@ func (h *handlers) listTools(c *fiber.Ctx) error {
 	for i, t := range rows {
 		out[i] = toolOut(t)
 	}
-	var next *string
-	if more {
+	next := pg.next(more, func() cursor {
 		last := rows[len(rows)-1]
-		next = nextCursor("tools", []string{agentID.String()}, cursor{N: &last.Name, I: last.ID.String()})
-	}
+		return cursor{N: &last.Name, I: last.ID.String()}
+	})
 	return reply(c, fiber.StatusOK, fiber.Map{"tools": out, "nextCursor": next})
 }
 
