@@ -105,18 +105,35 @@ func (q *Queries) ConversationGetForWS(ctx context.Context, db DBTX, id uuid.UUI
 }
 
 const conversationList = `-- name: ConversationList :many
-SELECT c.id, c.org_id, c.agent_id, c.title, c.platform, c.metadata, c.client_supports, c.message_count, c.last_message_at, c.created_at, c.updated_at FROM conversations c
-WHERE c.org_id = $1
-  AND ($2::uuid IS NULL OR c.agent_id = $2::uuid)
-  AND ($3::bool OR EXISTS (
-        SELECT 1 FROM participants p
-        WHERE p.org_id = c.org_id AND p.conversation_id = c.id AND p.type = 'user'
-          AND (p.external_id = $4::text
-               OR ($5::text <> '' AND lower(btrim(p.email)) = lower(btrim($5::text))))))
-  AND ($6::timestamptz IS NULL
-       OR (c.created_at, c.id) < ($6::timestamptz, $7::uuid))
+SELECT c.id, c.org_id, c.agent_id, c.title, c.platform, c.metadata, c.client_supports, c.message_count, c.last_message_at, c.created_at, c.updated_at, coalesce(fm.direction, '')::text AS first_direction, coalesce(fm.text, '')::text AS first_text,
+       coalesce(vp.name, '')::text AS visitor_name
+FROM (
+    SELECT cv.id, cv.org_id, cv.agent_id, cv.title, cv.platform, cv.metadata, cv.client_supports, cv.message_count, cv.last_message_at, cv.created_at, cv.updated_at FROM conversations cv
+    WHERE cv.org_id = $1
+      AND ($2::uuid IS NULL OR cv.agent_id = $2::uuid)
+      AND ($3::bool OR EXISTS (
+            SELECT 1 FROM participants p
+            WHERE p.org_id = cv.org_id AND p.conversation_id = cv.id AND p.type = 'user'
+              AND (p.external_id = $4::text
+                   OR ($5::text <> '' AND lower(btrim(p.email)) = lower(btrim($5::text))))))
+      AND ($6::timestamptz IS NULL
+           OR (cv.created_at, cv.id) < ($6::timestamptz, $7::uuid))
+    ORDER BY cv.created_at DESC, cv.id DESC
+    LIMIT $9 OFFSET $8
+) c
+LEFT JOIN LATERAL (
+    SELECT m.direction, left(m.text, 1024) AS text FROM messages m
+    WHERE m.org_id = c.org_id AND m.conversation_id = c.id
+    ORDER BY m.seq
+    LIMIT 1
+) fm ON true
+LEFT JOIN LATERAL (
+    SELECT p.name FROM participants p
+    WHERE p.org_id = c.org_id AND p.conversation_id = c.id AND p.type = 'user'
+    ORDER BY p.created_at, p.id
+    LIMIT 1
+) vp ON true
 ORDER BY c.created_at DESC, c.id DESC
-LIMIT $9 OFFSET $8
 `
 
 type ConversationListParams struct {
@@ -131,9 +148,29 @@ type ConversationListParams struct {
 	Lim            int32
 }
 
+type ConversationListRow struct {
+	ID             uuid.UUID
+	OrgID          uuid.UUID
+	AgentID        uuid.UUID
+	Title          *string
+	Platform       string
+	Metadata       json.RawMessage
+	ClientSupports []string
+	MessageCount   int32
+	LastMessageAt  *time.Time
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	FirstDirection string
+	FirstText      string
+	VisitorName    string
+}
+
 // Admin listing, newest first. A basic principal (all_visible = false) sees only the
 // conversations with a user participant carrying its jwt:<sub> identity or its email.
-func (q *Queries) ConversationList(ctx context.Context, db DBTX, arg ConversationListParams) ([]Conversation, error) {
+// The page is cut first; then, for its rows only, one index probe each reads the first
+// message (its text cut to 1024 characters) and the visitor's name, which the API's
+// display name derives from (ADMIN-API §9.7).
+func (q *Queries) ConversationList(ctx context.Context, db DBTX, arg ConversationListParams) ([]ConversationListRow, error) {
 	rows, err := db.Query(ctx, conversationList,
 		arg.OrgID,
 		arg.AgentID,
@@ -149,9 +186,9 @@ func (q *Queries) ConversationList(ctx context.Context, db DBTX, arg Conversatio
 		return nil, err
 	}
 	defer rows.Close()
-	items := []Conversation{}
+	items := []ConversationListRow{}
 	for rows.Next() {
-		var i Conversation
+		var i ConversationListRow
 		if err := rows.Scan(
 			&i.ID,
 			&i.OrgID,
@@ -164,6 +201,9 @@ func (q *Queries) ConversationList(ctx context.Context, db DBTX, arg Conversatio
 			&i.LastMessageAt,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.FirstDirection,
+			&i.FirstText,
+			&i.VisitorName,
 		); err != nil {
 			return nil, err
 		}

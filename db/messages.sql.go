@@ -13,6 +13,32 @@ import (
 	"github.com/google/uuid"
 )
 
+const messageGetFirst = `-- name: MessageGetFirst :one
+SELECT direction, left(text, 1024)::text AS text FROM messages
+WHERE org_id = $1 AND conversation_id = $2
+ORDER BY seq
+LIMIT 1
+`
+
+type MessageGetFirstParams struct {
+	OrgID          uuid.UUID
+	ConversationID uuid.UUID
+}
+
+type MessageGetFirstRow struct {
+	Direction string
+	Text      string
+}
+
+// The first message of a conversation, its text cut to 1024 characters (the display name of
+// ADMIN-API §9.7 derives from it).
+func (q *Queries) MessageGetFirst(ctx context.Context, db DBTX, arg MessageGetFirstParams) (MessageGetFirstRow, error) {
+	row := db.QueryRow(ctx, messageGetFirst, arg.OrgID, arg.ConversationID)
+	var i MessageGetFirstRow
+	err := row.Scan(&i.Direction, &i.Text)
+	return i, err
+}
+
 const messageGetSeq = `-- name: MessageGetSeq :one
 SELECT seq FROM messages WHERE org_id = $1 AND conversation_id = $2 AND id = $3
 `

@@ -13,18 +13,38 @@ SELECT * FROM conversations WHERE id = @id;
 -- name: ConversationList :many
 -- Admin listing, newest first. A basic principal (all_visible = false) sees only the
 -- conversations with a user participant carrying its jwt:<sub> identity or its email.
-SELECT c.* FROM conversations c
-WHERE c.org_id = @org_id
-  AND (sqlc.narg(agent_id)::uuid IS NULL OR c.agent_id = sqlc.narg(agent_id)::uuid)
-  AND (@all_visible::bool OR EXISTS (
-        SELECT 1 FROM participants p
-        WHERE p.org_id = c.org_id AND p.conversation_id = c.id AND p.type = 'user'
-          AND (p.external_id = @identity::text
-               OR (@email::text <> '' AND lower(btrim(p.email)) = lower(btrim(@email::text))))))
-  AND (sqlc.narg(after_created_at)::timestamptz IS NULL
-       OR (c.created_at, c.id) < (sqlc.narg(after_created_at)::timestamptz, sqlc.narg(after_id)::uuid))
-ORDER BY c.created_at DESC, c.id DESC
-LIMIT @lim OFFSET @off;
+-- The page is cut first; then, for its rows only, one index probe each reads the first
+-- message (its text cut to 1024 characters) and the visitor's name, which the API's
+-- display name derives from (ADMIN-API §9.7).
+SELECT c.*, coalesce(fm.direction, '')::text AS first_direction, coalesce(fm.text, '')::text AS first_text,
+       coalesce(vp.name, '')::text AS visitor_name
+FROM (
+    SELECT cv.* FROM conversations cv
+    WHERE cv.org_id = @org_id
+      AND (sqlc.narg(agent_id)::uuid IS NULL OR cv.agent_id = sqlc.narg(agent_id)::uuid)
+      AND (@all_visible::bool OR EXISTS (
+            SELECT 1 FROM participants p
+            WHERE p.org_id = cv.org_id AND p.conversation_id = cv.id AND p.type = 'user'
+              AND (p.external_id = @identity::text
+                   OR (@email::text <> '' AND lower(btrim(p.email)) = lower(btrim(@email::text))))))
+      AND (sqlc.narg(after_created_at)::timestamptz IS NULL
+           OR (cv.created_at, cv.id) < (sqlc.narg(after_created_at)::timestamptz, sqlc.narg(after_id)::uuid))
+    ORDER BY cv.created_at DESC, cv.id DESC
+    LIMIT @lim OFFSET @off
+) c
+LEFT JOIN LATERAL (
+    SELECT m.direction, left(m.text, 1024) AS text FROM messages m
+    WHERE m.org_id = c.org_id AND m.conversation_id = c.id
+    ORDER BY m.seq
+    LIMIT 1
+) fm ON true
+LEFT JOIN LATERAL (
+    SELECT p.name FROM participants p
+    WHERE p.org_id = c.org_id AND p.conversation_id = c.id AND p.type = 'user'
+    ORDER BY p.created_at, p.id
+    LIMIT 1
+) vp ON true
+ORDER BY c.created_at DESC, c.id DESC;
 
 -- name: ConversationListReadable :many
 -- One org's part of a connection's list_conversations (PROTOCOL §4.5): the granted

@@ -50,3 +50,11 @@ WHERE m.org_id = @org_id AND m.conversation_id = @conversation_id
   AND (sqlc.narg(after_seq)::bigint IS NULL OR m.seq > sqlc.narg(after_seq)::bigint)
 ORDER BY m.seq
 LIMIT @lim OFFSET @off;
+
+-- name: MessageGetFirst :one
+-- The first message of a conversation, its text cut to 1024 characters (the display name of
+-- ADMIN-API §9.7 derives from it).
+SELECT direction, left(text, 1024)::text AS text FROM messages
+WHERE org_id = @org_id AND conversation_id = @conversation_id
+ORDER BY seq
+LIMIT 1;

@@ -18,9 +18,19 @@ type Viewer struct {
 	Email    string
 }
 
+// ListedConversation is a conversation of a list with what its display name derives from.
+type ListedConversation struct {
+	db.Conversation
+	// FirstInbound is the first message of the conversation, its text cut to 1024
+	// characters, when the visitor wrote it; "" otherwise.
+	FirstInbound string
+	// VisitorName is the name of its first user participant ("" when it has none).
+	VisitorName string
+}
+
 // ListConversations pages the org's conversations visible to v, newest first, optionally
 // of one agent.
-func (s *Store) ListConversations(ctx context.Context, orgID uuid.UUID, agentID uuid.NullUUID, v Viewer, p Page) ([]db.Conversation, error) {
+func (s *Store) ListConversations(ctx context.Context, orgID uuid.UUID, agentID uuid.NullUUID, v Viewer, p Page) ([]ListedConversation, error) {
 	rows, err := queries.ConversationList(ctx, s.pool, db.ConversationListParams{
 		OrgID: orgID, AgentID: agentID, AllVisible: v.All, Identity: v.Identity, Email: v.Email,
 		AfterCreatedAt: p.AfterAt, AfterID: p.AfterID, Lim: p.Limit, Off: p.Offset,
@@ -28,7 +38,21 @@ func (s *Store) ListConversations(ctx context.Context, orgID uuid.UUID, agentID 
 	if err != nil {
 		return nil, fmt.Errorf("list conversations: %w", err)
 	}
-	return rows, nil
+	out := make([]ListedConversation, len(rows))
+	for i, r := range rows {
+		out[i] = ListedConversation{
+			Conversation: db.Conversation{
+				ID: r.ID, OrgID: r.OrgID, AgentID: r.AgentID, Title: r.Title, Platform: r.Platform, Metadata: r.Metadata,
+				ClientSupports: r.ClientSupports, MessageCount: r.MessageCount, LastMessageAt: r.LastMessageAt,
+				CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+			},
+			VisitorName: r.VisitorName,
+		}
+		if r.FirstDirection == "inbound" {
+			out[i].FirstInbound = r.FirstText
+		}
+	}
+	return out, nil
 }
 
 // VisibleConversation loads a conversation of the org that v may see. ErrNotFound for an

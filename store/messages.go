@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/switchboard-dev/switchboard/db"
 )
@@ -69,4 +70,19 @@ func (s *Store) MessagesNewestFirst(ctx context.Context, orgID, conversationID u
 		return nil, fmt.Errorf("list messages of conversation %s: %w", conversationID, err)
 	}
 	return msgs, nil
+}
+
+// FirstInbound returns the first message of a conversation of the org, its text cut to 1024
+// characters, when the visitor wrote it; "" otherwise (or when it has no message).
+func (s *Store) FirstInbound(ctx context.Context, orgID, conversationID uuid.UUID) (string, error) {
+	m, err := queries.MessageGetFirst(ctx, s.pool, db.MessageGetFirstParams{OrgID: orgID, ConversationID: conversationID})
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return "", nil
+	case err != nil:
+		return "", fmt.Errorf("first message of %s: %w", conversationID, err)
+	case m.Direction != "inbound":
+		return "", nil
+	}
+	return m.Text, nil
 }

@@ -1,6 +1,8 @@
 package admin
 
 import (
+	"strings"
+
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
 
@@ -13,6 +15,7 @@ type conversationJSON struct {
 	ID            string    `json:"id"`
 	AgentID       string    `json:"agentId"`
 	Title         *string   `json:"title"`
+	Name          string    `json:"name"`
 	Platform      string    `json:"platform"`
 	MessageCount  int32     `json:"messageCount"`
 	LastMessageAt *jsonTime `json:"lastMessageAt"`
@@ -29,12 +32,32 @@ type participantJSON struct {
 	CreatedAt  jsonTime `json:"createdAt"`
 }
 
-func conversationOut(c db.Conversation) conversationJSON {
+func conversationOut(c db.Conversation, name string) conversationJSON {
 	return conversationJSON{
-		ID: c.ID.String(), AgentID: c.AgentID.String(), Title: c.Title, Platform: c.Platform,
+		ID: c.ID.String(), AgentID: c.AgentID.String(), Title: c.Title, Name: name, Platform: c.Platform,
 		MessageCount: c.MessageCount, LastMessageAt: tsPtr(c.LastMessageAt),
 		CreatedAt: ts(c.CreatedAt), UpdatedAt: ts(c.UpdatedAt),
 	}
+}
+
+// Display names (ADMIN-API §9.7) cut the visitor's first message to this many characters, as
+// list_conversations cuts its titles (PROTOCOL §4.5).
+const nameChars = 60
+
+// conversationName is a conversation's display name: its stored title; else its first
+// message when the visitor wrote it, whitespace collapsed and cut to 60 characters with "…"
+// appended when cut; else the visitor's name.
+func conversationName(title *string, firstInbound, visitor string) string {
+	if title != nil && *title != "" {
+		return *title
+	}
+	if t := strings.Join(strings.Fields(firstInbound), " "); t != "" {
+		if r := []rune(t); len(r) > nameChars {
+			return string(r[:nameChars]) + "…"
+		}
+		return t
+	}
+	return visitor
 }
 
 func (h *handlers) listConversations(c *fiber.Ctx) error {
@@ -66,7 +89,7 @@ func (h *handlers) listConversations(c *fiber.Ctx) error {
 	rows, more := trim(rows, pg.limit)
 	out := make([]conversationJSON, len(rows))
 	for i, r := range rows {
-		out[i] = conversationOut(r)
+		out[i] = conversationOut(r.Conversation, conversationName(r.Title, r.FirstInbound, r.VisitorName))
 	}
 	next := pg.next(more, func() cursor {
 		last := rows[len(rows)-1]
@@ -96,10 +119,21 @@ func (h *handlers) getConversation(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	first, err := h.st.FirstInbound(ctx, p.org, id)
+	if err != nil {
+		return err
+	}
+	visitor := ""
+	for _, pt := range parts { // in creation order
+		if pt.Type == "user" {
+			visitor = pt.Name
+			break
+		}
+	}
 	out := struct {
 		conversationJSON
 		Participants []participantJSON `json:"participants"`
-	}{conversationJSON: conversationOut(conv), Participants: make([]participantJSON, len(parts))}
+	}{conversationJSON: conversationOut(conv, conversationName(conv.Title, first, visitor)), Participants: make([]participantJSON, len(parts))}
 	for i, pt := range parts {
 		out.Participants[i] = participantJSON{
 			ID: pt.ID.String(), Type: pt.Type, Name: pt.Name, Email: pt.Email, ExternalID: pt.ExternalID,

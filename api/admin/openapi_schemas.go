@@ -225,8 +225,9 @@ func schemas() obj {
 }
 
 func conversationProps() obj {
+	name := obj{"type": "string", "description": "display name: the title; else the visitor's first message, cut to 60 characters; else the visitor's name"}
 	return obj{
-		"id": uuidS(), "agentId": uuidS(), "title": nstr(), "platform": enum("web"), "messageCount": integer(),
+		"id": uuidS(), "agentId": uuidS(), "title": nstr(), "name": name, "platform": enum("web"), "messageCount": integer(),
 		"lastMessageAt": nstamp(), "createdAt": stamp(), "updatedAt": stamp(),
 	}
 }
