@@ -2,11 +2,14 @@ package knowledge
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"regexp"
 	"sort"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/switchboard-dev/switchboard/netguard"
@@ -16,10 +19,16 @@ import (
 const (
 	KindWeb    = "web"
 	KindGitHub = "github" // reserved; refused by this version
+	KindFile   = "file"   // smooth-operator's local-directory kind; always refused
 )
 
 // MsgGitHubUnsupported is the exact message for the reserved kind (§9.11).
 const MsgGitHubUnsupported = "connector kind 'github' is not supported yet"
+
+// MsgFileUnsupported is the exact message for the kind file (§9.11): a tenant must never
+// make the server read its own disk.
+const MsgFileUnsupported = "connector kind 'file' is not supported: a connector never reads the server's disk; " +
+	"use kind 'web', or send the documents to POST /admin/document-sets/{name}/documents"
 
 // WebConfig is the stored, normalised config of a web connector: every key present,
 // null when unset (§9.11). Exactly one of URLs and Sitemap is set; MaxPages is set (200 by
@@ -31,11 +40,32 @@ type WebConfig struct {
 	ACL      *ACL     `json:"acl"`
 }
 
+// webConfigView is a web config as the API shows it: the stored keys, plus url, the first
+// of urls (null for a sitemap), for clients that read one URL (§9.11).
+type webConfigView struct {
+	URLs     []string `json:"urls"`
+	URL      *string  `json:"url"`
+	Sitemap  *string  `json:"sitemap"`
+	MaxPages *int     `json:"maxPages"`
+	ACL      *ACL     `json:"acl"`
+}
+
+func (c WebConfig) view() webConfigView {
+	v := webConfigView{URLs: c.URLs, Sitemap: c.Sitemap, MaxPages: c.MaxPages, ACL: c.ACL}
+	if len(c.URLs) > 0 {
+		v.URL = &c.URLs[0]
+	}
+	return v
+}
+
+const msgOneSource = "config must set exactly one of urls (or url) and sitemap"
+
 // parseWebConfig decodes and validates a web connector's config object. raw has already
 // been checked as JSON by the API (syntax, duplicate keys, UTF-8); this checks keys,
-// types and values and reports the first problem at its path under "config".
+// types and values and reports the first problem at its path under "config". A single
+// url (the smooth-operator shape) is the same as urls holding it; it is never stored.
 func parseWebConfig(raw json.RawMessage, allowPrivate bool) (WebConfig, *FieldError) {
-	obj, fe := decodeObject("config", raw, "urls", "sitemap", "maxPages", "acl")
+	obj, fe := decodeObject("config", raw, "urls", "url", "sitemap", "maxPages", "acl")
 	if fe != nil {
 		return WebConfig{}, fe
 	}
@@ -60,6 +90,19 @@ func parseWebConfig(raw json.RawMessage, allowPrivate bool) (WebConfig, *FieldEr
 			}
 		}
 	}
+	if v, ok := obj["url"]; ok && !isNull(v) {
+		var u string
+		if json.Unmarshal(v, &u) != nil {
+			return WebConfig{}, fieldErr("config.url", "config.url must be a string")
+		}
+		if c.URLs != nil {
+			return WebConfig{}, fieldErr("config.url", msgOneSource)
+		}
+		if err := netguard.ValidateURL(u, allowPrivate); err != nil {
+			return WebConfig{}, fieldErr("config.url", "config.url "+err.Error())
+		}
+		c.URLs = []string{u}
+	}
 	if v, ok := obj["sitemap"]; ok && !isNull(v) {
 		var s string
 		if json.Unmarshal(v, &s) != nil {
@@ -72,9 +115,9 @@ func parseWebConfig(raw json.RawMessage, allowPrivate bool) (WebConfig, *FieldEr
 	}
 	switch {
 	case c.URLs == nil && c.Sitemap == nil:
-		return WebConfig{}, fieldErr("config", "config must set exactly one of urls and sitemap")
+		return WebConfig{}, fieldErr("config", msgOneSource)
 	case c.URLs != nil && c.Sitemap != nil:
-		return WebConfig{}, fieldErr("config.sitemap", "config must set exactly one of urls and sitemap")
+		return WebConfig{}, fieldErr("config.sitemap", msgOneSource)
 	}
 	if v, ok := obj["maxPages"]; ok && !isNull(v) {
 		n, fe := decodeInt("config.maxPages", v)
@@ -229,7 +272,7 @@ type ConnectorInput struct {
 	Name        string
 	Kind        string
 	Config      json.RawMessage
-	DocumentSet string
+	DocumentSet *string // nil: on create, DefaultSetName(Name); on replace, the current set
 	Enabled     *bool   // nil: true
 	Schedule    *string // nil: manual only
 }
@@ -239,7 +282,7 @@ type connectorWrite struct {
 	name     string
 	kind     string
 	config   json.RawMessage // normalised WebConfig
-	set      string
+	set      string          // "": not given (see ConnectorInput.DocumentSet)
 	enabled  bool
 	schedule *string
 }
@@ -261,6 +304,8 @@ func validateConnector(in ConnectorInput, allowPrivate bool) (connectorWrite, *F
 	case KindWeb:
 	case KindGitHub:
 		return connectorWrite{}, fieldErr("kind", MsgGitHubUnsupported)
+	case KindFile:
+		return connectorWrite{}, fieldErr("kind", MsgFileUnsupported)
 	default:
 		return connectorWrite{}, fieldErr("kind", "kind must be 'web' (got "+echo(in.Kind)+")")
 	}
@@ -272,10 +317,13 @@ func validateConnector(in ConnectorInput, allowPrivate bool) (connectorWrite, *F
 	if err != nil {
 		return connectorWrite{}, fieldErr("config", "config cannot be stored")
 	}
-	if fe := checkSetName("documentSet", in.DocumentSet); fe != nil {
-		return connectorWrite{}, fe
+	w := connectorWrite{name: name, kind: in.Kind, config: stored, enabled: true}
+	if in.DocumentSet != nil {
+		if fe := checkSetName("documentSet", *in.DocumentSet); fe != nil {
+			return connectorWrite{}, fe
+		}
+		w.set = *in.DocumentSet
 	}
-	w := connectorWrite{name: name, kind: in.Kind, config: stored, set: in.DocumentSet, enabled: true}
 	if in.Enabled != nil {
 		w.enabled = *in.Enabled
 	}
@@ -287,4 +335,36 @@ func validateConnector(in ConnectorInput, allowPrivate bool) (connectorWrite, *F
 		w.schedule = &s
 	}
 	return w, nil
+}
+
+// DefaultSetName is the document set of a connector created without one (§9.11): its name
+// when that is a valid set name; otherwise the name with every run of characters a set name
+// cannot hold turned into "-", cut to 64 characters; and for a name with no ASCII letter or
+// digit, "connector-" and 8 hex digits of its SHA-256.
+func DefaultSetName(name string) string {
+	if ValidSetName(name) {
+		return name
+	}
+	var b strings.Builder
+	dash := false
+	for _, r := range name {
+		switch {
+		case r < utf8.RuneSelf && (r == '.' || r == '_' || r == '-' || unicode.IsLetter(r) || unicode.IsDigit(r)):
+			b.WriteRune(r)
+			dash = false
+		case !dash:
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	s := strings.TrimLeft(b.String(), "._-")
+	if len(s) > 64 {
+		s = s[:64]
+	}
+	s = strings.TrimRight(s, "-")
+	if ValidSetName(s) {
+		return s
+	}
+	sum := sha256.Sum256([]byte(name))
+	return "connector-" + hex.EncodeToString(sum[:4])
 }

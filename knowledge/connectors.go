@@ -15,7 +15,8 @@ import (
 )
 
 // Connector is a connector as the API shows it (§9.11). Config is the stored, normalised
-// config object of its kind (for web, a WebConfig with every key present).
+// config object of its kind (for web, a WebConfig with every key present) plus the keys
+// the API derives from it (for web, url).
 type Connector struct {
 	ID          uuid.UUID
 	Name        string
@@ -45,8 +46,8 @@ func connectorFromDB(c db.Connector) Connector {
 	}
 }
 
-// canonicalConfig re-encodes a stored config in its kind's key order (jsonb does not
-// keep the order it was written in).
+// canonicalConfig re-encodes a stored config as the API shows it, in its kind's key order
+// (jsonb does not keep the order it was written in).
 func canonicalConfig(kind string, raw json.RawMessage) json.RawMessage {
 	if kind != KindWeb {
 		return raw
@@ -55,7 +56,7 @@ func canonicalConfig(kind string, raw json.RawMessage) json.RawMessage {
 	if json.Unmarshal(raw, &c) != nil {
 		return raw
 	}
-	b, err := json.Marshal(c)
+	b, err := json.Marshal(c.view())
 	if err != nil {
 		return raw
 	}
@@ -63,13 +64,17 @@ func canonicalConfig(kind string, raw json.RawMessage) json.RawMessage {
 }
 
 // CreateConnector validates and stores a connector with its connector.create audit row.
-// Errors: *FieldError (the reserved kind github with MsgGitHubUnsupported at "kind",
-// unknown config keys at "config.<key>", private URLs, bad schedule), ErrConflict when
-// the name is taken in the org.
+// Without a document set it targets DefaultSetName of its name. Errors: *FieldError (the
+// reserved kind github with MsgGitHubUnsupported at "kind", the kind file, unknown config
+// keys at "config.<key>", private URLs, bad schedule), ErrConflict when the name is taken
+// in the org.
 func (s *Service) CreateConnector(ctx context.Context, orgID uuid.UUID, in ConnectorInput, m store.Meta) (Connector, error) {
 	w, fe := validateConnector(in, s.opts.AllowPrivateURLs)
 	if fe != nil {
 		return Connector{}, fe
+	}
+	if w.set == "" {
+		w.set = DefaultSetName(w.name)
 	}
 	fields := []string{"name", "kind", "config", "documentSet"}
 	if in.Enabled != nil {
@@ -100,7 +105,8 @@ func (s *Service) CreateConnector(ctx context.Context, orgID uuid.UUID, in Conne
 }
 
 // UpdateConnector replaces a connector (PUT semantics: omitted optional fields take
-// their defaults) with its connector.update audit row listing the changed fields.
+// their defaults, except an omitted document set, which keeps the current one) with its
+// connector.update audit row listing the changed fields.
 // Validation comes first; then an unknown or foreign id is ErrNotFound; then a changed
 // kind is a *FieldError at "kind".
 func (s *Service) UpdateConnector(ctx context.Context, orgID, id uuid.UUID, in ConnectorInput, m store.Meta) (Connector, error) {
@@ -116,6 +122,9 @@ func (s *Service) UpdateConnector(ctx context.Context, orgID, id uuid.UUID, in C
 		}
 		if old.Kind != w.kind {
 			return fieldErr("kind", "kind cannot be changed (connector is '"+old.Kind+"')")
+		}
+		if w.set == "" {
+			w.set = old.DocumentSet
 		}
 		c, err = tx.UpdateConnector(ctx, orgID, db.ConnectorUpdateParams{
 			ID: id, Name: w.name, Config: w.config, DocumentSet: w.set,

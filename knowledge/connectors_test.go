@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -11,7 +12,7 @@ import (
 )
 
 func webInput(name string, config string) ConnectorInput {
-	return ConnectorInput{Name: name, Kind: KindWeb, Config: json.RawMessage(config), DocumentSet: "docs-site"}
+	return ConnectorInput{Name: name, Kind: KindWeb, Config: json.RawMessage(config), DocumentSet: strp("docs-site")}
 }
 
 func TestConnectorWritesAreValidated(t *testing.T) {
@@ -26,9 +27,14 @@ func TestConnectorWritesAreValidated(t *testing.T) {
 		field string
 		msg   string
 	}{
-		{"github is reserved", ConnectorInput{Name: "gh", Kind: "github", Config: json.RawMessage(`{"owner":"a","repo":"b"}`), DocumentSet: "x"},
+		{"github is reserved", ConnectorInput{Name: "gh", Kind: "github", Config: json.RawMessage(`{"owner":"a","repo":"b"}`), DocumentSet: strp("x")},
 			"kind", "connector kind 'github' is not supported yet"},
-		{"unknown kind", ConnectorInput{Name: "n", Kind: "ftp", Config: json.RawMessage(`{}`), DocumentSet: "x"}, "kind", ""},
+		{"unknown kind", ConnectorInput{Name: "n", Kind: "ftp", Config: json.RawMessage(`{}`), DocumentSet: strp("x")}, "kind", ""},
+		{"file never reads the server's disk", ConnectorInput{Name: "n", Kind: "file", Config: json.RawMessage(`{"path":"/etc"}`)}, "kind", MsgFileUnsupported},
+		{"url and urls", webInput("n", `{"urls":["https://example.com/"],"url":"https://example.com/b"}`), "config.url", "config must set exactly one of urls (or url) and sitemap"},
+		{"url and sitemap", webInput("n", `{"url":"https://example.com/","sitemap":"https://example.com/s.xml"}`), "config.sitemap", ""},
+		{"url not a string", webInput("n", `{"url":["https://example.com/"]}`), "config.url", "config.url must be a string"},
+		{"private single url", webInput("n", `{"url":"http://127.0.0.1:8080/"}`), "config.url", ""},
 		{"blank name", webInput("   ", `{"urls":["https://example.com/"]}`), "name", ""},
 		{"long name", webInput(strings.Repeat("n", 129), `{"urls":["https://example.com/"]}`), "name", ""},
 		{"unknown config key", webInput("n", `{"urls":["https://example.com/"],"depth":2}`), "config.depth", "unknown field 'config.depth'"},
@@ -37,7 +43,7 @@ func TestConnectorWritesAreValidated(t *testing.T) {
 		{"neither urls nor sitemap", webInput("n", `{}`), "config", ""},
 		{"both urls and sitemap", webInput("n", `{"urls":["https://example.com/"],"sitemap":"https://example.com/s.xml"}`), "config.sitemap", ""},
 		{"empty urls", webInput("n", `{"urls":[]}`), "config.urls", ""},
-		{"url not a string", webInput("n", `{"urls":[1]}`), "config.urls[0]", ""},
+		{"urls entry not a string", webInput("n", `{"urls":[1]}`), "config.urls[0]", ""},
 		{"private url", webInput("n", `{"urls":["https://example.com/","http://127.0.0.1:8080/"]}`), "config.urls[1]", ""},
 		{"localhost sitemap", webInput("n", `{"sitemap":"http://localhost/sitemap.xml"}`), "config.sitemap", ""},
 		{"userinfo", webInput("n", `{"urls":["https://u:p@example.com/"]}`), "config.urls[0]", ""},
@@ -45,7 +51,7 @@ func TestConnectorWritesAreValidated(t *testing.T) {
 		{"maxPages not an integer", webInput("n", `{"sitemap":"https://example.com/s.xml","maxPages":1.0}`), "config.maxPages", ""},
 		{"maxPages too big", webInput("n", `{"sitemap":"https://example.com/s.xml","maxPages":2001}`), "config.maxPages", ""},
 		{"acl public not boolean", webInput("n", `{"urls":["https://example.com/"],"acl":{"public":"true"}}`), "config.acl.public", ""},
-		{"bad set name", ConnectorInput{Name: "n", Kind: KindWeb, Config: json.RawMessage(`{"urls":["https://example.com/"]}`), DocumentSet: "a/b"}, "documentSet", ""},
+		{"bad set name", ConnectorInput{Name: "n", Kind: KindWeb, Config: json.RawMessage(`{"urls":["https://example.com/"]}`), DocumentSet: strp("a/b")}, "documentSet", ""},
 		{"bad schedule", func() ConnectorInput {
 			in := webInput("n", `{"urls":["https://example.com/"]}`)
 			in.Schedule = strp("@every 5m")
@@ -77,7 +83,7 @@ func TestConnectorLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(c.Config) != `{"urls":null,"sitemap":"https://docs.acme.com/sitemap.xml","maxPages":200,"acl":null}` ||
+	if string(c.Config) != `{"urls":null,"url":null,"sitemap":"https://docs.acme.com/sitemap.xml","maxPages":200,"acl":null}` ||
 		!c.Enabled || *c.Schedule != "@daily" || c.DocumentSet != "docs-site" {
 		t.Fatalf("connector = %+v config %s", c, c.Config)
 	}
@@ -99,7 +105,7 @@ func TestConnectorLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	if u.Enabled || u.Schedule != nil || u.Name != "Docs" ||
-		string(u.Config) != `{"urls":["https://docs.acme.com/a","https://docs.acme.com/b"],"sitemap":null,"maxPages":null,"acl":{"public":false,"users":[],"groups":["staff"]}}` {
+		string(u.Config) != `{"urls":["https://docs.acme.com/a","https://docs.acme.com/b"],"url":"https://docs.acme.com/a","sitemap":null,"maxPages":null,"acl":{"public":false,"users":[],"groups":["staff"]}}` {
 		t.Fatalf("updated = %+v config %s", u, u.Config)
 	}
 	var details string
@@ -232,5 +238,67 @@ func TestRunsListNewestFirstWithFilters(t *testing.T) {
 	}
 	if page, _, _ := s.ListRuns(context.Background(), org, RunFilter{Status: StatusSucceeded}, nil, 50, 0); len(page) != 0 {
 		t.Fatalf("status filter: %+v", page)
+	}
+}
+
+func TestDefaultSetName(t *testing.T) {
+	// "" means: connector- and 8 hex digits of the name's digest.
+	for name, want := range map[string]string{
+		"docs-site":               "docs-site",
+		"Docs":                    "Docs",
+		"Docs site":               "Docs-site",
+		"  Help / FAQ (v2)!  ":    "Help-FAQ-v2",
+		"Café menu":               "Caf-menu",
+		"_internal.notes":         "internal.notes",
+		strings.Repeat("ab ", 40): strings.Repeat("ab-", 21) + "a",
+		"文档":                      "",
+		"!!!":                     "",
+	} {
+		got := DefaultSetName(name)
+		if !ValidSetName(got) {
+			t.Errorf("%q: %q is not a valid set name", name, got)
+		}
+		if want == "" {
+			if !regexp.MustCompile(`^connector-[0-9a-f]{8}$`).MatchString(got) || got == DefaultSetName(name+"x") {
+				t.Errorf("%q: %q, want connector- and a digest of the name", name, got)
+			}
+		} else if got != want {
+			t.Errorf("%q: %q, want %q", name, got, want)
+		}
+	}
+}
+
+func TestAConnectorWithoutASetTargetsItsNameAndKeepsItsSet(t *testing.T) {
+	e := newEnv(t)
+	s := e.service(testOptions(), false)
+	org := e.org("acme")
+	ctx := context.Background()
+	in := ConnectorInput{Name: "Help center", Kind: KindWeb, Config: json.RawMessage(`{"url":"https://help.acme.com/"}`)}
+	c, err := s.CreateConnector(ctx, org, in, testMeta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DocumentSet != "Help-center" || string(c.Config) != `{"urls":["https://help.acme.com/"],"url":"https://help.acme.com/","sitemap":null,"maxPages":null,"acl":null}` {
+		t.Fatalf("created %+v config %s", c, c.Config)
+	}
+	var stored string
+	if err := e.pool.QueryRow(ctx, "SELECT config::text FROM connectors WHERE org_id = $1 AND id = $2", org, c.ID).Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(stored, `"url"`) {
+		t.Fatalf("url is stored: %s", stored)
+	}
+	// A replace without a set keeps the current one, whatever the new name.
+	in.Name = "Support center"
+	u, err := s.UpdateConnector(ctx, org, c.ID, in, testMeta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.DocumentSet != "Help-center" || u.Name != "Support center" {
+		t.Fatalf("after replace %+v", u)
+	}
+	in.DocumentSet = strp("support")
+	if u, err = s.UpdateConnector(ctx, org, c.ID, in, testMeta); err != nil || u.DocumentSet != "support" {
+		t.Fatalf("an explicit set: %+v %v", u, err)
 	}
 }

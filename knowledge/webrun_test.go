@@ -195,7 +195,7 @@ func TestWebConnectorRefusesPrivateAddressesUnlessAllowed(t *testing.T) {
 		t.Fatal(err)
 	}
 	smIn := webInput("sitemap", `{"sitemap":"`+web.URL+`/sitemap.xml"}`)
-	smIn.DocumentSet = "other"
+	smIn.DocumentSet = strp("other")
 	sm, err := writer.CreateConnector(context.Background(), org, smIn, testMeta)
 	if err != nil {
 		t.Fatal(err)

@@ -43,7 +43,9 @@ func decodeConnectorWrite(v *reqjson.Value) (knowledge.ConnectorInput, *reqjson.
 	if cfg, p := r.Raw("config", reqjson.Required); p == reqjson.Set {
 		in.Config = cfg.Compact()
 	}
-	in.DocumentSet, _ = r.String("documentSet", reqjson.Required)
+	if set, p := r.String("documentSet", reqjson.Optional); p == reqjson.Set {
+		in.DocumentSet = &set
+	}
 	if b, p := r.Bool("enabled", reqjson.Optional); p == reqjson.Set {
 		in.Enabled = &b
 	}

@@ -115,7 +115,7 @@ func TestWebConnectorRunLifecycleThroughTheAPI(t *testing.T) {
 		t.Fatalf("Location %q", cr.header.Get("Location"))
 	}
 	cfg, _ := json.Marshal(cr.get(t, "connector.config"))
-	if string(cfg) != `{"acl":null,"maxPages":200,"sitemap":"`+web.URL+`/sitemap.xml","urls":null}` ||
+	if string(cfg) != `{"acl":null,"maxPages":200,"sitemap":"`+web.URL+`/sitemap.xml","url":null,"urls":null}` ||
 		cr.get(t, "connector.enabled") != true || cr.get(t, "connector.schedule") != nil {
 		t.Fatalf("connector %s", cr.body)
 	}
@@ -239,6 +239,10 @@ func TestConnectorWritesValidateAndReplace(t *testing.T) {
 		message string
 	}{
 		{"github is reserved", write(map[string]any{"kind": "github", "config": map[string]any{"owner": "acme", "repo": "docs"}}), "kind", "connector kind 'github' is not supported yet"},
+		{"file never reads the server's disk", write(map[string]any{"kind": "file", "config": map[string]any{"path": "/etc"}}), "kind",
+			"connector kind 'file' is not supported: a connector never reads the server's disk; use kind 'web', or send the documents to POST /admin/document-sets/{name}/documents"},
+		{"url and urls", write(map[string]any{"config": map[string]any{"urls": []string{"https://docs.example.com/a"}, "url": "https://docs.example.com/b"}}), "config.url", ""},
+		{"loopback url", write(map[string]any{"config": map[string]any{"url": web.URL + "/a"}}), "config.url", ""},
 		{"unknown kind", write(map[string]any{"kind": "ftp"}), "kind", ""},
 		{"missing kind", write(map[string]any{"kind": nil}), "kind", "kind is required"},
 		{"missing name", write(map[string]any{"name": nil}), "name", ""},
@@ -272,7 +276,7 @@ func TestConnectorWritesValidateAndReplace(t *testing.T) {
 		"config": map[string]any{"urls": []string{"https://docs.example.com/a", "https://docs.example.com/a"}, "acl": map[string]any{"users": []string{"u1"}}}})).want(t, 201)
 	id := created.str(t, "connector.id")
 	cfg, _ := json.Marshal(created.get(t, "connector.config"))
-	if string(cfg) != `{"acl":{"groups":[],"public":false,"users":["ctx:u1"]},"maxPages":null,"sitemap":null,"urls":["https://docs.example.com/a"]}` ||
+	if string(cfg) != `{"acl":{"groups":[],"public":false,"users":["ctx:u1"]},"maxPages":null,"sitemap":null,"url":"https://docs.example.com/a","urls":["https://docs.example.com/a"]}` ||
 		created.get(t, "connector.enabled") != false || created.str(t, "connector.schedule") != "@every 30m" {
 		t.Fatalf("created %s", created.body)
 	}

@@ -16,7 +16,6 @@ func withKnowledgeSchemas(base obj) obj {
 func knowledgeSchemas() obj {
 	nuuid := obj{"type": []string{"string", "null"}, "format": "uuid"}
 	nurl := obj{"type": []string{"string", "null"}, "format": "uri", "maxLength": 2048}
-	setName := obj{"type": "string", "pattern": setNamePattern.String()}
 	aclOrNull := obj{"anyOf": []obj{ref("ACL"), {"type": "null"}}}
 	aclWrite := obj{
 		"type": []string{"object", "null"}, "additionalProperties": false,
@@ -63,29 +62,33 @@ func knowledgeSchemas() obj {
 		"RunList":     pageOf("runs", "Run"),
 
 		"WebConfig": all(obj{
-			"urls": obj{"type": []string{"array", "null"}, "items": str()}, "sitemap": nstr(),
+			"urls":     obj{"type": []string{"array", "null"}, "items": str()},
+			"url":      obj{"type": []string{"string", "null"}, "description": "the first of urls (null with a sitemap); never stored"},
+			"sitemap":  nstr(),
 			"maxPages": nint(1, knowledge.MaxWebPages), "acl": aclOrNull,
 		}),
 		"Connector": all(obj{
 			"id": uuidS(), "name": str(), "kind": enum(knowledge.KindWeb), "config": ref("WebConfig"),
 			"documentSet": str(), "enabled": boolean(), "schedule": nstr(), "createdAt": stamp(), "updatedAt": stamp(),
 		}),
-		"ConnectorWrite": object([]string{"name", "kind", "config", "documentSet"}, obj{
+		"ConnectorWrite": object([]string{"name", "kind", "config"}, obj{
 			"name": strLen(1, knowledge.MaxConnectorNameChars),
 			"kind": obj{"type": "string", "enum": []string{knowledge.KindWeb},
-				"description": "'github' is reserved: refused with 'connector kind 'github' is not supported yet'; the kind cannot change on PUT"},
+				"description": "'github' is reserved: refused with 'connector kind 'github' is not supported yet'; 'file' is refused (a connector never reads the server's disk); the kind cannot change on PUT"},
 			"config": obj{
 				"type": "object", "additionalProperties": false,
-				"description": "web: exactly one of urls and sitemap; maxPages only with sitemap",
+				"description": "web: exactly one of urls (or url, one URL, the same as urls holding it) and sitemap; maxPages only with sitemap",
 				"properties": obj{
 					"urls":     obj{"type": []string{"array", "null"}, "minItems": 1, "maxItems": knowledge.MaxWebURLs, "items": obj{"type": "string", "format": "uri", "maxLength": 2048}},
+					"url":      nurl,
 					"sitemap":  nurl,
 					"maxPages": obj{"type": []string{"integer", "null"}, "minimum": 1, "maximum": knowledge.MaxWebPages, "default": knowledge.DefaultWebMaxPages},
 					"acl":      aclWrite,
 				},
 			},
-			"documentSet": setName,
-			"enabled":     obj{"type": []string{"boolean", "null"}, "default": true, "description": "false stops scheduled runs only"},
+			"documentSet": obj{"type": []string{"string", "null"}, "pattern": setNamePattern.String(),
+				"description": "omitted or null: on POST the connector's name (made a valid set name), on PUT the connector's current set"},
+			"enabled": obj{"type": []string{"boolean", "null"}, "default": true, "description": "false stops scheduled runs only"},
 			"schedule": obj{"type": []string{"string", "null"}, "maxLength": knowledge.MaxScheduleChars,
 				"description": "@every <duration> (15m..720h), @hourly, @daily, @weekly, or a 5-field cron expression in UTC"},
 		}),

@@ -1,0 +1,55 @@
+package admin_test
+
+import (
+	"slices"
+	"testing"
+)
+
+// The smooth-operator console's connector pages (ADMIN-API §9.11): its form sends
+// {name, kind, config: {url}, enabled} without documentSet, its list reads config.url.
+func TestAConnectorInTheConsoleShapeIndexes(t *testing.T) {
+	t.Parallel()
+	s := start(t, map[string]string{"SWITCHBOARD_ALLOW_PRIVATE_CONNECTOR_URLS": "1"})
+	a := s.newOrg(t, "A")
+	web := newSite(t)
+
+	created := s.do(t, "POST", "/admin/connectors", a.key, map[string]any{
+		"name": "Help site", "kind": "web", "config": map[string]any{"url": web.URL + "/a"}, "enabled": true,
+	}).want(t, 201)
+	id := created.str(t, "connector.id")
+	if created.str(t, "connector.documentSet") != "Help-site" || created.str(t, "connector.config.url") != web.URL+"/a" ||
+		!slices.Equal(created.list(t, "connector.config.urls"), []any{web.URL + "/a"}) {
+		t.Fatalf("created %s", created.body)
+	}
+	list := s.do(t, "GET", "/admin/connectors", a.key, nil).want(t, 200)
+	if list.str(t, "connectors.0.config.url") != web.URL+"/a" || list.str(t, "connectors.0.kind") != "web" {
+		t.Fatalf("list %s", list.body)
+	}
+
+	run := s.waitRun(t, a.key, s.do(t, "POST", "/admin/connectors/"+id+"/index", a.key, map[string]any{}).want(t, 202).str(t, "run.id"))
+	if run["status"] != "succeeded" || counts(run) != "1/1/1/0" || run["documentSet"] != "Help-site" {
+		t.Fatalf("run %v", run)
+	}
+	docs := s.do(t, "GET", "/admin/document-sets/Help-site/documents", a.key, nil).want(t, 200)
+	if docs.str(t, "documents.0.url") != web.URL+"/a" || docs.str(t, "documents.0.title") != "Alpha page" {
+		t.Fatalf("documents %s", docs.body)
+	}
+
+	// The edit form sends the same shape: the new URL replaces the old, the set stays.
+	edited := s.do(t, "PUT", "/admin/connectors/"+id, a.key, map[string]any{
+		"name": "Help centre", "kind": "web", "config": map[string]any{"url": web.URL + "/b.txt"}, "enabled": false,
+	}).want(t, 200)
+	if edited.str(t, "connector.name") != "Help centre" || edited.str(t, "connector.documentSet") != "Help-site" ||
+		edited.str(t, "connector.config.url") != web.URL+"/b.txt" || edited.get(t, "connector.enabled") != false {
+		t.Fatalf("edited %s", edited.body)
+	}
+	run = s.waitRun(t, a.key, s.do(t, "POST", "/admin/connectors/"+id+"/index", a.key, nil).want(t, 202).str(t, "run.id"))
+	if run["status"] != "succeeded" || counts(run) != "1/1/1/0" {
+		t.Fatalf("second run %v", run)
+	}
+	docs = s.do(t, "GET", "/admin/document-sets/Help-site/documents", a.key, nil).want(t, 200)
+	if l := docs.list(t, "documents"); len(l) != 1 || docs.str(t, "documents.0.url") != web.URL+"/b.txt" {
+		t.Fatalf("documents after the edit %s", docs.body)
+	}
+	s.do(t, "DELETE", "/admin/connectors/"+id, a.key, nil).want(t, 204)
+}
