@@ -219,7 +219,10 @@ func (q *Queries) IndexingRunFinishAttempt(ctx context.Context, db DBTX, arg Ind
 }
 
 const indexingRunGet = `-- name: IndexingRunGet :one
-SELECT id, org_id, connector_id, document_set, status, attempt, documents_seen, documents_indexed, chunks_indexed, documents_skipped, error, created_at, started_at, finished_at FROM indexing_runs WHERE org_id = $1 AND id = $2
+SELECT r.id, r.org_id, r.connector_id, r.document_set, r.status, r.attempt, r.documents_seen, r.documents_indexed, r.chunks_indexed, r.documents_skipped, r.error, r.created_at, r.started_at, r.finished_at, c.name AS connector_name
+FROM indexing_runs r
+LEFT JOIN connectors c ON c.org_id = $1 AND c.id = r.connector_id
+WHERE r.org_id = $1 AND r.id = $2
 `
 
 type IndexingRunGetParams struct {
@@ -227,24 +230,32 @@ type IndexingRunGetParams struct {
 	ID    uuid.UUID
 }
 
-func (q *Queries) IndexingRunGet(ctx context.Context, db DBTX, arg IndexingRunGetParams) (IndexingRun, error) {
+type IndexingRunGetRow struct {
+	IndexingRun   IndexingRun
+	ConnectorName *string
+}
+
+// With the current name of the run's connector (null for ingestion runs and once the
+// connector is deleted).
+func (q *Queries) IndexingRunGet(ctx context.Context, db DBTX, arg IndexingRunGetParams) (IndexingRunGetRow, error) {
 	row := db.QueryRow(ctx, indexingRunGet, arg.OrgID, arg.ID)
-	var i IndexingRun
+	var i IndexingRunGetRow
 	err := row.Scan(
-		&i.ID,
-		&i.OrgID,
-		&i.ConnectorID,
-		&i.DocumentSet,
-		&i.Status,
-		&i.Attempt,
-		&i.DocumentsSeen,
-		&i.DocumentsIndexed,
-		&i.ChunksIndexed,
-		&i.DocumentsSkipped,
-		&i.Error,
-		&i.CreatedAt,
-		&i.StartedAt,
-		&i.FinishedAt,
+		&i.IndexingRun.ID,
+		&i.IndexingRun.OrgID,
+		&i.IndexingRun.ConnectorID,
+		&i.IndexingRun.DocumentSet,
+		&i.IndexingRun.Status,
+		&i.IndexingRun.Attempt,
+		&i.IndexingRun.DocumentsSeen,
+		&i.IndexingRun.DocumentsIndexed,
+		&i.IndexingRun.ChunksIndexed,
+		&i.IndexingRun.DocumentsSkipped,
+		&i.IndexingRun.Error,
+		&i.IndexingRun.CreatedAt,
+		&i.IndexingRun.StartedAt,
+		&i.IndexingRun.FinishedAt,
+		&i.ConnectorName,
 	)
 	return i, err
 }
@@ -318,13 +329,15 @@ func (q *Queries) IndexingRunGetLastForConnector(ctx context.Context, db DBTX, a
 }
 
 const indexingRunList = `-- name: IndexingRunList :many
-SELECT id, org_id, connector_id, document_set, status, attempt, documents_seen, documents_indexed, chunks_indexed, documents_skipped, error, created_at, started_at, finished_at FROM indexing_runs
-WHERE org_id = $1
-  AND ($2::uuid IS NULL OR connector_id = $2::uuid)
-  AND ($3::text IS NULL OR status = $3::text)
+SELECT r.id, r.org_id, r.connector_id, r.document_set, r.status, r.attempt, r.documents_seen, r.documents_indexed, r.chunks_indexed, r.documents_skipped, r.error, r.created_at, r.started_at, r.finished_at, c.name AS connector_name
+FROM indexing_runs r
+LEFT JOIN connectors c ON c.org_id = $1 AND c.id = r.connector_id
+WHERE r.org_id = $1
+  AND ($2::uuid IS NULL OR r.connector_id = $2::uuid)
+  AND ($3::text IS NULL OR r.status = $3::text)
   AND ($4::timestamptz IS NULL
-       OR (created_at, id) < ($4::timestamptz, $5::uuid))
-ORDER BY created_at DESC, id DESC
+       OR (r.created_at, r.id) < ($4::timestamptz, $5::uuid))
+ORDER BY r.created_at DESC, r.id DESC
 LIMIT $7 OFFSET $6
 `
 
@@ -338,7 +351,13 @@ type IndexingRunListParams struct {
 	Lim            int32
 }
 
-func (q *Queries) IndexingRunList(ctx context.Context, db DBTX, arg IndexingRunListParams) ([]IndexingRun, error) {
+type IndexingRunListRow struct {
+	IndexingRun   IndexingRun
+	ConnectorName *string
+}
+
+// Each run with the current name of its connector, as IndexingRunGet.
+func (q *Queries) IndexingRunList(ctx context.Context, db DBTX, arg IndexingRunListParams) ([]IndexingRunListRow, error) {
 	rows, err := db.Query(ctx, indexingRunList,
 		arg.OrgID,
 		arg.ConnectorID,
@@ -352,24 +371,25 @@ func (q *Queries) IndexingRunList(ctx context.Context, db DBTX, arg IndexingRunL
 		return nil, err
 	}
 	defer rows.Close()
-	items := []IndexingRun{}
+	items := []IndexingRunListRow{}
 	for rows.Next() {
-		var i IndexingRun
+		var i IndexingRunListRow
 		if err := rows.Scan(
-			&i.ID,
-			&i.OrgID,
-			&i.ConnectorID,
-			&i.DocumentSet,
-			&i.Status,
-			&i.Attempt,
-			&i.DocumentsSeen,
-			&i.DocumentsIndexed,
-			&i.ChunksIndexed,
-			&i.DocumentsSkipped,
-			&i.Error,
-			&i.CreatedAt,
-			&i.StartedAt,
-			&i.FinishedAt,
+			&i.IndexingRun.ID,
+			&i.IndexingRun.OrgID,
+			&i.IndexingRun.ConnectorID,
+			&i.IndexingRun.DocumentSet,
+			&i.IndexingRun.Status,
+			&i.IndexingRun.Attempt,
+			&i.IndexingRun.DocumentsSeen,
+			&i.IndexingRun.DocumentsIndexed,
+			&i.IndexingRun.ChunksIndexed,
+			&i.IndexingRun.DocumentsSkipped,
+			&i.IndexingRun.Error,
+			&i.IndexingRun.CreatedAt,
+			&i.IndexingRun.StartedAt,
+			&i.IndexingRun.FinishedAt,
+			&i.ConnectorName,
 		); err != nil {
 			return nil, err
 		}

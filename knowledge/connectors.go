@@ -253,6 +253,7 @@ func (s *Service) IndexConnector(ctx context.Context, orgID, id uuid.UUID, m sto
 		active, err := tx.ActiveRunForConnector(ctx, orgID, id)
 		if err == nil {
 			run = runFromDB(active)
+			run.ConnectorName = &c.Name
 			return nil
 		}
 		if !isNotFound(err) {
@@ -263,6 +264,7 @@ func (s *Service) IndexConnector(ctx context.Context, orgID, id uuid.UUID, m sto
 			return err
 		}
 		run, created = runFromDB(r), true
+		run.ConnectorName = &c.Name
 		return tx.Audit(ctx, orgID, m, "connector.index", "connector", id.String(), map[string]any{"runId": r.ID.String()})
 	})
 	if err != nil {

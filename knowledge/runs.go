@@ -45,7 +45,7 @@ func (s *Service) GetRun(ctx context.Context, orgID, runID uuid.UUID) (Run, erro
 	if err != nil {
 		return Run{}, fmt.Errorf("get run %s: %w", runID, err)
 	}
-	return runFromDB(r), nil
+	return namedRun(r), nil
 }
 
 // ListRuns lists the org's runs, newest first (createdAt, then id, descending), after
@@ -72,9 +72,15 @@ func (s *Service) ListRuns(ctx context.Context, orgID uuid.UUID, f RunFilter, af
 	}
 	runs = make([]Run, len(rows))
 	for i, r := range rows {
-		runs[i] = runFromDB(r)
+		runs[i] = namedRun(r)
 	}
 	return runs, more, nil
+}
+
+func namedRun(r store.NamedRun) Run {
+	run := runFromDB(r.IndexingRun)
+	run.ConnectorName = r.ConnectorName
+	return run
 }
 
 // clampLimit keeps a page size within 1..200 (the API validates; this is a backstop).

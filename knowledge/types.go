@@ -49,6 +49,7 @@ var Statuses = []string{StatusQueued, StatusRunning, StatusSucceeded, StatusFail
 type Run struct {
 	ID               uuid.UUID
 	ConnectorID      *uuid.UUID
+	ConnectorName    *string // the connector's current name; nil for ingestion runs and deleted connectors
 	DocumentSet      string
 	Status           string
 	CreatedAt        time.Time

@@ -9,7 +9,12 @@ VALUES (@org_id, sqlc.narg(connector_id), @document_set, @documents_seen)
 RETURNING *;
 
 -- name: IndexingRunGet :one
-SELECT * FROM indexing_runs WHERE org_id = @org_id AND id = @id;
+-- With the current name of the run's connector (null for ingestion runs and once the
+-- connector is deleted).
+SELECT sqlc.embed(r), c.name AS connector_name
+FROM indexing_runs r
+LEFT JOIN connectors c ON c.org_id = @org_id AND c.id = r.connector_id
+WHERE r.org_id = @org_id AND r.id = @id;
 
 -- name: IndexingRunGetActiveForConnector :one
 SELECT * FROM indexing_runs
@@ -24,13 +29,16 @@ ORDER BY created_at DESC, id DESC
 LIMIT 1;
 
 -- name: IndexingRunList :many
-SELECT * FROM indexing_runs
-WHERE org_id = @org_id
-  AND (sqlc.narg(connector_id)::uuid IS NULL OR connector_id = sqlc.narg(connector_id)::uuid)
-  AND (sqlc.narg(status)::text IS NULL OR status = sqlc.narg(status)::text)
+-- Each run with the current name of its connector, as IndexingRunGet.
+SELECT sqlc.embed(r), c.name AS connector_name
+FROM indexing_runs r
+LEFT JOIN connectors c ON c.org_id = @org_id AND c.id = r.connector_id
+WHERE r.org_id = @org_id
+  AND (sqlc.narg(connector_id)::uuid IS NULL OR r.connector_id = sqlc.narg(connector_id)::uuid)
+  AND (sqlc.narg(status)::text IS NULL OR r.status = sqlc.narg(status)::text)
   AND (sqlc.narg(after_created_at)::timestamptz IS NULL
-       OR (created_at, id) < (sqlc.narg(after_created_at)::timestamptz, sqlc.narg(after_id)::uuid))
-ORDER BY created_at DESC, id DESC
+       OR (r.created_at, r.id) < (sqlc.narg(after_created_at)::timestamptz, sqlc.narg(after_id)::uuid))
+ORDER BY r.created_at DESC, r.id DESC
 LIMIT @lim OFFSET @off;
 
 -- name: IndexingRunCountQueued :one

@@ -12,16 +12,31 @@ import (
 // that creates the run (Tx.InsertJob); every step of an attempt runs in a transaction that
 // first fences the run (Tx.FenceRun).
 
+// NamedRun is a run with the current name of its connector (nil for an ingestion run, or
+// once the connector is deleted).
+type NamedRun struct {
+	db.IndexingRun
+	ConnectorName *string
+}
+
 // GetIndexingRun loads a run of the org. ErrNotFound otherwise.
-func (s *Store) GetIndexingRun(ctx context.Context, orgID, id uuid.UUID) (db.IndexingRun, error) {
+func (s *Store) GetIndexingRun(ctx context.Context, orgID, id uuid.UUID) (NamedRun, error) {
 	r, err := queries.IndexingRunGet(ctx, s.pool, db.IndexingRunGetParams{OrgID: orgID, ID: id})
-	return r, Classify(err)
+	return NamedRun{IndexingRun: r.IndexingRun, ConnectorName: r.ConnectorName}, Classify(err)
 }
 
 // ListIndexingRuns pages the org's runs, newest first.
-func (s *Store) ListIndexingRuns(ctx context.Context, orgID uuid.UUID, p db.IndexingRunListParams) ([]db.IndexingRun, error) {
+func (s *Store) ListIndexingRuns(ctx context.Context, orgID uuid.UUID, p db.IndexingRunListParams) ([]NamedRun, error) {
 	p.OrgID = orgID
-	return queries.IndexingRunList(ctx, s.pool, p)
+	rows, err := queries.IndexingRunList(ctx, s.pool, p)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]NamedRun, len(rows))
+	for i, r := range rows {
+		out[i] = NamedRun{IndexingRun: r.IndexingRun, ConnectorName: r.ConnectorName}
+	}
+	return out, nil
 }
 
 // StartRunAttempt marks a queued or running run running under attempt (a new attempt

@@ -26,8 +26,12 @@ func TestAConnectorInTheConsoleShapeIndexes(t *testing.T) {
 		t.Fatalf("list %s", list.body)
 	}
 
-	run := s.waitRun(t, a.key, s.do(t, "POST", "/admin/connectors/"+id+"/index", a.key, map[string]any{}).want(t, 202).str(t, "run.id"))
-	if run["status"] != "succeeded" || counts(run) != "1/1/1/0" || run["documentSet"] != "Help-site" {
+	queued := s.do(t, "POST", "/admin/connectors/"+id+"/index", a.key, map[string]any{}).want(t, 202)
+	if queued.str(t, "run.connectorName") != "Help site" {
+		t.Fatalf("queued run %s", queued.body)
+	}
+	run := s.waitRun(t, a.key, queued.str(t, "run.id"))
+	if run["status"] != "succeeded" || counts(run) != "1/1/1/0" || run["documentSet"] != "Help-site" || run["connectorName"] != "Help site" {
 		t.Fatalf("run %v", run)
 	}
 	docs := s.do(t, "GET", "/admin/document-sets/Help-site/documents", a.key, nil).want(t, 200)
@@ -51,5 +55,25 @@ func TestAConnectorInTheConsoleShapeIndexes(t *testing.T) {
 	if l := docs.list(t, "documents"); len(l) != 1 || docs.str(t, "documents.0.url") != web.URL+"/b.txt" {
 		t.Fatalf("documents after the edit %s", docs.body)
 	}
+
+	// The indexing page's Connector column: the connector's current name on all its runs,
+	// null for ingestion runs and once the connector is gone.
+	s.ingestAndWait(t, a.key, "faq", doc{"title": "Hours", "content": "Open 9 to 5."})
+	names := func() []any {
+		var out []any
+		for _, r := range s.do(t, "GET", "/admin/indexing/runs", a.key, nil).want(t, 200).list(t, "runs") {
+			out = append(out, r.(map[string]any)["connectorName"])
+		}
+		return out
+	}
+	if got := names(); !slices.Equal(got, []any{nil, "Help centre", "Help centre"}) {
+		t.Fatalf("connector names of the runs, newest first: %v", got)
+	}
 	s.do(t, "DELETE", "/admin/connectors/"+id, a.key, nil).want(t, 204)
+	if got := names(); !slices.Equal(got, []any{nil, nil, nil}) {
+		t.Fatalf("connector names after the delete: %v", got)
+	}
+	if one := s.do(t, "GET", "/admin/indexing/runs/"+run["id"].(string), a.key, nil).want(t, 200); one.get(t, "run.connectorName") != nil || one.str(t, "run.connectorId") != id {
+		t.Fatalf("a run of a deleted connector %s", one.body)
+	}
 }

@@ -55,7 +55,8 @@ func knowledgeSchemas() obj {
 
 		"Run": all(obj{
 			"id": uuidS(), "connectorId": nuuid, "documentSet": str(), "status": enum(knowledge.Statuses...),
-			"createdAt": stamp(), "startedAt": nstamp(), "finishedAt": nstamp(), "documentsSeen": integer(),
+			"connectorName": obj{"type": []string{"string", "null"}, "description": "the connector's current name; null for ingestion runs and once the connector is deleted"},
+			"createdAt":     stamp(), "startedAt": nstamp(), "finishedAt": nstamp(), "documentsSeen": integer(),
 			"documentsIndexed": integer(), "chunksIndexed": integer(), "documentsSkipped": integer(), "error": nstr(),
 		}),
 		"RunEnvelope": envelope("run", "Run"),

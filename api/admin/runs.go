@@ -18,6 +18,7 @@ import (
 type runJSON struct {
 	ID               string    `json:"id"`
 	ConnectorID      *string   `json:"connectorId"`
+	ConnectorName    *string   `json:"connectorName"`
 	DocumentSet      string    `json:"documentSet"`
 	Status           string    `json:"status"`
 	CreatedAt        jsonTime  `json:"createdAt"`
@@ -35,7 +36,7 @@ func runOut(r knowledge.Run) runJSON {
 		ID: r.ID.String(), DocumentSet: r.DocumentSet, Status: r.Status, CreatedAt: ts(r.CreatedAt),
 		StartedAt: tsPtr(r.StartedAt), FinishedAt: tsPtr(r.FinishedAt), DocumentsSeen: r.DocumentsSeen,
 		DocumentsIndexed: r.DocumentsIndexed, ChunksIndexed: r.ChunksIndexed, DocumentsSkipped: r.DocumentsSkipped,
-		Error: r.Error,
+		Error: r.Error, ConnectorName: r.ConnectorName,
 	}
 	if r.ConnectorID != nil {
 		s := r.ConnectorID.String()

@@ -54,7 +54,7 @@ func TestRunListFiltersPagesAndValidates(t *testing.T) {
 	}
 
 	one := s.do(t, "GET", "/admin/indexing/runs/"+want[1], a.key, nil).want(t, 200)
-	if one.str(t, "run.id") != want[1] || one.str(t, "run.status") != "succeeded" || one.get(t, "run.connectorId") != nil {
+	if one.str(t, "run.id") != want[1] || one.str(t, "run.status") != "succeeded" || one.get(t, "run.connectorId") != nil || one.get(t, "run.connectorName") != nil {
 		t.Fatalf("run %s", one.body)
 	}
 	for _, id := range []string{uuid.NewString(), "not-a-uuid"} {
