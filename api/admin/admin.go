@@ -137,7 +137,7 @@ func (h *handlers) routes() []route {
 		{get, "/admin/connectors/:id", curator, h.getConnector},
 		{put, "/admin/connectors/:id", admin, h.updateConnector},
 		{del, "/admin/connectors/:id", admin, h.deleteConnector},
-		{post, "/admin/connectors/:id/index", admin, h.indexConnector},
+		{post, "/admin/connectors/:id/index", curator, h.indexConnector},
 
 		{get, "/admin/indexing/runs", curator, h.listRuns},
 		{get, "/admin/indexing/runs/:id", curator, h.getRun},

@@ -2,6 +2,7 @@ package admin_test
 
 import (
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -26,7 +27,9 @@ func TestAConnectorInTheConsoleShapeIndexes(t *testing.T) {
 		t.Fatalf("list %s", list.body)
 	}
 
-	queued := s.do(t, "POST", "/admin/connectors/"+id+"/index", a.key, map[string]any{}).want(t, 202)
+	// Index now: a curator may start a run (the console offers it to curators).
+	curator := s.apiKey(t, a, "curator")
+	queued := s.do(t, "POST", "/admin/connectors/"+id+"/index", curator, map[string]any{}).want(t, 202)
 	if queued.str(t, "run.connectorName") != "Help site" {
 		t.Fatalf("queued run %s", queued.body)
 	}
@@ -34,6 +37,13 @@ func TestAConnectorInTheConsoleShapeIndexes(t *testing.T) {
 	if run["status"] != "succeeded" || counts(run) != "1/1/1/0" || run["documentSet"] != "Help-site" || run["connectorName"] != "Help site" {
 		t.Fatalf("run %v", run)
 	}
+	rows := s.auditRows(t, a)
+	if last := rows[len(rows)-1]; last.Action != "connector.index" || last.ActorType != "apiKey" || last.ActorName == nil || !strings.HasPrefix(*last.ActorName, "curator-") {
+		t.Fatalf("audit row of the curator's run: %+v", last)
+	}
+	// Writing connectors stays admin.
+	s.do(t, "PUT", "/admin/connectors/"+id, curator, map[string]any{"name": "x", "kind": "web", "config": map[string]any{"url": web.URL + "/a"}}).
+		wantError(t, 403, "FORBIDDEN", "-")
 	docs := s.do(t, "GET", "/admin/document-sets/Help-site/documents", a.key, nil).want(t, 200)
 	if docs.str(t, "documents.0.url") != web.URL+"/a" || docs.str(t, "documents.0.title") != "Alpha page" {
 		t.Fatalf("documents %s", docs.body)

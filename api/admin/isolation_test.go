@@ -134,8 +134,11 @@ func TestTenantIsolationOfIDRoutes(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			creds := []string{a.key}
-			if strings.HasPrefix(c.foreign, "/admin/conversations") {
+			switch {
+			case strings.HasPrefix(c.foreign, "/admin/conversations"):
 				creds = append(creds, a.curator, a.basic, token(t, map[string]any{"org": a.id.String(), "role": "basic", "sub": "shared-user", "email": "shared@example.org"}))
+			case strings.HasSuffix(c.foreign, "/index"):
+				creds = append(creds, a.curator)
 			}
 			for _, cred := range creds {
 				foreign := s.do(t, c.method, c.foreign, cred, c.body).wantError(t, 404, "NOT_FOUND", "-")

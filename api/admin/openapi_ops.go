@@ -64,7 +64,7 @@ func operations() []operation {
 		{method: get, path: "/admin/connectors/{id}", min: curator, summary: "Read a connector", params: []obj{id("connector")}, status: 200, response: "ConnectorEnvelope", errs: []int{404}},
 		{method: put, path: "/admin/connectors/{id}", min: admin, summary: "Replace a connector", params: []obj{id("connector")}, body: "ConnectorWrite", status: 200, response: "ConnectorEnvelope", errs: []int{404, 409}},
 		{method: del, path: "/admin/connectors/{id}", min: admin, summary: "Delete a connector, its documents, and cancel its active runs", params: []obj{id("connector")}, status: 204, errs: []int{404}},
-		{method: post, path: "/admin/connectors/{id}/index", min: admin, summary: "Queue a run of the connector (or return its active one)", params: []obj{id("connector")}, status: 202, response: "RunEnvelope", errs: []int{404}},
+		{method: post, path: "/admin/connectors/{id}/index", min: curator, summary: "Queue a run of the connector (or return its active one)", params: []obj{id("connector")}, status: 202, response: "RunEnvelope", errs: []int{404}},
 
 		{method: get, path: "/admin/indexing/runs", min: curator, summary: "List indexing runs, newest first",
 			params: append([]obj{
