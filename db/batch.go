@@ -586,8 +586,9 @@ func (b *TransactionSetSynchronousCommitBatchResults) Close() error {
 }
 
 const usageMonthTokensForTurn = `-- name: UsageMonthTokensForTurn :batchone
-SELECT coalesce((SELECT sum(tokens) FROM org_usage_months
-                 WHERE org_id = $1 AND month = date_trunc('month', now() AT TIME ZONE 'UTC')::date), 0)::bigint
+SELECT coalesce(sum(tokens), 0)::bigint AS tokens, coalesce(sum(server_key_tokens), 0)::bigint AS server_key_tokens
+FROM org_usage_months
+WHERE org_id = $1 AND month = date_trunc('month', now() AT TIME ZONE 'UTC')::date
 `
 
 type UsageMonthTokensForTurnBatchResults struct {
@@ -596,7 +597,13 @@ type UsageMonthTokensForTurnBatchResults struct {
 	closed bool
 }
 
-// The org's prompt plus completion tokens of the current UTC month (ADMIN-API §7.3).
+type UsageMonthTokensForTurnRow struct {
+	Tokens          int64
+	ServerKeyTokens int64
+}
+
+// The org's prompt plus completion tokens of the current UTC month (ADMIN-API §7.3), and
+// those of them the server's key paid for (PROTOCOL-1.1 §4.7.1, L9).
 func (q *Queries) UsageMonthTokensForTurn(ctx context.Context, db DBTX, orgID []uuid.UUID) *UsageMonthTokensForTurnBatchResults {
 	batch := &pgx.Batch{}
 	for _, a := range orgID {
@@ -609,20 +616,20 @@ func (q *Queries) UsageMonthTokensForTurn(ctx context.Context, db DBTX, orgID []
 	return &UsageMonthTokensForTurnBatchResults{br, len(orgID), false}
 }
 
-func (b *UsageMonthTokensForTurnBatchResults) QueryRow(f func(int, int64, error)) {
+func (b *UsageMonthTokensForTurnBatchResults) QueryRow(f func(int, UsageMonthTokensForTurnRow, error)) {
 	defer b.br.Close()
 	for t := 0; t < b.tot; t++ {
-		var column_1 int64
+		var i UsageMonthTokensForTurnRow
 		if b.closed {
 			if f != nil {
-				f(t, column_1, ErrBatchAlreadyClosed)
+				f(t, i, ErrBatchAlreadyClosed)
 			}
 			continue
 		}
 		row := b.br.QueryRow()
-		err := row.Scan(&column_1)
+		err := row.Scan(&i.Tokens, &i.ServerKeyTokens)
 		if f != nil {
-			f(t, column_1, err)
+			f(t, i, err)
 		}
 	}
 }
@@ -637,14 +644,17 @@ WITH usage AS (
     INSERT INTO usage_events (id, org_id, agent_id, conversation_id, session_id, request_id, model,
                               prompt_tokens, completion_tokens, tokens_estimated, cost_usd, cost_estimated,
                               gateway_key_id, outcome)
-    VALUES ($2, $1, $4, $5, $6, $7, $8,
-            $9, $10, $11, round(CAST($12 AS float8)::numeric, 10),
-            $13, $14, $15)
+    VALUES ($2, $1, $5, $6, $7, $8, $9,
+            $10, $11, $12, round(CAST($13 AS float8)::numeric, 10),
+            $14, $4, $15)
 )
-INSERT INTO org_usage_months (org_id, month, shard, tokens)
+INSERT INTO org_usage_months (org_id, month, shard, tokens, server_key_tokens)
 VALUES ($1, date_trunc('month', now() AT TIME ZONE 'UTC')::date,
-        get_byte(uuid_send($2), 15) % 16, $3)
-ON CONFLICT (org_id, month, shard) DO UPDATE SET tokens = org_usage_months.tokens + EXCLUDED.tokens
+        get_byte(uuid_send($2), 15) % 16, $3::bigint,
+        CASE WHEN $4::uuid IS NULL THEN $3::bigint ELSE 0 END)
+ON CONFLICT (org_id, month, shard) DO UPDATE
+SET tokens = org_usage_months.tokens + EXCLUDED.tokens,
+    server_key_tokens = org_usage_months.server_key_tokens + EXCLUDED.server_key_tokens
 `
 
 type UsageRecordBatchResults struct {
@@ -657,6 +667,7 @@ type UsageRecordParams struct {
 	OrgID            uuid.UUID
 	ID               uuid.UUID
 	Tokens           int64
+	GatewayKeyID     uuid.NullUUID
 	AgentID          uuid.UUID
 	ConversationID   uuid.UUID
 	SessionID        uuid.UUID
@@ -667,7 +678,6 @@ type UsageRecordParams struct {
 	TokensEstimated  bool
 	CostUsd          float64
 	CostEstimated    bool
-	GatewayKeyID     uuid.NullUUID
 	Outcome          string
 }
 
@@ -679,6 +689,7 @@ func (q *Queries) UsageRecord(ctx context.Context, db DBTX, arg []UsageRecordPar
 			a.OrgID,
 			a.ID,
 			a.Tokens,
+			a.GatewayKeyID,
 			a.AgentID,
 			a.ConversationID,
 			a.SessionID,
@@ -689,7 +700,6 @@ func (q *Queries) UsageRecord(ctx context.Context, db DBTX, arg []UsageRecordPar
 			a.TokensEstimated,
 			a.CostUsd,
 			a.CostEstimated,
-			a.GatewayKeyID,
 			a.Outcome,
 		}
 		batch.Queue(usageRecord, vals...)

@@ -271,10 +271,11 @@ type OrgSetting struct {
 }
 
 type OrgUsageMonth struct {
-	OrgID  uuid.UUID
-	Month  pgtype.Date
-	Shard  int16
-	Tokens int64
+	OrgID           uuid.UUID
+	Month           pgtype.Date
+	Shard           int16
+	Tokens          int64
+	ServerKeyTokens int64
 }
 
 type Participant struct {

@@ -16,7 +16,13 @@ const sessionCreate = `-- name: SessionCreate :one
 INSERT INTO sessions (id, org_id, conversation_id, agent_id, user_participant_id, agent_participant_id,
                       contact_email, user_name, supports, resume_token_hash, resume_token_expires_at)
 VALUES ($1, $2, $3, $4, $5, $6,
-        $7, $8, $9::text[], $10, $11)
+        $7, $8,
+        -- The capabilities (PROTOCOL-1.1 §4.2.8): the frame's list, else, on a resume, the
+        -- conversation's clientSupports at this moment, else none.
+        coalesce($9::text[],
+                 (SELECT c.client_supports FROM conversations c WHERE c.org_id = $2 AND c.id = $3),
+                 '{}'::text[]),
+        $10, $11)
 RETURNING id, org_id, conversation_id, agent_id, user_participant_id, agent_participant_id, status, contact_email, user_name, supports, resume_token_hash, resume_token_expires_at, created_at
 `
 

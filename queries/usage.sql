@@ -20,15 +20,20 @@ WITH usage AS (
             @prompt_tokens, @completion_tokens, @tokens_estimated, round(CAST(sqlc.arg(cost_usd) AS float8)::numeric, 10),
             @cost_estimated, sqlc.narg(gateway_key_id), @outcome)
 )
-INSERT INTO org_usage_months (org_id, month, shard, tokens)
+INSERT INTO org_usage_months (org_id, month, shard, tokens, server_key_tokens)
 VALUES (@org_id, date_trunc('month', now() AT TIME ZONE 'UTC')::date,
-        get_byte(uuid_send(@id), 15) % 16, @tokens)
-ON CONFLICT (org_id, month, shard) DO UPDATE SET tokens = org_usage_months.tokens + EXCLUDED.tokens;
+        get_byte(uuid_send(@id), 15) % 16, sqlc.arg(tokens)::bigint,
+        CASE WHEN sqlc.narg(gateway_key_id)::uuid IS NULL THEN sqlc.arg(tokens)::bigint ELSE 0 END)
+ON CONFLICT (org_id, month, shard) DO UPDATE
+SET tokens = org_usage_months.tokens + EXCLUDED.tokens,
+    server_key_tokens = org_usage_months.server_key_tokens + EXCLUDED.server_key_tokens;
 
 -- name: UsageMonthTokensForTurn :batchone
--- The org's prompt plus completion tokens of the current UTC month (ADMIN-API §7.3).
-SELECT coalesce((SELECT sum(tokens) FROM org_usage_months
-                 WHERE org_id = @org_id AND month = date_trunc('month', now() AT TIME ZONE 'UTC')::date), 0)::bigint;
+-- The org's prompt plus completion tokens of the current UTC month (ADMIN-API §7.3), and
+-- those of them the server's key paid for (PROTOCOL-1.1 §4.7.1, L9).
+SELECT coalesce(sum(tokens), 0)::bigint AS tokens, coalesce(sum(server_key_tokens), 0)::bigint AS server_key_tokens
+FROM org_usage_months
+WHERE org_id = @org_id AND month = date_trunc('month', now() AT TIME ZONE 'UTC')::date;
 
 -- name: UsageByDay :many
 SELECT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')::text AS bucket, count(*)::bigint AS turns,

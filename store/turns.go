@@ -28,9 +28,12 @@ type TurnInputs struct {
 	// GatewayKey is the org's newest active key (ADMIN-API §7.1), when HasGatewayKey.
 	GatewayKey    db.GatewayKey
 	HasGatewayKey bool
-	MonthTokens   int64            // the org's prompt plus completion tokens of the current UTC month
-	HasKnowledge  bool             // the org has at least one indexed document
-	History       []HistoryMessage // oldest first
+	MonthTokens   int64 // the org's prompt plus completion tokens of the current UTC month
+	// ServerKeyMonthTokens are those of MonthTokens that the server's gateway key paid for
+	// (PROTOCOL-1.1 §4.7.1, L9).
+	ServerKeyMonthTokens int64
+	HasKnowledge         bool             // the org has at least one indexed document
+	History              []HistoryMessage // oldest first
 }
 
 // HistoryMessage is one replayed message.
@@ -79,8 +82,8 @@ func (s *Store) LoadTurnInputs(ctx context.Context, orgID, agentID, conversation
 		in.GatewayKey = k
 		found("gateway key", &in.HasGatewayKey, err)
 	})
-	month.QueryRow(func(_ int, n int64, err error) {
-		in.MonthTokens = n
+	month.QueryRow(func(_ int, n db.UsageMonthTokensForTurnRow, err error) {
+		in.MonthTokens, in.ServerKeyMonthTokens = n.Tokens, n.ServerKeyTokens
 		if err != nil {
 			errs = append(errs, fmt.Errorf("load month tokens: %w", err))
 		}
