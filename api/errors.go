@@ -17,6 +17,9 @@ type Error struct {
 	Code    string
 	Message string
 	Field   string
+	// RetryAfterMs, set on the 429 of a /ws upgrade (PROTOCOL-1.1 §1.10), joins the error
+	// object at both places; zero leaves it out.
+	RetryAfterMs int64
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
@@ -36,9 +39,10 @@ var (
 )
 
 type errorBody struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-	Field   string `json:"field,omitempty"`
+	Code         string `json:"code"`
+	Message      string `json:"message"`
+	Field        string `json:"field,omitempty"`
+	RetryAfterMs int64  `json:"retryAfterMs,omitempty"`
 }
 
 type envelope struct {
@@ -54,7 +58,7 @@ type envelope struct {
 
 // Envelope builds the error body of ADMIN-API §1.5.
 func Envelope(requestID string, e *Error) any {
-	body := errorBody{Code: e.Code, Message: e.Message, Field: e.Field}
+	body := errorBody{Code: e.Code, Message: e.Message, Field: e.Field, RetryAfterMs: e.RetryAfterMs}
 	env := envelope{Type: "error", RequestID: requestID, Error: body, Timestamp: time.Now().UnixMilli()}
 	env.Data.RequestID = requestID
 	env.Data.Error = body

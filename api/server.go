@@ -11,6 +11,9 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/valyala/fasthttp"
+
+	"github.com/switchboard-dev/switchboard/config"
 )
 
 // BodyLimit is the largest request body read (ADMIN-API §1.1).
@@ -25,6 +28,8 @@ type Deps struct {
 	ListenerUp func() bool
 	// Metrics is what GET /metrics exposes; nil serves an empty registry.
 	Metrics prometheus.Gatherer
+	// Timeouts bound every HTTP exchange; zero values leave one unbounded (tests).
+	Timeouts config.HTTPTimeouts
 }
 
 // Server owns the Fiber app and the state its handlers share.
@@ -52,7 +57,13 @@ func New(d Deps, mounts ...Mount) *Server {
 		CaseSensitive:         true,
 		DisableStartupMessage: true,
 		ErrorHandler:          s.errorHandler,
+		// fasthttp's read timeout runs from a request's first byte to its last; it is the
+		// header timeout here, and HeaderReceived extends it for the body (setTimeouts).
+		ReadTimeout:  d.Timeouts.ReadHeader,
+		WriteTimeout: d.Timeouts.Write,
+		IdleTimeout:  d.Timeouts.Idle,
 	})
+	setTimeouts(s.app, d.Timeouts)
 	s.app.Use(requestID, s.accessLog, s.recoverPanic)
 	s.app.Get("/healthz", s.healthz)
 	s.app.Get("/readyz", s.readyz)
@@ -63,6 +74,19 @@ func New(d Deps, mounts ...Mount) *Server {
 	}
 	s.app.Use(func(c *fiber.Ctx) error { return errRouteNotFound })
 	return s
+}
+
+// setTimeouts gives a request's body its own read timeout once its headers are in, so that a
+// slow client is cut off at the header timeout (a slowloris sends headers a byte at a time)
+// while an honest upload gets the longer body timeout. A WebSocket, once upgraded, sets its
+// own deadlines (PROTOCOL §1.6–1.7).
+func setTimeouts(app *fiber.App, t config.HTTPTimeouts) {
+	if t.Read <= 0 {
+		return
+	}
+	app.Server().HeaderReceived = func(*fasthttp.RequestHeader) fasthttp.RequestConfig {
+		return fasthttp.RequestConfig{ReadTimeout: t.Read}
+	}
 }
 
 // App is the Fiber app, for serving and for tests.

@@ -35,8 +35,12 @@ type JWTConfig struct {
 	PublicKeyPEM string // AUTH_JWT_PUBLIC_KEY: PEM; pins RS256 or ES256
 	JWKSURL      string // AUTH_JWKS_URL: JWK Set; RS256 or ES256 per key
 	Issuer       string // AUTH_JWT_ISSUER: when set, iss must equal it
-	Audience     string // AUTH_JWT_AUDIENCE: when set, aud must contain it
-	Production   bool   // SWITCHBOARD_ENV=production: JWKSURL must be https
+	Audience     string // AUTH_JWT_AUDIENCE: when set, aud of an /admin token must contain it
+	// WSAudience is AUTH_WS_AUDIENCE: when set, aud of a /ws visitor token must contain it
+	// (instead of Audience), so that the tokens of the two surfaces never stand in for each
+	// other. Unset, /ws checks Audience.
+	WSAudience string
+	Production bool // SWITCHBOARD_ENV=production: JWKSURL must be https
 
 	// HTTPClient fetches the JWK Set. Nil means a client with a 5 s timeout
 	// that, in production, refuses redirects away from https.
@@ -93,11 +97,12 @@ func (c *Claims) Principal(orgID string) Principal {
 // Verifier verifies JWTs against the one configured kind of key material.
 // It is safe for concurrent use. Close stops its background JWKS refreshes.
 type Verifier struct {
-	issuer   string
-	audience string
-	now      func() time.Time
-	parser   *jwt.Parser
-	methods  []string // the algorithm allow-list handed to jwt/v5
+	issuer     string
+	audience   string // /admin
+	wsAudience string // /ws
+	now        func() time.Time
+	parser     *jwt.Parser
+	methods    []string // the algorithm allow-list handed to jwt/v5
 
 	static any        // HMAC secret or public key; nil when jwks is set
 	jwks   *jwksCache // nil unless JWKSURL is configured
@@ -119,7 +124,10 @@ func NewVerifier(ctx context.Context, cfg JWTConfig) (*Verifier, error) {
 	default:
 		return nil, errors.New("more than one kind of JWT key material: set only one of AUTH_JWT_SECRET, AUTH_JWT_PUBLIC_KEY, AUTH_JWKS_URL")
 	}
-	v := &Verifier{issuer: cfg.Issuer, audience: cfg.Audience, now: cfg.Now}
+	v := &Verifier{issuer: cfg.Issuer, audience: cfg.Audience, wsAudience: cfg.WSAudience, now: cfg.Now}
+	if v.wsAudience == "" {
+		v.wsAudience = v.audience
+	}
 	if v.now == nil {
 		v.now = time.Now
 	}
@@ -196,19 +204,23 @@ func (v *Verifier) Close() {
 // *TokenError: MISSING_ROLE for an absent or unknown role, INVALID_TOKEN for
 // everything else.
 func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
-	return v.verify(ctx, token, true)
-}
-
-// VerifyEndUser verifies a /ws token (PROTOCOL §1.2) exactly like Verify,
-// except that the role claim is neither required nor read.
-func (v *Verifier) VerifyEndUser(ctx context.Context, token string) (*Claims, error) {
-	return v.verify(ctx, token, false)
-}
-
-func (v *Verifier) verify(ctx context.Context, token string, withRole bool) (*Claims, error) {
 	if v == nil {
 		return nil, JWTNotConfigured()
 	}
+	return v.verify(ctx, token, true, v.audience)
+}
+
+// VerifyEndUser verifies a /ws token (PROTOCOL §1.2) exactly like Verify,
+// except that the role claim is neither required nor read and the audience is the
+// visitors' own (AUTH_WS_AUDIENCE).
+func (v *Verifier) VerifyEndUser(ctx context.Context, token string) (*Claims, error) {
+	if v == nil {
+		return nil, JWTNotConfigured()
+	}
+	return v.verify(ctx, token, false, v.wsAudience)
+}
+
+func (v *Verifier) verify(ctx context.Context, token string, withRole bool, audience string) (*Claims, error) {
 	if len(token) > MaxTokenBytes {
 		return nil, InvalidToken("token too large")
 	}
@@ -224,7 +236,7 @@ func (v *Verifier) verify(ctx context.Context, token string, withRole bool) (*Cl
 	if err != nil {
 		return nil, v.parseError(tok, err)
 	}
-	c, terr := v.checkClaims(claims, withRole)
+	c, terr := v.checkClaims(claims, withRole, audience)
 	if terr != nil {
 		return nil, terr
 	}
@@ -282,7 +294,7 @@ func (v *Verifier) parseError(tok *jwt.Token, err error) *TokenError {
 
 // checkClaims runs after the signature is verified: time, issuer, audience,
 // then the claims table of §2.3 in its order.
-func (v *Verifier) checkClaims(c jwt.MapClaims, withRole bool) (*Claims, *TokenError) {
+func (v *Verifier) checkClaims(c jwt.MapClaims, withRole bool, audience string) (*Claims, *TokenError) {
 	now := v.now()
 	nowSec := float64(now.Unix()) + float64(now.Nanosecond())/1e9
 
@@ -307,7 +319,7 @@ func (v *Verifier) checkClaims(c jwt.MapClaims, withRole bool) (*Claims, *TokenE
 			return nil, InvalidToken("issuer mismatch")
 		}
 	}
-	if v.audience != "" && !audienceContains(c["aud"], v.audience) {
+	if audience != "" && !audienceContains(c["aud"], audience) {
 		return nil, InvalidToken("audience mismatch")
 	}
 

@@ -46,6 +46,11 @@ type Config struct {
 	AuthFailuresPerMinute  int
 	MaxQueuedRuns          int
 
+	HTTP HTTPTimeouts
+	// Limits are the public-edge limits of PROTOCOL-1.1 §1.10; a zero disables one.
+	Limits       Limits
+	WidgetStrict bool
+
 	GatewayURL    string
 	GatewayKey    string
 	DefaultModel  string
@@ -72,7 +77,35 @@ type Auth struct {
 	JWKSURL      string
 	Issuer       string
 	Audience     string
+	WSAudience   string // AUTH_WS_AUDIENCE: the aud of /ws visitor tokens
 	DevOrg       string
+}
+
+// HTTPTimeouts bound a client's HTTP exchange (a WebSocket, once upgraded, follows
+// PROTOCOL §1.6–1.7 instead).
+type HTTPTimeouts struct {
+	ReadHeader time.Duration
+	Read       time.Duration
+	Write      time.Duration
+	Idle       time.Duration
+}
+
+// Limits are the variables of PROTOCOL-1.1 §1.10, L1–L9: each a non-negative integer, 0
+// disabling its limit.
+type Limits struct {
+	UpgradesPerIPPerMinute       int   // L1
+	MaxConnectionsPerIP          int   // L2
+	FrameBurst                   int   // L3
+	FramesPerSecond              int   // L3
+	SessionsPerConnectionPerHour int   // L4
+	SessionsPerIPPerHour         int   // L5
+	TurnsPerIPPerMinute          int   // L6
+	TurnBurstPerSession          int   // L7
+	TurnsPerSessionPerMinute     int   // L7
+	OrgMaxConcurrentTurns        int   // L8
+	ServerKeyMonthlyTokens       int64 // L9
+	// Exempt client addresses skip L1, L2, L5 and L6.
+	Exempt []netip.Prefix
 }
 
 // Load reads the process environment.
@@ -97,6 +130,7 @@ func LoadFrom(lookup func(string) (string, bool)) (*Config, error) {
 			JWKSURL:      r.str("AUTH_JWKS_URL"),
 			Issuer:       r.str("AUTH_JWT_ISSUER"),
 			Audience:     r.str("AUTH_JWT_AUDIENCE"),
+			WSAudience:   r.str("AUTH_WS_AUDIENCE"),
 			DevOrg:       r.str("AUTH_DEV_ORG_ID"),
 		},
 		WSAuthStrict:           r.oneOf("SWITCHBOARD_WS_AUTH", "lenient", "strict") == "strict",
@@ -109,21 +143,41 @@ func LoadFrom(lookup func(string) (string, bool)) (*Config, error) {
 		AdminRatePerMinute:     r.intRange("SWITCHBOARD_ADMIN_RATE_LIMIT_PER_MINUTE", 0, 1_000_000),
 		AuthFailuresPerMinute:  r.intRange("SWITCHBOARD_AUTH_FAILURE_LIMIT_PER_MINUTE", 0, 1_000_000),
 		MaxQueuedRuns:          r.intRange("SWITCHBOARD_INDEXING_MAX_QUEUED_RUNS", 0, 1_000_000),
-		GatewayURL:             r.aliased("SWITCHBOARD_GATEWAY_URL", "SMOOAI_GATEWAY_URL"),
-		GatewayKey:             r.aliased("SWITCHBOARD_GATEWAY_KEY", "SMOOAI_GATEWAY_KEY"),
-		DefaultModel:           r.str("SWITCHBOARD_DEFAULT_MODEL"),
-		MaxIterations:          r.intRange("SWITCHBOARD_MAX_ITERATIONS", 1, 64),
-		TurnTimeout:            r.duration("SWITCHBOARD_TURN_TIMEOUT"),
-		GatewayResponseBytes:   int64(r.intRange("SWITCHBOARD_GATEWAY_MAX_RESPONSE_BYTES", 64<<10, 1<<30)),
-		GatewayEventBytes:      int64(r.intRange("SWITCHBOARD_GATEWAY_MAX_EVENT_BYTES", 4<<10, 64<<20)),
-		GatewayToolCalls:       r.intRange("SWITCHBOARD_GATEWAY_MAX_TOOL_CALLS", 1, 1024),
-		ToolArgumentBytes:      r.intRange("SWITCHBOARD_MAX_TOOL_ARGUMENT_BYTES", 2, 65536),
-		ReplyBytes:             r.intRange("SWITCHBOARD_MAX_REPLY_BYTES", 1, 131072),
-		PriceTablePath:         r.str("SWITCHBOARD_PRICE_TABLE"),
-		GitHubAPIURL:           r.str("SWITCHBOARD_GITHUB_API_URL"),
-		ApprovalTimeout:        r.duration("SWITCHBOARD_APPROVAL_TIMEOUT"),
-		HistoryMessages:        r.intRange("SWITCHBOARD_HISTORY_MESSAGES", 1, 1000),
-		ResumeTokenTTL:         r.duration("SWITCHBOARD_RESUME_TOKEN_TTL"),
+		HTTP: HTTPTimeouts{
+			ReadHeader: r.duration("SWITCHBOARD_HTTP_READ_HEADER_TIMEOUT"),
+			Read:       r.duration("SWITCHBOARD_HTTP_READ_TIMEOUT"),
+			Write:      r.duration("SWITCHBOARD_HTTP_WRITE_TIMEOUT"),
+			Idle:       r.duration("SWITCHBOARD_HTTP_IDLE_TIMEOUT"),
+		},
+		Limits: Limits{
+			UpgradesPerIPPerMinute:       r.limit("SWITCHBOARD_WS_UPGRADES_PER_IP_PER_MINUTE"),
+			MaxConnectionsPerIP:          r.limit("SWITCHBOARD_WS_MAX_CONNECTIONS_PER_IP"),
+			FrameBurst:                   r.limit("SWITCHBOARD_WS_FRAME_BURST"),
+			FramesPerSecond:              r.limit("SWITCHBOARD_WS_FRAMES_PER_SECOND"),
+			SessionsPerConnectionPerHour: r.limit("SWITCHBOARD_WS_SESSIONS_PER_CONNECTION_PER_HOUR"),
+			SessionsPerIPPerHour:         r.limit("SWITCHBOARD_WS_SESSIONS_PER_IP_PER_HOUR"),
+			TurnsPerIPPerMinute:          r.limit("SWITCHBOARD_WS_TURNS_PER_IP_PER_MINUTE"),
+			TurnBurstPerSession:          r.limit("SWITCHBOARD_WS_TURN_BURST_PER_SESSION"),
+			TurnsPerSessionPerMinute:     r.limit("SWITCHBOARD_WS_TURNS_PER_SESSION_PER_MINUTE"),
+			OrgMaxConcurrentTurns:        r.limit("SWITCHBOARD_ORG_MAX_CONCURRENT_TURNS"),
+			ServerKeyMonthlyTokens:       int64(r.intRange("SWITCHBOARD_SERVER_KEY_MONTHLY_TOKENS_PER_ORG", 0, 1<<53)),
+		},
+		WidgetStrict:         r.boolean("SWITCHBOARD_WIDGET_STRICT"),
+		GatewayURL:           r.aliased("SWITCHBOARD_GATEWAY_URL", "SMOOAI_GATEWAY_URL"),
+		GatewayKey:           r.aliased("SWITCHBOARD_GATEWAY_KEY", "SMOOAI_GATEWAY_KEY"),
+		DefaultModel:         r.str("SWITCHBOARD_DEFAULT_MODEL"),
+		MaxIterations:        r.intRange("SWITCHBOARD_MAX_ITERATIONS", 1, 64),
+		TurnTimeout:          r.duration("SWITCHBOARD_TURN_TIMEOUT"),
+		GatewayResponseBytes: int64(r.intRange("SWITCHBOARD_GATEWAY_MAX_RESPONSE_BYTES", 64<<10, 1<<30)),
+		GatewayEventBytes:    int64(r.intRange("SWITCHBOARD_GATEWAY_MAX_EVENT_BYTES", 4<<10, 64<<20)),
+		GatewayToolCalls:     r.intRange("SWITCHBOARD_GATEWAY_MAX_TOOL_CALLS", 1, 1024),
+		ToolArgumentBytes:    r.intRange("SWITCHBOARD_MAX_TOOL_ARGUMENT_BYTES", 2, 65536),
+		ReplyBytes:           r.intRange("SWITCHBOARD_MAX_REPLY_BYTES", 1, 131072),
+		PriceTablePath:       r.str("SWITCHBOARD_PRICE_TABLE"),
+		GitHubAPIURL:         r.str("SWITCHBOARD_GITHUB_API_URL"),
+		ApprovalTimeout:      r.duration("SWITCHBOARD_APPROVAL_TIMEOUT"),
+		HistoryMessages:      r.intRange("SWITCHBOARD_HISTORY_MESSAGES", 1, 1000),
+		ResumeTokenTTL:       r.duration("SWITCHBOARD_RESUME_TOKEN_TTL"),
 	}
 	switch env := r.oneOf("SWITCHBOARD_ENV", "development", "production"); env {
 	case "production":
@@ -133,6 +187,10 @@ func LoadFrom(lookup func(string) (string, bool)) (*Config, error) {
 	c.Playground = !c.Production
 	if v := strings.TrimSpace(r.str("SWITCHBOARD_PLAYGROUND")); v != "" {
 		c.Playground = r.boolean("SWITCHBOARD_PLAYGROUND")
+	}
+	c.Limits.Exempt = r.exempt("SWITCHBOARD_WS_RATE_LIMIT_EXEMPT", c.Production)
+	if c.Production {
+		r.productionJWT(c.Auth)
 	}
 	if raw := r.str("SWITCHBOARD_ENCRYPTION_KEY"); raw != "" {
 		key, err := ParseEncryptionKey(raw)
@@ -172,7 +230,7 @@ func ParseEncryptionKey(raw string) ([]byte, error) {
 // RequireEncryptionKey is the check for commands that seal or open secrets.
 func (c *Config) RequireEncryptionKey() error {
 	if c.EncryptionKey == nil {
-		return errors.New("SWITCHBOARD_ENCRYPTION_KEY: required (standard base64 of 32 bytes; `openssl rand -base64 32` makes one)")
+		return errors.New("SWITCHBOARD_ENCRYPTION_KEY: required (standard base64 of 32 bytes; `openssl rand -base64 32` makes one, and `make run` writes one to .env.local)")
 	}
 	return nil
 }
@@ -251,6 +309,44 @@ func (r *reader) intRange(name string, lo, hi int) int {
 		return 0
 	}
 	return n
+}
+
+// limit reads a limit of PROTOCOL-1.1 §1.10: a non-negative integer, 0 disabling it.
+func (r *reader) limit(name string) int { return r.intRange(name, 0, 1_000_000_000) }
+
+// exempt reads SWITCHBOARD_WS_RATE_LIMIT_EXEMPT. Unlike other variables, set and empty is a
+// value (no exemption), distinct from unset (the environment's default: loopback in
+// development, nothing in production).
+func (r *reader) exempt(name string, production bool) []netip.Prefix {
+	if _, set := r.lookup(name); set {
+		return r.prefixes(name)
+	}
+	if production {
+		return nil
+	}
+	return []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+}
+
+// productionJWT applies the production rules for JWT verification: with key material, tokens
+// must name their issuer, /admin tokens their audience, and /ws visitor tokens an audience of
+// their own, so that a token minted for a browser can never be an admin token.
+func (r *reader) productionJWT(a Auth) {
+	if a.JWTSecret == "" && a.JWTPublicKey == "" && a.JWKSURL == "" {
+		return
+	}
+	const why = "required when SWITCHBOARD_ENV=production and JWT key material is set"
+	if strings.TrimSpace(a.Issuer) == "" {
+		r.fail("AUTH_JWT_ISSUER", why)
+	}
+	if strings.TrimSpace(a.Audience) == "" {
+		r.fail("AUTH_JWT_AUDIENCE", why)
+	}
+	switch {
+	case strings.TrimSpace(a.WSAudience) == "":
+		r.fail("AUTH_WS_AUDIENCE", why)
+	case a.WSAudience == a.Audience:
+		r.fail("AUTH_WS_AUDIENCE", "must differ from AUTH_JWT_AUDIENCE, so that a visitor's token is never an admin token")
+	}
 }
 
 func (r *reader) duration(name string) time.Duration {

@@ -1,10 +1,13 @@
 package config
 
 import (
+	"net/netip"
 	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 func env(m map[string]string) func(string) (string, bool) {
@@ -156,5 +159,90 @@ func TestDocsListEveryVariable(t *testing.T) {
 		if !strings.Contains(string(example), "\n"+line+"\n") && !strings.Contains(string(example), "\n# "+line+"\n") {
 			t.Errorf(".env.example lacks %q (or commented %q)", line, "# "+line)
 		}
+	}
+}
+
+func TestEdgeLimitDefaults(t *testing.T) {
+	c, err := LoadFrom(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Limits{
+		UpgradesPerIPPerMinute: 60, MaxConnectionsPerIP: 50, FrameBurst: 60, FramesPerSecond: 20,
+		SessionsPerConnectionPerHour: 30, SessionsPerIPPerHour: 300, TurnsPerIPPerMinute: 60,
+		TurnBurstPerSession: 30, TurnsPerSessionPerMinute: 12, OrgMaxConcurrentTurns: 256,
+		ServerKeyMonthlyTokens: 5_000_000,
+		Exempt:                 []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")},
+	}
+	if diff := cmp.Diff(want, c.Limits, cmp.Comparer(func(a, b netip.Prefix) bool { return a == b })); diff != "" {
+		t.Fatalf("limits (-want +got):\n%s", diff)
+	}
+	if c.HTTP != (HTTPTimeouts{ReadHeader: 10 * time.Second, Read: 60 * time.Second, Write: 60 * time.Second, Idle: 120 * time.Second}) || c.WidgetStrict {
+		t.Fatalf("http %+v strict %v", c.HTTP, c.WidgetStrict)
+	}
+}
+
+func TestRateLimitExemptDefaultsByEnvironmentAndEmptyMeansNone(t *testing.T) {
+	for _, tc := range []struct {
+		vars map[string]string
+		want int
+	}{
+		{map[string]string{}, 2},
+		{map[string]string{"SWITCHBOARD_ENV": "production"}, 0},
+		{map[string]string{"SWITCHBOARD_WS_RATE_LIMIT_EXEMPT": ""}, 0},
+		{map[string]string{"SWITCHBOARD_WS_RATE_LIMIT_EXEMPT": "10.0.0.0/8", "SWITCHBOARD_ENV": "production"}, 1},
+	} {
+		c, err := LoadFrom(env(tc.vars))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(c.Limits.Exempt) != tc.want {
+			t.Errorf("%v: exempt %v", tc.vars, c.Limits.Exempt)
+		}
+	}
+}
+
+func TestLimitsAreNonNegativeIntegers(t *testing.T) {
+	for _, name := range []string{"SWITCHBOARD_WS_FRAME_BURST", "SWITCHBOARD_ORG_MAX_CONCURRENT_TURNS", "SWITCHBOARD_SERVER_KEY_MONTHLY_TOKENS_PER_ORG"} {
+		for _, bad := range []string{"-1", "1.5", "lots"} {
+			if _, err := LoadFrom(env(map[string]string{name: bad})); err == nil || !strings.Contains(err.Error(), name+":") {
+				t.Errorf("%s=%s: err = %v", name, bad, err)
+			}
+		}
+		if c, err := LoadFrom(env(map[string]string{name: "0"})); err != nil || c == nil {
+			t.Errorf("%s=0 (disabled): %v", name, err)
+		}
+	}
+	if _, err := LoadFrom(env(map[string]string{"SWITCHBOARD_WS_RATE_LIMIT_EXEMPT": "localhost"})); err == nil {
+		t.Error("a non-CIDR exemption was accepted")
+	}
+}
+
+// JWT in production: issuer and audience required, and a /ws audience of its own.
+func TestProductionJWTNeedsIssuerAndBothAudiences(t *testing.T) {
+	base := map[string]string{"SWITCHBOARD_ENV": "production", "AUTH_JWT_SECRET": "0123456789abcdef0123456789abcdef"}
+	_, err := LoadFrom(env(base))
+	for _, name := range []string{"AUTH_JWT_ISSUER", "AUTH_JWT_AUDIENCE", "AUTH_WS_AUDIENCE"} {
+		if err == nil || !strings.Contains(err.Error(), name+": required") {
+			t.Errorf("err = %v, want %s required", err, name)
+		}
+	}
+	full := map[string]string{"AUTH_JWT_ISSUER": "https://idp.example/", "AUTH_JWT_AUDIENCE": "admin", "AUTH_WS_AUDIENCE": "widget"}
+	for k, v := range base {
+		full[k] = v
+	}
+	if _, err := LoadFrom(env(full)); err != nil {
+		t.Fatalf("complete production JWT config: %v", err)
+	}
+	full["AUTH_WS_AUDIENCE"] = "admin"
+	if _, err := LoadFrom(env(full)); err == nil || !strings.Contains(err.Error(), "AUTH_WS_AUDIENCE: must differ") {
+		t.Fatalf("same audience for both: %v", err)
+	}
+	// Without JWT key material nothing is required, and development requires nothing.
+	if _, err := LoadFrom(env(map[string]string{"SWITCHBOARD_ENV": "production"})); err != nil {
+		t.Fatalf("production without JWT: %v", err)
+	}
+	if _, err := LoadFrom(env(map[string]string{"AUTH_JWT_SECRET": "0123456789abcdef0123456789abcdef"})); err != nil {
+		t.Fatalf("development with JWT: %v", err)
 	}
 }

@@ -175,7 +175,7 @@ func (s *Server) start(ctx context.Context, box *seal.Box) error {
 	s.ws = ws.New(ws.Deps{
 		Config: s.cfg, Store: st, Box: box, Verifier: verifier, Log: s.log, Instance: in, Engine: engine, Hub: s.hub,
 	})
-	s.api = api.New(api.Deps{Pool: s.pool, Logger: s.log, ListenerUp: s.hub.Up, Metrics: s.metrics},
+	s.api = api.New(api.Deps{Pool: s.pool, Logger: s.log, ListenerUp: s.hub.Up, Metrics: s.metrics, Timeouts: s.cfg.HTTP},
 		admin.Mount(admin.Deps{
 			Config: s.cfg, Store: st, Box: box, Verifier: verifier, AuthMode: mode,
 			Log: s.log, InstanceID: in.ID, Knowledge: kn,
@@ -280,7 +280,8 @@ func (s *Server) shutdown(ctx context.Context) error {
 func (s *Server) authSetup(ctx context.Context) (*auth.Verifier, auth.Mode, error) {
 	jwtCfg := auth.JWTConfig{
 		Secret: s.cfg.Auth.JWTSecret, PublicKeyPEM: s.cfg.Auth.JWTPublicKey, JWKSURL: s.cfg.Auth.JWKSURL,
-		Issuer: s.cfg.Auth.Issuer, Audience: s.cfg.Auth.Audience, Production: s.cfg.Production, Logger: s.log,
+		Issuer: s.cfg.Auth.Issuer, Audience: s.cfg.Auth.Audience, WSAudience: s.cfg.Auth.WSAudience,
+		Production: s.cfg.Production, Logger: s.log,
 	}
 	mode, err := auth.ResolveMode(s.cfg.Auth.Mode, auth.HasKeyMaterial(jwtCfg), s.cfg.Production)
 	if err != nil {

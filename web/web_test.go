@@ -178,8 +178,12 @@ func TestThePlaygroundEmbedsTheDemoAgentOrTheOneAsked(t *testing.T) {
 
 func TestThePlaygroundIsOffInProductionUnlessAskedFor(t *testing.T) {
 	t.Parallel()
-	// AUTH_MODE none is refused in production; JWT key material keeps the server startable.
-	env := map[string]string{"SWITCHBOARD_ENV": "production", "AUTH_JWT_SECRET": "web-test-secret-of-at-least-32-bytes!!"}
+	// AUTH_MODE none is refused in production; JWT key material (with the issuer and the two
+	// audiences production requires) keeps the server startable.
+	env := map[string]string{
+		"SWITCHBOARD_ENV": "production", "AUTH_JWT_SECRET": "web-test-secret-of-at-least-32-bytes!!",
+		"AUTH_JWT_ISSUER": "https://idp.example.com/", "AUTH_JWT_AUDIENCE": "switchboard-admin", "AUTH_WS_AUDIENCE": "switchboard-widget",
+	}
 	off := servetest.Start(t, env)
 	if a := get(t, off.URL+"/"); a.status != 404 {
 		t.Fatalf("GET / in production: %d", a.status)

@@ -33,6 +33,8 @@ type Deps struct {
 	InstanceID uuid.UUID
 	// Knowledge serves document sets, documents, connectors and indexing runs.
 	Knowledge *knowledge.Service
+	// Addrs decides client addresses, shared with /ws; nil builds one from the config.
+	Addrs *api.ClientAddrs
 }
 
 // handlers holds what every handler shares.
@@ -44,6 +46,7 @@ type handlers struct {
 	log    *slog.Logger
 	cors   corsPolicy
 	limits *limiters
+	addrs  *api.ClientAddrs
 	orgs   *orgCache
 	touch  *touchThrottle
 	doc    []byte // the OpenAPI document, built once
@@ -58,8 +61,12 @@ func newHandlers(d Deps) *handlers {
 		d: d, cfg: d.Config, st: d.Store, kn: d.Knowledge, log: log,
 		cors:   newCORSPolicy(d.Config.AdminCORSOrigins, d.AuthMode == auth.ModeNone),
 		limits: newLimiters(d.Config.AdminRatePerMinute, d.Config.AuthFailuresPerMinute),
+		addrs:  d.Addrs,
 		orgs:   newOrgCache(),
 		touch:  newTouchThrottle(),
+	}
+	if h.addrs == nil {
+		h.addrs = api.NewClientAddrs(d.Config.TrustedProxies, log)
 	}
 	h.doc = buildOpenAPI()
 	return h

@@ -2,9 +2,7 @@ package admin
 
 import (
 	"math"
-	"net/netip"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -129,42 +127,11 @@ func rateLimited(c *fiber.Ctx, wait time.Duration) error {
 	return &api.Error{Status: 429, Code: "RATE_LIMITED", Message: "too many requests: retry after " + strconv.Itoa(secs) + " s"}
 }
 
-// clientIP is the TCP peer, or, when the peer is a trusted proxy, the first address in
-// X-Forwarded-For (read from the right) that is not one (ADMIN-API §1.8).
+// clientIP is the request's client address (ADMIN-API §1.8, the rule /ws shares).
 func (h *handlers) clientIP(c *fiber.Ctx) string {
-	peer, ok := netip.AddrFromSlice(c.Context().RemoteIP())
-	if !ok {
+	addr := h.addrs.Of(c)
+	if !addr.IsValid() {
 		return "unknown"
 	}
-	peer = peer.Unmap()
-	if !h.trusted(peer) {
-		return peer.String()
-	}
-	var hops []string
-	c.Request().Header.VisitAll(func(k, v []byte) {
-		if strings.EqualFold(string(k), fiber.HeaderXForwardedFor) {
-			hops = append(hops, strings.Split(string(v), ",")...)
-		}
-	})
-	addr := peer
-	for i := len(hops) - 1; i >= 0; i-- {
-		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
-		if err != nil {
-			break // a malformed hop: keep the nearest address we could read
-		}
-		addr = a.Unmap()
-		if !h.trusted(addr) {
-			break
-		}
-	}
 	return addr.String()
-}
-
-func (h *handlers) trusted(a netip.Addr) bool {
-	for _, p := range h.cfg.TrustedProxies {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
 }

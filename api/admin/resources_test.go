@@ -106,7 +106,10 @@ func TestGatewayKeysAreMaskedAndRevocable(t *testing.T) {
 
 func TestGatewayBaseURLMustBeHTTPSInProduction(t *testing.T) {
 	t.Parallel()
-	s := start(t, map[string]string{"SWITCHBOARD_ENV": "production"})
+	s := start(t, map[string]string{
+		"SWITCHBOARD_ENV": "production", "AUTH_JWT_ISSUER": "https://idp.example.com/",
+		"AUTH_JWT_AUDIENCE": "switchboard-admin", "AUTH_WS_AUDIENCE": "switchboard-widget",
+	})
 	a := s.newOrg(t, "A")
 	s.do(t, "POST", "/admin/gateway-keys", a.key, map[string]any{"label": "l", "key": "sk-0123456789", "baseUrl": "http://gw.example.com/v1"}).
 		wantError(t, 400, "VALIDATION_ERROR", "baseUrl")
