@@ -49,6 +49,11 @@ func (t *Turn) callTool(ctx context.Context, cfg *turnConfig, cites *citations, 
 			t.sink.ToolCall(call.Name, args)
 			return t.execTool(ctx, cfg, cites, te, args)
 		}
+		if store.JSONBSize(args) > store.MaxApprovalArgumentsBytes {
+			// An approval stores its arguments: at most 64 KiB as stored (ADMIN-API §9.8).
+			args, res = json.RawMessage("{}"), tools.InvalidArguments("arguments exceed 65536 bytes")
+			break
+		}
 		d, err := t.park(ctx, cfg, te.name, args)
 		if err != nil {
 			return "", false, err

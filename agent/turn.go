@@ -31,7 +31,8 @@ type Turn struct {
 	decisions chan approval.Decision
 
 	mu      sync.Mutex
-	stopped bool      // Cancel was called
+	stopped bool      // Cancel took the turn
+	settled bool      // the turn chose its own outcome (completed or failed); Cancel no longer can
 	parked  uuid.UUID // the pending approval the turn waits on; uuid.Nil when none
 
 	// Owned by the turn's goroutine, so that a contained panic ends the turn exactly once.
@@ -46,25 +47,42 @@ func (t *Turn) Done() <-chan struct{} { return t.done }
 // Cancel stops the turn at once: no further model or tool call is made, and its pending
 // approval, if any, is recorded cancelled before Cancel returns, so that a later decision
 // finds nothing. With ErrShuttingDown as cause the turn still ends with Failed; with any
-// other cause it ends without a terminal event. Later calls do nothing.
-func (t *Turn) Cancel(cause error) {
+// other cause it ends without a terminal event.
+//
+// Cancel reports whether it took the turn. It does not once the turn has settled its own
+// outcome (it is recording its reply or its failure, and will end with Completed or Failed),
+// nor when another Cancel took it first: then nothing changes, so a turn has exactly one end.
+func (t *Turn) Cancel(cause error) bool {
 	t.mu.Lock()
-	if t.stopped {
+	if t.stopped || t.settled {
 		t.mu.Unlock()
-		return
+		return false
 	}
 	t.stopped = true
 	t.cancel(cause)
 	parked := t.parked
 	t.mu.Unlock()
 	if parked == uuid.Nil {
-		return
+		return true
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), backgroundTimeout)
 	defer cancel()
 	if _, err := t.e.store.FinishApproval(ctx, t.spec.OrgID, parked, "cancelled"); err != nil {
 		t.log.Error("record cancelled approval", "approval_id", parked, "err", err)
 	}
+	return true
+}
+
+// settle is the turn's side of that race: it claims the turn's outcome for the turn itself,
+// unless a Cancel took the turn first. Calling it again changes nothing.
+func (t *Turn) settle() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.stopped {
+		return false
+	}
+	t.settled = true
+	return true
 }
 
 // toolSummary is what the stored reply records of each tool call.
@@ -92,7 +110,8 @@ func (t *Turn) run() {
 	text, cites, err := t.execute(m, &summaries)
 
 	rec := t.usageRecord(m)
-	if err == nil && t.ctx.Err() != nil {
+	// From here the turn's end is decided once: by a Cancel that came first, or by the turn.
+	if !t.settle() || (err == nil && t.ctx.Err() != nil) {
 		err = context.Cause(t.ctx)
 	}
 	if err == nil {
@@ -132,6 +151,7 @@ func (t *Turn) usageRecord(m *meter) store.TurnRecord {
 // when its client cancelled it, else error), then its AGENT_ERROR, except for a cancelled
 // turn, which ends without a terminal event. What was already done is not done again.
 func (t *Turn) fail(rec store.TurnRecord, err error) {
+	t.settle() // a contained panic gets here without run's settle; a Cancel that took the turn shows in its context
 	var cause error
 	if t.ctx.Err() != nil {
 		cause = context.Cause(t.ctx)

@@ -6,6 +6,7 @@ package instance
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"os"
 	"time"
@@ -44,10 +45,23 @@ func (in *Instance) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := in.store.HeartbeatInstance(ctx, in.ID); err != nil && ctx.Err() == nil {
-				in.log.Warn("instance heartbeat failed", "instance_id", in.ID, "err", err)
-			}
+			in.beat(ctx)
 		}
+	}
+}
+
+// beatTimeout bounds one heartbeat: a write stuck on a lock or a dying connection must not
+// hold up the beats after it (a missed beat is harmless; a stuck one lets the instance look
+// dead while it serves).
+const beatTimeout = HeartbeatEvery
+
+func (in *Instance) beat(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, beatTimeout)
+	defer cancel()
+	if err := in.store.HeartbeatInstance(ctx, in.ID); err != nil && ctx.Err() == nil {
+		in.log.Warn("instance heartbeat failed", "instance_id", in.ID, "err", err)
+	} else if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		in.log.Warn("instance heartbeat timed out", "instance_id", in.ID, "timeout", beatTimeout)
 	}
 }
 

@@ -104,7 +104,7 @@ func (s *Server) sweep(ctx context.Context, st *store.Store) {
 			return
 		case <-t.C:
 		}
-		expired, err := st.ExpireStaleApprovals(ctx)
+		expired, err := sweepOnce(ctx, st.ExpireStaleApprovals)
 		if err != nil {
 			if ctx.Err() == nil {
 				s.log.Warn("approval sweep failed", "err", err)
@@ -117,11 +117,19 @@ func (s *Server) sweep(ctx context.Context, st *store.Store) {
 		}
 		if time.Since(lastPrune) >= pruneInstancesEvery {
 			lastPrune = time.Now()
-			if err := st.PruneInstances(ctx); err != nil && ctx.Err() == nil {
+			if _, err := sweepOnce(ctx, func(ctx context.Context) (struct{}, error) { return struct{}{}, st.PruneInstances(ctx) }); err != nil && ctx.Err() == nil {
 				s.log.Warn("instance pruning failed", "err", err)
 			}
 		}
 	}
+}
+
+// sweepOnce runs one sweep query with its own timeout, so that one stuck query does not
+// stop the sweeps after it.
+func sweepOnce[T any](ctx context.Context, q func(context.Context) (T, error)) (T, error) {
+	ctx, cancel := context.WithTimeout(ctx, sweepEvery)
+	defer cancel()
+	return q(ctx)
 }
 
 // StopHeartbeat stops refreshing this instance's heartbeat while everything else goes on,

@@ -172,13 +172,15 @@ func (s *Server) start(ctx context.Context, box *seal.Box) error {
 	}
 	s.engine = engine
 	s.hub.DeliverDecisions(engine)
+	addrs := api.NewClientAddrs(s.cfg.TrustedProxies, s.log)
 	s.ws = ws.New(ws.Deps{
 		Config: s.cfg, Store: st, Box: box, Verifier: verifier, Log: s.log, Instance: in, Engine: engine, Hub: s.hub,
+		Addrs: addrs, Registerer: s.metrics, Panics: s.panics,
 	})
 	s.api = api.New(api.Deps{Pool: s.pool, Logger: s.log, ListenerUp: s.hub.Up, Metrics: s.metrics, Timeouts: s.cfg.HTTP},
 		admin.Mount(admin.Deps{
 			Config: s.cfg, Store: st, Box: box, Verifier: verifier, AuthMode: mode,
-			Log: s.log, InstanceID: in.ID, Knowledge: kn,
+			Log: s.log, InstanceID: in.ID, Knowledge: kn, Addrs: addrs,
 		}),
 		s.ws.Mount,
 		web.Mount(web.Deps{Config: s.cfg, DemoAgent: st.DemoAgent}),

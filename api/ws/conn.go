@@ -32,6 +32,8 @@ type conn struct {
 	id        uuid.UUID
 	principal *principal
 	origin    string
+	client    client     // the client address (PROTOCOL-1.1 §1.9)
+	lim       connLimits // L3 and L4
 	log       *slog.Logger
 	out       *outbox
 	binding   *backplane.Binding // nil without a backplane
@@ -63,12 +65,19 @@ func (h *Handler) serveConn(wc *websocket.Conn) {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &conn{
 		h: h, ws: wc.Conn, id: uuid.New(), principal: init.principal, origin: init.origin,
-		out: newOutbox(wc.Conn), ctx: ctx, cancel: cancel,
+		client: init.client, lim: h.limits.forConn(),
+		out: newOutbox(wc.Conn, h.log, h.d.Panics), ctx: ctx, cancel: cancel,
 		grants: map[uuid.UUID]uuid.UUID{}, widgetW: map[widgetIdentity]bool{},
 		sessions: map[uuid.UUID]sessionKeys{},
 	}
 	c.log = h.log.With("connection_id", c.id)
 	h.mu.Lock()
+	if h.closing {
+		h.mu.Unlock()
+		cancel()
+		_ = wc.WriteControl(fws.CloseMessage, fws.FormatCloseMessage(fws.CloseGoingAway, ""), time.Now().Add(controlWait))
+		return
+	}
 	h.conns[c] = struct{}{}
 	h.wg.Add(1)
 	h.mu.Unlock()
@@ -128,8 +137,13 @@ func readBounded(r io.Reader) ([]byte, bool, error) {
 	return nil, true, nil
 }
 
-// handle answers one message: the action's result, or the one error event fail writes.
+// handle answers one message: the action's result, or the one error event fail writes. A
+// frame over L3 (PROTOCOL-1.1 §1.10) gets RATE_LIMITED instead of any other answer.
 func (c *conn) handle(typ int, data []byte, oversized bool) {
+	if wait, ok := c.lim.frames.Take(); !ok {
+		c.refuseFrame(typ, data, oversized, wait)
+		return
+	}
 	f, err := readFrame(typ, data, oversized)
 	if err == nil {
 		err = c.dispatch(f)
@@ -137,6 +151,17 @@ func (c *conn) handle(typ int, data []byte, oversized bool) {
 	if err != nil {
 		c.fail(f, err)
 	}
+}
+
+// refuseFrame answers a frame refused by L3: not processed, parsed only to find a requestId
+// to echo.
+func (c *conn) refuseFrame(typ int, data []byte, oversized bool, wait time.Duration) {
+	requestID := ""
+	if typ == fws.TextMessage && !oversized {
+		f, _ := parseFrame(data)
+		requestID = f.requestID
+	}
+	c.send(errorEvent(requestID, c.h.limits.rateLimited("L3", wait)))
 }
 
 // readFrame applies the bad-frame checks of PROTOCOL §4.11; the frame is never nil.
@@ -194,7 +219,7 @@ func (c *conn) ping(_ context.Context, f *frame) error {
 // event and its approval recorded cancelled, the writer stops, grants are forgotten.
 func (c *conn) teardown() {
 	c.unsubscribe()
-	c.endTurn(errDisconnected)
+	c.endTurn(errDisconnected, time.Now().Add(cancelWait))
 	c.cancel()
 	c.out.shutdown()
 	c.h.mu.Lock()
@@ -208,26 +233,37 @@ func (c *conn) currentTurn() *turnRun {
 	return c.turn
 }
 
-// endTurn stops the connection's turn, if any, with cause: ErrShuttingDown lets the turn
-// send its AGENT_ERROR; any other cause suppresses its events. It waits for the turn's
-// records to be written.
-func (c *conn) endTurn(cause error) {
+// endTurn stops the connection's turn, if any, with cause and waits, at most until by, for
+// its records to be written. ErrShuttingDown lets the turn send its AGENT_ERROR; any other
+// cause (a disconnect) suppresses its events. A turn that had already settled its outcome
+// ends with it.
+func (c *conn) endTurn(cause error, by time.Time) {
 	c.mu.Lock()
 	run := c.turn
+	c.mu.Unlock()
 	if run == nil || run.handle == nil {
-		c.mu.Unlock()
 		return
 	}
-	if !errors.Is(cause, agent.ErrShuttingDown) {
-		run.suppressed = true
-		c.turn = nil
+	if run.handle.Cancel(cause) && !errors.Is(cause, agent.ErrShuttingDown) {
+		c.mu.Lock()
+		c.suppressLocked(run)
+		c.mu.Unlock()
 	}
-	handle := run.handle
-	c.mu.Unlock()
-	handle.Cancel(cause)
+	wait := time.NewTimer(time.Until(by))
+	defer wait.Stop()
 	select {
-	case <-handle.Done():
-	case <-time.After(cancelWait):
+	case <-run.handle.Done():
+	case <-wait.C:
 		c.log.Warn("ws: stopped turn did not end in time", "ws_request_id", run.requestID)
+	}
+	run.release()
+}
+
+// suppressLocked drops every later event of run and frees the connection's turn slot; c.mu
+// is held.
+func (c *conn) suppressLocked(run *turnRun) {
+	run.suppressed = true
+	if c.turn == run {
+		c.turn = nil
 	}
 }

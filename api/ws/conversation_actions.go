@@ -222,7 +222,7 @@ func (c *conn) renameConversation(ctx context.Context, f *frame) error {
 	if !ok || title == "" {
 		return newError(codeValidation, "rename_conversation requires a non-empty 'title'")
 	}
-	conv, err := c.conversation(ctx, cid, newError(codeConversationNF, "conversation '"+cid+"' not found"))
+	conv, err := c.conversation(ctx, cid, newError(codeConversationNF, "conversation '"+echo(cid)+"' not found"))
 	if err != nil {
 		return err
 	}

@@ -4,22 +4,23 @@ import "errors"
 
 // Error codes and fixed messages of PROTOCOL §6.
 const (
-	codeValidation     = "VALIDATION_ERROR"
-	codeUnsupported    = "UNSUPPORTED_ACTION"
-	codeAgentNotFound  = "AGENT_NOT_FOUND"
-	codeOrigin         = "ORIGIN_NOT_ALLOWED"
-	codeAuthContext    = "AUTH_CONTEXT_INVALID"
-	codeSessionNF      = "SESSION_NOT_FOUND"
-	codeConversationNF = "CONVERSATION_NOT_FOUND"
-	codeTurnInProgress = "TURN_IN_PROGRESS"
-	codeSkillNF        = "SKILL_NOT_FOUND"
-	codeLLMUnavailable = "LLM_UNAVAILABLE"
-	codeQuota          = "QUOTA_EXCEEDED"
-	codeNoPending      = "NO_PENDING_CONFIRMATION"
-	codeAgentError     = "AGENT_ERROR"
-	codeShuttingDown   = "SERVER_SHUTTING_DOWN"
-	codeStorage        = "STORAGE_ERROR"
-	codeInternal       = "INTERNAL_ERROR"
+	codeValidation         = "VALIDATION_ERROR"
+	codeUnsupported        = "UNSUPPORTED_ACTION"
+	codeAgentNotFound      = "AGENT_NOT_FOUND"
+	codeOrigin             = "ORIGIN_NOT_ALLOWED"
+	codeAgentNotAuthorized = "AGENT_NOT_AUTHORIZED"
+	codeAuthContext        = "AUTH_CONTEXT_INVALID"
+	codeSessionNF          = "SESSION_NOT_FOUND"
+	codeConversationNF     = "CONVERSATION_NOT_FOUND"
+	codeTurnInProgress     = "TURN_IN_PROGRESS"
+	codeSkillNF            = "SKILL_NOT_FOUND"
+	codeLLMUnavailable     = "LLM_UNAVAILABLE"
+	codeQuota              = "QUOTA_EXCEEDED"
+	codeNoPending          = "NO_PENDING_CONFIRMATION"
+	codeAgentError         = "AGENT_ERROR"
+	codeShuttingDown       = "SERVER_SHUTTING_DOWN"
+	codeStorage            = "STORAGE_ERROR"
+	codeInternal           = "INTERNAL_ERROR"
 
 	msgShuttingDown   = "server is shutting down; reconnect and retry"
 	msgStorage        = "storage is temporarily unavailable; try again"
@@ -33,6 +34,8 @@ const (
 type protocolError struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	// RetryAfterMs is set with RATE_LIMITED only (PROTOCOL-1.1 §5.9).
+	RetryAfterMs int64 `json:"retryAfterMs,omitempty"`
 
 	// unechoed answers without the frame's requestId, where the spec says so (PROTOCOL §4.11
 	// rows 1–4, send_message's missing requestId).
@@ -58,11 +61,11 @@ var (
 )
 
 func unsupported(action string) *protocolError {
-	return newError(codeUnsupported, "action '"+action+"' is not supported by this server")
+	return newError(codeUnsupported, "action '"+echo(action)+"' is not supported by this server")
 }
 
 func sessionNotFound(sid string) *protocolError {
-	return newError(codeSessionNF, "session '"+sid+"' not found")
+	return newError(codeSessionNF, "session '"+echo(sid)+"' not found")
 }
 
 // storageError is a database failure: the client gets STORAGE_ERROR, the log gets err.

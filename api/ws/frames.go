@@ -146,6 +146,18 @@ func (f *frame) clampLimit() int {
 	return int(max(1, min(n, 100)))
 }
 
+// maxEchoChars caps a client value echoed inside an error message (PROTOCOL-1.1 §1.11).
+const maxEchoChars = 256
+
+// echo is a client value as an error message echoes it: cut to 256 characters with "…"
+// appended when longer (PROTOCOL-1.1 §1.11), the same for every id, known or not.
+func echo(s string) string {
+	if cut := cutRunes(s, maxEchoChars); cut != s {
+		return cut + "…"
+	}
+	return s
+}
+
 // cutRunes cuts s to n characters (no ellipsis).
 func cutRunes(s string, n int) string {
 	i := 0

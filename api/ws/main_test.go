@@ -1,11 +1,15 @@
 package ws_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -37,6 +41,18 @@ type env struct {
 // an agent described by a.
 func newEnv(t *testing.T, a wstest.Agent, extra map[string]string) *env {
 	t.Helper()
+	return newEnvLogged(t, a, extra, nil)
+}
+
+// newLoggedEnv is newEnv with an agent without restrictions whose server logs everything,
+// at debug level, into logs.
+func newLoggedEnv(t *testing.T, logs *logBuffer, extra map[string]string) *env {
+	t.Helper()
+	return newEnvLogged(t, wstest.Agent{}, extra, slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+}
+
+func newEnvLogged(t *testing.T, a wstest.Agent, extra map[string]string, log *slog.Logger) *env {
+	t.Helper()
 	gw := llmtest.New(t)
 	vars := map[string]string{
 		"SWITCHBOARD_GATEWAY_URL": gw.BaseURL(),
@@ -45,7 +61,10 @@ func newEnv(t *testing.T, a wstest.Agent, extra map[string]string) *env {
 	for k, v := range extra {
 		vars[k] = v
 	}
-	srv := servetest.Start(t, vars)
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	srv := servetest.StartConfig(t, servetest.Config(t, dbtest.NewURL(t), vars), log)
 	e := &env{t: t, gw: gw, srv: srv, box: wstest.Box(t, servetest.TestEncryptionKey)}
 	e.org = wstest.CreateOrg(t, srv.Pool, "Acme", "")
 	e.agent = wstest.CreateAgent(t, srv.Pool, e.box, e.org, a)
@@ -130,6 +149,31 @@ func jwtToken(t *testing.T, claims map[string]any) string {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// logBuffer collects a server's log lines.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// count is how many log lines contain s.
+func (b *logBuffer) count(s string) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := 0
+	for _, line := range strings.Split(b.buf.String(), "\n") {
+		if strings.Contains(line, s) {
+			n++
+		}
+	}
+	return n
 }
 
 // textReply is a scripted text reply with usage.

@@ -11,15 +11,18 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/switchboard-dev/switchboard/auth"
+	"github.com/switchboard-dev/switchboard/contact"
 	"github.com/switchboard-dev/switchboard/db"
 	"github.com/switchboard-dev/switchboard/seal"
 	"github.com/switchboard-dev/switchboard/store"
 )
 
 const (
-	maxMetadataBytes = 16384
-	maxUserNameChars = 200
-	maxFingerprint   = 256
+	maxMetadataBytes   = 16384
+	maxUserNameChars   = 200
+	maxFingerprint     = 256
+	maxCapabilities    = 32
+	maxCapabilityChars = 64
 )
 
 type sessionCreated struct {
@@ -32,7 +35,8 @@ type sessionCreated struct {
 	ResumeToken        string `json:"resumeToken"`
 }
 
-// createSession is create_conversation_session (PROTOCOL §4.2), checks in the spec's order.
+// createSession is create_conversation_session (PROTOCOL §4.2, PROTOCOL-1.1 §4.2.7), checks
+// in the spec's order.
 func (c *conn) createSession(ctx context.Context, f *frame) error {
 	if c.h.Draining() {
 		return errShuttingDown
@@ -41,12 +45,23 @@ func (c *conn) createSession(ctx context.Context, f *frame) error {
 	if !ok || blank(agentRaw) {
 		return newError(codeValidation, "missing 'agentId'")
 	}
-	if metadata, ok := f.object("metadata"); ok && len(metadata) > maxMetadataBytes {
-		return newError(codeValidation, "'metadata' must be at most 16384 bytes")
+	metadata, err := sessionMetadata(f)
+	if err != nil {
+		return err
+	}
+	supports, err := capabilities(f)
+	if err != nil {
+		return err
+	}
+	if err := c.limitSessions(); err != nil {
+		return err
 	}
 	agent, err := c.loadAgent(ctx, agentRaw)
 	if err != nil {
 		return err
+	}
+	if c.h.d.Config.WidgetStrict && len(agent.AllowedOrigins) == 0 {
+		return newError(codeAgentNotAuthorized, "this agent is not registered for embedding")
 	}
 	if !originAllowed(c.origin, agent.AllowedOrigins) {
 		return newError(codeOrigin, "this origin is not allowed to embed this agent")
@@ -63,7 +78,12 @@ func (c *conn) createSession(ctx context.Context, f *frame) error {
 	if err != nil {
 		return err
 	}
-	ws, err := c.h.d.Store.CreateWidgetSession(ctx, c.newWidgetSession(f, agent, resumeID, ctxIdentity, token))
+	p := c.newWidgetSession(f, agent, resumeID, ctxIdentity, token)
+	p.Supports = supports
+	if resumeID == uuid.Nil {
+		p.Metadata = metadata
+	}
+	ws, err := c.h.d.Store.CreateWidgetSession(ctx, p)
 	if err != nil {
 		return storageFailure(err)
 	}
@@ -76,6 +96,62 @@ func (c *conn) createSession(ctx context.Context, f *frame) error {
 	return nil
 }
 
+// sessionMetadata is the frame's metadata, at most 16,384 bytes of compact JSON (PROTOCOL
+// §4.2.1) and within what its column stores (exponents printed out in full count).
+func sessionMetadata(f *frame) (json.RawMessage, error) {
+	metadata, ok := f.object("metadata")
+	if !ok {
+		return nil, nil
+	}
+	if len(metadata) > maxMetadataBytes || store.JSONBSize(metadata) > store.MaxMetadataStoredBytes {
+		return nil, newError(codeValidation, "'metadata' must be at most 16384 bytes")
+	}
+	return metadata, nil
+}
+
+// capabilities applies the supports rules of PROTOCOL-1.1 §4.2.8: nil when absent (any value
+// but an array of strings counts as absent), else at most 32 strings of 1 to 64 characters,
+// duplicates dropped keeping the first.
+func capabilities(f *frame) ([]string, error) {
+	list, ok := f.stringList("supports")
+	if !ok {
+		return nil, nil
+	}
+	if len(list) > maxCapabilities {
+		return nil, errCapabilities
+	}
+	out := make([]string, 0, len(list))
+	seen := make(map[string]bool, len(list))
+	for _, s := range list {
+		if n := utf8.RuneCountInString(s); n < 1 || n > maxCapabilityChars {
+			return nil, errCapabilities
+		}
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+var errCapabilities = newError(codeValidation, "'supports' must hold at most 32 strings of 1 to 64 characters")
+
+// limitSessions applies L4, then L5 (PROTOCOL-1.1 §1.10): after the field checks and before
+// the agent lookup, so that refused frames cannot probe for agents for free.
+func (c *conn) limitSessions() error {
+	lim := c.h.limits
+	if err := lim.takeConn("L4", c.lim.sessions); err != nil {
+		return err
+	}
+	if c.client.exempt {
+		return nil
+	}
+	if err := take(lim, "L5", lim.sessionsIP, c.client.key); err != nil {
+		return err
+	}
+	return nil
+}
+
 // newWidgetSession is what create_conversation_session writes (PROTOCOL §4.2.6, §3.2): only
 // verified sources make the conversation owned.
 func (c *conn) newWidgetSession(f *frame, agent db.Agent, resumeID uuid.UUID, ctxIdentity, token string) store.NewWidgetSession {
@@ -84,18 +160,15 @@ func (c *conn) newWidgetSession(f *frame, agent db.Agent, resumeID uuid.UUID, ct
 		UserName: c.userName(f), ResumeTokenHash: auth.HashResumeToken(token),
 		ResumeTokenExpiresAt: time.Now().Add(c.h.d.Config.ResumeTokenTTL),
 	}
-	if metadata, ok := f.object("metadata"); ok && resumeID == uuid.Nil {
-		p.Metadata = metadata
-	}
-	if supports, ok := f.stringList("supports"); ok {
-		p.Supports = supports
-	}
 	if c.principal != nil && !blank(c.principal.email) {
 		email := c.principal.email
 		p.UserEmail, p.ContactEmail = &email, &email
-	} else if e, ok := f.str("userEmail"); ok && !blank(e) {
-		e = strings.TrimSpace(e)
-		p.ContactEmail = &e
+	} else if raw, ok := f.str("userEmail"); ok {
+		// Unverified: a malformed or over-long address is ignored, not refused
+		// (PROTOCOL-1.1 §4.2.8).
+		if e, ok := contact.Email(raw); ok {
+			p.ContactEmail = &e
+		}
 	}
 	switch {
 	case ctxIdentity != "":
@@ -128,7 +201,7 @@ func (c *conn) adopt(agent db.Agent, ws store.WidgetSession, ctxIdentity string)
 // loadAgent finds an existing, enabled agent this connection may embed: AGENT_NOT_FOUND for
 // every other case (PROTOCOL §4.2.2 step 2).
 func (c *conn) loadAgent(ctx context.Context, raw string) (db.Agent, error) {
-	notFound := newError(codeAgentNotFound, "agent '"+raw+"' not found")
+	notFound := newError(codeAgentNotFound, "agent '"+echo(raw)+"' not found")
 	id, ok := parseID(raw)
 	if !ok {
 		return db.Agent{}, notFound

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -11,6 +13,7 @@ import (
 	"github.com/switchboard-dev/switchboard/agent"
 	"github.com/switchboard-dev/switchboard/approval"
 	"github.com/switchboard-dev/switchboard/db"
+	"github.com/switchboard-dev/switchboard/ratelimit"
 	"github.com/switchboard-dev/switchboard/store"
 )
 
@@ -28,31 +31,52 @@ type turnRun struct {
 	requestID  string
 	handle     *agent.Turn
 	suppressed bool
+	// release frees the turn's L8 slot, once: at its terminal event, or when it stopped
+	// without one.
+	release func()
 }
 
-// sendMessage is send_message (PROTOCOL §4.7): every check, in order, before the 202.
+// sendMessage is send_message (PROTOCOL §4.7, PROTOCOL-1.1 §4.7.1): every check, in order,
+// before the 202.
 func (c *conn) sendMessage(ctx context.Context, f *frame) error {
 	sid, text, err := c.turnFields(f)
 	if err != nil {
+		return err
+	}
+	if err := c.limitTurnsFromAddress(); err != nil { // 6a
 		return err
 	}
 	sess, err := c.turnSession(ctx, sid, sessionNotFound(sid))
 	if err != nil {
 		return err
 	}
-	in, key, err := c.turnInputs(ctx, sess)
+	// L7 counts every frame whose session was found readable; it is answered at 8a.
+	overL7 := take(c.h.limits, "L7", c.h.limits.turnsSession, sess.id)
+	in, key, release, err := c.turnInputs(ctx, sess, overL7)
 	if err != nil {
 		return err
 	}
 	r := f.requestID
 	if err := c.h.d.Store.InsertUserMessage(ctx, sess.org, sess.conversation, sess.userParticipant, text, r); err != nil {
+		release()
 		return storageFailure(err)
 	}
 	c.startTurn(agent.TurnSpec{
 		TurnID: uuid.New(), OrgID: sess.org, AgentID: sess.agent, SessionID: sess.id,
 		ConversationID: sess.conversation, AgentParticipantID: sess.agentParticipant, RequestID: r,
 		UserMessage: text, Inputs: in, Key: key, Viewer: c.viewer(sess.org),
-	})
+	}, release)
+	return nil
+}
+
+// limitTurnsFromAddress applies L6 (PROTOCOL-1.1 §4.7.1 row 6a).
+func (c *conn) limitTurnsFromAddress() error {
+	if c.client.exempt {
+		return nil
+	}
+	if err := take(c.h.limits, "L6", c.h.limits.turnsIP, c.client.key); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -79,38 +103,64 @@ func (c *conn) turnFields(f *frame) (sid, text string, err error) {
 		return "", "", newError(codeValidation, "'message' must be at most 10000 characters")
 	}
 	if skill, ok := f.str("skill"); ok && skill != "" {
-		return "", "", newError(codeSkillNF, "skill '"+skill+"' is not available on this server")
+		return "", "", newError(codeSkillNF, "skill '"+echo(skill)+"' is not available on this server")
 	}
 	return sid, text, nil
 }
 
-// turnInputs reads, in one round trip, what checks 8–10 of send_message (PROTOCOL §4.7) need
-// and what the turn runs on, and applies those checks.
-func (c *conn) turnInputs(ctx context.Context, sess sessionKeys) (*store.TurnInputs, *agent.GatewayKey, error) {
+// turnInputs reads, in one round trip, what checks 8–10a of send_message (PROTOCOL §4.7,
+// PROTOCOL-1.1 §4.7.1) need and what the turn runs on, and applies those checks, L7 (overL7,
+// already counted) and L8 among them. On success the turn holds an L8 slot, which release
+// frees.
+func (c *conn) turnInputs(ctx context.Context, sess sessionKeys, overL7 *protocolError) (*store.TurnInputs, *agent.GatewayKey, func(), error) {
 	eng := c.h.d.Engine
 	in, err := eng.LoadInputs(ctx, sess.org, sess.agent, sess.conversation)
 	if err != nil {
-		return nil, nil, storageFailure(err)
+		return nil, nil, nil, storageFailure(err)
 	}
 	if !in.AgentFound || !in.Agent.Enabled {
-		return nil, nil, newError(codeAgentNotFound, "agent '"+sess.agent.String()+"' not found")
+		return nil, nil, nil, newError(codeAgentNotFound, "agent '"+sess.agent.String()+"' not found")
 	}
-	key, err := eng.ResolveKey(sess.org, in)
-	switch {
-	case errors.Is(err, agent.ErrNoGatewayKey):
-		return nil, nil, newError(codeLLMUnavailable, "no LLM gateway key is configured for this organization")
-	case err != nil: // ErrKeyUnusable: the org key does not open with this server's key
-		return nil, nil, err
+	if overL7 != nil { // 8a
+		return nil, nil, nil, overL7
 	}
-	if agent.CheckBudget(in) != nil {
-		return nil, nil, newError(codeQuota, "the organization's monthly token budget is exhausted")
+	lim := c.h.limits
+	if !lim.orgTurns.Acquire(sess.org) { // 8b
+		return nil, nil, nil, lim.rateLimited("L8", ratelimit.CapRetryAfter)
 	}
-	return in, key, nil
+	release := func() { lim.orgTurns.Release(sess.org) }
+	key, err := c.turnKey(in, sess)
+	if err != nil {
+		release()
+		return nil, nil, nil, err
+	}
+	return in, key, release, nil
 }
 
-// startTurn takes the connection's turn slot, queues the 202 and starts the turn.
-func (c *conn) startTurn(spec agent.TurnSpec) {
-	run := &turnRun{requestID: spec.RequestID}
+// turnKey applies checks 9, 10 and 10a: the key that pays, the org's budget, and the server
+// key's monthly allowance per org (L9, computed from PostgreSQL).
+func (c *conn) turnKey(in *store.TurnInputs, sess sessionKeys) (*agent.GatewayKey, error) {
+	key, err := c.h.d.Engine.ResolveKey(sess.org, in)
+	switch {
+	case errors.Is(err, agent.ErrNoGatewayKey):
+		return nil, newError(codeLLMUnavailable, "no LLM gateway key is configured for this organization")
+	case err != nil: // ErrKeyUnusable: the org key does not open with this server's key
+		return nil, err
+	}
+	if agent.CheckBudget(in) != nil {
+		return nil, newError(codeQuota, "the organization's monthly token budget is exhausted")
+	}
+	if allowance := c.h.d.Config.Limits.ServerKeyMonthlyTokens; allowance > 0 && !key.ID.Valid && in.ServerKeyMonthTokens >= allowance {
+		return nil, newError(codeQuota, "the organization's monthly allowance on the server's gateway key is exhausted")
+	}
+	return key, nil
+}
+
+// startTurn takes the connection's turn slot, queues the 202 and starts the turn, which
+// holds its L8 slot (release) until its end.
+func (c *conn) startTurn(spec agent.TurnSpec, release func()) {
+	var once sync.Once
+	run := &turnRun{requestID: spec.RequestID, release: func() { once.Do(release) }}
 	c.mu.Lock()
 	c.turn = run
 	c.send(immediateEvent(spec.RequestID, 202, "Processing your request...", nil))
@@ -129,14 +179,29 @@ func (c *conn) viewer(org uuid.UUID) agent.Viewer {
 	return v
 }
 
-// cancelTurn is cancel (PROTOCOL §4.8): with no active turn it sends nothing at all.
+// cancelTurn is cancel (PROTOCOL §4.8): with no active turn it sends nothing at all. A turn
+// that has settled its own outcome (its reply or error is being recorded) is not taken: it
+// ends with its own terminal event and the cancel sends nothing, so a turn always has
+// exactly one terminal event, and `cancelled` only when the cancel took it.
 func (c *conn) cancelTurn(_ context.Context, _ *frame) error {
 	run := c.currentTurn()
-	if run == nil {
+	if run == nil || !run.handle.Cancel(errCancelled) {
 		return nil
 	}
-	c.endTurn(errCancelled)
+	c.mu.Lock()
+	c.suppressLocked(run)
 	c.send(cancelledEvent(run.requestID))
+	c.mu.Unlock()
+	run.release()
+	// The stopped turn writes its usage row (outcome cancelled); wait for it, boundedly, so
+	// that the next send_message finds it written.
+	wait := time.NewTimer(cancelWait)
+	defer wait.Stop()
+	select {
+	case <-run.handle.Done():
+	case <-wait.C:
+		c.log.Warn("ws: cancelled turn did not end in time", "ws_request_id", run.requestID)
+	}
 	return nil
 }
 
@@ -150,7 +215,7 @@ func (c *conn) confirmToolAction(ctx context.Context, f *frame) error {
 	if !ok {
 		return newError(codeValidation, "confirm_tool_action requires a boolean 'approved'")
 	}
-	noPending := newError(codeNoPending, "no tool action is awaiting confirmation for session '"+sid+"'")
+	noPending := newError(codeNoPending, "no tool action is awaiting confirmation for session '"+echo(sid)+"'")
 	sess, err := c.turnSession(ctx, sid, noPending)
 	if err != nil {
 		return err
@@ -169,7 +234,7 @@ func (c *conn) confirmToolAction(ctx context.Context, f *frame) error {
 	case errors.Is(err, store.ErrNotFound):
 		return noPending
 	case errors.Is(err, store.ErrApprovalOrphaned):
-		return newError(codeNoPending, "the turn awaiting confirmation for session '"+sid+"' is no longer active")
+		return newError(codeNoPending, "the turn awaiting confirmation for session '"+echo(sid)+"' is no longer active")
 	case err != nil:
 		return storageFailure(err)
 	}
@@ -216,23 +281,37 @@ func (s *turnSink) emit(ev []byte) {
 	s.Flush()
 }
 
-// finish queues the terminal event and frees the slot, in one step.
+// finish queues the terminal event and frees the slot, in one step, then the L8 slot.
 func (s *turnSink) finish(ev []byte) {
 	s.c.mu.Lock()
-	defer s.c.mu.Unlock()
-	if s.run.suppressed {
-		return
+	if !s.run.suppressed {
+		s.c.suppressLocked(s.run)
+		s.c.out.push(ev)
 	}
-	s.run.suppressed = true
-	if s.c.turn == s.run {
-		s.c.turn = nil
-	}
-	s.c.out.push(ev)
+	s.c.mu.Unlock()
+	s.run.release()
 }
 
-func (s *turnSink) Token(t string) { s.hold(tokenEvent("stream_token", s.run.requestID, t)) }
+func (s *turnSink) Token(t string) { s.holdText("stream_token", t) }
 
-func (s *turnSink) Reasoning(t string) { s.hold(tokenEvent("stream_reasoning", s.run.requestID, t)) }
+func (s *turnSink) Reasoning(t string) { s.holdText("stream_reasoning", t) }
+
+// maxTokenBytes is the most text one stream_token carries: it appears twice in the event and
+// JSON may escape a byte as six, so an event stays well under 1 MiB (PROTOCOL §1.4). A longer
+// delta goes out as several tokens, cut between characters; they still concatenate to it.
+const maxTokenBytes = 64 << 10
+
+func (s *turnSink) holdText(typ, t string) {
+	for len(t) > maxTokenBytes {
+		cut := maxTokenBytes
+		for cut > 0 && !utf8.RuneStart(t[cut]) {
+			cut--
+		}
+		s.hold(tokenEvent(typ, s.run.requestID, t[:cut]))
+		t = t[cut:]
+	}
+	s.hold(tokenEvent(typ, s.run.requestID, t))
+}
 
 // hold queues an event of a turn, unless the turn's events are suppressed, without waking
 // the writer: Flush or the next emitted event does.

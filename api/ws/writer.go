@@ -1,16 +1,22 @@
 package ws
 
 import (
+	"encoding/json"
+	"errors"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/fasthttp/websocket"
+
+	"github.com/switchboard-dev/switchboard/internal/panics"
 )
 
-// Fixed values of PROTOCOL §1.6, §1.7.
+// Fixed values of PROTOCOL §1.4, §1.6, §1.7.
 const (
 	maxQueuedBytes = 8 << 20
+	maxEventBytes  = 1 << 20
 	pingEvery      = 30 * time.Second
 	livenessWindow = 90 * time.Second
 	writeWait      = 60 * time.Second
@@ -18,16 +24,26 @@ const (
 )
 
 // outbox is a connection's outbound queue and the one goroutine that writes to its socket.
-// Everything else only pushes; push never blocks. More than maxQueuedBytes unsent closes the
-// connection with 1008.
+// Everything else only pushes; push never blocks. More than maxQueued bytes unsent (queued,
+// or in the batch the writer holds) closes the connection with 1008, and so does a write
+// that stalls for writeWait. No event over 1 MiB is ever written (PROTOCOL §1.4).
 type outbox struct {
-	ws *websocket.Conn
+	ws     *websocket.Conn
+	log    *slog.Logger
+	panics *panics.Counter
+
+	// maxQueued and writeWait are maxQueuedBytes and writeWait; tests shrink them.
+	maxQueued int
+	writeWait time.Duration
 
 	mu        sync.Mutex
 	queue     [][]byte
 	bytes     int
 	closed    bool // nothing more is accepted
 	closeCode int  // set: write what is queued, then this close frame, then close the socket
+
+	// unsent is what the writer took from the queue and has not written yet.
+	unsent atomic.Int64
 
 	wake chan struct{}
 	stop chan struct{}
@@ -37,8 +53,14 @@ type outbox struct {
 	killed atomic.Bool // the socket is dead: the reader must not extend its deadline
 }
 
-func newOutbox(ws *websocket.Conn) *outbox {
-	return &outbox{ws: ws, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+func newOutbox(ws *websocket.Conn, log *slog.Logger, p *panics.Counter) *outbox {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &outbox{
+		ws: ws, log: log, panics: p, maxQueued: maxQueuedBytes, writeWait: writeWait,
+		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
+	}
 }
 
 func (o *outbox) start() {
@@ -46,8 +68,23 @@ func (o *outbox) start() {
 	go func() {
 		defer o.wg.Done()
 		defer close(o.done)
+		defer o.contain()
 		o.run()
 	}()
+}
+
+// contain ends the socket, not the process, when the writer panics: close 1011, logged with
+// its stack, counted.
+func (o *outbox) contain() {
+	r := recover()
+	if r == nil {
+		return
+	}
+	o.panics.Record(o.log, panics.SocketWriter, r)
+	o.mu.Lock()
+	o.closed, o.queue, o.bytes = true, nil, 0
+	o.mu.Unlock()
+	o.abort(websocket.CloseInternalServerErr)
 }
 
 // push queues one event and wakes the writer; false when the connection no longer accepts
@@ -65,12 +102,15 @@ func (o *outbox) push(ev []byte) bool {
 // tokens costs the writer one wake-up, not one each. False when the connection no longer
 // accepts events.
 func (o *outbox) hold(ev []byte) bool {
+	if len(ev) > maxEventBytes {
+		ev = o.oversized(ev)
+	}
 	o.mu.Lock()
 	if o.closed {
 		o.mu.Unlock()
 		return false
 	}
-	if o.bytes+len(ev) > maxQueuedBytes {
+	if o.bytes+int(o.unsent.Load())+len(ev) > o.maxQueued {
 		o.closed, o.queue, o.bytes = true, nil, 0
 		o.wg.Add(1)
 		o.mu.Unlock()
@@ -82,6 +122,23 @@ func (o *outbox) hold(ev []byte) bool {
 	o.bytes += len(ev)
 	o.mu.Unlock()
 	return true
+}
+
+// oversized stands in for an event over 1 MiB, which the caps of PROTOCOL-1.1 §1.11 should
+// have made impossible: an error carrying the event's requestId (AGENT_ERROR for a turn's
+// event, whose terminal event it then is), and a log line, since it is a bug.
+func (o *outbox) oversized(ev []byte) []byte {
+	var head struct {
+		Type      string `json:"type"`
+		RequestID string `json:"requestId"`
+	}
+	_ = json.Unmarshal(ev, &head)
+	o.log.Error("ws: event over 1 MiB not sent", "type", head.Type, "bytes", len(ev), "ws_request_id", head.RequestID)
+	switch head.Type {
+	case "stream_token", "stream_reasoning", "stream_chunk", "write_confirmation_required", "eventual_response":
+		return errorEvent(head.RequestID, newError(codeAgentError, "agent turn failed: internal error"))
+	}
+	return errorEvent(head.RequestID, errInternal)
 }
 
 // flush wakes the writer when events are queued.
@@ -158,21 +215,24 @@ func (o *outbox) run() {
 		case <-o.stop:
 			return
 		case <-ping.C:
-			if o.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(controlWait)) != nil {
-				o.kill()
+			// A Ping waits behind unread data like any write, so it gets the same deadline.
+			if err := o.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(o.writeWait)); err != nil {
+				o.writeFailed(err)
 				return
 			}
 		case <-o.wake:
 			o.mu.Lock()
 			batch, code := o.queue, o.closeCode
+			o.unsent.Store(int64(o.bytes))
 			o.queue, o.bytes = spare, 0
 			o.mu.Unlock()
 			for _, ev := range batch {
-				_ = o.ws.SetWriteDeadline(time.Now().Add(writeWait))
+				_ = o.ws.SetWriteDeadline(time.Now().Add(o.writeWait))
 				if err := o.ws.WriteMessage(websocket.TextMessage, ev); err != nil {
-					o.kill()
+					o.writeFailed(err)
 					return
 				}
+				o.unsent.Add(-int64(len(ev)))
 			}
 			if cap(batch) <= maxSpareEvents {
 				clear(batch)
@@ -184,4 +244,32 @@ func (o *outbox) run() {
 			}
 		}
 	}
+}
+
+// writeFailed ends the socket after a failed write: a write that stalled for writeWait is a
+// client that does not read, closed with 1008 like an overfull queue (PROTOCOL §1.7); any
+// other failure means the socket is already gone.
+func (o *outbox) writeFailed(err error) {
+	o.mu.Lock()
+	o.closed, o.queue, o.bytes = true, nil, 0
+	o.mu.Unlock()
+	var te interface{ Timeout() bool }
+	if errors.As(err, &te) && te.Timeout() {
+		o.closeAfterStall(websocket.ClosePolicyViolation)
+		return
+	}
+	o.kill()
+}
+
+// closeAfterStall sends the close frame of a socket whose last write timed out, then kills
+// it. The WebSocket library refuses every write after a failed one (the failed write may have
+// left half a frame on the wire), so the frame is written to the connection directly; when
+// half a frame was left, the client cannot read the close, but it was not reading anyway.
+func (o *outbox) closeAfterStall(code int) {
+	payload := websocket.FormatCloseMessage(code, "")
+	frame := append([]byte{0x88, byte(len(payload))}, payload...) // FIN + close, unmasked
+	nc := o.ws.NetConn()
+	_ = nc.SetWriteDeadline(time.Now().Add(time.Second))
+	_, _ = nc.Write(frame)
+	o.kill()
 }

@@ -11,7 +11,7 @@ func TestHeldEventsWaitForFlushOrTheNextPush(t *testing.T) {
 			return false
 		}
 	}
-	o := newOutbox(nil)
+	o := newOutbox(nil, nil, nil)
 	o.flush()
 	if woken(o) {
 		t.Fatal("flush of an empty queue woke the writer")

@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -21,6 +22,7 @@ import (
 	"github.com/gofiber/contrib/websocket"
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/switchboard-dev/switchboard/agent"
 	"github.com/switchboard-dev/switchboard/api"
@@ -29,6 +31,8 @@ import (
 	"github.com/switchboard-dev/switchboard/backplane"
 	"github.com/switchboard-dev/switchboard/config"
 	"github.com/switchboard-dev/switchboard/instance"
+	"github.com/switchboard-dev/switchboard/internal/panics"
+	"github.com/switchboard-dev/switchboard/ratelimit"
 	"github.com/switchboard-dev/switchboard/seal"
 	"github.com/switchboard-dev/switchboard/store"
 )
@@ -49,6 +53,12 @@ type Deps struct {
 	// carries decisions for turns parked on other instances there, published in the deciding
 	// transaction. Nil serves this instance alone.
 	Hub *backplane.Hub
+	// Addrs decides client addresses, shared with the admin API; nil builds one from Config.
+	Addrs *api.ClientAddrs
+	// Registerer receives the handler's metrics; nil keeps them unregistered.
+	Registerer prometheus.Registerer
+	// Panics counts the panics contained in socket writers; nil only logs them.
+	Panics *panics.Counter
 }
 
 // Handler serves /ws and owns every connection it upgraded.
@@ -58,17 +68,34 @@ type Handler struct {
 	decisions approval.Deliverer
 	draining  atomic.Bool
 	upgrade   fiber.Handler
+	addrs     *api.ClientAddrs
+	limits    *edgeLimits
+	// tokenLog samples the log lines of refused /ws tokens, so that a flood of bad tokens
+	// cannot flood the log.
+	tokenLog *sampler
 
-	mu    sync.Mutex
-	conns map[*conn]struct{}
-	wg    sync.WaitGroup
+	mu      sync.Mutex
+	conns   map[*conn]struct{}
+	closing bool // Close is waiting for the connections: no new one registers
+	wg      sync.WaitGroup
 }
 
 // New builds the handler.
 func New(d Deps) *Handler {
-	h := &Handler{d: d, log: d.Log, decisions: d.Decisions, conns: map[*conn]struct{}{}}
+	if d.Config == nil {
+		d.Config = &config.Config{} // a handler built only for its routes
+	}
+	h := &Handler{d: d, log: d.Log, decisions: d.Decisions, conns: map[*conn]struct{}{}, addrs: d.Addrs}
 	if h.log == nil {
 		h.log = slog.Default()
+	}
+	if h.addrs == nil {
+		h.addrs = api.NewClientAddrs(d.Config.TrustedProxies, h.log)
+	}
+	h.limits = newEdgeLimits(d.Config.Limits, nil)
+	h.tokenLog = newSampler(tokenLogEvery)
+	if d.Registerer != nil {
+		d.Registerer.MustRegister(h.limits.refused)
 	}
 	if h.decisions == nil {
 		h.decisions = d.Engine
@@ -127,9 +154,12 @@ func (h *Handler) Close(ctx context.Context) error {
 		case <-tick.C:
 		}
 	}
-	for _, c := range h.snapshot() {
-		c.endTurn(agent.ErrShuttingDown)
-	}
+	endTurns(h.snapshot(), agent.ErrShuttingDown, time.Now().Add(cancelWait))
+	// From here no socket registers (one upgraded meanwhile is closed at once), so that the
+	// wait below never races a late registration.
+	h.mu.Lock()
+	h.closing = true
+	h.mu.Unlock()
 	for _, c := range h.snapshot() {
 		c.out.closeAfterFlush(1001)
 	}
@@ -147,30 +177,93 @@ func (h *Handler) Close(ctx context.Context) error {
 	}
 }
 
+// turnEnder is what endTurns needs of a connection.
+type turnEnder interface {
+	endTurn(cause error, by time.Time)
+}
+
+// endTurns ends the turns of conns with cause, all at once, each waiting at most until by
+// for its records: the drain deadline has passed, and one slow turn must not hold up the
+// others (PROTOCOL §1.8 step 4).
+func endTurns[C turnEnder](conns []C, cause error, by time.Time) {
+	var wg sync.WaitGroup
+	for _, c := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.endTurn(cause, by)
+		}()
+	}
+	wg.Wait()
+}
+
 // connInit is what the upgrade learned, handed to the connection.
 type connInit struct {
 	principal *principal
 	origin    string
+	client    client
 }
 
-const localConnInit = "switchboard.ws.init"
+const (
+	localConnInit = "switchboard.ws.init"
+	localSocket   = "switchboard.ws.socket"
+)
 
+// serveHTTP answers a /ws request: checks in the order of PROTOCOL-1.1 §1.1 (426, 503, 429
+// for L1 then L2, 401), then the upgrade.
 func (h *Handler) serveHTTP(c *fiber.Ctx) error {
+	if !validUpgrade(c) {
+		return upgradeRequired(c)
+	}
 	if h.draining.Load() {
 		return api.WriteError(c, &api.Error{Status: fiber.StatusServiceUnavailable, Code: codeShuttingDown, Message: msgShuttingDown})
 	}
-	if !validUpgrade(c) {
-		return upgradeRequired(c)
+	cl := h.limits.client(h.addrs.Of(c))
+	if refused := h.admit(c, cl); refused != nil {
+		return writeRateLimited(c, refused)
 	}
 	p, apiErr := h.authenticate(c)
 	if apiErr != nil {
 		return api.WriteError(c, apiErr)
 	}
-	c.Locals(localConnInit, &connInit{principal: p, origin: originOf(c.Get(fiber.HeaderOrigin))})
+	c.Locals(localConnInit, &connInit{principal: p, origin: originOf(c.Get(fiber.HeaderOrigin)), client: cl})
 	if err := h.upgrade(c); err != nil {
 		return upgradeRequired(c)
 	}
 	return nil
+}
+
+// admit applies L1 and L2 (PROTOCOL-1.1 §1.10) to an upgrade and returns the refusal, if
+// any. The socket's L2 slot is freed when the request's context is released, which fasthttp
+// does when the connection ends, whether it was upgraded or not.
+func (h *Handler) admit(c *fiber.Ctx, cl client) *protocolError {
+	if cl.exempt {
+		return nil
+	}
+	if wait, ok := h.limits.upgrades.Take(cl.key); !ok {
+		return h.limits.rateLimited("L1", wait)
+	}
+	if !h.limits.sockets.Acquire(cl.key) {
+		return h.limits.rateLimited("L2", ratelimit.CapRetryAfter)
+	}
+	c.Locals(localSocket, &socketSlot{release: func() { h.limits.sockets.Release(cl.key) }})
+	return nil
+}
+
+// socketSlot holds an L2 slot; fasthttp closes it with the request's context.
+type socketSlot struct {
+	once    sync.Once
+	release func()
+}
+
+func (s *socketSlot) Close() error { s.once.Do(s.release); return nil }
+
+// writeRateLimited writes the 429 of an upgrade: the error envelope with retryAfterMs, and
+// Retry-After in whole seconds rounded up (PROTOCOL-1.1 §1.10).
+func writeRateLimited(c *fiber.Ctx, e *protocolError) error {
+	secs := (e.RetryAfterMs + 999) / 1000
+	c.Set(fiber.HeaderRetryAfter, strconv.FormatInt(max(secs, 1), 10))
+	return api.WriteError(c, &api.Error{Status: fiber.StatusTooManyRequests, Code: e.Code, Message: e.Message, RetryAfterMs: e.RetryAfterMs})
 }
 
 func upgradeRequired(c *fiber.Ctx) error {
@@ -213,7 +306,9 @@ type principal struct {
 }
 
 // authenticate verifies ?token= (PROTOCOL §1.2). In lenient mode a missing or invalid token
-// gives an anonymous connection; in strict mode it is a 401.
+// gives an anonymous connection; in strict mode it is a 401. A database failure while
+// resolving a verified token's org is neither: the token may well be valid, so the upgrade
+// is refused with 503 STORAGE_ERROR, which clients retry, in both modes (docs/decisions.md).
 func (h *Handler) authenticate(c *fiber.Ctx) (*principal, *api.Error) {
 	strict := h.d.Config.WSAuthStrict
 	tok := strings.TrimSpace(c.Query("token"))
@@ -234,7 +329,7 @@ func (h *Handler) authenticate(c *fiber.Ctx) (*principal, *api.Error) {
 			err = auth.InvalidToken("the org claim names no existing org")
 		} else if err != nil {
 			h.log.Error("ws: resolve token org", "request_id", api.RequestID(c), "err", err)
-			return nil, &api.Error{Status: fiber.StatusInternalServerError, Code: codeInternal, Message: msgInternal}
+			return nil, &api.Error{Status: fiber.StatusServiceUnavailable, Code: codeStorage, Message: msgStorage}
 		}
 	}
 	if err != nil {
@@ -244,10 +339,43 @@ func (h *Handler) authenticate(c *fiber.Ctx) (*principal, *api.Error) {
 		if strict {
 			return nil, &api.Error{Status: fiber.StatusUnauthorized, Code: auth.CodeInvalidToken, Message: terr.Message}
 		}
-		h.log.Info("ws: token refused; the connection is anonymous", "request_id", api.RequestID(c), "check", terr.Message)
+		if ok, suppressed := h.tokenLog.allow(); ok {
+			h.log.Info("ws: token refused; the connection is anonymous", "request_id", api.RequestID(c),
+				"check", terr.Message, "refusals_not_logged", suppressed)
+		}
 		return nil, nil
 	}
 	return &principal{sub: claims.Subject, email: claims.Email, name: claims.Name, groups: claims.Groups, orgID: orgID}, nil
+}
+
+// tokenLogEvery bounds the log lines of refused /ws tokens: one, then none for this long.
+const tokenLogEvery = 10 * time.Second
+
+// sampler lets one event through per interval and counts the rest.
+type sampler struct {
+	every time.Duration
+	now   func() time.Time
+
+	mu         sync.Mutex
+	last       time.Time
+	suppressed int
+}
+
+func newSampler(every time.Duration) *sampler { return &sampler{every: every, now: time.Now} }
+
+// allow reports whether this event may be logged and how many were held back since the last
+// one that was.
+func (s *sampler) allow() (bool, int) {
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.last.IsZero() && now.Sub(s.last) < s.every {
+		s.suppressed++
+		return false, 0
+	}
+	n := s.suppressed
+	s.last, s.suppressed = now, 0
+	return true, n
 }
 
 func (h *Handler) recoverConn(c *websocket.Conn) {

@@ -1,0 +1,427 @@
+package ws_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/fasthttp/websocket"
+
+	"github.com/switchboard-dev/switchboard/api/ws/wstest"
+)
+
+// noExemption empties SWITCHBOARD_WS_RATE_LIMIT_EXEMPT, so that loopback clients are limited.
+var noExemption = map[string]string{"SWITCHBOARD_WS_RATE_LIMIT_EXEMPT": ""}
+
+func with(base map[string]string, kv ...string) map[string]string {
+	out := map[string]string{}
+	for k, v := range base {
+		out[k] = v
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		out[kv[i]] = kv[i+1]
+	}
+	return out
+}
+
+// refusal is an HTTP answer on /ws that opened no WebSocket.
+type refusal struct {
+	status     int
+	retryAfter string
+	body       struct {
+		Type  string
+		Error struct {
+			Code         string
+			Message      string
+			RetryAfterMs int64
+		}
+		Data struct {
+			Error struct {
+				Code         string
+				Message      string
+				RetryAfterMs int64
+			}
+		}
+	}
+}
+
+// tryDial upgrades, returning the refusal when the server answered without a WebSocket.
+func tryDial(t *testing.T, url string, header http.Header) (*websocket.Conn, *refusal) {
+	t.Helper()
+	conn, resp, err := websocket.DefaultDialer.Dial(url, header)
+	if err == nil {
+		t.Cleanup(func() { _ = conn.Close() })
+		return conn, nil
+	}
+	if resp == nil {
+		t.Fatalf("dial: %v", err)
+	}
+	r := &refusal{status: resp.StatusCode, retryAfter: resp.Header.Get("Retry-After")}
+	b, _ := io.ReadAll(resp.Body)
+	if jerr := json.Unmarshal(b, &r.body); jerr != nil {
+		t.Fatalf("refusal body %q: %v", b, jerr)
+	}
+	return nil, r
+}
+
+// want429 checks a 429 of PROTOCOL-1.1 §1.10: the envelope with retryAfterMs at error and
+// data.error, and Retry-After in whole seconds rounded up.
+func want429(t *testing.T, r *refusal, message string) int64 {
+	t.Helper()
+	if r == nil {
+		t.Fatal("the upgrade succeeded; want 429")
+	}
+	e, d := r.body.Error, r.body.Data.Error
+	if r.status != 429 || r.body.Type != "error" || e.Code != "RATE_LIMITED" || e.Message != message || e.RetryAfterMs < 1 || d != e {
+		t.Fatalf("got %d %+v, want 429 RATE_LIMITED %q", r.status, r.body, message)
+	}
+	secs, err := strconv.ParseInt(r.retryAfter, 10, 64)
+	if err != nil || secs < 1 || secs != (e.RetryAfterMs+999)/1000 {
+		t.Fatalf("Retry-After %q for retryAfterMs %d", r.retryAfter, e.RetryAfterMs)
+	}
+	return e.RetryAfterMs
+}
+
+// wantRateLimited checks a RATE_LIMITED error event (PROTOCOL-1.1 §1.10, §5.9).
+func wantRateLimited(t *testing.T, ev wstest.Event, requestID, message string) time.Duration {
+	t.Helper()
+	e, _ := ev.Fields["error"].(map[string]any)
+	d, _ := ev.Data()["error"].(map[string]any)
+	ms, _ := e["retryAfterMs"].(float64)
+	if ev.Type() != "error" || ev.RequestID() != requestID || ev.Code() != "RATE_LIMITED" || ev.Message() != message ||
+		ms < 1 || ms != float64(int64(ms)) || len(e) != 3 || d["retryAfterMs"] != e["retryAfterMs"] || d["message"] != e["message"] {
+		t.Fatalf("got %s, want RATE_LIMITED %q for %q", ev.Raw, message, requestID)
+	}
+	return time.Duration(ms) * time.Millisecond
+}
+
+// pingPong proves the connection still serves, and that nothing else was queued before.
+func pingPong(t *testing.T, c *wstest.Client) {
+	t.Helper()
+	if ev := c.Request(map[string]any{"action": "ping", "requestId": "alive"}); ev.Type() != "pong" || ev.RequestID() != "alive" {
+		t.Fatalf("ping: got %s", ev.Raw)
+	}
+}
+
+// Checklist 58, and L1 recovered.
+func TestUpgradesBeyondL1Get429AndRecover(t *testing.T) {
+	e := newEnv(t, wstest.Agent{}, with(noExemption,
+		"SWITCHBOARD_WS_UPGRADES_PER_IP_PER_MINUTE", "60", "SWITCHBOARD_WS_MAX_CONNECTIONS_PER_IP", "0"))
+	for i := range 60 {
+		if _, r := tryDial(t, e.srv.WSURL, nil); r != nil {
+			t.Fatalf("upgrade %d refused inside the burst: %+v", i+1, r.body)
+		}
+	}
+	_, r := tryDial(t, e.srv.WSURL, nil)
+	wait := want429(t, r, "too many connection attempts from this address; retry later")
+	if wait > 1000 {
+		t.Fatalf("retryAfterMs %d at 60 per minute", wait)
+	}
+	time.Sleep(time.Duration(wait) * time.Millisecond)
+	if _, r := tryDial(t, e.srv.WSURL, nil); r != nil {
+		t.Fatalf("refused after retryAfterMs: %+v", r.body)
+	}
+}
+
+func TestOpenSocketsBeyondL2Get429UntilOneCloses(t *testing.T) {
+	e := newEnv(t, wstest.Agent{}, with(noExemption, "SWITCHBOARD_WS_MAX_CONNECTIONS_PER_IP", "2"))
+	first, _ := tryDial(t, e.srv.WSURL, nil)
+	tryDial(t, e.srv.WSURL, nil)
+	_, r := tryDial(t, e.srv.WSURL, nil)
+	if ms := want429(t, r, "too many open connections from this address"); ms != 1000 {
+		t.Fatalf("a cap's retryAfterMs is %d, want 1000", ms)
+	}
+	_ = first.Close()
+	eventually(t, "a slot is free once a socket closed", func() bool {
+		c, r := tryDial(t, e.srv.WSURL, nil)
+		if r != nil {
+			return false
+		}
+		_ = c.Close()
+		return true
+	})
+}
+
+func TestLoopbackIsExemptInDevelopment(t *testing.T) {
+	e := newEnv(t, wstest.Agent{}, map[string]string{
+		"SWITCHBOARD_WS_UPGRADES_PER_IP_PER_MINUTE": "1", "SWITCHBOARD_WS_MAX_CONNECTIONS_PER_IP": "1",
+		"SWITCHBOARD_WS_SESSIONS_PER_IP_PER_HOUR": "1", "SWITCHBOARD_WS_TURNS_PER_IP_PER_MINUTE": "1",
+	})
+	for range 3 {
+		c, _ := e.session()
+		r := nextR()
+		if ev := c.Request(map[string]any{"action": "send_message", "requestId": r, "sessionId": "nope", "message": "hi"}); ev.Code() != "SESSION_NOT_FOUND" {
+			t.Fatalf("an exempt client was limited: %s", ev.Raw)
+		}
+	}
+}
+
+// Checklist 62: L1 keys on the forwarded address only behind a trusted proxy; an IPv6
+// client is keyed by its /64.
+func TestL1KeysOnTheForwardedAddressOnlyBehindATrustedProxy(t *testing.T) {
+	xff := func(addr string) http.Header { return http.Header{"X-Forwarded-For": {addr}} }
+	trusted := newEnv(t, wstest.Agent{}, with(noExemption,
+		"SWITCHBOARD_WS_UPGRADES_PER_IP_PER_MINUTE", "1", "SWITCHBOARD_TRUSTED_PROXIES", "127.0.0.0/8"))
+	for _, step := range []struct {
+		addr    string
+		refused bool
+	}{
+		{"203.0.113.5", false}, {"203.0.113.5", true}, {"203.0.113.6", false},
+		{"2001:db8:1:2::1", false}, {"2001:db8:1:2:ffff::9", true}, {"2001:db8:1:3::1", false},
+		// The rightmost untrusted entry counts; what a client prepends does not.
+		{"198.51.100.1, 203.0.113.5", true}, {"203.0.113.5, 198.51.100.1", false},
+	} {
+		_, r := tryDial(t, trusted.srv.WSURL, xff(step.addr))
+		if (r != nil) != step.refused {
+			t.Fatalf("X-Forwarded-For %s: refused=%v, want %v", step.addr, r != nil, step.refused)
+		}
+	}
+
+	untrusted := newEnv(t, wstest.Agent{}, with(noExemption, "SWITCHBOARD_WS_UPGRADES_PER_IP_PER_MINUTE", "1"))
+	tryDial(t, untrusted.srv.WSURL, xff("203.0.113.5"))
+	_, r := tryDial(t, untrusted.srv.WSURL, xff("203.0.113.6"))
+	want429(t, r, "too many connection attempts from this address; retry later")
+}
+
+func TestUntrustedForwardedForIsWarnedAboutOnceAMinute(t *testing.T) {
+	logs := &logBuffer{}
+	e := newLoggedEnv(t, logs, nil)
+	for range 3 {
+		tryDial(t, e.srv.WSURL, http.Header{"X-Forwarded-For": {"203.0.113.5"}})
+	}
+	if n := logs.count("X-Forwarded-For ignored"); n != 1 {
+		t.Fatalf("%d warnings for 3 requests, want 1", n)
+	}
+}
+
+// Checklist 59: frames beyond L3's burst each get RATE_LIMITED with their requestId, and
+// nothing else; the connection stays open.
+func TestFramesBeyondL3AreRefusedOneByOne(t *testing.T) {
+	e := newEnv(t, wstest.Agent{}, map[string]string{"SWITCHBOARD_WS_FRAME_BURST": "3", "SWITCHBOARD_WS_FRAMES_PER_SECOND": "1"})
+	c := e.dial(nil)
+	// Sent together: at one token a second, the last three find the bucket empty.
+	for i := range 3 {
+		c.Send(map[string]any{"action": "ping", "requestId": "p-" + strconv.Itoa(i)})
+	}
+	c.Send(map[string]any{"action": "ping", "requestId": "over"})
+	c.SendRaw(websocket.TextMessage, []byte(`{"action": "nope", "requestId": 12}`))
+	c.SendRaw(websocket.TextMessage, []byte(`not json`))
+	for i := range 3 {
+		if ev := c.Next(); ev.Type() != "pong" || ev.RequestID() != "p-"+strconv.Itoa(i) {
+			t.Fatalf("frame %d inside the burst: %s", i, ev.Raw)
+		}
+	}
+	var wait time.Duration
+	for _, want := range []string{"over", "", ""} {
+		wait = max(wait, wantRateLimited(t, c.Next(), want, "too many frames; slow down"))
+	}
+	time.Sleep(wait)
+	pingPong(t, c)
+}
+
+func TestARefusedCancelCancelsNothing(t *testing.T) {
+	e := newEnv(t, wstest.Agent{}, map[string]string{"SWITCHBOARD_WS_FRAME_BURST": "3", "SWITCHBOARD_WS_FRAMES_PER_SECOND": "1"})
+	e.gw.Push(textReply("slow", " answer").WithDelay(200 * time.Millisecond))
+	c, ack := e.session() // frame 1
+	r := send(t, c, ack.Str("sessionId"), "hello")
+	c.Send(map[string]any{"action": "ping", "requestId": "p"})        // frame 3
+	c.Send(map[string]any{"action": "cancel", "requestId": "cancel"}) // refused
+	evs := c.Terminal(r)
+	if last := evs[len(evs)-1]; last.Type() != "eventual_response" {
+		t.Fatalf("the turn ended with %s", last.Raw)
+	}
+	refused := 0
+	for _, ev := range evs {
+		if ev.Type() == "error" && ev.RequestID() == "cancel" {
+			wantRateLimited(t, ev, "cancel", "too many frames; slow down")
+			refused++
+		}
+	}
+	if refused != 1 {
+		t.Fatalf("events %v: want exactly one refusal of the cancel", types(evs))
+	}
+}
+
+// Checklist 60 (second half) and L4: a refused create writes nothing; refused agents count.
+func TestSessionsBeyondL4AreRefusedAndWriteNothing(t *testing.T) {
+	e := newEnv(t, wstest.Agent{}, map[string]string{"SWITCHBOARD_WS_SESSIONS_PER_CONNECTION_PER_HOUR": "3"})
+	c := e.dial(nil)
+	create := func(agentID string) wstest.Event {
+		return c.Request(map[string]any{"action": "create_conversation_session", "requestId": "c", "agentId": agentID})
+	}
+	// A frame that fails its field checks takes no token; one refused later does.
+	if ev := c.Request(map[string]any{"action": "create_conversation_session", "requestId": "c"}); ev.Code() != "VALIDATION_ERROR" {
+		t.Fatalf("missing agentId: %s", ev.Raw)
+	}
+	if ev := create("unknown-agent"); ev.Code() != "AGENT_NOT_FOUND" {
+		t.Fatalf("unknown agent: %s", ev.Raw)
+	}
+	for range 2 {
+		if ev := create(e.agent.ID.String()); ev.Status() != 200 {
+			t.Fatalf("create: %s", ev.Raw)
+		}
+	}
+	rows := func() int {
+		return count(t, e, `SELECT (SELECT count(*) FROM sessions) + (SELECT count(*) FROM conversations) + (SELECT count(*) FROM participants)`)
+	}
+	before := rows()
+	wantRateLimited(t, create(e.agent.ID.String()), "c", "too many sessions created on this connection; retry later")
+	if rows() != before {
+		t.Fatal("a refused create wrote rows")
+	}
+	pingPong(t, c)
+	if _, ack := e.session(); ack.Status() != 200 {
+		t.Fatal("another connection is limited by this one's L4")
+	}
+}
+
+func TestSessionsBeyondL5AreRefusedAcrossConnections(t *testing.T) {
+	e := newEnv(t, wstest.Agent{}, with(noExemption, "SWITCHBOARD_WS_SESSIONS_PER_IP_PER_HOUR", "2"))
+	e.session()
+	c, _ := e.session()
+	ev := c.Request(map[string]any{"action": "create_conversation_session", "requestId": "c3", "agentId": e.agent.ID.String()})
+	wantRateLimited(t, ev, "c3", "too many sessions created from this address; retry later")
+	pingPong(t, c)
+}
+
+func TestTurnsBeyondL6AreRefusedBeforeTheSessionLookup(t *testing.T) {
+	e := newEnv(t, wstest.Agent{}, with(noExemption, "SWITCHBOARD_WS_TURNS_PER_IP_PER_MINUTE", "2"))
+	c := e.dial(nil)
+	msg := func(r string, extra ...string) wstest.Event {
+		f := map[string]any{"action": "send_message", "requestId": r, "sessionId": "no-such-session", "message": "hi"}
+		if len(extra) > 0 {
+			delete(f, "message")
+		}
+		return c.Request(f)
+	}
+	if ev := msg("v", "no message"); ev.Code() != "VALIDATION_ERROR" {
+		t.Fatalf("field check: %s", ev.Raw)
+	}
+	for _, r := range []string{"a", "b"} {
+		if ev := msg(r); ev.Code() != "SESSION_NOT_FOUND" {
+			t.Fatalf("%s: %s", r, ev.Raw)
+		}
+	}
+	wantRateLimited(t, msg("c"), "c", "too many messages from this address; retry later")
+	pingPong(t, c)
+}
+
+// Checklist 60 (first half), and L7 recovered.
+func TestTurnsBeyondL7GetOnlyRateLimitedAndRecover(t *testing.T) {
+	e := newEnv(t, wstest.Agent{}, map[string]string{
+		"SWITCHBOARD_WS_TURN_BURST_PER_SESSION": "1", "SWITCHBOARD_WS_TURNS_PER_SESSION_PER_MINUTE": "60",
+	})
+	e.gw.Push(textReply("one"), textReply("two"))
+	c, ack := e.session()
+	sid := ack.Str("sessionId")
+	c.Terminal(send(t, c, sid, "first"))
+	messages := count(t, e, `SELECT count(*) FROM messages`)
+	ev := c.Request(map[string]any{"action": "send_message", "requestId": "over", "sessionId": sid, "message": "second"})
+	wait := wantRateLimited(t, ev, "over", "too many messages in this session; retry later")
+	pingPong(t, c)
+	if count(t, e, `SELECT count(*) FROM messages`) != messages {
+		t.Fatal("a refused send_message stored a message")
+	}
+	time.Sleep(wait)
+	if evs := c.Terminal(send(t, c, sid, "again")); evs[len(evs)-1].Type() != "eventual_response" {
+		t.Fatalf("after retryAfterMs: %v", types(evs))
+	}
+}
+
+// L8: a turn counts from its 202 to its terminal event, parked ones included.
+func TestRunningTurnsBeyondL8AreRefusedUntilOneEnds(t *testing.T) {
+	p := newParked(t, map[string]string{"SWITCHBOARD_ORG_MAX_CONCURRENT_TURNS": "1"})
+	e := p.env
+	e.gw.Push(textReply("hello"))
+	other, ack := e.session()
+	sid := ack.Str("sessionId")
+	ev := other.Request(map[string]any{"action": "send_message", "requestId": "l8", "sessionId": sid, "message": "hi"})
+	if wait := wantRateLimited(t, ev, "l8", "too many turns are running for this organization; retry shortly"); wait != time.Second {
+		t.Fatalf("a cap's retryAfterMs is %v, want 1s", wait)
+	}
+	p.c.Send(map[string]any{"action": "cancel", "requestId": p.r})
+	if evs := p.c.Terminal(p.r); evs[len(evs)-1].Type() != "cancelled" {
+		t.Fatalf("cancel: %v", types(evs))
+	}
+	if evs := other.Terminal(send(t, other, sid, "hi again")); evs[len(evs)-1].Type() != "eventual_response" {
+		t.Fatalf("after the running turn ended: %v", types(evs))
+	}
+}
+
+// Checklist 61: L9 counts what the server's key paid for this month; an org with its own key
+// is unaffected.
+func TestServerKeyAllowanceL9(t *testing.T) {
+	e := newEnv(t, wstest.Agent{}, map[string]string{"SWITCHBOARD_SERVER_KEY_MONTHLY_TOKENS_PER_ORG": "12"})
+	e.gw.Push(textReply("paid by the server"), textReply("paid by the org"), textReply("org again"))
+	c, ack := e.session()
+	sid := ack.Str("sessionId")
+	c.Terminal(send(t, c, sid, "first")) // 10 + 2 tokens: the allowance is reached
+	ev := c.Request(map[string]any{"action": "send_message", "requestId": "q", "sessionId": sid, "message": "second"})
+	if ev.Type() != "error" || ev.RequestID() != "q" || ev.Code() != "QUOTA_EXCEEDED" ||
+		ev.Message() != "the organization's monthly allowance on the server's gateway key is exhausted" {
+		t.Fatalf("got %s", ev.Raw)
+	}
+	if _, ok := ev.Fields["error"].(map[string]any)["retryAfterMs"]; ok {
+		t.Fatal("QUOTA_EXCEEDED carries retryAfterMs")
+	}
+	pingPong(t, c)
+
+	// Another org with its own key spends past the allowance: only the server key's tokens count.
+	org := wstest.CreateOrg(t, e.srv.Pool, "Own key", "")
+	wstest.CreateGatewayKey(t, e.srv.Pool, e.box, org, "sk-org-own", e.gw.BaseURL())
+	ag := wstest.CreateAgent(t, e.srv.Pool, e.box, org, wstest.Agent{})
+	oc := e.dial(nil)
+	oack := oc.Request(map[string]any{"action": "create_conversation_session", "requestId": "c", "agentId": ag.ID.String()})
+	for _, m := range []string{"one", "two"} {
+		if evs := oc.Terminal(send(t, oc, oack.Str("sessionId"), m)); evs[len(evs)-1].Type() != "eventual_response" {
+			t.Fatalf("org key turn: %v", types(evs))
+		}
+	}
+}
+
+// Checklist 65: an echoed client value is cut to 256 characters and "…".
+func TestEchoedValuesAreCutTo256Characters(t *testing.T) {
+	e := newEnv(t, wstest.Agent{}, nil)
+	c := e.dial(nil)
+	long := ""
+	for len(long) < 300 {
+		long += "s"
+	}
+	ev := c.Request(map[string]any{"action": "get_session", "requestId": "g", "sessionId": long})
+	if want := "session '" + long[:256] + "…' not found"; ev.Code() != "SESSION_NOT_FOUND" || ev.Message() != want {
+		t.Fatalf("got %q", ev.Message())
+	}
+	ev = c.Request(map[string]any{"action": long, "requestId": "u"})
+	if want := "action '" + long[:256] + "…' is not supported by this server"; ev.Message() != want {
+		t.Fatalf("got %q", ev.Message())
+	}
+	ev = c.Request(map[string]any{"action": "create_conversation_session", "requestId": "a", "agentId": long})
+	if want := "agent '" + long[:256] + "…' not found"; ev.Message() != want {
+		t.Fatalf("got %q", ev.Message())
+	}
+	short := long[:256]
+	if ev := c.Request(map[string]any{"action": "get_session", "requestId": "g", "sessionId": short}); ev.Message() != "session '"+short+"' not found" {
+		t.Fatalf("256 characters are echoed whole: %q", ev.Message())
+	}
+}
+
+// Checklist 66.
+func TestWidgetStrictRefusesAgentsWithoutAllowedOrigins(t *testing.T) {
+	e := newEnv(t, wstest.Agent{}, map[string]string{"SWITCHBOARD_WIDGET_STRICT": "1"})
+	c := e.dial(http.Header{"Origin": {"https://shop.example.com"}})
+	ev := c.Request(map[string]any{"action": "create_conversation_session", "requestId": "s", "agentId": e.agent.ID.String()})
+	if ev.Code() != "AGENT_NOT_AUTHORIZED" || ev.Message() != "this agent is not registered for embedding" || ev.RequestID() != "s" {
+		t.Fatalf("got %s", ev.Raw)
+	}
+	listed := wstest.CreateAgent(t, e.srv.Pool, e.box, e.org, wstest.Agent{AllowedOrigins: []string{"https://shop.example.com"}})
+	if ev := c.Request(map[string]any{"action": "create_conversation_session", "requestId": "s", "agentId": listed.ID.String()}); ev.Status() != 200 {
+		t.Fatalf("listed origin: %s", ev.Raw)
+	}
+	other := e.dial(http.Header{"Origin": {"https://evil.example.net"}})
+	if ev := other.Request(map[string]any{"action": "create_conversation_session", "requestId": "s", "agentId": listed.ID.String()}); ev.Code() != "ORIGIN_NOT_ALLOWED" {
+		t.Fatalf("unlisted origin: %s", ev.Raw)
+	}
+}

@@ -1,0 +1,278 @@
+package ws
+
+import (
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/fasthttp/websocket"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/switchboard-dev/switchboard/internal/panics"
+)
+
+// ctlConn is a server-side connection the test controls: its writes can stall (as to a
+// client that does not read) until their deadline, or panic once.
+type ctlConn struct {
+	net.Conn
+	stall     atomic.Bool // writes block until their deadline
+	stallOnce atomic.Bool // ... and the first one that times out clears stall
+	panicNext atomic.Bool
+	inWrite   atomic.Bool
+
+	mu       sync.Mutex
+	deadline time.Time
+	changed  chan struct{}
+}
+
+func (c *ctlConn) SetWriteDeadline(t time.Time) error {
+	c.mu.Lock()
+	c.deadline = t
+	close(c.changed)
+	c.changed = make(chan struct{})
+	c.mu.Unlock()
+	return c.Conn.SetWriteDeadline(t)
+}
+
+func (c *ctlConn) SetDeadline(t time.Time) error {
+	_ = c.SetWriteDeadline(t)
+	return c.SetReadDeadline(t)
+}
+
+func (c *ctlConn) Write(p []byte) (int, error) {
+	if c.panicNext.CompareAndSwap(true, false) {
+		panic("injected socket failure")
+	}
+	for c.stall.Load() {
+		c.inWrite.Store(true)
+		c.mu.Lock()
+		d, changed := c.deadline, c.changed
+		c.mu.Unlock()
+		if !d.IsZero() && !time.Now().Before(d) {
+			c.inWrite.Store(false)
+			if c.stallOnce.Load() {
+				c.stall.Store(false)
+			}
+			return 0, os.ErrDeadlineExceeded
+		}
+		wait := time.Hour
+		if !d.IsZero() {
+			wait = time.Until(d)
+		}
+		select {
+		case <-changed:
+		case <-time.After(wait):
+		}
+	}
+	return c.Conn.Write(p)
+}
+
+// pair is a server-side WebSocket over a ctlConn, and the client talking to it.
+type pair struct {
+	ctl    *ctlConn
+	server *websocket.Conn
+	client *websocket.Conn
+}
+
+func newPair(t *testing.T) *pair {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctls := make(chan *ctlConn, 1)
+	servers := make(chan *websocket.Conn, 1)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := (&websocket.Upgrader{}).Upgrade(w, r, nil)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		servers <- c
+	}))
+	srv.Listener = &ctlListener{Listener: ln, conns: ctls}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	client, _, err := websocket.DefaultDialer.Dial("ws://"+ln.Addr().String(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = client.Close() })
+	return &pair{ctl: <-ctls, server: <-servers, client: client}
+}
+
+type ctlListener struct {
+	net.Listener
+	conns chan *ctlConn
+}
+
+func (l *ctlListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	ctl := &ctlConn{Conn: c, changed: make(chan struct{})}
+	select {
+	case l.conns <- ctl:
+	default:
+	}
+	return ctl, nil
+}
+
+// closeCode reads until the connection ends and returns the close code received, 0 for none.
+func closeCode(t *testing.T, c *websocket.Conn) int {
+	t.Helper()
+	_ = c.SetReadDeadline(time.Now().Add(15 * time.Second))
+	for {
+		if _, _, err := c.ReadMessage(); err != nil {
+			var ce *websocket.CloseError
+			if errors.As(err, &ce) {
+				return ce.Code
+			}
+			return 0
+		}
+	}
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("never happened: %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// PROTOCOL §1.7: a write that stalls is a client that does not read: 1008, not a silent drop.
+func TestAStalledWriteClosesWith1008(t *testing.T) {
+	p := newPair(t)
+	o := newOutbox(p.server, nil, nil)
+	o.writeWait = 50 * time.Millisecond
+	p.ctl.stall.Store(true)
+	p.ctl.stallOnce.Store(true)
+	o.start()
+	defer o.shutdown()
+	o.push([]byte(`{"type":"pong"}`))
+	if code := closeCode(t, p.client); code != websocket.ClosePolicyViolation {
+		t.Fatalf("close code %d, want 1008", code)
+	}
+}
+
+// The 8 MiB cap counts the batch the writer holds, not only what is still queued.
+func TestTheQueueCapCountsTheBatchBeingWritten(t *testing.T) {
+	p := newPair(t)
+	o := newOutbox(p.server, nil, nil)
+	o.maxQueued = 1000
+	p.ctl.stall.Store(true) // the client does not read
+	o.start()
+	defer o.shutdown()
+	if !o.push([]byte(strings.Repeat("a", 600))) {
+		t.Fatal("refused under the cap")
+	}
+	waitFor(t, "the writer took the event and blocked on it", func() bool { return p.ctl.inWrite.Load() })
+	if o.hold([]byte(strings.Repeat("b", 500))) {
+		t.Fatal("accepted 1,100 bytes unsent against a 1,000-byte cap")
+	}
+}
+
+// A panic in a socket's writer ends that socket with 1011, is counted, and leaves the other
+// sockets alone.
+func TestAWriterPanicEndsOnlyItsSocketWith1011(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	counter, err := panics.NewCounter(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad, good := newPair(t), newPair(t)
+	ob, og := newOutbox(bad.server, nil, counter), newOutbox(good.server, nil, counter)
+	ob.start()
+	og.start()
+	defer ob.shutdown()
+	defer og.shutdown()
+	bad.ctl.panicNext.Store(true)
+	ob.push([]byte(`{"type":"pong"}`))
+	if code := closeCode(t, bad.client); code != websocket.CloseInternalServerErr {
+		t.Fatalf("close code %d, want 1011", code)
+	}
+	want := "# HELP switchboard_panics_total Panics recovered and contained, by where they happened (turn, tool, dispatcher, socket_writer).\n" +
+		"# TYPE switchboard_panics_total counter\n" +
+		"switchboard_panics_total{where=\"dispatcher\"} 0\nswitchboard_panics_total{where=\"socket_writer\"} 1\n" +
+		"switchboard_panics_total{where=\"tool\"} 0\nswitchboard_panics_total{where=\"turn\"} 0\n"
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "switchboard_panics_total"); err != nil {
+		t.Fatal(err)
+	}
+	og.push([]byte(`{"type":"pong","requestId":"still"}`))
+	_ = good.client.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, msg, err := good.client.ReadMessage(); err != nil || !strings.Contains(string(msg), "still") {
+		t.Fatalf("the other socket: %q %v", msg, err)
+	}
+}
+
+// No event over 1 MiB is ever sent (PROTOCOL §1.4): one that a bug made too large goes out as
+// an error carrying its requestId.
+func TestAnEventOver1MiBIsReplacedByAnError(t *testing.T) {
+	o := newOutbox(nil, nil, nil)
+	big := wrappedEvent("eventual_response", "r-9", 200, map[string]string{"text": strings.Repeat("x", 2<<20)})
+	o.hold(big)
+	o.hold(immediateEvent("g-1", 200, "Session", map[string]string{"x": strings.Repeat("y", 2<<20)}))
+	var turnErr, frameErr struct {
+		Type      string
+		RequestID string
+		Error     struct{ Code, Message string }
+	}
+	if len(o.queue) != 2 || json.Unmarshal(o.queue[0], &turnErr) != nil || json.Unmarshal(o.queue[1], &frameErr) != nil {
+		t.Fatalf("queue %d", len(o.queue))
+	}
+	if turnErr.Type != "error" || turnErr.RequestID != "r-9" || turnErr.Error.Code != "AGENT_ERROR" || turnErr.Error.Message != "agent turn failed: internal error" {
+		t.Fatalf("turn event replaced by %+v", turnErr)
+	}
+	if frameErr.RequestID != "g-1" || frameErr.Error.Code != "INTERNAL_ERROR" {
+		t.Fatalf("frame answer replaced by %+v", frameErr)
+	}
+}
+
+// barrierEnder's endTurn returns only once every ender of its group has been entered: ending
+// turns one after the other never gets there.
+type barrierEnder struct {
+	entered *atomic.Int32
+	all     int32
+	failed  *atomic.Bool
+}
+
+func (b barrierEnder) endTurn(error, time.Time) {
+	b.entered.Add(1)
+	deadline := time.Now().Add(10 * time.Second)
+	for b.entered.Load() < b.all {
+		if time.Now().After(deadline) {
+			b.failed.Store(true)
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// At the drain deadline the remaining turns are ended all at once, not one connection at a
+// time (each may wait up to cancelWait for its records).
+func TestDrainEndsTurnsConcurrently(t *testing.T) {
+	var entered atomic.Int32
+	var failed atomic.Bool
+	enders := make([]barrierEnder, 4)
+	for i := range enders {
+		enders[i] = barrierEnder{entered: &entered, all: 4, failed: &failed}
+	}
+	endTurns(enders, errors.New("shutting down"), time.Now().Add(time.Minute))
+	if failed.Load() {
+		t.Fatal("turns were ended one after the other")
+	}
+}
