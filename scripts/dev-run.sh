@@ -8,6 +8,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [ -f .env.local ]; then set -a; . ./.env.local; set +a; fi
+# The compose PostgreSQL's password (docker-compose.yml reads .env.local too): POSTGRES_PASSWORD
+# for the PostgreSQL image, PGPASSWORD for the server and the tools.
+if [ -z "${POSTGRES_PASSWORD:-}" ]; then
+  pw=$(head -c 24 /dev/urandom | base64 | tr -d '/+=')
+  printf 'POSTGRES_PASSWORD=%s\nPGPASSWORD=%s\n' "$pw" "$pw" >> .env.local
+  export POSTGRES_PASSWORD="$pw" PGPASSWORD="$pw"
+  echo "wrote a PostgreSQL password for the compose database to .env.local"
+fi
 export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/switchboard?sslmode=disable}"
 export SWITCHBOARD_LOG_FORMAT="${SWITCHBOARD_LOG_FORMAT:-text}"
 
@@ -16,7 +24,7 @@ if [ "$rc" -ne 0 ] && [ "$rc" -ne 3 ]; then exit "$rc"; fi
 if [ "$rc" -eq 3 ]; then
   echo "PostgreSQL is not reachable; starting the compose PostgreSQL (docker compose up -d postgres)"
   docker compose up -d --wait postgres
-  export DATABASE_URL="postgres://postgres:postgres@127.0.0.1:5432/switchboard?sslmode=disable"
+  export DATABASE_URL="postgres://postgres@127.0.0.1:5432/switchboard?sslmode=disable" # password: PGPASSWORD
   for _ in $(seq 1 30); do go run ./scripts/ensuredb && break; sleep 1; done
 fi
 
