@@ -154,3 +154,27 @@ func TestAddrKeyIsTheAddressForIPv4AndItsSlash64ForIPv6(t *testing.T) {
 		}
 	}
 }
+
+// What a limit costs per event: a turn takes about four (a frame, L6, L7, L8).
+func BenchmarkKeyedTake(b *testing.B) {
+	k := NewKeyed[netip.Prefix](Per(1_000_000, time.Minute), nil, 0)
+	key := AddrKey(netip.MustParseAddr("203.0.113.7"))
+	for b.Loop() {
+		k.Take(key)
+	}
+}
+
+func BenchmarkBucketTake(b *testing.B) {
+	bk := NewBucket(Limit{Burst: 1_000_000, Rate: 1_000_000}, nil)
+	for b.Loop() {
+		bk.Take()
+	}
+}
+
+func BenchmarkCapAcquireRelease(b *testing.B) {
+	c := NewCap[string](256)
+	for b.Loop() {
+		c.Acquire("org")
+		c.Release("org")
+	}
+}

@@ -230,45 +230,34 @@ func BenchmarkTurns(b *testing.B) {
 	// BENCH_ONLY=floor or =switchboard runs one side only, so that a -cpuprofile shows that
 	// side alone; its figures then have nothing to compare with.
 	only := os.Getenv("BENCH_ONLY")
-	parts := make([]string, k)
-	for i := range parts {
-		parts[i] = "tok" + strconv.Itoa(i) + " "
-	}
-	gw := llmtest.New(b, llmtest.WithDefault(llmtest.Text(parts...).WithUsage(100, int64(k))), llmtest.WithoutRequestLog())
-
+	gw, srv, off, createSession := startSwitchboards(b, k)
 	// The floor: relay the gateway stream over a bare Fiber WebSocket.
 	floorURL := startFloor(b, gw.BaseURL())
-
-	srv := servetest.Start(b, map[string]string{
-		"SWITCHBOARD_GATEWAY_URL": gw.BaseURL(), "SWITCHBOARD_GATEWAY_KEY": "sk-bench",
-		"SWITCHBOARD_DB_MAX_CONNS": "32", "SWITCHBOARD_LOG_LEVEL": "error",
-	})
-	box := wstest.Box(b, servetest.TestEncryptionKey)
-	org := wstest.CreateOrg(b, srv.Pool, "Bench", "")
-	ag := wstest.CreateAgent(b, srv.Pool, box, org, wstest.Agent{})
-	createSession := func(c *fws.Conn) string {
-		_ = c.WriteJSON(map[string]any{"action": "create_conversation_session", "agentId": ag.ID.String()})
-		var ack struct{ Data struct{ SessionID string } }
-		if err := c.ReadJSON(&ack); err != nil || ack.Data.SessionID == "" {
-			b.Fatalf("create session: %v", err)
-		}
-		return ack.Data.SessionID
-	}
 
 	fmt.Printf("turns/client/round=%d tokens/turn=%d rounds=%d GOMAXPROCS=%s\n", turns, k, rounds, os.Getenv("GOMAXPROCS"))
 	for _, clients := range sweep {
 		floor, sb := result{name: "floor", tokensPerTurn: k}, result{name: "switchboard", tokensPerTurn: k}
-		var ratios []float64
+		sbOff := result{name: "sb-limits-off", tokensPerTurn: k}
+		var ratios, limitRatios []float64
 		var overheads []time.Duration
-		for range rounds {
-			var f, r result
+		for round := range rounds {
+			var f, r, o result
 			if only != "switchboard" {
 				f = drive(b, floorURL, clients, turns, k, func(*fws.Conn) string { return "floor" }, nil)
 				floor.add(f)
 			}
 			if only != "floor" {
-				r = drive(b, srv.WSURL, clients, turns, k, createSession, srv.Pool)
+				// On and off alternate which goes first, so that neither always follows the floor.
+				if round%2 == 0 {
+					r = drive(b, srv.WSURL, clients, turns, k, createSession, srv.Pool)
+					o = drive(b, off.WSURL, clients, turns, k, createSession, off.Pool)
+				} else {
+					o = drive(b, off.WSURL, clients, turns, k, createSession, off.Pool)
+					r = drive(b, srv.WSURL, clients, turns, k, createSession, srv.Pool)
+				}
 				sb.add(r)
+				sbOff.add(o)
+				limitRatios = append(limitRatios, r.tokensPerSec()/o.tokensPerSec())
 			}
 			if only == "" {
 				ratios = append(ratios, r.tokensPerSec()/f.tokensPerSec())
@@ -278,10 +267,16 @@ func BenchmarkTurns(b *testing.B) {
 		fmt.Printf("clients=%d\n", clients)
 		if only != "" {
 			report(map[string]result{"floor": floor, "switchboard": sb}[only])
+			if only == "switchboard" {
+				report(sbOff)
+				reportLimits(sb, sbOff, limitRatios)
+			}
 			continue
 		}
 		report(floor)
 		report(sb)
+		report(sbOff)
+		reportLimits(sb, sbOff, limitRatios)
 		slices.Sort(ratios)
 		slices.Sort(overheads)
 		fmt.Printf("  all rounds: server overhead p50 per turn (eventual) %v; tokens/s vs floor %.0f%%\n",
@@ -291,6 +286,119 @@ func BenchmarkTurns(b *testing.B) {
 			overheads[len(overheads)-1].Round(10*time.Microsecond),
 			100*ratios[len(ratios)/2], 100*ratios[0], 100*ratios[len(ratios)-1])
 	}
+}
+
+// limitsOnNotTripping keeps the defaults of PROTOCOL-1.1 §1.10 except the five limits the
+// benchmark's own traffic would trip (one address, many upgrades, frames and turns per
+// session), and evaluates every limit for loopback too.
+var limitsOnNotTripping = map[string]string{
+	"SWITCHBOARD_WS_RATE_LIMIT_EXEMPT":            "",
+	"SWITCHBOARD_WS_UPGRADES_PER_IP_PER_MINUTE":   "1000000",
+	"SWITCHBOARD_WS_FRAME_BURST":                  "1000000",
+	"SWITCHBOARD_WS_FRAMES_PER_SECOND":            "1000000",
+	"SWITCHBOARD_WS_SESSIONS_PER_IP_PER_HOUR":     "1000000",
+	"SWITCHBOARD_WS_TURNS_PER_IP_PER_MINUTE":      "1000000",
+	"SWITCHBOARD_WS_TURN_BURST_PER_SESSION":       "1000000",
+	"SWITCHBOARD_WS_TURNS_PER_SESSION_PER_MINUTE": "1000000",
+}
+
+// limitsOff disables every limit of PROTOCOL-1.1 §1.10.
+var limitsOff = map[string]string{
+	"SWITCHBOARD_WS_UPGRADES_PER_IP_PER_MINUTE":       "0",
+	"SWITCHBOARD_WS_MAX_CONNECTIONS_PER_IP":           "0",
+	"SWITCHBOARD_WS_FRAME_BURST":                      "0",
+	"SWITCHBOARD_WS_FRAMES_PER_SECOND":                "0",
+	"SWITCHBOARD_WS_SESSIONS_PER_CONNECTION_PER_HOUR": "0",
+	"SWITCHBOARD_WS_SESSIONS_PER_IP_PER_HOUR":         "0",
+	"SWITCHBOARD_WS_TURNS_PER_IP_PER_MINUTE":          "0",
+	"SWITCHBOARD_WS_TURN_BURST_PER_SESSION":           "0",
+	"SWITCHBOARD_WS_TURNS_PER_SESSION_PER_MINUTE":     "0",
+	"SWITCHBOARD_ORG_MAX_CONCURRENT_TURNS":            "0",
+	"SWITCHBOARD_SERVER_KEY_MONTHLY_TOKENS_PER_ORG":   "0",
+}
+
+func with(base, extra map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range base {
+		out[k] = v
+	}
+	for k, v := range extra {
+		out[k] = v
+	}
+	return out
+}
+
+// reportLimits compares Switchboard with the limits on and off: over all rounds, and as the
+// median and range of the per-round ratios.
+func reportLimits(on, off result, ratios []float64) {
+	if len(ratios) == 0 {
+		return
+	}
+	slices.Sort(ratios)
+	fmt.Printf("  limits on vs off: tokens/s all rounds %.1f%%; per round median %.1f%% (%.1f%% … %.1f%%)\n",
+		100*on.tokensPerSec()/off.tokensPerSec(), 100*ratios[len(ratios)/2], 100*ratios[0], 100*ratios[len(ratios)-1])
+}
+
+// startSwitchboards starts the scripted gateway answering K tokens, and Switchboard twice on
+// one database, with one org and agent: with the public-edge limits on, and with all of them
+// off (PROTOCOL-1.1 §1.10). The benchmark drives many turns per session and many upgrades
+// and frames from one loopback address, which the defaults of L1, L3, L5, L6 and L7 would
+// throttle (they are meant to), so "on" sets those five high enough never to trip and keeps
+// every other default; it also empties the exempt list, so that every limit is evaluated for
+// every upgrade, frame, session and turn, as for a visitor in production.
+func startSwitchboards(b *testing.B, k int) (gw *llmtest.Gateway, on, off *servetest.Server, createSession func(*fws.Conn) string) {
+	parts := make([]string, k)
+	for i := range parts {
+		parts[i] = "tok" + strconv.Itoa(i) + " "
+	}
+	gw = llmtest.New(b, llmtest.WithDefault(llmtest.Text(parts...).WithUsage(100, int64(k))), llmtest.WithoutRequestLog())
+	base := map[string]string{
+		"SWITCHBOARD_GATEWAY_URL": gw.BaseURL(), "SWITCHBOARD_GATEWAY_KEY": "sk-bench",
+		"SWITCHBOARD_DB_MAX_CONNS": "32", "SWITCHBOARD_LOG_LEVEL": "error",
+	}
+	on = servetest.Start(b, with(base, limitsOnNotTripping))
+	off = servetest.StartOn(b, on.Config.DatabaseURL, with(base, limitsOff))
+	box := wstest.Box(b, servetest.TestEncryptionKey)
+	org := wstest.CreateOrg(b, on.Pool, "Bench", "")
+	ag := wstest.CreateAgent(b, on.Pool, box, org, wstest.Agent{})
+	createSession = func(c *fws.Conn) string {
+		_ = c.WriteJSON(map[string]any{"action": "create_conversation_session", "agentId": ag.ID.String()})
+		var ack struct{ Data struct{ SessionID string } }
+		if err := c.ReadJSON(&ack); err != nil || ack.Data.SessionID == "" {
+			b.Fatalf("create session: %v", err)
+		}
+		return ack.Data.SessionID
+	}
+	return gw, on, off, createSession
+}
+
+// BenchmarkLimits compares Switchboard with the public-edge limits on and off at one
+// concurrency (BENCH_CLIENTS, default 16), both under the same machine load: each of
+// BENCH_ROUNDS rounds (default 9) runs the two servers at the same time, N clients each, so
+// that a load spike from outside touches both sides of a round alike. Each side then gets
+// about half the machine, so compare the two rows with each other, not with BenchmarkTurns.
+func BenchmarkLimits(b *testing.B) {
+	clients := envInts("BENCH_CLIENTS", []int{16})[0]
+	turns, k, rounds := envInt("BENCH_TURNS", 20), envInt("BENCH_TOKENS", 50), envInt("BENCH_ROUNDS", 9)
+	_, on, off, createSession := startSwitchboards(b, k)
+	fmt.Printf("limits on vs off, at the same time: clients=%d each turns/client/round=%d tokens/turn=%d rounds=%d GOMAXPROCS=%s\n",
+		clients, turns, k, rounds, os.Getenv("GOMAXPROCS"))
+	sbOn, sbOff := result{name: "sb-limits-on", tokensPerTurn: k}, result{name: "sb-limits-off", tokensPerTurn: k}
+	var ratios []float64
+	for range rounds {
+		var r, o result
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() { defer wg.Done(); r = drive(b, on.WSURL, clients, turns, k, createSession, nil) }()
+		go func() { defer wg.Done(); o = drive(b, off.WSURL, clients, turns, k, createSession, nil) }()
+		wg.Wait()
+		sbOn.add(r)
+		sbOff.add(o)
+		ratios = append(ratios, r.tokensPerSec()/o.tokensPerSec())
+	}
+	report(sbOn)
+	report(sbOff)
+	reportLimits(sbOn, sbOff, ratios)
 }
 
 // startFloor serves the baseline: per send_message, a 202, the gateway's tokens as
