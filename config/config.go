@@ -24,8 +24,10 @@ type Config struct {
 	Addr        string
 	Production  bool
 	// PublicURL is SWITCHBOARD_PUBLIC_URL without a trailing slash; "" when unset.
-	PublicURL       string
-	Playground      bool
+	PublicURL  string
+	Playground bool
+	// Docs serves the API reference page at /docs (SWITCHBOARD_DOCS).
+	Docs            bool
 	LogLevel        string
 	LogFormat       string
 	DBMaxConns      int32
@@ -55,6 +57,10 @@ type Config struct {
 	GatewayKey    string
 	DefaultModel  string
 	MaxIterations int
+	// DemoModel lets switchboard-demo answer orgs without any gateway key; DemoTokenDelay is
+	// its pace (0: at once).
+	DemoModel      bool
+	DemoTokenDelay time.Duration
 	// What a turn takes from its gateway (docs/decisions.md, "Gateway budgets").
 	TurnTimeout          time.Duration
 	GatewayResponseBytes int64
@@ -167,6 +173,7 @@ func LoadFrom(lookup func(string) (string, bool)) (*Config, error) {
 		GatewayKey:           r.aliased("SWITCHBOARD_GATEWAY_KEY", "SMOOAI_GATEWAY_KEY"),
 		DefaultModel:         r.str("SWITCHBOARD_DEFAULT_MODEL"),
 		MaxIterations:        r.intRange("SWITCHBOARD_MAX_ITERATIONS", 1, 64),
+		DemoTokenDelay:       r.durationOrZero("SWITCHBOARD_DEMO_MODEL_TOKEN_DELAY", 10*time.Second),
 		TurnTimeout:          r.duration("SWITCHBOARD_TURN_TIMEOUT"),
 		GatewayResponseBytes: int64(r.intRange("SWITCHBOARD_GATEWAY_MAX_RESPONSE_BYTES", 64<<10, 1<<30)),
 		GatewayEventBytes:    int64(r.intRange("SWITCHBOARD_GATEWAY_MAX_EVENT_BYTES", 4<<10, 64<<20)),
@@ -184,10 +191,9 @@ func LoadFrom(lookup func(string) (string, bool)) (*Config, error) {
 		c.Production = true
 	}
 	c.PublicURL = r.publicURL("SWITCHBOARD_PUBLIC_URL")
-	c.Playground = !c.Production
-	if v := strings.TrimSpace(r.str("SWITCHBOARD_PLAYGROUND")); v != "" {
-		c.Playground = r.boolean("SWITCHBOARD_PLAYGROUND")
-	}
+	c.Playground = r.devDefault("SWITCHBOARD_PLAYGROUND", !c.Production)
+	c.Docs = r.devDefault("SWITCHBOARD_DOCS", !c.Production)
+	c.DemoModel = r.devDefault("SWITCHBOARD_DEMO_MODEL", !c.Production)
 	c.Limits.Exempt = r.exempt("SWITCHBOARD_WS_RATE_LIMIT_EXEMPT", c.Production)
 	if c.Production {
 		r.productionJWT(c.Auth)
@@ -301,6 +307,14 @@ func (r *reader) boolean(name string) bool {
 	}
 }
 
+// devDefault is a boolean whose default depends on SWITCHBOARD_ENV: def when unset.
+func (r *reader) devDefault(name string, def bool) bool {
+	if strings.TrimSpace(r.str(name)) == "" {
+		return def
+	}
+	return r.boolean(name)
+}
+
 func (r *reader) intRange(name string, lo, hi int) int {
 	v := strings.TrimSpace(r.str(name))
 	n, err := strconv.Atoi(v)
@@ -354,6 +368,17 @@ func (r *reader) duration(name string) time.Duration {
 	d, err := time.ParseDuration(v)
 	if err != nil || d <= 0 {
 		r.fail(name, fmt.Sprintf("must be a positive Go duration such as 300s, got %q", clip(v)))
+		return 0
+	}
+	return d
+}
+
+// durationOrZero is a Go duration from 0 up to hi.
+func (r *reader) durationOrZero(name string, hi time.Duration) time.Duration {
+	v := strings.TrimSpace(r.str(name))
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 || d > hi {
+		r.fail(name, fmt.Sprintf("must be a Go duration from 0s to %s, such as 30ms, got %q", hi, clip(v)))
 		return 0
 	}
 	return d

@@ -86,6 +86,30 @@ func TestPlaygroundDefaultsFollowTheEnvironment(t *testing.T) {
 	}
 }
 
+func TestDemoModelAndDocsDefaultsFollowTheEnvironment(t *testing.T) {
+	cases := []struct {
+		env        map[string]string
+		demo, docs bool
+		delay      time.Duration
+	}{
+		{map[string]string{}, true, true, 30 * time.Millisecond},
+		{map[string]string{"SWITCHBOARD_ENV": "production"}, false, false, 30 * time.Millisecond},
+		{map[string]string{"SWITCHBOARD_ENV": "production", "SWITCHBOARD_DEMO_MODEL": "1", "SWITCHBOARD_DOCS": "1"}, true, true, 30 * time.Millisecond},
+		{map[string]string{"SWITCHBOARD_DEMO_MODEL": "0", "SWITCHBOARD_DOCS": "0", "SWITCHBOARD_DEMO_MODEL_TOKEN_DELAY": "0s"}, false, false, 0},
+	}
+	for _, tc := range cases {
+		c, err := LoadFrom(env(tc.env))
+		if err != nil || c.DemoModel != tc.demo || c.Docs != tc.docs || c.DemoTokenDelay != tc.delay {
+			t.Errorf("%v: err %v, got %+v; want demo %v docs %v delay %v", tc.env, err, c, tc.demo, tc.docs, tc.delay)
+		}
+	}
+	for _, bad := range []string{"-1ms", "11s", "soon"} {
+		if _, err := LoadFrom(env(map[string]string{"SWITCHBOARD_DEMO_MODEL_TOKEN_DELAY": bad})); err == nil || !strings.Contains(err.Error(), "SWITCHBOARD_DEMO_MODEL_TOKEN_DELAY:") {
+			t.Errorf("%q: err %v", bad, err)
+		}
+	}
+}
+
 func TestPublicURLIsNormalised(t *testing.T) {
 	for in, want := range map[string]string{
 		"https://chat.example.com/":        "https://chat.example.com",
