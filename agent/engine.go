@@ -50,6 +50,20 @@ type Deps struct {
 	GatewayHTTP *http.Client
 	// Panics counts the panics contained in turns and tool executors; nil only logs them.
 	Panics *panics.Counter
+	// Offline is a model this process serves itself, without a gateway (switchboard-demo):
+	// a turn whose model is its name always uses it, and, when SWITCHBOARD_DEMO_MODEL is on,
+	// so does a turn of an org without any gateway key. The zero value serves none.
+	Offline OfflineModel
+	// Builtins are the tools of kind "builtin" this process serves, by tool name (the seeded
+	// demo's create_ticket, in development). A builtin tool without an entry fails as a tool
+	// whose request failed.
+	Builtins map[string]tools.Builtin
+}
+
+// OfflineModel is a model served in-process, and the model name that selects it.
+type OfflineModel struct {
+	Name  string
+	Model llm.Model
 }
 
 // Engine runs turns. It is safe for concurrent use; build one per process.
@@ -67,6 +81,8 @@ type Engine struct {
 	exec       *tools.Executor
 	serverHTTP *http.Client // SWITCHBOARD_GATEWAY_URL: the operator's own, never restricted
 	tenantHTTP *http.Client // a gateway key's own baseUrl: guarded (ADMIN-API §6.4)
+	offline    OfflineModel
+	builtins   map[string]tools.Builtin
 
 	mu     sync.Mutex
 	turns  map[*Turn]struct{}
@@ -112,6 +128,8 @@ func New(d Deps) (*Engine, error) {
 		exec:       tools.NewExecutor(tools.ExecutorConfig{Version: version.Version, AllowPrivate: d.Config.AllowPrivateTools}),
 		serverHTTP: serverHTTP,
 		tenantHTTP: &http.Client{Transport: tenantTr, CheckRedirect: netguard.NoRedirects},
+		offline:    d.Offline,
+		builtins:   d.Builtins,
 		turns:      map[*Turn]struct{}{},
 		parks:      map[uuid.UUID]*Turn{},
 	}, nil

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/switchboard-dev/switchboard/llm"
 	"github.com/switchboard-dev/switchboard/seal"
 	"github.com/switchboard-dev/switchboard/store"
 )
@@ -21,18 +22,25 @@ var (
 	ErrKeyUnusable = errors.New("gateway key cannot be decrypted")
 )
 
-// GatewayKey is the key that pays for a turn, decrypted for that turn only.
+// GatewayKey is the key that pays for a turn, decrypted for that turn only, or, for a turn the
+// offline model answers, no key at all: then model is set, nothing pays, and ID is invalid.
 type GatewayKey struct {
-	ID      uuid.NullUUID // the org key; invalid when the server key pays
+	ID      uuid.NullUUID // the org key; invalid when the server key pays or nothing does
 	BaseURL string
 	secret  string
 	// tenantURL: the org key's own baseUrl, reached through the guarded transport.
 	tenantURL bool
+	// model, when set, answers the turn instead of a gateway, as modelName.
+	model     llm.Model
+	modelName string
 }
 
 // String never shows the secret.
 func (k *GatewayKey) String() string {
-	if k.ID.Valid {
+	switch {
+	case k.model != nil:
+		return "built-in model " + k.modelName
+	case k.ID.Valid:
 		return "gateway key " + k.ID.UUID.String()
 	}
 	return "server gateway key"
@@ -51,8 +59,15 @@ func (e *Engine) LoadInputs(ctx context.Context, orgID, agentID, conversationID 
 
 // ResolveKey returns the key that pays for a turn of the org (ADMIN-API §7.1): its newest
 // active key (read into in) with that key's baseUrl or SWITCHBOARD_GATEWAY_URL, else the
-// server's key, else ErrNoGatewayKey; ErrKeyUnusable when the org key does not decrypt.
+// server's key, else the offline model when SWITCHBOARD_DEMO_MODEL is on, else
+// ErrNoGatewayKey; ErrKeyUnusable when the org key does not decrypt. A turn whose model is
+// the offline model's name is always the offline model's, so no gateway ever sees that name
+// and usage rows carrying it are exactly the turns nobody paid for.
 func (e *Engine) ResolveKey(orgID uuid.UUID, in *store.TurnInputs) (*GatewayKey, error) {
+	offline := e.offline.Model != nil
+	if offline && e.turnModel(in) == e.offline.Name {
+		return e.offlineKey(), nil
+	}
 	switch {
 	case in.HasGatewayKey:
 		k := in.GatewayKey
@@ -67,8 +82,38 @@ func (e *Engine) ResolveKey(orgID uuid.UUID, in *store.TurnInputs) (*GatewayKey,
 		return gk, nil
 	case e.cfg.GatewayKey != "":
 		return &GatewayKey{BaseURL: e.cfg.GatewayURL, secret: e.cfg.GatewayKey}, nil
+	case offline && e.cfg.DemoModel:
+		return e.offlineKey(), nil
 	}
 	return nil, ErrNoGatewayKey
+}
+
+func (e *Engine) offlineKey() *GatewayKey {
+	return &GatewayKey{model: e.offline.Model, modelName: e.offline.Name}
+}
+
+// turnModel is the model a turn of in asks for (ADMIN-API §9.4): the agent's, else the org
+// settings', else SWITCHBOARD_DEFAULT_MODEL.
+func (e *Engine) turnModel(in *store.TurnInputs) string {
+	if in.AgentFound && in.Agent.Model != nil && *in.Agent.Model != "" {
+		return *in.Agent.Model
+	}
+	if in.HasSettings {
+		return in.Settings.Model
+	}
+	return e.cfg.DefaultModel
+}
+
+// modelFor is what answers the model calls of a turn paid by k.
+func (e *Engine) modelFor(k *GatewayKey) (llm.Model, error) {
+	if k.model != nil {
+		return k.model, nil
+	}
+	httpClient := e.serverHTTP
+	if k.tenantURL {
+		httpClient = e.tenantHTTP
+	}
+	return llm.New(llm.Config{BaseURL: k.BaseURL, APIKey: k.secret, HTTPClient: httpClient, Limits: e.limits})
 }
 
 // CheckBudget returns ErrQuotaExceeded when the org has a monthly token budget and its

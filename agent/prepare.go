@@ -55,9 +55,12 @@ func (t *Turn) prepare(ctx context.Context) (*turnConfig, *citations, error) {
 
 	c := &turnConfig{agent: agent, confirmTools: agent.ConfirmTools, tools: map[string]*toolEntry{}}
 	prompt, persona, defaultTools := DefaultSystemPrompt, "", []string{KnowledgeSearch}
-	c.model, c.maxIterations = e.cfg.DefaultModel, e.cfg.MaxIterations
+	c.model, c.maxIterations = e.turnModel(in), e.cfg.MaxIterations
+	if s.Key != nil && s.Key.model != nil {
+		c.model = s.Key.modelName // the offline model answers whatever the agent asked for
+	}
 	if hasSettings {
-		c.model, prompt, defaultTools = settings.Model, settings.SystemPrompt, settings.DefaultTools
+		prompt, defaultTools = settings.SystemPrompt, settings.DefaultTools
 		persona = deref(settings.Persona)
 		if settings.MaxIterations != nil {
 			c.maxIterations = int(*settings.MaxIterations)
@@ -65,9 +68,6 @@ func (t *Turn) prepare(ctx context.Context) (*turnConfig, *citations, error) {
 		if settings.MaxTokens != nil {
 			c.maxTokens = int64(*settings.MaxTokens)
 		}
-	}
-	if agent.Model != nil && *agent.Model != "" {
-		c.model = *agent.Model
 	}
 	if agent.SystemPrompt != nil {
 		prompt = *agent.SystemPrompt

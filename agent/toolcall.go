@@ -125,11 +125,16 @@ func (t *Turn) execTool(ctx context.Context, cfg *turnConfig, cites *citations, 
 		}
 	} else {
 		var err error
+		call := tools.Call{
+			URL: te.row.Url, ToolName: te.name, Arguments: args, ConversationID: t.spec.ConversationID,
+			OrgID: t.spec.OrgID, TimeoutMs: int(te.row.TimeoutMs), SigningSecret: cfg.toolSecret,
+		}
 		if perr := t.containTool(te.name, func() {
-			res, err = t.e.exec.Call(ctx, tools.Call{
-				URL: te.row.Url, ToolName: te.name, Arguments: args, ConversationID: t.spec.ConversationID,
-				OrgID: t.spec.OrgID, TimeoutMs: int(te.row.TimeoutMs), SigningSecret: cfg.toolSecret,
-			})
+			if te.row.Kind == store.ToolKindBuiltin {
+				res, err = t.builtin(ctx, call)
+				return
+			}
+			res, err = t.e.exec.Call(ctx, call)
 		}); perr != nil {
 			return "", false, perr
 		}
@@ -142,6 +147,23 @@ func (t *Turn) execTool(ctx context.Context, cfg *turnConfig, cites *citations, 
 	}
 	t.sink.ToolResult(te.name, res.IsError, tools.WireResult(res.Text))
 	return res.Text, res.IsError, nil
+}
+
+// builtin runs a tool the server serves itself (kind builtin), by name, within the tool's
+// timeout. A builtin this process does not serve fails like an unreachable HTTP tool.
+func (t *Turn) builtin(ctx context.Context, c tools.Call) (tools.Result, error) {
+	fn := t.e.builtins[c.ToolName]
+	if fn == nil {
+		return tools.RequestFailed(fmt.Errorf("built-in tool %q is not served by this server", c.ToolName)), nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(max(c.TimeoutMs, 1))*time.Millisecond)
+	defer cancel()
+	res, err := fn(ctx, c)
+	if err != nil && t.ctx.Err() == nil {
+		// The tool's own timeout, not the turn's end.
+		return tools.TimedOut(c.TimeoutMs), nil
+	}
+	return res, err
 }
 
 // parkOutcome is how a park ended for the turn.

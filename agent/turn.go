@@ -239,11 +239,7 @@ func (t *Turn) execute(m *meter, summaries *[]toolSummary) (string, []Citation, 
 		return "", nil, err
 	}
 	t.model = cfg.model
-	httpClient := t.e.serverHTTP
-	if t.spec.Key.tenantURL {
-		httpClient = t.e.tenantHTTP
-	}
-	client, err := llm.New(llm.Config{BaseURL: t.spec.Key.BaseURL, APIKey: t.spec.Key.secret, HTTPClient: httpClient, Limits: t.e.limits})
+	model, err := t.e.modelFor(t.spec.Key)
 	if err != nil {
 		return "", nil, err
 	}
@@ -263,7 +259,7 @@ func (t *Turn) execute(m *meter, summaries *[]toolSummary) (string, []Citation, 
 		// and the call stops (PROTOCOL-1.1 §1.11).
 		callCtx, stopCall := context.WithCancelCause(ctx)
 		segment := true
-		res, err := client.Stream(callCtx, req, llm.Handler{
+		res, err := model.Stream(callCtx, req, llm.Handler{
 			OnText: func(tok string) {
 				if segment && reply.Len() > 0 {
 					tok = "\n\n" + tok

@@ -459,7 +459,7 @@ func (b *OrgSettingsGetForTurnBatchResults) Close() error {
 }
 
 const toolListForTurn = `-- name: ToolListForTurn :batchmany
-SELECT id, org_id, agent_id, name, description, parameters, url, requires_approval, timeout_ms, created_at, updated_at FROM agent_tools WHERE org_id = $1 AND agent_id = $2 ORDER BY lower(name), id
+SELECT id, org_id, agent_id, name, description, parameters, url, requires_approval, timeout_ms, created_at, updated_at, kind FROM agent_tools WHERE org_id = $1 AND agent_id = $2 ORDER BY lower(name), id
 `
 
 type ToolListForTurnBatchResults struct {
@@ -516,6 +516,7 @@ func (b *ToolListForTurnBatchResults) Query(f func(int, []AgentTool, error)) {
 					&i.TimeoutMs,
 					&i.CreatedAt,
 					&i.UpdatedAt,
+					&i.Kind,
 				); err != nil {
 					return err
 				}

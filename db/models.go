@@ -95,6 +95,7 @@ type AgentTool struct {
 	TimeoutMs        int32
 	CreatedAt        time.Time
 	UpdatedAt        time.Time
+	Kind             string
 }
 
 type ApiKey struct {

@@ -32,7 +32,7 @@ const toolCreate = `-- name: ToolCreate :one
 
 INSERT INTO agent_tools (org_id, agent_id, name, description, parameters, url, requires_approval, timeout_ms)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-RETURNING id, org_id, agent_id, name, description, parameters, url, requires_approval, timeout_ms, created_at, updated_at
+RETURNING id, org_id, agent_id, name, description, parameters, url, requires_approval, timeout_ms, created_at, updated_at, kind
 `
 
 type ToolCreateParams struct {
@@ -72,6 +72,52 @@ func (q *Queries) ToolCreate(ctx context.Context, db DBTX, arg ToolCreateParams)
 		&i.TimeoutMs,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.Kind,
+	)
+	return i, err
+}
+
+const toolCreateBuiltin = `-- name: ToolCreateBuiltin :one
+INSERT INTO agent_tools (org_id, agent_id, name, description, parameters, url, requires_approval, timeout_ms, kind)
+VALUES ($1, $2, $3, $4, $5, '', $6, $7, 'builtin')
+RETURNING id, org_id, agent_id, name, description, parameters, url, requires_approval, timeout_ms, created_at, updated_at, kind
+`
+
+type ToolCreateBuiltinParams struct {
+	OrgID            uuid.UUID
+	AgentID          uuid.UUID
+	Name             string
+	Description      string
+	Parameters       json.RawMessage
+	RequiresApproval bool
+	TimeoutMs        int32
+}
+
+// A tool the server serves itself (kind builtin): no URL, handled in-process by name.
+func (q *Queries) ToolCreateBuiltin(ctx context.Context, db DBTX, arg ToolCreateBuiltinParams) (AgentTool, error) {
+	row := db.QueryRow(ctx, toolCreateBuiltin,
+		arg.OrgID,
+		arg.AgentID,
+		arg.Name,
+		arg.Description,
+		arg.Parameters,
+		arg.RequiresApproval,
+		arg.TimeoutMs,
+	)
+	var i AgentTool
+	err := row.Scan(
+		&i.ID,
+		&i.OrgID,
+		&i.AgentID,
+		&i.Name,
+		&i.Description,
+		&i.Parameters,
+		&i.Url,
+		&i.RequiresApproval,
+		&i.TimeoutMs,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.Kind,
 	)
 	return i, err
 }
@@ -95,7 +141,7 @@ func (q *Queries) ToolDelete(ctx context.Context, db DBTX, arg ToolDeleteParams)
 }
 
 const toolGet = `-- name: ToolGet :one
-SELECT t.id, t.org_id, t.agent_id, t.name, t.description, t.parameters, t.url, t.requires_approval, t.timeout_ms, t.created_at, t.updated_at FROM agent_tools t
+SELECT t.id, t.org_id, t.agent_id, t.name, t.description, t.parameters, t.url, t.requires_approval, t.timeout_ms, t.created_at, t.updated_at, t.kind FROM agent_tools t
 JOIN agents a ON a.id = t.agent_id AND a.org_id = t.org_id AND a.deleted_at IS NULL
 WHERE t.org_id = $1 AND t.agent_id = $2 AND t.id = $3
 `
@@ -121,12 +167,43 @@ func (q *Queries) ToolGet(ctx context.Context, db DBTX, arg ToolGetParams) (Agen
 		&i.TimeoutMs,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.Kind,
+	)
+	return i, err
+}
+
+const toolGetByName = `-- name: ToolGetByName :one
+SELECT id, org_id, agent_id, name, description, parameters, url, requires_approval, timeout_ms, created_at, updated_at, kind FROM agent_tools WHERE org_id = $1 AND agent_id = $2 AND lower(name) = lower($3)
+`
+
+type ToolGetByNameParams struct {
+	OrgID   uuid.UUID
+	AgentID uuid.UUID
+	Name    string
+}
+
+func (q *Queries) ToolGetByName(ctx context.Context, db DBTX, arg ToolGetByNameParams) (AgentTool, error) {
+	row := db.QueryRow(ctx, toolGetByName, arg.OrgID, arg.AgentID, arg.Name)
+	var i AgentTool
+	err := row.Scan(
+		&i.ID,
+		&i.OrgID,
+		&i.AgentID,
+		&i.Name,
+		&i.Description,
+		&i.Parameters,
+		&i.Url,
+		&i.RequiresApproval,
+		&i.TimeoutMs,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.Kind,
 	)
 	return i, err
 }
 
 const toolList = `-- name: ToolList :many
-SELECT t.id, t.org_id, t.agent_id, t.name, t.description, t.parameters, t.url, t.requires_approval, t.timeout_ms, t.created_at, t.updated_at FROM agent_tools t
+SELECT t.id, t.org_id, t.agent_id, t.name, t.description, t.parameters, t.url, t.requires_approval, t.timeout_ms, t.created_at, t.updated_at, t.kind FROM agent_tools t
 WHERE t.org_id = $1 AND t.agent_id = $2
   AND ($3::uuid IS NULL
        OR (lower(t.name), t.id) > (lower(coalesce($4::text,
@@ -174,6 +251,7 @@ func (q *Queries) ToolList(ctx context.Context, db DBTX, arg ToolListParams) ([]
 			&i.TimeoutMs,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.Kind,
 		); err != nil {
 			return nil, err
 		}
@@ -188,9 +266,9 @@ func (q *Queries) ToolList(ctx context.Context, db DBTX, arg ToolListParams) ([]
 const toolUpdate = `-- name: ToolUpdate :one
 UPDATE agent_tools SET
     name = $1, description = $2, parameters = $3, url = $4,
-    requires_approval = $5, timeout_ms = $6, updated_at = now()
+    requires_approval = $5, timeout_ms = $6, kind = 'http', updated_at = now()
 WHERE org_id = $7 AND agent_id = $8 AND id = $9
-RETURNING id, org_id, agent_id, name, description, parameters, url, requires_approval, timeout_ms, created_at, updated_at
+RETURNING id, org_id, agent_id, name, description, parameters, url, requires_approval, timeout_ms, created_at, updated_at, kind
 `
 
 type ToolUpdateParams struct {
@@ -230,6 +308,7 @@ func (q *Queries) ToolUpdate(ctx context.Context, db DBTX, arg ToolUpdateParams)
 		&i.TimeoutMs,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.Kind,
 	)
 	return i, err
 }

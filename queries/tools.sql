@@ -6,6 +6,15 @@ INSERT INTO agent_tools (org_id, agent_id, name, description, parameters, url, r
 VALUES (@org_id, @agent_id, @name, @description, @parameters, @url, @requires_approval, @timeout_ms)
 RETURNING *;
 
+-- name: ToolCreateBuiltin :one
+-- A tool the server serves itself (kind builtin): no URL, handled in-process by name.
+INSERT INTO agent_tools (org_id, agent_id, name, description, parameters, url, requires_approval, timeout_ms, kind)
+VALUES (@org_id, @agent_id, @name, @description, @parameters, '', @requires_approval, @timeout_ms, 'builtin')
+RETURNING *;
+
+-- name: ToolGetByName :one
+SELECT * FROM agent_tools WHERE org_id = @org_id AND agent_id = @agent_id AND lower(name) = lower(@name);
+
 -- name: ToolGet :one
 SELECT t.* FROM agent_tools t
 JOIN agents a ON a.id = t.agent_id AND a.org_id = t.org_id AND a.deleted_at IS NULL
@@ -31,7 +40,7 @@ SELECT * FROM agent_tools WHERE org_id = @org_id AND agent_id = @agent_id ORDER 
 -- name: ToolUpdate :one
 UPDATE agent_tools SET
     name = @name, description = @description, parameters = @parameters, url = @url,
-    requires_approval = @requires_approval, timeout_ms = @timeout_ms, updated_at = now()
+    requires_approval = @requires_approval, timeout_ms = @timeout_ms, kind = 'http', updated_at = now()
 WHERE org_id = @org_id AND agent_id = @agent_id AND id = @id
 RETURNING *;
 

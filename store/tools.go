@@ -13,6 +13,52 @@ import (
 // MaxToolsPerAgent is how many HTTP tools one agent may have (ADMIN-API §9.5).
 const MaxToolsPerAgent = 64
 
+// Tool kinds: a tenant's HTTP tool, or a tool the server serves itself (only the server
+// creates those, for the seeded demo).
+const (
+	ToolKindHTTP    = "http"
+	ToolKindBuiltin = "builtin"
+)
+
+// EnsureBuiltinTool gives a live agent a tool of kind builtin named p.Name, with its
+// tool.create audit row, unless the agent has a tool of that name already (of any kind: a
+// tenant's change to it is kept). It reports whether it created one. ErrAgentNotFound,
+// ErrTooManyTools.
+func (s *Store) EnsureBuiltinTool(ctx context.Context, orgID uuid.UUID, p db.ToolCreateBuiltinParams, m Meta) (bool, error) {
+	p.OrgID = orgID
+	created := false
+	err := s.InTx(ctx, func(tx *Tx) error {
+		if _, err := queries.AgentGetForUpdate(ctx, tx.pg, db.AgentGetForUpdateParams{OrgID: orgID, ID: p.AgentID}); err != nil {
+			return agentErr(p.AgentID, err)
+		}
+		_, err := queries.ToolGetByName(ctx, tx.pg, db.ToolGetByNameParams{OrgID: orgID, AgentID: p.AgentID, Name: p.Name})
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(Classify(err), ErrNotFound) {
+			return err
+		}
+		n, err := queries.ToolCount(ctx, tx.pg, db.ToolCountParams{OrgID: orgID, AgentID: p.AgentID})
+		if err != nil {
+			return err
+		}
+		if n >= MaxToolsPerAgent {
+			return ErrTooManyTools
+		}
+		row, err := queries.ToolCreateBuiltin(ctx, tx.pg, p)
+		if err != nil {
+			return Classify(err)
+		}
+		created = true
+		return tx.Audit(ctx, orgID, m, "tool.create", "tool", row.ID.String(),
+			map[string]any{"fields": []string{"name", "description", "parameters", "requiresApproval", "timeoutMs"}, "kind": ToolKindBuiltin})
+	})
+	if err != nil {
+		return false, fmt.Errorf("ensure tool %s: %w", p.Name, err)
+	}
+	return created, nil
+}
+
 // ErrTooManyTools: the agent already has MaxToolsPerAgent tools.
 var ErrTooManyTools = errors.New("agent has the maximum number of tools")
 

@@ -121,7 +121,8 @@ func schemas() obj {
 
 		"Tool": all(obj{
 			"id": uuidS(), "agentId": uuidS(), "name": str(), "description": str(), "parameters": obj{"type": "object"},
-			"url": str(), "requiresApproval": boolean(), "timeoutMs": integer(), "createdAt": stamp(), "updatedAt": stamp(),
+			"url": str(), "kind": enum("http", "builtin"), "requiresApproval": boolean(), "timeoutMs": integer(),
+			"createdAt": stamp(), "updatedAt": stamp(),
 		}),
 		"ToolWrite": object([]string{"name", "description", "url"}, obj{
 			"name":             obj{"type": "string", "pattern": "^[a-zA-Z0-9_-]{1,64}$"},

@@ -30,6 +30,7 @@ type toolJSON struct {
 	Description      string          `json:"description"`
 	Parameters       json.RawMessage `json:"parameters"`
 	URL              string          `json:"url"`
+	Kind             string          `json:"kind"`
 	RequiresApproval bool            `json:"requiresApproval"`
 	TimeoutMs        int32           `json:"timeoutMs"`
 	CreatedAt        jsonTime        `json:"createdAt"`
@@ -39,7 +40,7 @@ type toolJSON struct {
 func toolOut(t db.AgentTool) toolJSON {
 	return toolJSON{
 		ID: t.ID.String(), AgentID: t.AgentID.String(), Name: t.Name, Description: t.Description,
-		Parameters: t.Parameters, URL: t.Url, RequiresApproval: t.RequiresApproval, TimeoutMs: t.TimeoutMs,
+		Parameters: t.Parameters, URL: t.Url, Kind: t.Kind, RequiresApproval: t.RequiresApproval, TimeoutMs: t.TimeoutMs,
 		CreatedAt: ts(t.CreatedAt), UpdatedAt: ts(t.UpdatedAt),
 	}
 }
@@ -236,6 +237,7 @@ func toolChanges(cur db.AgentTool, next db.ToolUpdateParams) []string {
 	add(cur.Description != next.Description, "description")
 	add(!jsonEqual(cur.Parameters, next.Parameters), "parameters")
 	add(cur.Url != next.Url, "url")
+	add(cur.Kind != store.ToolKindHTTP, "kind") // PUT makes every tool an HTTP tool
 	add(cur.RequiresApproval != next.RequiresApproval, "requiresApproval")
 	add(cur.TimeoutMs != next.TimeoutMs, "timeoutMs")
 	return out

@@ -208,8 +208,8 @@ func TestSendMessageRefusalsComeAloneAndStoreNothing(t *testing.T) {
 }
 
 func TestBillingRefusalsBeforeTheAck(t *testing.T) {
-	t.Run("LLM_UNAVAILABLE without any key", func(t *testing.T) {
-		e := newEnv(t, wstest.Agent{}, map[string]string{"SWITCHBOARD_GATEWAY_KEY": ""})
+	t.Run("LLM_UNAVAILABLE without any key and without the demo model", func(t *testing.T) {
+		e := newEnv(t, wstest.Agent{}, map[string]string{"SWITCHBOARD_GATEWAY_KEY": "", "SWITCHBOARD_DEMO_MODEL": "0"})
 		c, ack := e.session()
 		ev := c.Request(map[string]any{"action": "send_message", "requestId": "k", "sessionId": ack.Str("sessionId"), "message": "hi"})
 		if ev.Code() != "LLM_UNAVAILABLE" || ev.Message() != "no LLM gateway key is configured for this organization" {

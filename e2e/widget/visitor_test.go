@@ -223,7 +223,8 @@ func TestConversationsAreListedStartedAndRenamed(t *testing.T) {
 
 func TestErrorsAreShownInPlainWords(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, map[string]string{"SWITCHBOARD_GATEWAY_KEY": ""}) // no key anywhere: LLM_UNAVAILABLE
+	// No key anywhere and no demo model: LLM_UNAVAILABLE.
+	e := newEnv(t, map[string]string{"SWITCHBOARD_GATEWAY_KEY": "", "SWITCHBOARD_DEMO_MODEL": "0"})
 	p := newPage(t)
 	p.open(e.srv.URL + "/")
 	p.click("button", launcherName)

@@ -33,7 +33,8 @@ type Server struct {
 }
 
 // Config returns the configuration a test server starts from: loopback, a fresh test key,
-// private URLs allowed (test tools and gateways listen on loopback), and a short drain.
+// private URLs allowed (test tools and gateways listen on loopback), a short drain, and the
+// offline demo model without its pace.
 // env overrides or adds variables exactly as the process environment would.
 func Config(t testing.TB, databaseURL string, env map[string]string) *config.Config {
 	t.Helper()
@@ -45,6 +46,8 @@ func Config(t testing.TB, databaseURL string, env map[string]string) *config.Con
 		"SWITCHBOARD_ALLOW_PRIVATE_GATEWAY_URLS": "1",
 		"SWITCHBOARD_SHUTDOWN_TIMEOUT":           "5s",
 		"SWITCHBOARD_LOG_LEVEL":                  "warn",
+		// switchboard-demo answers at once: tests wait for events, never for time.
+		"SWITCHBOARD_DEMO_MODEL_TOKEN_DELAY": "0s",
 	}
 	for k, v := range env {
 		base[k] = v
