@@ -696,3 +696,49 @@ func (q *Queries) DocumentTouchIndexed(ctx context.Context, db DBTX, arg Documen
 	)
 	return err
 }
+
+const documentVersionsByDocIDs = `-- name: DocumentVersionsByDocIDs :many
+SELECT doc_id, title, url, content_hash, state FROM documents
+WHERE org_id = $1 AND doc_id = ANY($2::text[])
+ORDER BY doc_id, state
+`
+
+type DocumentVersionsByDocIDsParams struct {
+	OrgID  uuid.UUID
+	DocIds []string
+}
+
+type DocumentVersionsByDocIDsRow struct {
+	DocID       string
+	Title       string
+	Url         *string
+	ContentHash []byte
+	State       string
+}
+
+// The indexed and pending rows of some document ids, what they hold (the seeded demo's check).
+func (q *Queries) DocumentVersionsByDocIDs(ctx context.Context, db DBTX, arg DocumentVersionsByDocIDsParams) ([]DocumentVersionsByDocIDsRow, error) {
+	rows, err := db.Query(ctx, documentVersionsByDocIDs, arg.OrgID, arg.DocIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []DocumentVersionsByDocIDsRow{}
+	for rows.Next() {
+		var i DocumentVersionsByDocIDsRow
+		if err := rows.Scan(
+			&i.DocID,
+			&i.Title,
+			&i.Url,
+			&i.ContentHash,
+			&i.State,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}

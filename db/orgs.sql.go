@@ -38,6 +38,36 @@ func (q *Queries) OrgCreate(ctx context.Context, db DBTX, arg OrgCreateParams) (
 	return i, err
 }
 
+const orgFindByName = `-- name: OrgFindByName :many
+SELECT id, name, external_id, created_at FROM orgs WHERE lower(name) = lower($1) ORDER BY created_at, id LIMIT 2
+`
+
+// Orgs named name, case-insensitively (names are not unique), oldest first.
+func (q *Queries) OrgFindByName(ctx context.Context, db DBTX, name string) ([]Org, error) {
+	rows, err := db.Query(ctx, orgFindByName, name)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Org{}
+	for rows.Next() {
+		var i Org
+		if err := rows.Scan(
+			&i.ID,
+			&i.Name,
+			&i.ExternalID,
+			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const orgGet = `-- name: OrgGet :one
 SELECT id, name, external_id, created_at FROM orgs WHERE id = $1
 `
@@ -68,6 +98,45 @@ func (q *Queries) OrgGetByExternalID(ctx context.Context, db DBTX, externalID *s
 		&i.CreatedAt,
 	)
 	return i, err
+}
+
+const orgList = `-- name: OrgList :many
+SELECT id, name, external_id, created_at FROM orgs
+WHERE ($1::uuid IS NULL
+       OR (created_at, id) > ((SELECT p.created_at FROM orgs p WHERE p.id = $1::uuid), $1::uuid))
+ORDER BY created_at, id
+LIMIT $2
+`
+
+type OrgListParams struct {
+	AfterID uuid.NullUUID
+	Lim     int32
+}
+
+// Every org, oldest first (the operator's `switchboard orgs list`).
+func (q *Queries) OrgList(ctx context.Context, db DBTX, arg OrgListParams) ([]Org, error) {
+	rows, err := db.Query(ctx, orgList, arg.AfterID, arg.Lim)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Org{}
+	for rows.Next() {
+		var i Org
+		if err := rows.Scan(
+			&i.ID,
+			&i.Name,
+			&i.ExternalID,
+			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const orgListIDs = `-- name: OrgListIDs :many

@@ -171,3 +171,9 @@ CROSS JOIN LATERAL (
 WHERE c.org_id = @org_id AND c.tsv @@ q.match_q
 ORDER BY score DESC, c.id
 LIMIT @lim;
+
+-- name: DocumentVersionsByDocIDs :many
+-- The indexed and pending rows of some document ids, what they hold (the seeded demo's check).
+SELECT doc_id, title, url, content_hash, state FROM documents
+WHERE org_id = @org_id AND doc_id = ANY(@doc_ids::text[])
+ORDER BY doc_id, state;

@@ -29,6 +29,18 @@ SELECT id FROM orgs WHERE (sqlc.narg(after_id)::uuid IS NULL OR id > sqlc.narg(a
 ORDER BY id
 LIMIT @lim;
 
+-- name: OrgList :many
+-- Every org, oldest first (the operator's `switchboard orgs list`).
+SELECT * FROM orgs
+WHERE (sqlc.narg(after_id)::uuid IS NULL
+       OR (created_at, id) > ((SELECT p.created_at FROM orgs p WHERE p.id = sqlc.narg(after_id)::uuid), sqlc.narg(after_id)::uuid))
+ORDER BY created_at, id
+LIMIT @lim;
+
+-- name: OrgFindByName :many
+-- Orgs named name, case-insensitively (names are not unique), oldest first.
+SELECT * FROM orgs WHERE lower(name) = lower(@name) ORDER BY created_at, id LIMIT 2;
+
 -- name: OrgSettingsGet :one
 SELECT * FROM org_settings WHERE org_id = @org_id;
 

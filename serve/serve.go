@@ -23,9 +23,11 @@ import (
 	"github.com/switchboard-dev/switchboard/auth"
 	"github.com/switchboard-dev/switchboard/backplane"
 	"github.com/switchboard-dev/switchboard/config"
+	"github.com/switchboard-dev/switchboard/demo"
 	"github.com/switchboard-dev/switchboard/instance"
 	"github.com/switchboard-dev/switchboard/internal/panics"
 	"github.com/switchboard-dev/switchboard/knowledge"
+	"github.com/switchboard-dev/switchboard/llm/demomodel"
 	"github.com/switchboard-dev/switchboard/migrations"
 	"github.com/switchboard-dev/switchboard/seal"
 	"github.com/switchboard-dev/switchboard/store"
@@ -163,10 +165,18 @@ func (s *Server) start(ctx context.Context, box *seal.Box) error {
 	if s.opts.retriever != nil {
 		r = s.opts.retriever
 	}
-	engine, err := agent.New(agent.Deps{
+	deps := agent.Deps{
 		Config: s.cfg, Store: st, Box: box, Log: s.log, InstanceID: in.ID, Retriever: r,
 		GatewayHTTP: s.opts.gatewayHTTP, Panics: s.panics,
-	})
+		Offline: agent.OfflineModel{Name: demomodel.Name, Model: demomodel.New(demomodel.Config{
+			TokenDelay: s.cfg.DemoTokenDelay, ArgumentBytes: s.cfg.ToolArgumentBytes,
+		})},
+	}
+	if !s.cfg.Production {
+		// The seeded demo's create_ticket: served in development only, in-process.
+		deps.Builtins = demo.Builtins()
+	}
+	engine, err := agent.New(deps)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -151,4 +152,27 @@ func (t *Tx) InsertChunks(ctx context.Context, orgID, documentID uuid.UUID, text
 		ordinals[i] = int32(i)
 	}
 	return queries.ChunkInsert(ctx, t.pg, db.ChunkInsertParams{OrgID: orgID, DocumentID: documentID, Ordinals: ordinals, Texts: texts})
+}
+
+// DocumentVersion is what one stored row of a document holds, indexed or pending.
+type DocumentVersion struct {
+	DocID, Title, URL string
+	ContentHash       []byte
+	Pending           bool
+}
+
+// DocumentVersions returns the indexed and pending rows of the org's documents docIDs.
+func (s *Store) DocumentVersions(ctx context.Context, orgID uuid.UUID, docIDs []string) ([]DocumentVersion, error) {
+	rows, err := queries.DocumentVersionsByDocIDs(ctx, s.pool, db.DocumentVersionsByDocIDsParams{OrgID: orgID, DocIds: docIDs})
+	if err != nil {
+		return nil, fmt.Errorf("read document versions: %w", err)
+	}
+	out := make([]DocumentVersion, len(rows))
+	for i, r := range rows {
+		out[i] = DocumentVersion{DocID: r.DocID, Title: r.Title, ContentHash: r.ContentHash, Pending: r.State == "pending"}
+		if r.Url != nil {
+			out[i].URL = *r.Url
+		}
+	}
+	return out, nil
 }

@@ -165,3 +165,46 @@ func (s *Store) PutSettings(ctx context.Context, orgID uuid.UUID, change Setting
 func (s *Store) ListOrgIDs(ctx context.Context, after uuid.NullUUID, limit int32) ([]uuid.UUID, error) {
 	return queries.OrgListIDs(ctx, s.pool, db.OrgListIDsParams{AfterID: after, Lim: limit})
 }
+
+// ListOrgs pages every org, oldest first, after the org afterID (uuid.Nil: from the start).
+// It crosses tenants: only the operator's command line uses it.
+func (s *Store) ListOrgs(ctx context.Context, afterID uuid.UUID, limit int32) ([]db.Org, error) {
+	p := db.OrgListParams{Lim: limit}
+	if afterID != uuid.Nil {
+		p.AfterID = uuid.NullUUID{UUID: afterID, Valid: true}
+	}
+	rows, err := queries.OrgList(ctx, s.pool, p)
+	if err != nil {
+		return nil, fmt.Errorf("list orgs: %w", err)
+	}
+	return rows, nil
+}
+
+// ErrAmbiguous: a name matches more than one row.
+var ErrAmbiguous = errors.New("the name matches more than one row")
+
+// FindOrg names an org for the operator's command line: ref is its id, its external id, or
+// its name (case-insensitive, which must match one org only: else ErrAmbiguous). ErrNotFound
+// when nothing matches.
+func (s *Store) FindOrg(ctx context.Context, ref string) (db.Org, error) {
+	if id, err := uuid.Parse(ref); err == nil && len(ref) == 36 {
+		org, err := queries.OrgGet(ctx, s.pool, id)
+		if err == nil || !errors.Is(err, pgx.ErrNoRows) {
+			return org, Classify(err)
+		}
+	}
+	org, err := queries.OrgGetByExternalID(ctx, s.pool, &ref)
+	if err == nil || !errors.Is(err, pgx.ErrNoRows) {
+		return org, Classify(err)
+	}
+	rows, err := queries.OrgFindByName(ctx, s.pool, ref)
+	switch {
+	case err != nil:
+		return db.Org{}, fmt.Errorf("find org: %w", err)
+	case len(rows) == 0:
+		return db.Org{}, ErrNotFound
+	case len(rows) > 1:
+		return db.Org{}, ErrAmbiguous
+	}
+	return rows[0], nil
+}

@@ -1,4 +1,4 @@
-// Command switchboard is the one Switchboard binary: serve, migrate, orgs create, demo,
+// Command switchboard is the one Switchboard binary: serve, migrate, orgs, keys, demo,
 // version. It parses configuration and wires packages together; behaviour lives in them.
 package main
 
@@ -20,7 +20,12 @@ commands:
   migrate status                          list migrations and whether each is applied
   orgs create --name NAME [--external-id REF]
                                           create an org and print its first admin API key
-  demo                                    create the demo org and agent if missing, print their ids
+  orgs list                               list every org: id, external id, name, creation time
+  keys create --org ORG [--role ROLE] [--name NAME]
+                                          mint an API key for an org (id, external id or name;
+                                          role admin, curator or basic; default admin), print it once
+  demo                                    create what is missing of the seeded demo (org, agent,
+                                          knowledge, create_ticket tool), print its ids
   version                                 print the version
 `
 
@@ -44,6 +49,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, env func(
 		err = cmdMigrate(ctx, args[1:], stdout, env)
 	case "orgs":
 		err = cmdOrgs(ctx, args[1:], stdout, env)
+	case "keys":
+		err = cmdKeys(ctx, args[1:], stdout, env)
 	case "demo":
 		err = cmdDemo(ctx, args[1:], stdout, env)
 	case "version":

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"net/http"
 	"os"
 	"regexp"
 	"strings"
@@ -202,5 +205,87 @@ func TestDemoCreatesOnceAndPrintsTheSameIDsAfter(t *testing.T) {
 	}
 	if strings.Join(origins, " ") != "http://127.0.0.1:8787 http://localhost:8787" {
 		t.Fatalf("demo agent origins %v", origins)
+	}
+}
+
+func TestKeysCreateMintsAKeyThatWorksOnAdminAndIsStoredOnlyAsAHash(t *testing.T) {
+	ctx := context.Background()
+	url := dbtest.NewURL(t)
+	env := map[string]string{"DATABASE_URL": url}
+	if code, _, errOut := cli(t, ctx, env, "demo"); code != 0 {
+		t.Fatalf("demo = %d %s", code, errOut)
+	}
+	// A re-run of the demo names the command that gets a key back.
+	if _, again, _ := cli(t, ctx, env, "demo"); !strings.Contains(again, "switchboard keys create --org demo") {
+		t.Fatalf("second demo does not name keys create:\n%s", again)
+	}
+	code, out, errOut := cli(t, ctx, env, "keys", "create", "--org", "demo", "--role", "curator", "--name", "laptop")
+	if code != 0 {
+		t.Fatalf("keys create = %d: %s", code, errOut)
+	}
+	m := regexp.MustCompile(`^orgId=([0-9a-f-]{36})\nkeyId=[0-9a-f-]{36}\nrole=curator\napiKey=(sbk_[A-Za-z0-9_-]{43})\n$`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("output:\n%q", out)
+	}
+	orgID, key := m[1], m[2]
+	sum := sha256.Sum256([]byte(key))
+	if n := scalar[int64](t, url, `SELECT count(*) FROM api_keys WHERE org_id = $1 AND key_hash = $2 AND role = 'curator' AND name = 'laptop'`, orgID, sum[:]); n != 1 {
+		t.Fatalf("key row by hash: %d", n)
+	}
+	if n := scalar[int64](t, url, `SELECT count(*) FROM api_keys k WHERE position($1 in k::text) > 0`, key); n != 0 {
+		t.Fatal("the plaintext key is stored")
+	}
+	if n := scalar[int64](t, url, `SELECT count(*) FROM audit_log a WHERE org_id = $1 AND actor_type = 'system' AND actor_id = 'cli'
+		AND action = 'apiKey.create' AND details->>'role' = 'curator' AND position($2 in a::text) = 0`, orgID, key); n != 1 {
+		t.Fatalf("apiKey.create audit rows = %d", n)
+	}
+
+	// The key authenticates /admin as a curator of the demo org.
+	srv := servetest.StartOn(t, url, nil)
+	req, _ := http.NewRequest("GET", srv.URL+"/admin/me", nil)
+	req.Header.Set("Authorization", "Bearer "+key)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var me map[string]any
+	if err := json.NewDecoder(res.Body).Decode(&me); err != nil || res.StatusCode != 200 {
+		t.Fatalf("GET /admin/me = %d %v", res.StatusCode, err)
+	}
+	if !strings.Contains(fmt.Sprint(me), orgID) || !strings.Contains(fmt.Sprint(me), "curator") {
+		t.Fatalf("GET /admin/me = %v", me)
+	}
+
+	for _, bad := range [][]string{
+		{"keys", "create"},
+		{"keys", "create", "--org", "nobody"},
+		{"keys", "create", "--org", "demo", "--role", "root"},
+		{"keys", "create", "--org", "demo", "--name", "laptop"},
+	} {
+		if code, _, errOut := cli(t, ctx, env, bad...); code != 1 || errOut == "" {
+			t.Errorf("%v = %d %q", bad, code, errOut)
+		}
+	}
+}
+
+func TestOrgsListShowsEveryOrg(t *testing.T) {
+	ctx := context.Background()
+	env := map[string]string{"DATABASE_URL": dbtest.NewURL(t)}
+	for _, args := range [][]string{{"orgs", "create", "--name", "Acme"}, {"orgs", "create", "--name", "Globex", "--external-id", "globex-idp"}} {
+		if code, _, errOut := cli(t, ctx, env, args...); code != 0 {
+			t.Fatalf("%v = %d %s", args, code, errOut)
+		}
+	}
+	code, out, errOut := cli(t, ctx, env, "orgs", "list")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if code != 0 || len(lines) != 3 || !strings.HasPrefix(lines[0], "ID") ||
+		!strings.Contains(lines[1], " - ") || !strings.HasSuffix(strings.Fields(lines[1])[2], "Acme") ||
+		!strings.Contains(lines[2], "globex-idp") || !strings.Contains(lines[2], "Globex") {
+		t.Fatalf("orgs list = %d %q\n%s", code, errOut, out)
+	}
+	// The name finds an org for keys create, case-insensitively.
+	if code, _, errOut := cli(t, ctx, env, "keys", "create", "--org", "acme"); code != 0 {
+		t.Fatalf("keys create --org acme = %d %s", code, errOut)
 	}
 }
