@@ -1,7 +1,9 @@
 // Package web serves the browser side of Switchboard from the binary: the embeddable chat
 // widget (the TypeScript project in web/widget, built with npm; its bundle
 // web/widget/dist/widget.js is committed and embedded here) at /widget.js and at an
-// immutable content-hashed URL, and the try-it page at /. It needs no Node at run time,
+// immutable content-hashed URL, the try-it page at /, and the API reference page at /docs
+// (Redoc, built with npm in web/docs, its bundle web/docs/dist/docs.js committed and
+// embedded the same way). It needs no Node at run time, loads nothing from another origin,
 // serves nothing but these, and never reads a request body.
 package web
 
@@ -22,9 +24,12 @@ import (
 //go:embed widget/dist/widget.js
 var widgetJS []byte
 
+//go:embed docs/dist/docs.js
+var docsJS []byte
+
 // Bundle is one embedded script with what its URLs and caching need.
 type Bundle struct {
-	// Path is the content-hashed URL path, /widget/<hash>.js; its response never changes.
+	// Path is the content-hashed URL path, /<dir>/<hash>.js; its response never changes.
 	Path string
 	// Integrity is the Subresource Integrity value of the script (sha384-<base64>).
 	Integrity string
@@ -36,10 +41,13 @@ type Bundle struct {
 	gz   []byte
 }
 
-// Widget is the embedded chat widget.
-var Widget = newBundle(widgetJS)
+// Widget is the embedded chat widget; Docs the script of the API reference page.
+var (
+	Widget = newBundle("widget", widgetJS)
+	Docs   = newBundle("docs", docsJS)
+)
 
-func newBundle(raw []byte) *Bundle {
+func newBundle(dir string, raw []byte) *Bundle {
 	sum := sha256.Sum256(raw)
 	hash := hex.EncodeToString(sum[:10])
 	sri := sha512.Sum384(raw)
@@ -48,7 +56,7 @@ func newBundle(raw []byte) *Bundle {
 	_, _ = zw.Write(raw)
 	_ = zw.Close()
 	return &Bundle{
-		Path:      "/widget/" + hash + ".js",
+		Path:      "/" + dir + "/" + hash + ".js",
 		Integrity: "sha384-" + base64.StdEncoding.EncodeToString(sri[:]),
 		Size:      len(raw),
 		GzipSize:  buf.Len(),

@@ -18,8 +18,9 @@ type Deps struct {
 	DemoAgent func(ctx context.Context) (uuid.UUID, error)
 }
 
-// Mount registers GET /widget.js, GET /widget/<hash>.js and, when SWITCHBOARD_PLAYGROUND is
-// on, GET /. GET only, like every route: HEAD and other methods are the API's 404.
+// Mount registers GET /widget.js, GET /widget/<hash>.js, when SWITCHBOARD_PLAYGROUND is on
+// GET /, and when SWITCHBOARD_DOCS is on GET /docs and GET /docs/<hash>.js. GET only, like
+// every route: HEAD and other methods are the API's 404.
 func Mount(d Deps) api.Mount {
 	return func(app *fiber.App) {
 		app.Add(fiber.MethodGet, "/widget.js", func(c *fiber.Ctx) error { return Widget.serve(c, loaderCache) })
@@ -33,6 +34,15 @@ func Mount(d Deps) api.Mount {
 		if d.Config.Playground {
 			p := &playground{d: d}
 			app.Add(fiber.MethodGet, "/", p.serve)
+		}
+		if d.Config.Docs {
+			app.Add(fiber.MethodGet, "/docs", serveDocs)
+			app.Add(fiber.MethodGet, "/docs/:file", func(c *fiber.Ctx) error {
+				if "/docs/"+c.Params("file") != Docs.Path {
+					return api.NotFound("no API reference build at this URL; the current one is " + Docs.Path)
+				}
+				return Docs.serve(c, hashedCache)
+			})
 		}
 	}
 }

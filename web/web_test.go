@@ -198,6 +198,54 @@ func TestThePlaygroundIsOffInProductionUnlessAskedFor(t *testing.T) {
 	}
 }
 
+func TestTheAPIReferencePageServesTheBundledRedocOnly(t *testing.T) {
+	t.Parallel()
+	s := servetest.Start(t, nil)
+	page := get(t, s.URL+"/docs")
+	if page.status != 200 || !strings.HasPrefix(page.header.Get("Content-Type"), "text/html") {
+		t.Fatalf("GET /docs: %d %v", page.status, page.header)
+	}
+	csp := page.header.Get("Content-Security-Policy")
+	for _, want := range []string{"default-src 'none'", "script-src 'self'", "connect-src 'self'"} {
+		if !strings.Contains(csp, want) {
+			t.Errorf("CSP %q lacks %q", csp, want)
+		}
+	}
+	if !strings.Contains(html.UnescapeString(string(page.body)), `<script src="`+web.Docs.Path+`" integrity="`+web.Docs.Integrity+`"></script>`) ||
+		!strings.Contains(string(page.body), `data-spec-url="/openapi.json"`) {
+		t.Fatalf("page:\n%s", page.body)
+	}
+	raw, err := os.ReadFile("docs/dist/docs.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	js := get(t, s.URL+web.Docs.Path)
+	if js.status != 200 || !bytes.Equal(js.body, raw) || js.header.Get("Cache-Control") != "public, max-age=31536000, immutable" {
+		t.Fatalf("GET %s: %d %v", web.Docs.Path, js.status, js.header)
+	}
+	if a := get(t, s.URL+"/docs/0123456789abcdef0123.js"); a.status != 404 {
+		t.Fatalf("another build's URL: %d", a.status)
+	}
+	// The bundle names no CDN the page could load from (the browser test watches the network).
+	for _, cdn := range []string{"cdn.redoc.ly", "unpkg.com", "jsdelivr", "fonts.googleapis", "fonts.gstatic"} {
+		if bytes.Contains(raw, []byte(cdn)) {
+			t.Errorf("docs.js names %s", cdn)
+		}
+	}
+
+	env := map[string]string{
+		"SWITCHBOARD_ENV": "production", "AUTH_JWT_SECRET": "web-test-secret-of-at-least-32-bytes!!",
+		"AUTH_JWT_ISSUER": "https://idp.example.com/", "AUTH_JWT_AUDIENCE": "switchboard-admin", "AUTH_WS_AUDIENCE": "switchboard-widget",
+	}
+	if a := get(t, servetest.Start(t, env).URL+"/docs"); a.status != 404 {
+		t.Fatalf("GET /docs in production: %d", a.status)
+	}
+	env["SWITCHBOARD_DOCS"] = "1"
+	if a := get(t, servetest.Start(t, env).URL+"/docs"); a.status != 200 {
+		t.Fatalf("GET /docs with SWITCHBOARD_DOCS=1: %d", a.status)
+	}
+}
+
 func TestDemoOrigins(t *testing.T) {
 	cases := map[string]struct {
 		env  map[string]string
