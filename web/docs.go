@@ -29,6 +29,7 @@ var docsTemplate = template.Must(template.New("docs").Parse(`<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Switchboard · API reference</title>
+<link rel="icon" href="data:,">
 <style>body{margin:0}#redoc>p{font:16px/1.55 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;padding:24px;color:#1f2937}</style>
 </head>
 <body>

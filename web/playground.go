@@ -32,10 +32,11 @@ type pageData struct {
 	ScriptPath    string
 	Integrity     string
 	APIReference  string
+	Docs          bool // the API reference page at /docs is served
 }
 
 func (p *playground) serve(c *fiber.Ctx) error {
-	data := pageData{ScriptPath: Widget.Path, Integrity: Widget.Integrity, APIReference: APIReference}
+	data := pageData{ScriptPath: Widget.Path, Integrity: Widget.Integrity, APIReference: APIReference, Docs: p.d.Config.Docs}
 	if raw := c.Query("agent"); raw != "" {
 		if id, ok := auth.IsUUID(raw); ok {
 			data.AgentID = id
@@ -81,7 +82,7 @@ a{color:#1d4ed8}
 <body>
 <main>
 <h1>Switchboard</h1>
-{{if .AgentID}}<p class="lead">This page embeds the chat widget for {{if .Demo}}the demo agent{{else}}agent <code>{{.AgentID}}</code>{{end}}. Open it with the chat button in the bottom-right corner and ask it something.</p>
+{{if .AgentID}}<p class="lead">This page embeds the chat widget for {{if .Demo}}the demo agent{{else}}agent <code>{{.AgentID}}</code>{{end}}. Open it with the chat button in the bottom-right corner and ask it something{{if .Demo}}: “How do I embed the widget?”, say, or try a tool that needs your approval with <code>/tool create_ticket {"subject": "test"}</code>{{end}}.</p>
 {{else}}<p class="warn">{{if .Invalid}}<code>{{.Invalid}}</code> is not an agent id.{{else}}There is no demo agent to embed yet.{{end}} Run <code>switchboard demo</code> (<code>make run</code> does), or open this page as <code>/?agent=&lt;agent id&gt;</code>.</p>
 {{end}}
 {{if .AgentID}}<h2>Embed it on your site</h2>
@@ -92,8 +93,9 @@ a{color:#1d4ed8}
 <p>The agent must allow your site's origin: add it to <code>widget.allowedOrigins</code> with <code>PUT /admin/agents/{{.AgentID}}</code>. <code>GET /admin/agents/{{.AgentID}}/embed</code> returns this tag, the origins the agent allows and the Content-Security-Policy sources your pages need.</p>
 {{end}}<h2>API</h2>
 <ul>
-<li><a href="/openapi.json">/openapi.json</a>: the admin API's OpenAPI document</li>
-<li><a href="{{.APIReference}}" rel="noopener noreferrer">Admin API reference</a>, with the WebSocket protocol next to it in <code>docs/spec/</code></li>
+{{if .Docs}}<li><a href="/docs">/docs</a>: the admin API reference</li>
+{{end}}<li><a href="/openapi.json">/openapi.json</a>: the admin API's OpenAPI document</li>
+<li><a href="{{.APIReference}}" rel="noopener noreferrer">Admin API contract</a>, with the WebSocket protocol next to it in <code>docs/spec/</code></li>
 </ul>
 </main>
 {{if .AgentID}}<script src="{{.ScriptPath}}" integrity="{{.Integrity}}" crossorigin="anonymous" data-agent-id="{{.AgentID}}" async></script>{{end}}

@@ -154,7 +154,7 @@ func TestThePlaygroundEmbedsTheDemoAgentOrTheOneAsked(t *testing.T) {
 	body := html.UnescapeString(string(page.body))
 	tag := `<script src="` + web.Widget.Path + `" integrity="` + web.Widget.Integrity + `" crossorigin="anonymous" data-agent-id="` + d.AgentID.String() + `" async></script>`
 	snippet := "<pre><code>" + web.EmbedFor(s.URL, d.AgentID.String()).Snippet + "</code></pre>"
-	for _, want := range []string{tag, snippet, web.LoaderSnippet(s.URL, d.AgentID.String()), `href="/openapi.json"`, web.APIReference, "the demo agent"} {
+	for _, want := range []string{tag, snippet, web.LoaderSnippet(s.URL, d.AgentID.String()), `href="/openapi.json"`, `href="/docs"`, web.APIReference, "the demo agent", `/tool create_ticket {"subject": "test"}`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("the page lacks %s", want)
 		}

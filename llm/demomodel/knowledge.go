@@ -2,7 +2,6 @@ package demomodel
 
 import (
 	"encoding/json"
-	"slices"
 	"strings"
 )
 
@@ -16,14 +15,12 @@ type hit struct {
 	Score   float64 `json:"score"`
 }
 
-// Quotes: at most this many passages, from distinct documents, each at most quoteChars long
-// (more when its best sentence alone is longer).
-const (
-	maxQuotes  = 2
-	quoteChars = 360
-)
+// quoteChars bounds the quote (more when its best sentence alone is longer).
+const quoteChars = 280
 
-// answerFromKnowledge composes an extractive answer to query from knowledge_search's result.
+// answerFromKnowledge composes an extractive answer to query from knowledge_search's result:
+// one quote, from the passage that holds the most words of the question (the search's best
+// among equals). The turn's citations list every document the search found.
 func answerFromKnowledge(query, result string) string {
 	var hits []hit
 	if err := json.Unmarshal([]byte(result), &hits); err != nil {
@@ -31,51 +28,21 @@ func answerFromKnowledge(query, result string) string {
 		return "I could not search the knowledge base:\n\n> " + oneLine(result)
 	}
 	qt := terms(query)
-	type passage struct {
-		h       hit
-		quote   string
-		matched int
-	}
-	var ps []passage
-	seen := map[string]bool{}
+	var best hit
+	bestQuote, bestMatched := "", -1
 	for _, h := range hits {
-		if seen[h.DocID] || strings.TrimSpace(h.Snippet) == "" {
+		if strings.TrimSpace(h.Snippet) == "" {
 			continue
 		}
-		seen[h.DocID] = true
-		quote, matched := bestPassage(h.Snippet, qt)
-		ps = append(ps, passage{h, quote, matched})
-	}
-	// The passage holding the most words of the question first, the search's order among
-	// equals; a second one only when it holds as many and the search ranked it close.
-	slices.SortStableFunc(ps, func(a, b passage) int { return b.matched - a.matched })
-	var picked []passage
-	for _, p := range ps {
-		if len(picked) == maxQuotes {
-			break
+		if quote, matched := bestPassage(h.Snippet, qt); matched > bestMatched {
+			best, bestQuote, bestMatched = h, quote, matched
 		}
-		if len(picked) > 0 && (p.matched < picked[0].matched || p.h.Score < picked[0].h.Score/2) {
-			continue
-		}
-		picked = append(picked, p)
 	}
-	var b strings.Builder
-	for _, p := range picked {
-		h, quote := p.h, p.quote
-		if b.Len() == 0 {
-			b.WriteString("Here is what the knowledge base says. From ")
-		} else {
-			b.WriteString("\n\nAnd from ")
-		}
-		b.WriteString(titleOf(h))
-		b.WriteString(":\n\n")
-		b.WriteString(blockquote(quote))
-	}
-	if b.Len() == 0 {
+	if bestMatched < 0 {
 		return nothingFound()
 	}
-	b.WriteString("\n\n_Quoted by " + Name + ", the offline demo model; a real model would answer in its own words._")
-	return b.String()
+	return "From " + titleOf(best) + ":\n\n" + blockquote(bestQuote) +
+		"\n\n_Quoted by " + Name + ", the offline demo model; a real model would answer in its own words._"
 }
 
 func nothingFound() string {
