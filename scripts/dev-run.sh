@@ -3,7 +3,8 @@
 #  1. reads .env.local (written here, ignored by git), then the environment;
 #  2. uses DATABASE_URL when it answers, else starts the compose PostgreSQL;
 #  3. creates the database when missing; writes a dev SWITCHBOARD_ENCRYPTION_KEY when none is set;
-#  4. migrates, creates the demo org and agent on first run (printing an admin API key), serves.
+#  4. migrates, creates what is missing of the seeded demo (org, agent, knowledge, tool; an
+#     admin API key printed on the first run only), serves.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,8 +40,10 @@ mkdir -p bin
 go build -o bin/switchboard ./cmd/switchboard
 bin/switchboard migrate up >/dev/null
 bin/switchboard demo
-echo "try the chat widget at http://${SWITCHBOARD_ADDR:-127.0.0.1:8787}/"
+addr="${SWITCHBOARD_ADDR:-127.0.0.1:8787}"
+echo "open http://${addr}/ and ask \"How do I embed the widget?\"; the API reference is at http://${addr}/docs"
 if [ -z "${SWITCHBOARD_GATEWAY_KEY:-}${SMOOAI_GATEWAY_KEY:-}" ]; then
-  echo "note: chatting needs an LLM gateway key: set SWITCHBOARD_GATEWAY_KEY, or add an org key with POST /admin/gateway-keys"
+  echo "no gateway key: switchboard-demo, the offline demo model, answers (it quotes the knowledge base and runs"
+  echo "  /tool <name> {json}); for a real model set SWITCHBOARD_GATEWAY_KEY (README: Connect a real model)"
 fi
 exec bin/switchboard serve
