@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"strings"
 
 	"github.com/switchboard-dev/switchboard/tools"
@@ -47,10 +46,9 @@ func CreateTicket(ctx context.Context, c tools.Call) (tools.Result, error) {
 	if in.Priority == "" {
 		in.Priority = "normal"
 	}
-	sum := sha256.New()
-	fmt.Fprintf(sum, "%s\n%s", c.ConversationID, c.Arguments)
+	sum := sha256.Sum256([]byte(c.ConversationID.String() + "\n" + string(c.Arguments)))
 	out, err := json.Marshal(map[string]string{
-		"ticket":   "DEMO-" + strings.ToUpper(hex.EncodeToString(sum.Sum(nil)[:3])),
+		"ticket":   "DEMO-" + strings.ToUpper(hex.EncodeToString(sum[:3])),
 		"status":   "open",
 		"subject":  in.Subject,
 		"priority": in.Priority,

@@ -6,6 +6,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/switchboard-dev/switchboard/db"
+	"github.com/switchboard-dev/switchboard/store"
 )
 
 func TestAgentWritesNormaliseAndReplace(t *testing.T) {
@@ -75,6 +78,36 @@ func TestToolsBelongToTheirAgent(t *testing.T) {
 	}
 	if l := s.do(t, "GET", "/admin/agents/"+agent+"/tools", a.key, nil).want(t, 200).list(t, "tools"); len(l) != 1 {
 		t.Fatalf("tools of agent one: %v", l)
+	}
+}
+
+func TestABuiltinToolShowsItsKindAndAPutMakesItAnHTTPTool(t *testing.T) {
+	t.Parallel()
+	s := start(t, nil)
+	a := s.newOrg(t, "A")
+	agent := s.createAgent(t, a, "One")
+	created, err := s.Store.EnsureBuiltinTool(context.Background(), a.id, db.ToolCreateBuiltinParams{
+		AgentID: agent, Name: "create_ticket", Description: "Open a ticket.", Parameters: json.RawMessage(`{"type":"object"}`),
+		RequiresApproval: true, TimeoutMs: 5000,
+	}, store.Meta{Actor: store.SystemCLI})
+	if err != nil || !created {
+		t.Fatalf("builtin tool: %v %v", created, err)
+	}
+	l := s.do(t, "GET", "/admin/agents/"+agent.String()+"/tools", a.key, nil).want(t, 200).list(t, "tools")
+	tool := l[0].(map[string]any)
+	if len(l) != 1 || tool["kind"] != "builtin" || tool["url"] != "" || tool["requiresApproval"] != true {
+		t.Fatalf("tools %v", l)
+	}
+	r := s.do(t, "PUT", "/admin/agents/"+agent.String()+"/tools/"+tool["id"].(string), a.key, map[string]any{
+		"name": "create_ticket", "description": "Open a ticket.", "url": "https://tickets.example.com/hook", "requiresApproval": true, "timeoutMs": 5000,
+	}).want(t, 200)
+	if r.get(t, "tool.kind") != "http" || r.get(t, "tool.url") != "https://tickets.example.com/hook" {
+		t.Fatalf("after PUT %s", r.body)
+	}
+	rows := s.auditRows(t, a)
+	last := rows[len(rows)-1]
+	if last.Action != "tool.update" || !strings.Contains(string(last.Details), `"kind"`) || !strings.Contains(string(last.Details), `"url"`) {
+		t.Fatalf("audit %s %s", last.Action, last.Details)
 	}
 }
 
