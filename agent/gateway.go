@@ -88,6 +88,10 @@ func (e *Engine) ResolveKey(orgID uuid.UUID, in *store.TurnInputs) (*GatewayKey,
 	return nil, ErrNoGatewayKey
 }
 
+// ServerKey reports whether the server's own key (SWITCHBOARD_GATEWAY_KEY) pays: not an org
+// key, and not the offline model, which nobody pays for.
+func (k *GatewayKey) ServerKey() bool { return k.model == nil && !k.ID.Valid }
+
 func (e *Engine) offlineKey() *GatewayKey {
 	return &GatewayKey{model: e.offline.Model, modelName: e.offline.Name}
 }

@@ -143,6 +143,7 @@ func (t *Turn) usageRecord(m *meter) store.TurnRecord {
 		SessionID: t.spec.SessionID, AgentParticipantID: t.spec.AgentParticipantID, RequestID: t.spec.RequestID,
 		Model: t.model, PromptTokens: m.prompt, CompletionTokens: m.completion, TokensEstimated: m.tokensEstimated,
 		CostUSD: llm.RoundUSD(m.cost, llm.CostDecimals), CostEstimated: m.costEstimated, GatewayKeyID: t.spec.Key.ID,
+		ServerKeyPaid: t.spec.Key.ServerKey(),
 		CalledGateway: m.calls > 0,
 	}
 }

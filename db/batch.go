@@ -647,12 +647,12 @@ WITH usage AS (
                               gateway_key_id, outcome)
     VALUES ($2, $1, $5, $6, $7, $8, $9,
             $10, $11, $12, round(CAST($13 AS float8)::numeric, 10),
-            $14, $4, $15)
+            $14, $15, $16)
 )
 INSERT INTO org_usage_months (org_id, month, shard, tokens, server_key_tokens)
 VALUES ($1, date_trunc('month', now() AT TIME ZONE 'UTC')::date,
         get_byte(uuid_send($2), 15) % 16, $3::bigint,
-        CASE WHEN $4::uuid IS NULL THEN $3::bigint ELSE 0 END)
+        CASE WHEN $4::boolean THEN $3::bigint ELSE 0 END)
 ON CONFLICT (org_id, month, shard) DO UPDATE
 SET tokens = org_usage_months.tokens + EXCLUDED.tokens,
     server_key_tokens = org_usage_months.server_key_tokens + EXCLUDED.server_key_tokens
@@ -668,7 +668,7 @@ type UsageRecordParams struct {
 	OrgID            uuid.UUID
 	ID               uuid.UUID
 	Tokens           int64
-	GatewayKeyID     uuid.NullUUID
+	ServerKeyPaid    bool
 	AgentID          uuid.UUID
 	ConversationID   uuid.UUID
 	SessionID        uuid.UUID
@@ -679,10 +679,13 @@ type UsageRecordParams struct {
 	TokensEstimated  bool
 	CostUsd          float64
 	CostEstimated    bool
+	GatewayKeyID     uuid.NullUUID
 	Outcome          string
 }
 
 // A turn's usage row and the org's month counter, in one statement (PROTOCOL §8, ADMIN-API §7).
+// server_key_paid: the server's key paid (gateway_key_id is null, and the model was not the
+// offline switchboard-demo, which nobody pays for).
 func (q *Queries) UsageRecord(ctx context.Context, db DBTX, arg []UsageRecordParams) *UsageRecordBatchResults {
 	batch := &pgx.Batch{}
 	for _, a := range arg {
@@ -690,7 +693,7 @@ func (q *Queries) UsageRecord(ctx context.Context, db DBTX, arg []UsageRecordPar
 			a.OrgID,
 			a.ID,
 			a.Tokens,
-			a.GatewayKeyID,
+			a.ServerKeyPaid,
 			a.AgentID,
 			a.ConversationID,
 			a.SessionID,
@@ -701,6 +704,7 @@ func (q *Queries) UsageRecord(ctx context.Context, db DBTX, arg []UsageRecordPar
 			a.TokensEstimated,
 			a.CostUsd,
 			a.CostEstimated,
+			a.GatewayKeyID,
 			a.Outcome,
 		}
 		batch.Queue(usageRecord, vals...)

@@ -12,6 +12,8 @@ VALUES (@id, @org_id, @agent_id, @conversation_id, @session_id, @request_id, @mo
 
 -- name: UsageRecord :batchexec
 -- A turn's usage row and the org's month counter, in one statement (PROTOCOL §8, ADMIN-API §7).
+-- server_key_paid: the server's key paid (gateway_key_id is null, and the model was not the
+-- offline switchboard-demo, which nobody pays for).
 WITH usage AS (
     INSERT INTO usage_events (id, org_id, agent_id, conversation_id, session_id, request_id, model,
                               prompt_tokens, completion_tokens, tokens_estimated, cost_usd, cost_estimated,
@@ -23,7 +25,7 @@ WITH usage AS (
 INSERT INTO org_usage_months (org_id, month, shard, tokens, server_key_tokens)
 VALUES (@org_id, date_trunc('month', now() AT TIME ZONE 'UTC')::date,
         get_byte(uuid_send(@id), 15) % 16, sqlc.arg(tokens)::bigint,
-        CASE WHEN sqlc.narg(gateway_key_id)::uuid IS NULL THEN sqlc.arg(tokens)::bigint ELSE 0 END)
+        CASE WHEN sqlc.arg(server_key_paid)::boolean THEN sqlc.arg(tokens)::bigint ELSE 0 END)
 ON CONFLICT (org_id, month, shard) DO UPDATE
 SET tokens = org_usage_months.tokens + EXCLUDED.tokens,
     server_key_tokens = org_usage_months.server_key_tokens + EXCLUDED.server_key_tokens;

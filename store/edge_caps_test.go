@@ -104,9 +104,11 @@ func TestTheMonthCounterKeepsTheServerKeysShare(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, r := range []store.TurnRecord{
-		{Outcome: "completed", Reply: "a", PromptTokens: 10, CompletionTokens: 2, CalledGateway: true},
-		{Outcome: "error", PromptTokens: 5, CompletionTokens: 0, CalledGateway: true},
+		{Outcome: "completed", Reply: "a", PromptTokens: 10, CompletionTokens: 2, CalledGateway: true, ServerKeyPaid: true},
+		{Outcome: "error", PromptTokens: 5, CompletionTokens: 0, CalledGateway: true, ServerKeyPaid: true},
 		{Outcome: "completed", Reply: "b", PromptTokens: 100, CompletionTokens: 20, CalledGateway: true, GatewayKeyID: uuid.NullUUID{UUID: keyID, Valid: true}},
+		// The offline model: no key, and nobody paid.
+		{Outcome: "completed", Reply: "c", Model: "switchboard-demo", PromptTokens: 1000, CompletionTokens: 200, CalledGateway: true},
 	} {
 		if _, err := w.record(r); err != nil {
 			t.Fatal(err)
@@ -116,7 +118,7 @@ func TestTheMonthCounterKeepsTheServerKeysShare(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if in.MonthTokens != 137 || in.ServerKeyMonthTokens != 17 {
-		t.Fatalf("month %d, server key %d; want 137 and 17", in.MonthTokens, in.ServerKeyMonthTokens)
+	if in.MonthTokens != 1337 || in.ServerKeyMonthTokens != 17 {
+		t.Fatalf("month %d, server key %d; want 1337 and 17", in.MonthTokens, in.ServerKeyMonthTokens)
 	}
 }

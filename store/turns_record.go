@@ -29,7 +29,10 @@ type TurnRecord struct {
 	TokensEstimated, CostEstimated            bool
 	CostUSD                                   float64
 	GatewayKeyID                              uuid.NullUUID
-	CalledGateway                             bool // no usage row when false
+	// ServerKeyPaid: the server's gateway key paid (its tokens count toward the org's monthly
+	// allowance on it); false for an org key and for the offline model, which nobody pays.
+	ServerKeyPaid bool
+	CalledGateway bool // no usage row when false
 }
 
 func (r *TurnRecord) storesReply() bool { return r.Outcome == "completed" && r.Reply != "" }
@@ -190,6 +193,7 @@ func (s *Store) writeTurnBatch(ctx context.Context, ws []*turnWrite) error {
 				RequestID: r.RequestID, Model: r.Model, PromptTokens: r.PromptTokens, CompletionTokens: r.CompletionTokens,
 				TokensEstimated: r.TokensEstimated, CostUsd: r.CostUSD, CostEstimated: r.CostEstimated,
 				GatewayKeyID: r.GatewayKeyID, Outcome: r.Outcome, Tokens: r.PromptTokens + r.CompletionTokens,
+				ServerKeyPaid: r.ServerKeyPaid,
 			}
 		}
 		usageRes = queries.UsageRecord(ctx, p, params)

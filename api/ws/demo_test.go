@@ -233,19 +233,23 @@ func TestDemoModelRunsTheSeededToolThroughApproveAndDeny(t *testing.T) {
 }
 
 func TestAnAgentWhoseModelIsSwitchboardDemoNeverReachesTheGateway(t *testing.T) {
-	// The org has its own key and the server one too: the model's name alone decides, so a
-	// usage row named switchboard-demo is never a turn somebody paid a gateway for.
-	e := newEnv(t, wstest.Agent{Model: "switchboard-demo"}, nil)
-	wstest.CreateGatewayKey(t, e.srv.Pool, e.box, e.org, "sk-org-key", e.gw.BaseURL())
+	// The server has a key, and an allowance of 1 token per org on it: the model's name alone
+	// decides, so no gateway is asked, nobody pays, and the allowance does not count the turns.
+	e := newEnv(t, wstest.Agent{Model: "switchboard-demo"}, map[string]string{"SWITCHBOARD_SERVER_KEY_MONTHLY_TOKENS_PER_ORG": "1"})
 	c, ack := e.session()
-	r := send(t, c, ack.Str("sessionId"), "Hello!")
-	got := replyOf(t, c.Terminal(r))
-	if !strings.Contains(got.Text, "offline demo model") || e.gw.RequestCount() != 0 {
-		t.Fatalf("reply %q, %d gateway requests", got.Text, e.gw.RequestCount())
+	for range 2 {
+		r := send(t, c, ack.Str("sessionId"), "Hello!")
+		got := replyOf(t, c.Terminal(r))
+		if !strings.Contains(got.Text, "offline demo model") || e.gw.RequestCount() != 0 {
+			t.Fatalf("reply %q, %d gateway requests", got.Text, e.gw.RequestCount())
+		}
+		var model string
+		var keyIsNull bool
+		if err := e.srv.Pool.QueryRow(ctx(), `SELECT model, gateway_key_id IS NULL FROM usage_events WHERE request_id = $1`, r).Scan(&model, &keyIsNull); err != nil || model != "switchboard-demo" || !keyIsNull {
+			t.Fatalf("usage row %q %v %v", model, keyIsNull, err)
+		}
 	}
-	var model string
-	var keyIsNull bool
-	if err := e.srv.Pool.QueryRow(ctx(), `SELECT model, gateway_key_id IS NULL FROM usage_events WHERE request_id = $1`, r).Scan(&model, &keyIsNull); err != nil || model != "switchboard-demo" || !keyIsNull {
-		t.Fatalf("usage row %q %v %v", model, keyIsNull, err)
+	if n := count(t, e, `SELECT coalesce(sum(server_key_tokens), 0)::int FROM org_usage_months WHERE org_id = $1`, e.org); n != 0 {
+		t.Fatalf("%d tokens counted as the server key's", n)
 	}
 }

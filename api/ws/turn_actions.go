@@ -150,7 +150,7 @@ func (c *conn) turnKey(in *store.TurnInputs, sess sessionKeys) (*agent.GatewayKe
 	if agent.CheckBudget(in) != nil {
 		return nil, newError(codeQuota, "the organization's monthly token budget is exhausted")
 	}
-	if allowance := c.h.d.Config.Limits.ServerKeyMonthlyTokens; allowance > 0 && !key.ID.Valid && in.ServerKeyMonthTokens >= allowance {
+	if allowance := c.h.d.Config.Limits.ServerKeyMonthlyTokens; allowance > 0 && key.ServerKey() && in.ServerKeyMonthTokens >= allowance {
 		return nil, newError(codeQuota, "the organization's monthly allowance on the server's gateway key is exhausted")
 	}
 	return key, nil
