@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/switchboard-dev/switchboard/testkit"
 )
 
 // jwkJSON is the public JWK of key with the given kid; extra adds or
@@ -278,7 +279,7 @@ func TestJWKSStaleSetIsUsedWhileRefreshedInBackground(t *testing.T) {
 	if _, err := v.Verify(t.Context(), ecToken(t, "kid-A", ecKeyA())); err != nil {
 		t.Fatalf("Verify with the stale set: %v", err)
 	}
-	waitFor(t, func() bool { return v.jwks.snapshot().has("kid-B") })
+	testkit.Eventually(t, "the refetched set with kid-B", func() bool { return v.jwks.snapshot().has("kid-B") })
 	if got := srv.hits.Load(); got != 2 {
 		t.Errorf("hits = %d, want 2", got)
 	}
@@ -301,17 +302,6 @@ func (s *keySet) has(kid string) bool {
 		}
 	}
 	return false
-}
-
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 10s")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 func TestJWKSFailedRefetchKeepsThePreviousSet(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 	"github.com/switchboard-dev/switchboard/approval"
 	"github.com/switchboard-dev/switchboard/backplane"
 	"github.com/switchboard-dev/switchboard/dbtest"
+	"github.com/switchboard-dev/switchboard/testkit"
 )
 
 // twoInstances is the shared setup of the routing tests: two hubs on one database and
@@ -86,7 +87,7 @@ func (x *twoInstances) fence(t *testing.T) map[*recorder]int64 {
 		out[r] = id
 	}
 	for r, id := range out {
-		waitFor(t, "the fence on "+r.name, func() bool { return r.has(id) })
+		testkit.Eventually(t, "the fence on "+r.name, func() bool { return r.has(id) })
 	}
 	return out
 }
@@ -218,7 +219,7 @@ func TestUnboundAndClosedSocketsReceiveNothingMore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the first event on both sockets", func() bool { return unbound.has(first) && closed.has(first) })
+	testkit.Eventually(t, "the first event on both sockets", func() bool { return unbound.has(first) && closed.has(first) })
 
 	ub.Unbind(backplane.Session, x.s2.String())
 	cb.Close()
@@ -231,8 +232,8 @@ func TestUnboundAndClosedSocketsReceiveNothingMore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the second event on b1", func() bool { return x.b1.has(second) })
-	waitFor(t, "the user event on the unbound socket", func() bool { return unbound.has(still) })
+	testkit.Eventually(t, "the second event on b1", func() bool { return x.b1.has(second) })
+	testkit.Eventually(t, "the user event on the unbound socket", func() bool { return unbound.has(still) })
 	if unbound.has(second) {
 		t.Error("a socket received a session event after unbinding the session")
 	}
@@ -349,7 +350,7 @@ func TestFrameAddsATimestampOnlyWhenAbsent(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			waitFor(t, "the event", func() bool { return x.a1.has(id) })
+			testkit.Eventually(t, "the event", func() bool { return x.a1.has(id) })
 			for _, ev := range x.a1.snapshot() {
 				if ev.ID != id {
 					continue

@@ -18,23 +18,8 @@ import (
 	"github.com/switchboard-dev/switchboard/backplane"
 	"github.com/switchboard-dev/switchboard/db"
 	"github.com/switchboard-dev/switchboard/dbtest"
+	"github.com/switchboard-dev/switchboard/testkit"
 )
-
-// waitBound is how long a bounded poll waits before failing: generous, because it only
-// decides how long a broken test takes to report, never whether a working one passes.
-const waitBound = 60 * time.Second
-
-// waitFor polls cond until it holds, failing the test with what after waitBound.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(waitBound)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
 
 // recorder is a socket that remembers what it was given.
 type recorder struct {
@@ -98,7 +83,7 @@ func startHub(t testing.TB, dbURL string, opts backplane.Options) *hubOn {
 			t.Errorf("hub Run: %v", err)
 		}
 	})
-	waitFor(t, "the listener to come up", h.Up)
+	testkit.Eventually(t, "the listener to come up", h.Up)
 	return &hubOn{Hub: h, pool: pool, reg: reg, id: opts.InstanceID}
 }
 
@@ -203,18 +188,17 @@ func (a *admin) listeners(t testing.TB) int {
 }
 
 // publishRetrying publishes on pool until it succeeds, for publishers that must ride out
-// an outage; it gives up after waitBound.
+// an outage.
 func publishRetrying(t testing.TB, h *backplane.Hub, pool *pgxpool.Pool, org uuid.UUID, target backplane.Target, ev json.RawMessage) int64 {
 	t.Helper()
-	deadline := time.Now().Add(waitBound)
-	for {
-		id, err := h.Publish(context.Background(), pool, org, target, ev)
-		if err == nil {
-			return id
+	var id int64
+	var lastErr error
+	testkit.Eventually(t, "a publish to get through", func() bool {
+		id, lastErr = h.Publish(context.Background(), pool, org, target, ev)
+		if errors.Is(lastErr, backplane.ErrInvalidTarget) {
+			t.Fatalf("publish: %v", lastErr)
 		}
-		if errors.Is(err, backplane.ErrInvalidTarget) || time.Now().After(deadline) {
-			t.Fatalf("publish: %v", err)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return lastErr == nil
+	})
+	return id
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/switchboard-dev/switchboard/backplane"
 	"github.com/switchboard-dev/switchboard/dbtest"
+	"github.com/switchboard-dev/switchboard/testkit"
 )
 
 // checkExactlyOnce fails unless each socket received exactly the ids of want, once each.
@@ -115,7 +116,7 @@ func TestConcurrentPublishersOnTwoInstancesLoseAndDuplicateNothing(t *testing.T)
 	all := slices.Concat(publishers...)
 	last := slices.Max(all)
 	for _, r := range socks {
-		waitFor(t, "the newest event on "+r.name, func() bool { return r.has(last) })
+		testkit.Eventually(t, "the newest event on "+r.name, func() bool { return r.has(last) })
 	}
 	for _, r := range socks {
 		if r.has(heldID) {
@@ -130,7 +131,7 @@ func TestConcurrentPublishersOnTwoInstancesLoseAndDuplicateNothing(t *testing.T)
 		t.Fatal(err)
 	}
 	for _, r := range socks {
-		waitFor(t, "the late lower id on "+r.name, func() bool { return r.has(heldID) })
+		testkit.Eventually(t, "the late lower id on "+r.name, func() bool { return r.has(heldID) })
 	}
 	// A fence published after everything: once it is in, nothing else is on its way.
 	fence, err := b.Publish(ctx, b.pool, org, target, payload("fence", 0))
@@ -138,7 +139,7 @@ func TestConcurrentPublishersOnTwoInstancesLoseAndDuplicateNothing(t *testing.T)
 		t.Fatal(err)
 	}
 	for _, r := range socks {
-		waitFor(t, "the fence on "+r.name, func() bool { return r.has(fence) })
+		testkit.Eventually(t, "the fence on "+r.name, func() bool { return r.has(fence) })
 	}
 
 	want := append(all, heldID, fence)
@@ -204,8 +205,8 @@ func TestPublishCommittedAfterTheGapTimeoutIsCountedNotDelivered(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the later event", func() bool { return sock.has(later) })
-	waitFor(t, "the gap to be given up", func() bool {
+	testkit.Eventually(t, "the later event", func() bool { return sock.has(later) })
+	testkit.Eventually(t, "the gap to be given up", func() bool {
 		return metric(t, h.reg, "switchboard_backplane_gaps_expired_total") >= 1
 	})
 	if err := held.Commit(ctx); err != nil {
@@ -215,7 +216,7 @@ func TestPublishCommittedAfterTheGapTimeoutIsCountedNotDelivered(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the fence", func() bool { return sock.has(fence) })
+	testkit.Eventually(t, "the fence", func() bool { return sock.has(fence) })
 	if sock.has(heldID) {
 		t.Fatal("an event whose gap had expired was delivered")
 	}

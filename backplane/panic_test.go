@@ -11,6 +11,7 @@ import (
 	"github.com/switchboard-dev/switchboard/backplane"
 	"github.com/switchboard-dev/switchboard/dbtest"
 	"github.com/switchboard-dev/switchboard/internal/panics"
+	"github.com/switchboard-dev/switchboard/testkit"
 )
 
 // panicker is a socket whose delivery panics.
@@ -56,7 +57,7 @@ func TestPanickingDeliveryIsSkippedAndCounted(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The dispatcher outlived every panic: the working socket and handler got everything.
-	waitFor(t, "both events on the working socket", func() bool { return good.has(ids[0]) && good.has(ids[1]) })
+	testkit.Eventually(t, "both events on the working socket", func() bool { return good.has(ids[0]) && good.has(ids[1]) })
 	if got := <-handled; got != fine {
 		t.Errorf("handler got event %d, want %d", got, fine)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/switchboard-dev/switchboard/backplane"
 	"github.com/switchboard-dev/switchboard/dbtest"
+	"github.com/switchboard-dev/switchboard/testkit"
 )
 
 // publisher publishes to target from its own pool until stopped, keeping every id it got.
@@ -79,7 +80,7 @@ func TestTerminatedListenerReconnectsAndDeliversEveryMissedEventOnce(t *testing.
 	adm := newAdmin(t, url)
 
 	pub := startPublisher(h.Hub, pubPool, org, target)
-	waitFor(t, "events before the outage", func() bool { return pub.count() >= 20 })
+	testkit.Eventually(t, "events before the outage", func() bool { return pub.count() >= 20 })
 
 	// Refuse new connections so that the outage lasts until the test ends it: the
 	// publisher's open pool connection keeps publishing meanwhile.
@@ -87,18 +88,18 @@ func TestTerminatedListenerReconnectsAndDeliversEveryMissedEventOnce(t *testing.
 	if n := adm.terminate(t, "application_name = '"+backplane.ApplicationName+"'"); n != 1 {
 		t.Fatalf("terminated %d listener connections, want 1", n)
 	}
-	waitFor(t, "Up to report the listener down", func() bool { return !h.Up() })
+	testkit.Eventually(t, "Up to report the listener down", func() bool { return !h.Up() })
 	before := pub.count()
-	waitFor(t, "events published during the outage", func() bool { return pub.count() >= before+50 })
+	testkit.Eventually(t, "events published during the outage", func() bool { return pub.count() >= before+50 })
 	adm.allowConnections(t, true)
-	waitFor(t, "Up to report the listener back", h.Up)
+	testkit.Eventually(t, "Up to report the listener back", h.Up)
 	during := pub.count()
-	waitFor(t, "events after the reconnect", func() bool { return pub.count() >= during+20 })
+	testkit.Eventually(t, "events after the reconnect", func() bool { return pub.count() >= during+20 })
 	ids := pub.finish()
 
 	last := ids[len(ids)-1]
 	for _, r := range socks {
-		waitFor(t, "the last event on "+r.name, func() bool { return r.has(last) })
+		testkit.Eventually(t, "the last event on "+r.name, func() bool { return r.has(last) })
 	}
 	checkExactlyOnce(t, ids, socks...)
 	checkPublisherOrder(t, [][]int64{ids}, socks...)
@@ -132,7 +133,7 @@ func TestEveryConnectionTerminatedBothInstancesRecover(t *testing.T) {
 	if n := adm.terminate(t, "true"); n < 2 {
 		t.Fatalf("terminated %d connections, want both listeners and the pools", n)
 	}
-	waitFor(t, "both listeners down", func() bool { return !a.Up() && !b.Up() })
+	testkit.Eventually(t, "both listeners down", func() bool { return !a.Up() && !b.Up() })
 	if _, err := a.Publish(context.Background(), a.pool, org, target, payload("refused", 0)); err == nil {
 		t.Fatal("a publish succeeded while the database refused every connection")
 	}
@@ -142,11 +143,11 @@ func TestEveryConnectionTerminatedBothInstancesRecover(t *testing.T) {
 		ids = append(ids, publishRetrying(t, a.Hub, a.pool, org, target, payload("after", i)))
 		ids = append(ids, publishRetrying(t, b.Hub, b.pool, org, target, payload("after", i)))
 	}
-	waitFor(t, "both listeners back", func() bool { return a.Up() && b.Up() })
+	testkit.Eventually(t, "both listeners back", func() bool { return a.Up() && b.Up() })
 
 	last := ids[len(ids)-1]
 	for _, r := range socks {
-		waitFor(t, "the last event on "+r.name, func() bool { return r.has(last) })
+		testkit.Eventually(t, "the last event on "+r.name, func() bool { return r.has(last) })
 	}
 	checkExactlyOnce(t, ids, socks...)
 	for _, h := range []*hubOn{a, b} {
@@ -183,7 +184,7 @@ func TestPruningDeletesEventsOlderThanRetentionOnly(t *testing.T) {
 		}
 		return ok
 	}
-	waitFor(t, "the old event to be pruned", func() bool { return !exists(old) })
+	testkit.Eventually(t, "the old event to be pruned", func() bool { return !exists(old) })
 	if !exists(fresh) {
 		t.Fatal("an event younger than the retention was pruned")
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/switchboard-dev/switchboard/db"
 	"github.com/switchboard-dev/switchboard/dbtest"
 	"github.com/switchboard-dev/switchboard/store"
+	"github.com/switchboard-dev/switchboard/testkit"
 )
 
 func TestMain(m *testing.M) { os.Exit(dbtest.Main(m)) }
@@ -82,25 +83,22 @@ func (e *env) org(name string) uuid.UUID {
 	return o.ID
 }
 
-// waitRun polls a run until it reaches a final status and returns it. The bound only
-// stops a broken test from hanging; no assertion depends on timing.
+// waitRun polls a run until it reaches a final status and returns it.
 func waitRun(t *testing.T, s *Service, org, id uuid.UUID) Run {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		r, err := s.GetRun(context.Background(), org, id)
-		if err != nil {
+	var r Run
+	testkit.Eventually(t, "run "+id.String()+" to end", func() bool {
+		var err error
+		if r, err = s.GetRun(context.Background(), org, id); err != nil {
 			t.Fatal(err)
 		}
 		switch r.Status {
 		case StatusSucceeded, StatusFailed, StatusCancelled:
-			return r
+			return true
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("run %s still %s", id, r.Status)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return false
+	})
+	return r
 }
 
 // ingest submits docs and waits for the run to end.

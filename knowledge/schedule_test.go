@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/switchboard-dev/switchboard/testkit"
 )
 
 func TestScheduleGrammar(t *testing.T) {
@@ -194,22 +195,19 @@ func TestTheLeaderQueuesScheduledRunsByItself(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := e.service(testOptions(), true)
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		runs, _, err := s.ListRuns(context.Background(), org, RunFilter{ConnectorID: &c.ID}, nil, 50, 0)
-		if err != nil {
+	var runs []Run
+	testkit.Eventually(t, "the scheduler to start a run", func() bool {
+		var err error
+		if runs, _, err = s.ListRuns(context.Background(), org, RunFilter{ConnectorID: &c.ID}, nil, 50, 0); err != nil {
 			t.Fatal(err)
 		}
-		if len(runs) == 1 {
-			if final := waitRun(t, s, org, runs[0].ID); final.Status != StatusSucceeded {
-				t.Fatalf("scheduled run = %+v", final)
-			}
-			break
-		}
-		if len(runs) > 1 || time.Now().After(deadline) {
+		if len(runs) > 1 {
 			t.Fatalf("runs = %+v", runs)
 		}
-		time.Sleep(50 * time.Millisecond)
+		return len(runs) == 1
+	})
+	if final := waitRun(t, s, org, runs[0].ID); final.Status != StatusSucceeded {
+		t.Fatalf("scheduled run = %+v", final)
 	}
 	if got := search(t, s, org, Viewer{}, "hedgehogs"); len(got) != 1 {
 		t.Fatalf("scheduled run's page not retrievable: %v", got)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/switchboard-dev/switchboard/llm"
 	"github.com/switchboard-dev/switchboard/llm/llmtest"
+	"github.com/switchboard-dev/switchboard/testkit"
 )
 
 // limited runs one call against resp with limits.
@@ -160,13 +161,19 @@ func TestUsageIsEstimatedWhenTheRequestWasSentButNoAnswerCame(t *testing.T) {
 		gw := llmtest.New(t)
 		gw.Push(llmtest.Hang())
 		ctx, cancel := context.WithCancel(context.Background())
+		type result struct {
+			res llm.Result
+			err error
+		}
+		done := make(chan result, 1)
 		go func() {
-			for gw.RequestCount() == 0 {
-				time.Sleep(5 * time.Millisecond)
-			}
-			cancel()
+			res, err := newClient(t, gw.BaseURL(), time.Minute).Stream(ctx, simpleRequest(), llm.Handler{})
+			done <- result{res, err}
 		}()
-		res, err := newClient(t, gw.BaseURL(), time.Minute).Stream(ctx, simpleRequest(), llm.Handler{})
+		testkit.Eventually(t, "the gateway to receive the request", func() bool { return gw.RequestCount() > 0 })
+		cancel()
+		r := <-done
+		res, err := r.res, r.err
 		if !errors.Is(err, context.Canceled) {
 			t.Fatalf("err = %v", err)
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -13,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/switchboard-dev/switchboard/testkit"
 )
 
 func TestValidateURL(t *testing.T) {
@@ -185,18 +186,14 @@ func TestIsPublicIP(t *testing.T) {
 
 // countingServer starts an HTTP server on 127.0.0.1 that counts accepted connections and
 // handled requests.
-func countingServer(t *testing.T, h http.HandlerFunc) (srv *httptest.Server, conns, reqs *atomic.Int64) {
+func countingServer(t *testing.T, h http.HandlerFunc) (srv *httptest.Server, conns *testkit.ConnLog, reqs *atomic.Int64) {
 	t.Helper()
-	conns, reqs = new(atomic.Int64), new(atomic.Int64)
+	conns, reqs = new(testkit.ConnLog), new(atomic.Int64)
 	srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		reqs.Add(1)
 		h(w, r)
 	}))
-	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		if s == http.StateNew {
-			conns.Add(1)
-		}
-	}
+	srv.Config.ConnState = conns.ConnState
 	srv.Start()
 	t.Cleanup(srv.Close)
 	return srv, conns, reqs
@@ -234,9 +231,7 @@ func TestTransportRefusesLoopbackWithoutReachingServer(t *testing.T) {
 			t.Fatalf("GET %s error = %v, want errors.Is ErrRefusedAddress", target, err)
 		}
 	}
-	// Give a connection that did slip through time to be noticed.
-	time.Sleep(50 * time.Millisecond)
-	if n := conns.Load(); n != 0 {
+	if n := conns.AcceptedBefore(t, srv.Listener.Addr().String()); n != 0 {
 		t.Fatalf("server accepted %d connections, want 0", n)
 	}
 	if n := reqs.Load(); n != 0 {

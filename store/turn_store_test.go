@@ -14,6 +14,7 @@ import (
 	"github.com/switchboard-dev/switchboard/db"
 	"github.com/switchboard-dev/switchboard/dbtest"
 	"github.com/switchboard-dev/switchboard/store"
+	"github.com/switchboard-dev/switchboard/testkit"
 )
 
 // turnWorld is one org with an agent, a conversation with both participants and a session,
@@ -325,16 +326,6 @@ func (w *turnWorld) blockTurnWrites(t *testing.T) (release func()) {
 	return func() { _ = tx.Rollback(w.ctx) }
 }
 
-// waitFor polls cond until it holds, failing the test after 10 s.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-	}
-}
-
 type recorded struct {
 	text  string
 	msgID uuid.UUID
@@ -356,14 +347,14 @@ func (w *turnWorld) recordWhileBlocked(t *testing.T, first store.TurnRecord, res
 	}
 	wg.Add(1)
 	go run(0, first)
-	waitFor(t, "the first write to wait for the conversation", func() bool {
+	testkit.Eventually(t, "the first write to wait for the conversation", func() bool {
 		return w.count(t, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`) == 1
 	})
 	for i, r := range rest {
 		wg.Add(1)
 		go run(i+1, r)
 	}
-	waitFor(t, "the other writes to queue", func() bool { return store.QueuedTurnWrites(w.st) == len(rest) })
+	testkit.Eventually(t, "the other writes to queue", func() bool { return store.QueuedTurnWrites(w.st) == len(rest) })
 	release()
 	wg.Wait()
 	return out

@@ -21,6 +21,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/switchboard-dev/switchboard/netguard"
+	"github.com/switchboard-dev/switchboard/testkit"
 )
 
 var (
@@ -41,7 +42,7 @@ type toolServer struct {
 	*httptest.Server
 	mu    sync.Mutex
 	reqs  []received
-	conns atomic.Int64
+	conns testkit.ConnLog
 }
 
 func newToolServer(t *testing.T, h http.HandlerFunc) *toolServer {
@@ -54,11 +55,7 @@ func newToolServer(t *testing.T, h http.HandlerFunc) *toolServer {
 		ts.mu.Unlock()
 		h(w, r)
 	}))
-	ts.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		if s == http.StateNew {
-			ts.conns.Add(1)
-		}
-	}
+	ts.Config.ConnState = ts.conns.ConnState
 	ts.Start()
 	t.Cleanup(ts.Close)
 	return ts
@@ -320,8 +317,7 @@ func TestPrivateAddressRefusedWhenNotAllowed(t *testing.T) {
 			t.Fatalf("%s: result %+v, want request failed", u, res)
 		}
 	}
-	time.Sleep(50 * time.Millisecond)
-	if n := ts.conns.Load(); n != 0 {
+	if n := ts.conns.AcceptedBefore(t, ts.Listener.Addr().String()); n != 0 {
 		t.Fatalf("tool server accepted %d connections, want 0", n)
 	}
 	if n := len(ts.received()); n != 0 {
@@ -449,9 +445,11 @@ func TestRefusedDialIsRequestFailed(t *testing.T) {
 	if !errors.Is(res.Cause, netguard.ErrRefusedAddress) {
 		t.Fatalf("cause %v, want netguard.ErrRefusedAddress", res.Cause)
 	}
-	time.Sleep(50 * time.Millisecond)
-	if ts.conns.Load() != 0 || len(ts.received()) != 0 {
-		t.Fatalf("tool server reached: %d connections, %d requests", ts.conns.Load(), len(ts.received()))
+	if n := ts.conns.AcceptedBefore(t, ts.Listener.Addr().String()); n != 0 {
+		t.Fatalf("tool server accepted %d connections, want 0", n)
+	}
+	if n := len(ts.received()); n != 0 {
+		t.Fatalf("tool server saw %d requests, want 0", n)
 	}
 }
 

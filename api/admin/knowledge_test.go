@@ -9,9 +9,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
+	"github.com/switchboard-dev/switchboard/testkit"
 )
 
 // doc is one document of an ingestion body.
@@ -23,23 +23,20 @@ func (s *server) ingest(t *testing.T, key, set string, docs ...doc) resp {
 	return s.do(t, "POST", "/admin/document-sets/"+set+"/documents", key, map[string]any{"documents": docs}).want(t, 202)
 }
 
-// waitRun polls a run through the API until it has ended and returns its object. The bound
-// only stops a broken test from hanging; nothing depends on timing.
+// waitRun polls a run through the API until it has ended and returns its object.
 func (s *server) waitRun(t *testing.T, key, id string) map[string]any {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
+	var run map[string]any
+	testkit.Eventually(t, "run "+id+" to end", func() bool {
 		r := s.do(t, "GET", "/admin/indexing/runs/"+id, key, nil).want(t, 200)
-		run := r.json(t)["run"].(map[string]any)
+		run = r.json(t)["run"].(map[string]any)
 		switch run["status"] {
 		case "succeeded", "failed", "cancelled":
-			return run
+			return true
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("run %s still %v", id, run["status"])
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return false
+	})
+	return run
 }
 
 // ingestAndWait ingests and waits for the run, which must succeed.

@@ -5,10 +5,10 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/switchboard-dev/switchboard/db"
 	"github.com/switchboard-dev/switchboard/store"
+	"github.com/switchboard-dev/switchboard/testkit"
 )
 
 func TestAgentWritesNormaliseAndReplace(t *testing.T) {
@@ -33,7 +33,15 @@ func TestAgentWritesNormaliseAndReplace(t *testing.T) {
 		t.Fatalf("agent %s", r.body)
 	}
 	created := got["createdAt"]
-	time.Sleep(5 * time.Millisecond)
+	// updatedAt must differ at the millisecond of its rendering: wait until the database's
+	// clock has passed createdAt at that precision.
+	testkit.Eventually(t, "the database clock to pass createdAt", func() bool {
+		var passed bool
+		if err := s.Pool.QueryRow(t.Context(), `SELECT date_trunc('milliseconds', clock_timestamp()) > $1::timestamptz`, created).Scan(&passed); err != nil {
+			t.Fatal(err)
+		}
+		return passed
+	})
 	// PUT replaces the whole agent: omitted fields take their defaults.
 	r = s.do(t, "PUT", "/admin/agents/"+id, a.key, map[string]any{"name": "Support"}).want(t, 200)
 	got = r.json(t)["agent"].(map[string]any)

@@ -5,6 +5,7 @@ import (
 
 	"github.com/switchboard-dev/switchboard/api/ws/wstest"
 	"github.com/switchboard-dev/switchboard/llm/llmtest"
+	"github.com/switchboard-dev/switchboard/testkit"
 )
 
 // parkedEnv is a session whose turn parks on cancel_subscription.
@@ -189,5 +190,5 @@ func TestCancelWhileParkedRecordsTheApprovalCancelled(t *testing.T) {
 func TestDisconnectWhileParkedRecordsTheApprovalCancelled(t *testing.T) {
 	p := newParked(t, nil)
 	_ = p.c.Conn.Close()
-	eventually(t, "approval cancelled", func() bool { return p.status(t) == "cancelled" })
+	testkit.Eventually(t, "approval cancelled", func() bool { return p.status(t) == "cancelled" })
 }

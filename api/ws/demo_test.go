@@ -15,6 +15,7 @@ import (
 	"github.com/switchboard-dev/switchboard/knowledge"
 	"github.com/switchboard-dev/switchboard/serve/servetest"
 	"github.com/switchboard-dev/switchboard/store"
+	"github.com/switchboard-dev/switchboard/testkit"
 )
 
 // demoEnv is a development server without any gateway key, seeded as `switchboard demo` seeds
@@ -41,7 +42,7 @@ func newDemoEnv(t *testing.T) *demoEnv {
 	if err != nil || seeded.Run == nil {
 		t.Fatalf("seed: %v %+v", err, seeded)
 	}
-	eventually(t, "the demo's documents are indexed", func() bool {
+	testkit.Eventually(t, "the demo's documents to be indexed", func() bool {
 		var status string
 		err := srv.Pool.QueryRow(ctx(), `SELECT status FROM indexing_runs WHERE id = $1`, seeded.Run.ID).Scan(&status)
 		if status == "failed" || status == "cancelled" {

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/fasthttp/websocket"
+	"github.com/switchboard-dev/switchboard/testkit"
 )
 
 func TestDrainRefusesNewWorkAndEndsParkedTurnsAtTheDeadline(t *testing.T) {
@@ -14,7 +15,7 @@ func TestDrainRefusesNewWorkAndEndsParkedTurnsAtTheDeadline(t *testing.T) {
 	go func() { shut <- p.srv.Shutdown(context.Background()) }()
 
 	// Existing sockets are still served, but refuse new work.
-	eventually(t, "draining", func() bool {
+	testkit.Eventually(t, "draining", func() bool {
 		ev := other.Request(map[string]any{"action": "create_conversation_session", "requestId": "d1", "agentId": p.agent.ID.String()})
 		return ev.Code() == "SERVER_SHUTTING_DOWN" && ev.Message() == "server is shutting down; reconnect and retry" && ev.RequestID() == "d1"
 	})

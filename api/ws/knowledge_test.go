@@ -14,6 +14,7 @@ import (
 
 	"github.com/switchboard-dev/switchboard/api/ws/wstest"
 	"github.com/switchboard-dev/switchboard/llm/llmtest"
+	"github.com/switchboard-dev/switchboard/testkit"
 )
 
 // End-to-end knowledge: documents go in through the admin API, a worker indexes them, and
@@ -61,21 +62,19 @@ func (e *env) ingest(org uuid.UUID, set string, docs ...map[string]any) map[stri
 		e.t.Fatalf("ingest: %d %v", status, body)
 	}
 	id := body["run"].(map[string]any)["id"].(string)
-	deadline := time.Now().Add(60 * time.Second) // hang guard, not a timing assertion
-	for {
+	var run map[string]any
+	testkit.Eventually(e.t, "run "+id+" to end", func() bool {
 		_, r := e.admin(org, "GET", "/admin/indexing/runs/"+id, nil)
-		run := r["run"].(map[string]any)
+		run = r["run"].(map[string]any)
 		switch run["status"] {
 		case "succeeded":
-			return run
+			return true
 		case "failed", "cancelled":
 			e.t.Fatalf("ingestion run %v", run)
 		}
-		if time.Now().After(deadline) {
-			e.t.Fatalf("run %s still %v", id, run["status"])
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return false
+	})
+	return run
 }
 
 // citedIDs returns the ids of the citations of an eventual_response, and whether the

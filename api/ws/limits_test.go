@@ -11,6 +11,7 @@ import (
 	"github.com/fasthttp/websocket"
 
 	"github.com/switchboard-dev/switchboard/api/ws/wstest"
+	"github.com/switchboard-dev/switchboard/testkit"
 )
 
 // noExemption empties SWITCHBOARD_WS_RATE_LIMIT_EXEMPT, so that loopback clients are limited.
@@ -135,7 +136,7 @@ func TestOpenSocketsBeyondL2Get429UntilOneCloses(t *testing.T) {
 		t.Fatalf("a cap's retryAfterMs is %d, want 1000", ms)
 	}
 	_ = first.Close()
-	eventually(t, "a slot is free once a socket closed", func() bool {
+	testkit.Eventually(t, "a slot to be free once a socket closed", func() bool {
 		c, r := tryDial(t, e.srv.WSURL, nil)
 		if r != nil {
 			return false

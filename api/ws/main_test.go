@@ -120,19 +120,6 @@ func types(evs []wstest.Event) []string {
 	return out
 }
 
-// eventually polls cond until it holds; it fails the test after a generous bound. It is a
-// hang guard for asynchronous database effects, not a timing assertion.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("never happened: %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 func ctx() context.Context { return context.Background() }
 
 const testJWTSecret = "switchboard-ws-test-jwt-secret-0123456789"

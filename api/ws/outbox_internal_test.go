@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/switchboard-dev/switchboard/internal/panics"
+	"github.com/switchboard-dev/switchboard/testkit"
 )
 
 // ctlConn is a server-side connection the test controls: its writes can stall (as to a
@@ -143,17 +144,6 @@ func closeCode(t *testing.T, c *websocket.Conn) int {
 	}
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("never happened: %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // PROTOCOL §1.7: a write that stalls is a client that does not read: 1008, not a silent drop.
 func TestAStalledWriteClosesWith1008(t *testing.T) {
 	p := newPair(t)
@@ -180,7 +170,7 @@ func TestTheQueueCapCountsTheBatchBeingWritten(t *testing.T) {
 	if !o.push([]byte(strings.Repeat("a", 600))) {
 		t.Fatal("refused under the cap")
 	}
-	waitFor(t, "the writer took the event and blocked on it", func() bool { return p.ctl.inWrite.Load() })
+	testkit.Eventually(t, "the writer to take the event and block on it", func() bool { return p.ctl.inWrite.Load() })
 	if o.hold([]byte(strings.Repeat("b", 500))) {
 		t.Fatal("accepted 1,100 bytes unsent against a 1,000-byte cap")
 	}
@@ -242,37 +232,49 @@ func TestAnEventOver1MiBIsReplacedByAnError(t *testing.T) {
 	}
 }
 
-// barrierEnder's endTurn returns only once every ender of its group has been entered: ending
-// turns one after the other never gets there.
-type barrierEnder struct {
-	entered *atomic.Int32
+// barrier lets the turn enders through only once every one of them has entered it: ending
+// turns one after the other never gets past the first.
+type barrier struct {
 	all     int32
-	failed  *atomic.Bool
+	entered atomic.Int32
+	allIn   chan struct{} // closed by the last ender to enter
+	abandon chan struct{} // closed at cleanup, to let a failed test's enders go
 }
 
-func (b barrierEnder) endTurn(error, time.Time) {
-	b.entered.Add(1)
-	deadline := time.Now().Add(10 * time.Second)
-	for b.entered.Load() < b.all {
-		if time.Now().After(deadline) {
-			b.failed.Store(true)
-			return
-		}
-		time.Sleep(time.Millisecond)
+type barrierEnder struct{ b *barrier }
+
+func (e barrierEnder) endTurn(error, time.Time) {
+	if e.b.entered.Add(1) == e.b.all {
+		close(e.b.allIn)
+	}
+	select {
+	case <-e.b.allIn:
+	case <-e.b.abandon:
 	}
 }
 
 // At the drain deadline the remaining turns are ended all at once, not one connection at a
 // time (each may wait up to cancelWait for its records).
 func TestDrainEndsTurnsConcurrently(t *testing.T) {
-	var entered atomic.Int32
-	var failed atomic.Bool
-	enders := make([]barrierEnder, 4)
+	b := &barrier{all: 4, allIn: make(chan struct{}), abandon: make(chan struct{})}
+	t.Cleanup(func() { close(b.abandon) })
+	enders := make([]barrierEnder, b.all)
 	for i := range enders {
-		enders[i] = barrierEnder{entered: &entered, all: 4, failed: &failed}
+		enders[i] = barrierEnder{b: b}
 	}
-	endTurns(enders, errors.New("shutting down"), time.Now().Add(time.Minute))
-	if failed.Load() {
-		t.Fatal("turns were ended one after the other")
-	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		endTurns(enders, errors.New("shutting down"), time.Now().Add(time.Minute))
+	}()
+	// Every ender got past the barrier, so all four were ending their turns at once; ended one
+	// after the other, the first would wait at the barrier until the test gives up.
+	testkit.Eventually(t, "every turn to be ended, all at once", func() bool {
+		select {
+		case <-done:
+			return true
+		default:
+			return false
+		}
+	})
 }

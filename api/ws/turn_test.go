@@ -9,6 +9,7 @@ import (
 
 	"github.com/switchboard-dev/switchboard/api/ws/wstest"
 	"github.com/switchboard-dev/switchboard/llm/llmtest"
+	"github.com/switchboard-dev/switchboard/testkit"
 )
 
 type usageRow struct {
@@ -319,7 +320,7 @@ func TestDisconnectMidTurnCancelsAndRecordsUsage(t *testing.T) {
 	send(t, c, ack.Str("sessionId"), "tell me")
 	c.WaitFor("stream_token")
 	_ = c.Conn.Close()
-	eventually(t, "a cancelled usage row", func() bool {
+	testkit.Eventually(t, "a cancelled usage row", func() bool {
 		rows := usageRows(t, e)
 		return len(rows) == 1 && rows[0].outcome == "cancelled"
 	})

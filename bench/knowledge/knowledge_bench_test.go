@@ -29,6 +29,7 @@ import (
 	"github.com/switchboard-dev/switchboard/dbtest"
 	"github.com/switchboard-dev/switchboard/knowledge"
 	"github.com/switchboard-dev/switchboard/store"
+	"github.com/switchboard-dev/switchboard/testkit"
 )
 
 func TestMain(m *testing.M) { os.Exit(dbtest.Main(m)) }
@@ -160,19 +161,16 @@ func ingestOrg(ctx context.Context, b *testing.B, s *knowledge.Service, org uuid
 
 func waitRuns(ctx context.Context, b *testing.B, s *knowledge.Service, org uuid.UUID, runs []uuid.UUID) {
 	for _, id := range runs {
-		for {
+		testkit.Eventually(b, "run "+id.String()+" to succeed", func() bool {
 			r, err := s.GetRun(ctx, org, id)
 			if err != nil {
 				b.Fatal(err)
 			}
-			if r.Status == knowledge.StatusSucceeded {
-				break
-			}
-			if r.Status != knowledge.StatusQueued && r.Status != knowledge.StatusRunning {
+			if r.Status != knowledge.StatusSucceeded && r.Status != knowledge.StatusQueued && r.Status != knowledge.StatusRunning {
 				b.Fatalf("run %s ended %s: %v", id, r.Status, r.Error)
 			}
-			time.Sleep(50 * time.Millisecond)
-		}
+			return r.Status == knowledge.StatusSucceeded
+		})
 	}
 }
 

@@ -11,13 +11,13 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/switchboard-dev/switchboard/dbtest"
 	"github.com/switchboard-dev/switchboard/migrations"
 	"github.com/switchboard-dev/switchboard/serve/servetest"
+	"github.com/switchboard-dev/switchboard/testkit"
 )
 
 func TestMain(m *testing.M) { os.Exit(dbtest.Main(m)) }
@@ -121,14 +121,10 @@ func TestServeRefusesABehindSchemaUnlessAutoMigrate(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	go func() { c, _, _ := cli(t, ctx, env, "serve"); done <- c }()
-	deadline := time.Now().Add(30 * time.Second)
-	for scalar[int64](t, url, `SELECT count(*) FROM pg_tables WHERE tablename = 'instances'`) == 0 ||
-		scalar[int64](t, url, `SELECT count(*) FROM instances`) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("serve with SWITCHBOARD_AUTO_MIGRATE=1 never registered its instance")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testkit.Eventually(t, "serve with SWITCHBOARD_AUTO_MIGRATE=1 to register its instance", func() bool {
+		return scalar[int64](t, url, `SELECT count(*) FROM pg_tables WHERE tablename = 'instances'`) != 0 &&
+			scalar[int64](t, url, `SELECT count(*) FROM instances`) != 0
+	})
 	cancel()
 	if c := <-done; c != 0 {
 		t.Fatalf("serve exited %d after SIGTERM-like cancel", c)

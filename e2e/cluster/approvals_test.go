@@ -6,6 +6,7 @@ import (
 
 	"github.com/switchboard-dev/switchboard/api/ws/wstest"
 	"github.com/switchboard-dev/switchboard/llm/llmtest"
+	"github.com/switchboard-dev/switchboard/testkit"
 )
 
 // TestApprovalsDecidedOnAnotherInstanceResumeTheTurn pins PROTOCOL §11 item 20 and ADMIN-API
@@ -120,7 +121,7 @@ func TestADecisionForAKilledInstanceExpiresTheApproval(t *testing.T) {
 			t.Fatalf("approval %s is %s, want expired", id, s)
 		}
 	}
-	eventually(t, "a sweeper expires the undecided approval", func() bool { return c.approvalStatus(bySweeper.approvalID) == "expired" })
+	testkit.Eventually(t, "a sweeper expires the undecided approval", func() bool { return c.approvalStatus(bySweeper.approvalID) == "expired" })
 	if n := metric(t, a, "switchboard_approvals_expired_total") + metric(t, b, "switchboard_approvals_expired_total"); n < 1 {
 		t.Fatalf("approvals expired by the sweepers: %v", n)
 	}

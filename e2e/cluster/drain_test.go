@@ -14,6 +14,7 @@ import (
 	"github.com/switchboard-dev/switchboard/backplane"
 	"github.com/switchboard-dev/switchboard/llm/llmtest"
 	"github.com/switchboard-dev/switchboard/serve/servetest"
+	"github.com/switchboard-dev/switchboard/testkit"
 )
 
 // gatedGateway is an OpenAI-compatible gateway whose one reply streams its first token, then
@@ -57,7 +58,7 @@ func drain(t *testing.T, srv *servetest.Server) <-chan error {
 	t.Helper()
 	done := make(chan error, 1)
 	go func() { done <- srv.Shutdown(context.Background()) }()
-	eventually(t, "readiness turns 503 while draining", func() bool {
+	testkit.Eventually(t, "readiness turns 503 while draining", func() bool {
 		code, r := readyz(t, srv)
 		return code == 503 && r.Draining && r.Status == "unavailable"
 	})
@@ -104,7 +105,7 @@ func TestDrainLetsAStreamingTurnFinishThenClosesWith1001(t *testing.T) {
 	}
 	// Then everything else stopped: A's listener is gone, its instance is marked stopped.
 	// (A backend leaves pg_stat_activity a moment after its client has gone.)
-	eventually(t, "only B's LISTEN connection is left", func() bool {
+	testkit.Eventually(t, "only B's LISTEN connection is left", func() bool {
 		var listeners int
 		err := c.pool.QueryRow(ctx(), `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1`, backplane.ApplicationName).Scan(&listeners)
 		return err == nil && listeners == 1

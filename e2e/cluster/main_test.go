@@ -226,19 +226,6 @@ func metric(t *testing.T, srv *servetest.Server, name string) float64 {
 	return 0
 }
 
-// eventually polls cond until it holds and fails the test after a generous bound: a hang
-// guard for asynchronous effects, not a timing assertion.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("never happened: %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func ctx() context.Context { return context.Background() }
 
 // approvalStatus reads an approval's status straight from the database.

@@ -11,6 +11,7 @@ import (
 	"github.com/switchboard-dev/switchboard/backplane"
 	"github.com/switchboard-dev/switchboard/dbtest"
 	"github.com/switchboard-dev/switchboard/serve/servetest"
+	"github.com/switchboard-dev/switchboard/testkit"
 )
 
 func TestAnInstanceWhoseListenerIsTerminatedReceivesEveryMissedEventExactlyOnce(t *testing.T) {
@@ -41,7 +42,7 @@ func TestAnInstanceWhoseListenerIsTerminatedReceivesEveryMissedEventExactlyOnce(
 		t.Fatalf("terminate A's listener: %d %v", killed, err)
 	}
 	pub(20, 40) // while A reconnects
-	eventually(t, "A's listener reconnected", func() bool {
+	testkit.Eventually(t, "A's listener reconnected", func() bool {
 		return metric(t, a, "switchboard_backplane_listener_reconnects_total") >= 1
 	})
 	pub(40, 50)
@@ -80,14 +81,14 @@ func TestBothInstancesRecoverWhenEveryDatabaseConnectionIsTerminated(t *testing.
 		t.Fatal(err)
 	}
 	for _, srv := range []*servetest.Server{a, b} {
-		eventually(t, "/readyz shows the outage", func() bool {
+		testkit.Eventually(t, "/readyz shows the outage", func() bool {
 			code, r := readyz(t, srv)
 			return code == 503 && r.Status == "unavailable" && r.Checks["database"] == "down" && r.Checks["listener"] == "down" && !r.Draining
 		})
 	}
 	allow(true)
 	for _, srv := range []*servetest.Server{a, b} {
-		eventually(t, "/readyz shows the recovery", func() bool {
+		testkit.Eventually(t, "/readyz shows the recovery", func() bool {
 			code, r := readyz(t, srv)
 			return code == 200 && r.Status == "ready" && r.Checks["database"] == "ok" && r.Checks["listener"] == "ok"
 		})

@@ -17,6 +17,8 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+
+	"github.com/switchboard-dev/switchboard/testkit"
 )
 
 // The browser: Debian's chromium, headless, started once for the package with a fresh
@@ -150,13 +152,11 @@ func (p *page) query(role, name string) ([]axNode, error) {
 	return out, nil
 }
 
-func (p *page) eventually(what string, cond func() bool) { p.t.Helper(); eventually(p.t, what, cond) }
-
 // find waits for exactly one visible element with role and name.
 func (p *page) find(role, name string) axNode {
 	p.t.Helper()
 	var found []axNode
-	p.eventually(fmt.Sprintf("a %s named %q", role, name), func() bool {
+	testkit.Eventually(p.t, fmt.Sprintf("a %s named %q", role, name), func() bool {
 		var err error
 		found, err = p.query(role, name)
 		return err == nil && len(found) > 0
@@ -170,7 +170,7 @@ func (p *page) find(role, name string) axNode {
 // absent waits until no element has role and name.
 func (p *page) absent(role, name string) {
 	p.t.Helper()
-	p.eventually(fmt.Sprintf("no %s named %q", role, name), func() bool {
+	testkit.Eventually(p.t, fmt.Sprintf("no %s named %q", role, name), func() bool {
 		found, err := p.query(role, name)
 		return err == nil && len(found) == 0
 	})
@@ -229,19 +229,20 @@ func (p *page) innerText(n axNode) string {
 func (p *page) waitText(role, name, want string) {
 	p.t.Helper()
 	last := ""
-	deadline := time.Now().Add(waitBound)
-	for {
+	defer func() { // runs when Eventually gives up, too
+		if p.t.Failed() {
+			p.t.Logf("%s %q shows:\n%s", role, name, last)
+		}
+	}()
+	testkit.Eventually(p.t, fmt.Sprintf("%s %q to show %q", role, name, want), func() bool {
 		found, err := p.query(role, name)
 		for i := 0; err == nil && i < len(found); i++ {
 			if last = p.innerText(found[i]); strings.Contains(last, want) {
-				return
+				return true
 			}
 		}
-		if time.Now().After(deadline) {
-			p.t.Fatalf("%s %q never showed %q; it shows:\n%s", role, name, want, last)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return false
+	})
 }
 
 // focused reports whether the element with role and name has the keyboard focus.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/switchboard-dev/switchboard/api/ws/wstest"
 	"github.com/switchboard-dev/switchboard/llm/llmtest"
+	"github.com/switchboard-dev/switchboard/testkit"
 )
 
 var updateScreenshot = flag.Bool("update-screenshot", false, "write the playground screenshot to docs/widget.png")
@@ -70,7 +71,7 @@ func TestStopEndsTheTurnAndTheWidgetIsReadyForTheNextMessage(t *testing.T) {
 	if !p.focused("textbox", "Message") {
 		t.Fatal("the message field does not have the focus after Stop")
 	}
-	eventually(t, "the stopped turn's usage row", func() bool {
+	testkit.Eventually(t, "the stopped turn's usage row", func() bool {
 		return e.count(`SELECT count(*) FROM usage_events WHERE outcome = 'cancelled'`) == 1
 	})
 

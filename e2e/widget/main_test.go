@@ -11,7 +11,6 @@ import (
 	"os"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
 
@@ -22,6 +21,7 @@ import (
 	"github.com/switchboard-dev/switchboard/seal"
 	"github.com/switchboard-dev/switchboard/serve/servetest"
 	"github.com/switchboard-dev/switchboard/store"
+	"github.com/switchboard-dev/switchboard/testkit"
 )
 
 func TestMain(m *testing.M) {
@@ -116,20 +116,16 @@ func (e *env) admin(method, path string, body any) map[string]any {
 func (e *env) ingest(docs ...map[string]any) {
 	e.t.Helper()
 	run := e.admin("POST", "/admin/document-sets/help/documents", map[string]any{"documents": docs})["run"].(map[string]any)
-	deadline := time.Now().Add(60 * time.Second) // hang guard
-	for {
+	testkit.Eventually(e.t, "the indexing run to succeed", func() bool {
 		r := e.admin("GET", "/admin/indexing/runs/"+run["id"].(string), nil)["run"].(map[string]any)
 		switch r["status"] {
 		case "succeeded":
-			return
+			return true
 		case "failed", "cancelled":
 			e.t.Fatalf("indexing run %v", r)
 		}
-		if time.Now().After(deadline) {
-			e.t.Fatalf("indexing run still %v", r["status"])
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return false
+	})
 }
 
 // count runs a COUNT query.
@@ -140,18 +136,6 @@ func (e *env) count(sql string, args ...any) int {
 		e.t.Fatal(err)
 	}
 	return n
-}
-
-// eventually polls cond until it holds; a hang guard for asynchronous effects on the server.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(waitBound)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("never happened: %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // toolServer is a tenant HTTP tool that counts its calls.

@@ -20,6 +20,7 @@ import (
 	"github.com/switchboard-dev/switchboard/knowledge"
 	"github.com/switchboard-dev/switchboard/serve/servetest"
 	"github.com/switchboard-dev/switchboard/store"
+	"github.com/switchboard-dev/switchboard/testkit"
 )
 
 // seededDemo is what `make run` gives a newcomer: a development server without any gateway
@@ -41,7 +42,7 @@ func seededDemo(t *testing.T) *servetest.Server {
 	if err != nil || seeded.Run == nil {
 		t.Fatalf("seed: %+v %v", seeded, err)
 	}
-	eventually(t, "the demo's documents are indexed", func() bool {
+	testkit.Eventually(t, "the demo's documents to be indexed", func() bool {
 		var status string
 		_ = srv.Pool.QueryRow(context.Background(), `SELECT status FROM indexing_runs WHERE id = $1`, seeded.Run.ID).Scan(&status)
 		if status == "failed" || status == "cancelled" {
@@ -153,7 +154,7 @@ func TestTheAPIReferenceShowsTheOperationsAndLoadsNothingFromElsewhere(t *testin
 	// Operations of /openapi.json, rendered by Redoc as headings (whose accessible names also
 	// hold their anchors' labels, so they are matched by their text).
 	for _, op := range []string{"Create an API key (its plaintext is returned once)", "List API keys, newest first"} {
-		p.eventually("a heading "+op, func() bool {
+		testkit.Eventually(t, "a heading "+op, func() bool {
 			hs, err := p.query("heading", "")
 			for i := 0; err == nil && i < len(hs); i++ {
 				if strings.TrimSpace(p.innerText(hs[i])) == op {

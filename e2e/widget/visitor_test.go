@@ -20,6 +20,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/switchboard-dev/switchboard/llm/llmtest"
+	"github.com/switchboard-dev/switchboard/testkit"
 	"github.com/switchboard-dev/switchboard/web"
 )
 
@@ -165,7 +166,7 @@ func TestTheKeyboardAloneOpensSendsAndCloses(t *testing.T) {
 		p.press(kb.Tab)
 	}
 	p.press(kb.Enter)
-	p.eventually("the message field has the focus", func() bool { return p.focused("textbox", "Message") })
+	testkit.Eventually(p.t, "the message field has the focus", func() bool { return p.focused("textbox", "Message") })
 	if l := p.find("button", launcherName); l.props["expanded"] != "true" {
 		t.Fatalf("the open launcher is not expanded: %v", l.props)
 	}
@@ -175,7 +176,7 @@ func TestTheKeyboardAloneOpensSendsAndCloses(t *testing.T) {
 	p.idle()
 	p.press(kb.Escape)
 	p.absent("textbox", "Message")
-	p.eventually("the launcher has the focus again", func() bool { return p.focused("button", launcherName) })
+	testkit.Eventually(p.t, "the launcher has the focus again", func() bool { return p.focused("button", launcherName) })
 	if l := p.find("button", launcherName); l.props["expanded"] != "false" {
 		t.Fatalf("the closed launcher is expanded: %v", l.props)
 	}
@@ -205,7 +206,7 @@ func TestConversationsAreListedStartedAndRenamed(t *testing.T) {
 	p.find("button", "Second topic: shipping")
 	p.click("button", "Rename: First topic: billing")
 	// The field opens focused with the old title selected: typing replaces it.
-	p.eventually("the title field has the focus", func() bool { return p.focused("textbox", "New title") })
+	testkit.Eventually(p.t, "the title field has the focus", func() bool { return p.focused("textbox", "New title") })
 	p.press("Invoices")
 	p.press(kb.Enter)
 	p.find("button", "Rename: Invoices")

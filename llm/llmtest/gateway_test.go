@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/switchboard-dev/switchboard/llm/llmtest"
+	"github.com/switchboard-dev/switchboard/testkit"
 )
 
 func post(t *testing.T, gw *llmtest.Gateway, body string) *http.Response {
@@ -247,9 +248,7 @@ func TestCloseUnblocksStalledAndHangingResponses(t *testing.T) {
 				res.Body.Close()
 			}
 		}()
-		for gw.RequestCount() == 0 {
-			time.Sleep(time.Millisecond)
-		}
+		testkit.Eventually(t, "the gateway to receive the request", func() bool { return gw.RequestCount() > 0 })
 		closed := make(chan struct{})
 		go func() { gw.Close(); close(closed) }()
 		select {
