@@ -16,9 +16,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/switchboard-dev/switchboard/backplane"
-	"github.com/switchboard-dev/switchboard/db"
 	"github.com/switchboard-dev/switchboard/dbtest"
 	"github.com/switchboard-dev/switchboard/testkit"
+	"github.com/switchboard-dev/switchboard/testkit/fixture"
 )
 
 // recorder is a socket that remembers what it was given.
@@ -89,11 +89,7 @@ func startHub(t testing.TB, dbURL string, opts backplane.Options) *hubOn {
 
 func newOrg(t testing.TB, pool *pgxpool.Pool, name string) uuid.UUID {
 	t.Helper()
-	org, err := db.New().OrgCreate(context.Background(), pool, db.OrgCreateParams{Name: name})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return org.ID
+	return fixture.New(t, pool).Org(fixture.Org{Name: name}).ID
 }
 
 func payload(typ string, n int) json.RawMessage {

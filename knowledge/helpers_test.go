@@ -11,10 +11,10 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/switchboard-dev/switchboard/db"
 	"github.com/switchboard-dev/switchboard/dbtest"
 	"github.com/switchboard-dev/switchboard/store"
 	"github.com/switchboard-dev/switchboard/testkit"
+	"github.com/switchboard-dev/switchboard/testkit/fixture"
 )
 
 func TestMain(m *testing.M) { os.Exit(dbtest.Main(m)) }
@@ -43,13 +43,14 @@ type env struct {
 	url  string
 	pool *pgxpool.Pool
 	st   *store.Store
+	fx   *fixture.Factory
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	u := dbtest.NewURL(t)
 	pool := dbtest.Pool(t, u)
-	return &env{t: t, url: u, pool: pool, st: store.New(pool, nil)}
+	return &env{t: t, url: u, pool: pool, st: store.New(pool, nil), fx: fixture.New(t, pool)}
 }
 
 // service builds a Service on the env's database; started ones are stopped at cleanup.
@@ -76,11 +77,7 @@ func (e *env) service(opts Options, start bool) *Service {
 
 func (e *env) org(name string) uuid.UUID {
 	e.t.Helper()
-	o, err := db.New().OrgCreate(context.Background(), e.pool, db.OrgCreateParams{Name: name})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return o.ID
+	return e.fx.Org(fixture.Org{Name: name}).ID
 }
 
 // waitRun polls a run until it reaches a final status and returns it.

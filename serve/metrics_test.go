@@ -11,8 +11,8 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/switchboard-dev/switchboard/db"
 	"github.com/switchboard-dev/switchboard/serve/servetest"
+	"github.com/switchboard-dev/switchboard/testkit/fixture"
 )
 
 var anyUUID = regexp.MustCompile(`[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}`)
@@ -20,10 +20,7 @@ var anyUUID = regexp.MustCompile(`[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[
 func TestMetricsArePrometheusTextWithoutTenantIDs(t *testing.T) {
 	const secret = "switchboard-serve-test-jwt-secret-0123456789"
 	srv := servetest.Start(t, map[string]string{"AUTH_JWT_SECRET": secret})
-	org, err := db.New().OrgCreate(t.Context(), srv.Pool, db.OrgCreateParams{Name: "Acme"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	org := fixture.New(t, srv.Pool).Org(fixture.Org{Name: "Acme"})
 	// Some tenant activity first: a published event, with its org id in the row.
 	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
 		"sub": "ops", "org": org.ID.String(), "role": "admin", "exp": time.Now().Add(time.Hour).Unix(),

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -12,13 +11,17 @@ import (
 	"github.com/switchboard-dev/switchboard/db"
 	"github.com/switchboard-dev/switchboard/dbtest"
 	"github.com/switchboard-dev/switchboard/store"
+	"github.com/switchboard-dev/switchboard/testkit/fixture"
 )
 
 var q = db.New()
 
-type fixture struct {
+// world is org A with one of everything and org B with nothing but its existence, in a
+// rolled-back transaction.
+type world struct {
 	ctx          context.Context
 	tx           pgx.Tx
+	fx           *fixture.Factory
 	orgA, orgB   db.Org
 	agentA       db.Agent
 	sessionA     db.Session
@@ -27,55 +30,16 @@ type fixture struct {
 	conversation db.Conversation
 }
 
-func mustOrg(t *testing.T, ctx context.Context, tx pgx.Tx, name string) db.Org {
-	t.Helper()
-	org, err := q.OrgCreate(ctx, tx, db.OrgCreateParams{Name: name})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return org
-}
-
-func mustAgent(t *testing.T, ctx context.Context, tx pgx.Tx, org uuid.UUID, name string) db.Agent {
-	t.Helper()
-	a, err := q.AgentCreate(ctx, tx, db.AgentCreateParams{
-		ID: uuid.New(), OrgID: org, Name: name, Enabled: true,
-		ConfirmTools: []string{}, DocumentSets: []string{}, AllowedOrigins: []string{},
-	})
-	if err != nil {
-		t.Fatalf("create agent %q: %v", name, err)
-	}
-	return a
-}
-
-// newFixture gives org A one of everything and org B nothing but its existence.
-func newFixture(t *testing.T) *fixture {
+func newWorld(t *testing.T) *world {
 	t.Helper()
 	ctx := context.Background()
 	tx := dbtest.TestTx(t)
-	f := &fixture{ctx: ctx, tx: tx, orgA: mustOrg(t, ctx, tx, "A"), orgB: mustOrg(t, ctx, tx, "B")}
-	f.agentA = mustAgent(t, ctx, tx, f.orgA.ID, "Support")
+	fx := fixture.New(t, tx)
+	f := &world{ctx: ctx, tx: tx, fx: fx, orgA: fx.Org(fixture.Org{Name: "A"}), orgB: fx.Org(fixture.Org{Name: "B"})}
+	f.agentA = fx.Agent(f.orgA.ID, fixture.Agent{Name: "Support"})
+	chat := fx.Conversation(f.orgA.ID, f.agentA.ID, fixture.Conversation{})
+	f.conversation, f.sessionA = chat.Conversation, chat.Session
 	var err error
-	f.conversation, err = q.ConversationCreate(ctx, tx, db.ConversationCreateParams{ID: uuid.New(), OrgID: f.orgA.ID, AgentID: f.agentA.ID})
-	if err != nil {
-		t.Fatal(err)
-	}
-	user, err := q.ParticipantCreate(ctx, tx, db.ParticipantCreateParams{OrgID: f.orgA.ID, ConversationID: f.conversation.ID, Type: "user", Name: "Visitor"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	bot, err := q.ParticipantCreate(ctx, tx, db.ParticipantCreateParams{OrgID: f.orgA.ID, ConversationID: f.conversation.ID, Type: "ai-agent", Name: "Support"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.sessionA, err = q.SessionCreate(ctx, tx, db.SessionCreateParams{
-		ID: uuid.New(), OrgID: f.orgA.ID, ConversationID: f.conversation.ID, AgentID: f.agentA.ID,
-		UserParticipantID: user.ID, AgentParticipantID: bot.ID, UserName: "Visitor",
-		ResumeTokenHash: uuid.New().NodeID(), ResumeTokenExpiresAt: time.Now().Add(time.Hour),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	f.connectorA, err = q.ConnectorCreate(ctx, tx, db.ConnectorCreateParams{
 		OrgID: f.orgA.ID, Name: "Docs", Kind: "web", Config: []byte(`{"urls":["https://example.com"]}`),
 		DocumentSet: "docs", Enabled: true,
@@ -83,17 +47,12 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.gatewayKeyA, err = q.GatewayKeyCreate(ctx, tx, db.GatewayKeyCreateParams{
-		ID: uuid.New(), OrgID: f.orgA.ID, Label: "prod", KeyCiphertext: []byte{1, 2, 3}, Last4: "abcd", CreatedBy: "test",
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	f.gatewayKeyA = fx.GatewayKey(f.orgA.ID, fixture.GatewayKey{Secret: "sk-prod-abcd", Label: "prod"})
 	return f
 }
 
 func TestOrgBNeverReadsOrgARows(t *testing.T) {
-	f := newFixture(t)
+	f := newWorld(t)
 	ctx, tx, a, b := f.ctx, f.tx, f.orgA.ID, f.orgB.ID
 	reads := []struct {
 		name string
@@ -137,7 +96,7 @@ func TestOrgBNeverReadsOrgARows(t *testing.T) {
 }
 
 func TestOrgBListsNoneOfOrgARows(t *testing.T) {
-	f := newFixture(t)
+	f := newWorld(t)
 	ctx, tx, b := f.ctx, f.tx, f.orgB.ID
 	agents, err := q.AgentList(ctx, tx, db.AgentListParams{OrgID: b, Lim: 100})
 	if err != nil || len(agents) != 0 {
@@ -158,7 +117,7 @@ func TestOrgBListsNoneOfOrgARows(t *testing.T) {
 }
 
 func TestOrgBWritesNeverTouchOrgARows(t *testing.T) {
-	f := newFixture(t)
+	f := newWorld(t)
 	ctx, tx, b := f.ctx, f.tx, f.orgB.ID
 	if n, err := q.AgentSoftDelete(ctx, tx, db.AgentSoftDeleteParams{OrgID: b, ID: f.agentA.ID}); err != nil || n != 0 {
 		t.Fatalf("org B deleting org A's agent: %d rows, %v", n, err)
@@ -179,10 +138,10 @@ func TestOrgBWritesNeverTouchOrgARows(t *testing.T) {
 }
 
 func TestNamesAreUniquePerOrgOnly(t *testing.T) {
-	f := newFixture(t)
+	f := newWorld(t)
 	ctx, tx := f.ctx, f.tx
 	// The same name in another org is fine.
-	mustAgent(t, ctx, tx, f.orgB.ID, "Support")
+	f.fx.Agent(f.orgB.ID, fixture.Agent{Name: "Support"})
 	if _, err := q.ConnectorCreate(ctx, tx, db.ConnectorCreateParams{
 		OrgID: f.orgB.ID, Name: "docs", Kind: "web", Config: []byte(`{}`), DocumentSet: "docs", Enabled: true,
 	}); err != nil {
@@ -205,7 +164,7 @@ func TestNamesAreUniquePerOrgOnly(t *testing.T) {
 	if _, err := q.AgentSoftDelete(ctx, tx, db.AgentSoftDeleteParams{OrgID: f.orgA.ID, ID: f.agentA.ID}); err != nil {
 		t.Fatal(err)
 	}
-	mustAgent(t, ctx, tx, f.orgA.ID, "support")
+	f.fx.Agent(f.orgA.ID, fixture.Agent{Name: "support"})
 
 	// Document-set names are case-sensitive: faq and FAQ are two sets.
 	for _, name := range []string{"faq", "FAQ"} {

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -15,6 +14,7 @@ import (
 	"github.com/switchboard-dev/switchboard/dbtest"
 	"github.com/switchboard-dev/switchboard/store"
 	"github.com/switchboard-dev/switchboard/testkit"
+	"github.com/switchboard-dev/switchboard/testkit/fixture"
 )
 
 // turnWorld is one org with an agent, a conversation with both participants and a session,
@@ -29,51 +29,19 @@ type turnWorld struct {
 	user, bot  uuid.UUID
 	sessionID  uuid.UUID
 	otherOrgID uuid.UUID
+	fx         *fixture.Factory
 }
 
 func newTurnWorld(t *testing.T) *turnWorld {
 	t.Helper()
 	ctx := context.Background()
 	pool := dbtest.NewPool(t)
-	w := &turnWorld{ctx: ctx, pool: pool, st: store.New(pool, nil)}
-	org, err := q.OrgCreate(ctx, pool, db.OrgCreateParams{Name: "A"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	other, err := q.OrgCreate(ctx, pool, db.OrgCreateParams{Name: "B"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.org, w.otherOrgID = org.ID, other.ID
-	w.agent, err = q.AgentCreate(ctx, pool, db.AgentCreateParams{
-		ID: uuid.New(), OrgID: w.org, Name: "Support", Enabled: true,
-		ConfirmTools: []string{}, DocumentSets: []string{}, AllowedOrigins: []string{},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.conv, err = q.ConversationCreate(ctx, pool, db.ConversationCreateParams{ID: uuid.New(), OrgID: w.org, AgentID: w.agent.ID})
-	if err != nil {
-		t.Fatal(err)
-	}
-	user, err := q.ParticipantCreate(ctx, pool, db.ParticipantCreateParams{OrgID: w.org, ConversationID: w.conv.ID, Type: "user", Name: "Visitor"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	bot, err := q.ParticipantCreate(ctx, pool, db.ParticipantCreateParams{OrgID: w.org, ConversationID: w.conv.ID, Type: "ai-agent", Name: "Support"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.user, w.bot = user.ID, bot.ID
-	sess, err := q.SessionCreate(ctx, pool, db.SessionCreateParams{
-		ID: uuid.New(), OrgID: w.org, ConversationID: w.conv.ID, AgentID: w.agent.ID,
-		UserParticipantID: user.ID, AgentParticipantID: bot.ID, UserName: "Visitor",
-		ResumeTokenHash: uuid.New().NodeID(), ResumeTokenExpiresAt: time.Now().Add(time.Hour),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.sessionID = sess.ID
+	fx := fixture.New(t, pool)
+	w := &turnWorld{ctx: ctx, pool: pool, st: store.New(pool, nil), fx: fx}
+	w.org, w.otherOrgID = fx.Org(fixture.Org{Name: "A"}).ID, fx.Org(fixture.Org{Name: "B"}).ID
+	w.agent = fx.Agent(w.org, fixture.Agent{Name: "Support"})
+	chat := fx.Conversation(w.org, w.agent.ID, fixture.Conversation{})
+	w.conv, w.user, w.bot, w.sessionID = chat.Conversation, chat.User.ID, chat.Agent.ID, chat.Session.ID
 	return w
 }
 
@@ -111,22 +79,13 @@ func TestLoadTurnInputsReadsEveryInputOfTheOrg(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"lookup", "Cancel"} {
-		if _, err := q.ToolCreate(w.ctx, w.pool, db.ToolCreateParams{
-			OrgID: w.org, AgentID: w.agent.ID, Name: name, Description: "d", Parameters: []byte(`{"type":"object"}`),
-			Url: "https://tools.example.com/" + name, TimeoutMs: 1000,
-		}); err != nil {
-			t.Fatal(err)
-		}
+		w.fx.Tool(w.org, w.agent.ID, fixture.Tool{Name: name, Description: "d", Parameters: `{"type":"object"}`,
+			URL: "https://tools.example.com/" + name, TimeoutMs: 1000})
 	}
 	var keys []uuid.UUID
 	for i, revoked := range []bool{false, false, true} {
-		id := uuid.New()
+		id := w.fx.GatewayKey(w.org, fixture.GatewayKey{Secret: fmt.Sprintf("sk-key-%d-abcd", i), Label: "k"}).ID
 		keys = append(keys, id)
-		if _, err := q.GatewayKeyCreate(w.ctx, w.pool, db.GatewayKeyCreateParams{
-			ID: id, OrgID: w.org, Label: "k", KeyCiphertext: []byte{byte(i)}, Last4: "abcd", CreatedBy: "test",
-		}); err != nil {
-			t.Fatal(err)
-		}
 		// Distinct creation times, oldest first; the newest is revoked.
 		w.exec(t, `UPDATE gateway_keys SET created_at = now() + make_interval(secs => $2) WHERE id = $1`, id, i)
 		if revoked {
@@ -223,12 +182,7 @@ func TestInsertUserMessageTouchesTheConversation(t *testing.T) {
 
 func TestRecordTurnWritesReplyUsageCounterAndKeyTogether(t *testing.T) {
 	w := newTurnWorld(t)
-	keyID := uuid.New()
-	if _, err := q.GatewayKeyCreate(w.ctx, w.pool, db.GatewayKeyCreateParams{
-		ID: keyID, OrgID: w.org, Label: "k", KeyCiphertext: []byte{1}, Last4: "abcd", CreatedBy: "test",
-	}); err != nil {
-		t.Fatal(err)
-	}
+	keyID := w.fx.GatewayKey(w.org, fixture.GatewayKey{Secret: "sk-key-abcd", Label: "k"}).ID
 	msgID, err := w.record(store.TurnRecord{
 		Outcome: "completed", Reply: "Hi there", ReplyUsage: []byte(`{"promptTokens":10}`), ToolCalls: []byte(`[{"name":"x","isError":false}]`),
 		PromptTokens: 10, CompletionTokens: 2, CostUSD: 0.000123, CalledGateway: true,
@@ -370,12 +324,7 @@ func TestRecordTurnWritesTurnsThatEndMeanwhileInOneTransaction(t *testing.T) {
 	for i := range 8 {
 		rest = append(rest, completedTurn(fmt.Sprintf("reply %d", i)))
 	}
-	keyID := uuid.New()
-	if _, err := q.GatewayKeyCreate(w.ctx, w.pool, db.GatewayKeyCreateParams{
-		ID: keyID, OrgID: w.org, Label: "k", KeyCiphertext: []byte{1}, Last4: "abcd", CreatedBy: "test",
-	}); err != nil {
-		t.Fatal(err)
-	}
+	keyID := w.fx.GatewayKey(w.org, fixture.GatewayKey{Secret: "sk-key-abcd", Label: "k"}).ID
 	rest[3].GatewayKeyID = uuid.NullUUID{UUID: keyID, Valid: true}
 	rest[5].GatewayKeyID = rest[3].GatewayKeyID
 	rest[6] = store.TurnRecord{TurnID: uuid.New(), Outcome: "cancelled", PromptTokens: 3, CalledGateway: true} // usage only

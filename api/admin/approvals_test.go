@@ -20,6 +20,7 @@ import (
 	"github.com/switchboard-dev/switchboard/instance"
 	"github.com/switchboard-dev/switchboard/serve/servetest"
 	"github.com/switchboard-dev/switchboard/store"
+	"github.com/switchboard-dev/switchboard/testkit/fixture"
 )
 
 // recorder is a store.DecisionPublisher that remembers calls.
@@ -75,7 +76,7 @@ func startWithDecisions(t *testing.T, publish store.DecisionPublisher) *server {
 		cancel()
 		<-done
 	})
-	return &server{Server: &servetest.Server{Config: cfg, URL: "http://" + ln.Addr().String(), Pool: pool, Store: st}, logs: &logBuffer{}}
+	return &server{Server: &servetest.Server{Config: cfg, URL: "http://" + ln.Addr().String(), Pool: pool, Store: st}, logs: &logBuffer{}, fx: fixture.New(t, pool)}
 }
 
 func TestAdminDecisionsAreConditionalAndPublished(t *testing.T) {

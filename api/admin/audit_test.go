@@ -16,7 +16,7 @@ import (
 func TestEveryWriteAppendsOneAuditRow(t *testing.T) {
 	t.Parallel()
 	s := start(t, nil)
-	a := s.newOrg(t, "A")
+	a := s.bootstrapOrg(t, "A")
 	jwtTok := token(t, map[string]any{"org": a.id.String(), "role": "admin", "sub": "ada", "name": "Ada Lovelace"})
 	agent := s.createAgent(t, a, "Support")
 	c := s.seedChat(t, a, agent, "", "", 0)

@@ -21,6 +21,7 @@ import (
 	"github.com/switchboard-dev/switchboard/dbtest"
 	"github.com/switchboard-dev/switchboard/serve/servetest"
 	"github.com/switchboard-dev/switchboard/store"
+	"github.com/switchboard-dev/switchboard/testkit/fixture"
 )
 
 func TestMain(m *testing.M) { os.Exit(dbtest.Main(m)) }
@@ -50,6 +51,7 @@ func (b *logBuffer) String() string {
 type server struct {
 	*servetest.Server
 	logs *logBuffer
+	fx   *fixture.Factory // writes to the server's database
 }
 
 // start runs a server in JWT mode (HS256) with the rate limits off unless env sets them,
@@ -71,7 +73,7 @@ func start(t *testing.T, env map[string]string) *server {
 	logs := &logBuffer{}
 	cfg := servetest.Config(t, dbtest.NewURL(t), base)
 	srv := servetest.StartConfig(t, cfg, slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
-	return &server{Server: srv, logs: logs}
+	return &server{Server: srv, logs: logs, fx: fixture.New(t, srv.Pool)}
 }
 
 // org is a tenant with an admin API key.
@@ -80,7 +82,16 @@ type org struct {
 	key string // admin API key
 }
 
+// newOrg writes an org and an admin API key named "bootstrap".
 func (s *server) newOrg(t *testing.T, name string) org {
+	t.Helper()
+	o := s.fx.Org(fixture.Org{Name: name})
+	return org{id: o.ID, key: s.fx.APIKey(o.ID, fixture.APIKey{Name: "bootstrap", Role: "admin"}).Plaintext}
+}
+
+// bootstrapOrg creates an org the way `switchboard orgs create` does, with the store's
+// org.create and apiKey.create audit rows (actor system/cli).
+func (s *server) bootstrapOrg(t *testing.T, name string) org {
 	t.Helper()
 	k, err := auth.NewAPIKey()
 	if err != nil {
@@ -290,49 +301,8 @@ type chat struct {
 // identity and email (either may be ""), an ai-agent participant, a session and n messages.
 func (s *server) seedChat(t *testing.T, o org, agent uuid.UUID, identity, email string, n int) chat {
 	t.Helper()
-	ctx := context.Background()
-	q := db.New()
-	conv, err := q.ConversationCreate(ctx, s.Pool, db.ConversationCreateParams{ID: uuid.New(), OrgID: o.id, AgentID: agent})
-	if err != nil {
-		t.Fatal(err)
-	}
-	opt := func(v string) *string {
-		if v == "" {
-			return nil
-		}
-		return &v
-	}
-	user, err := q.ParticipantCreate(ctx, s.Pool, db.ParticipantCreateParams{OrgID: o.id, ConversationID: conv.ID, Type: "user", Name: "Visitor", Email: opt(email), ExternalID: opt(identity)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ai, err := q.ParticipantCreate(ctx, s.Pool, db.ParticipantCreateParams{OrgID: o.id, ConversationID: conv.ID, Type: "ai-agent", Name: "Support"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sess, err := q.SessionCreate(ctx, s.Pool, db.SessionCreateParams{
-		ID: uuid.New(), OrgID: o.id, ConversationID: conv.ID, AgentID: agent, UserParticipantID: user.ID,
-		AgentParticipantID: ai.ID, UserName: "Visitor", ResumeTokenHash: []byte(uuid.NewString()),
-		ResumeTokenExpiresAt: time.Now().Add(time.Hour),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i < n; i++ {
-		dir, from := "inbound", user.ID
-		if i%2 == 1 {
-			dir, from = "outbound", ai.ID
-		}
-		m, err := q.MessageInsertRow(ctx, s.Pool, db.MessageInsertRowParams{OrgID: o.id, ConversationID: conv.ID,
-			ParticipantID: uuid.NullUUID{UUID: from, Valid: true}, Direction: dir, Text: "message " + string(rune('a'+i%26))})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := q.ConversationTouchActivity(ctx, s.Pool, db.ConversationTouchActivityParams{At: &m.CreatedAt, OrgID: o.id, ID: conv.ID}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return chat{conv: conv.ID, session: sess.ID, userPart: user.ID, agentPart: ai.ID}
+	c := s.fx.Conversation(o.id, agent, fixture.Conversation{UserIdentity: identity, UserEmail: email, Messages: n})
+	return chat{conv: c.Conversation.ID, session: c.Session.ID, userPart: c.User.ID, agentPart: c.Agent.ID}
 }
 
 // seedApproval parks a tool call of c owned by the server's instance.

@@ -10,7 +10,7 @@ import (
 
 	"github.com/switchboard-dev/switchboard/config"
 	"github.com/switchboard-dev/switchboard/seal"
-	"github.com/switchboard-dev/switchboard/serve/servetest"
+	"github.com/switchboard-dev/switchboard/testkit/fixture"
 )
 
 // TestSecretsNeverLeave creates gateway keys, widget and tool signing secrets and API keys,
@@ -170,7 +170,7 @@ func TestAgentSecretsAreSealedForTheirRow(t *testing.T) {
 
 func sealBox(t *testing.T, s *server) *seal.Box {
 	t.Helper()
-	key, err := config.ParseEncryptionKey(servetest.TestEncryptionKey)
+	key, err := config.ParseEncryptionKey(fixture.EncryptionKey)
 	if err != nil {
 		t.Fatal(err)
 	}

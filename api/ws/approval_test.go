@@ -6,6 +6,7 @@ import (
 	"github.com/switchboard-dev/switchboard/api/ws/wstest"
 	"github.com/switchboard-dev/switchboard/llm/llmtest"
 	"github.com/switchboard-dev/switchboard/testkit"
+	"github.com/switchboard-dev/switchboard/testkit/fixture"
 )
 
 // parkedEnv is a session whose turn parks on cancel_subscription.
@@ -19,9 +20,9 @@ type parkedEnv struct {
 
 func newParked(t *testing.T, extra map[string]string, after ...llmtest.Response) *parkedEnv {
 	t.Helper()
-	e := newEnv(t, wstest.Agent{ConfirmTools: []string{"cancel_*"}}, extra)
+	e := newEnv(t, fixture.Agent{ConfirmTools: []string{"cancel_*"}}, extra)
 	ts := newToolServer(t, 200, "cancelled; access until 2026-01-31")
-	wstest.CreateTool(t, e.srv.Pool, e.org, e.agent.ID, wstest.Tool{Name: "cancel_subscription", URL: ts.URL,
+	e.fx.Tool(e.org, e.agent.ID, fixture.Tool{Name: "cancel_subscription", URL: ts.URL,
 		Parameters: `{"type":"object","properties":{"plan":{"type":"string"}}}`})
 	e.gw.Push(llmtest.ToolCalls(llmtest.Call{ID: "c1", Name: "cancel_subscription", Arguments: `{"plan":"pro"}`}))
 	e.gw.Push(after...)

@@ -3,11 +3,11 @@ package ws_test
 import (
 	"testing"
 
-	"github.com/switchboard-dev/switchboard/api/ws/wstest"
+	"github.com/switchboard-dev/switchboard/testkit/fixture"
 )
 
 func TestConversationMessagesPageNewestFirst(t *testing.T) {
-	e := newEnv(t, wstest.Agent{}, nil)
+	e := newEnv(t, fixture.Agent{}, nil)
 	c, ack := e.session()
 	sid := ack.Str("sessionId")
 	for i := 0; i < 3; i++ {
@@ -71,7 +71,7 @@ func TestConversationMessagesPageNewestFirst(t *testing.T) {
 }
 
 func TestListAndRenameConversations(t *testing.T) {
-	e := newEnv(t, wstest.Agent{}, nil)
+	e := newEnv(t, fixture.Agent{}, nil)
 	c, first := e.session()
 	if ev := c.Request(map[string]any{"action": "list_conversations", "requestId": "l"}); len(ev.Data()["conversations"].([]any)) != 0 {
 		t.Fatalf("conversation without messages listed: %s", ev.Raw)

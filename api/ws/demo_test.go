@@ -16,6 +16,7 @@ import (
 	"github.com/switchboard-dev/switchboard/serve/servetest"
 	"github.com/switchboard-dev/switchboard/store"
 	"github.com/switchboard-dev/switchboard/testkit"
+	"github.com/switchboard-dev/switchboard/testkit/fixture"
 )
 
 // demoEnv is a development server without any gateway key, seeded as `switchboard demo` seeds
@@ -236,7 +237,7 @@ func TestDemoModelRunsTheSeededToolThroughApproveAndDeny(t *testing.T) {
 func TestAnAgentWhoseModelIsSwitchboardDemoNeverReachesTheGateway(t *testing.T) {
 	// The server has a key, and an allowance of 1 token per org on it: the model's name alone
 	// decides, so no gateway is asked, nobody pays, and the allowance does not count the turns.
-	e := newEnv(t, wstest.Agent{Model: "switchboard-demo"}, map[string]string{"SWITCHBOARD_SERVER_KEY_MONTHLY_TOKENS_PER_ORG": "1"})
+	e := newEnv(t, fixture.Agent{Model: "switchboard-demo"}, map[string]string{"SWITCHBOARD_SERVER_KEY_MONTHLY_TOKENS_PER_ORG": "1"})
 	c, ack := e.session()
 	for range 2 {
 		r := send(t, c, ack.Str("sessionId"), "Hello!")

@@ -12,6 +12,7 @@ import (
 
 	"github.com/switchboard-dev/switchboard/api/ws/wstest"
 	"github.com/switchboard-dev/switchboard/llm/llmtest"
+	"github.com/switchboard-dev/switchboard/testkit/fixture"
 )
 
 // terminal reports whether ev ends the turn R.
@@ -26,7 +27,7 @@ func terminal(ev wstest.Event, r string) bool {
 // A cancel racing the end of a turn: exactly one terminal event, and `cancelled` only when
 // the cancel took the turn (no reply stored for it). Run it under -race.
 func TestCancelRacingTheEndOfATurnGivesExactlyOneTerminalEvent(t *testing.T) {
-	e := newEnv(t, wstest.Agent{}, map[string]string{"SWITCHBOARD_WS_TURN_BURST_PER_SESSION": "0", "SWITCHBOARD_WS_FRAME_BURST": "0"})
+	e := newEnv(t, fixture.Agent{}, map[string]string{"SWITCHBOARD_WS_TURN_BURST_PER_SESSION": "0", "SWITCHBOARD_WS_FRAME_BURST": "0"})
 	c, ack := e.session()
 	sid := ack.Str("sessionId")
 	outcomes := map[string]int{}
@@ -79,7 +80,7 @@ func TestCancelRacingTheEndOfATurnGivesExactlyOneTerminalEvent(t *testing.T) {
 // No event over 1 MiB (PROTOCOL §1.4): a model delta that JSON escaping would blow past it
 // goes out as several stream_tokens that still concatenate to the reply.
 func TestAHugeDeltaIsSplitIntoTokensUnder1MiB(t *testing.T) {
-	e := newEnv(t, wstest.Agent{}, nil)
+	e := newEnv(t, fixture.Agent{}, nil)
 	huge := strings.Repeat("\x01", 90000) // 540,000 bytes escaped, twice in a stream_token
 	e.gw.Push(textReply(huge))
 	c, ack := e.session()
@@ -106,9 +107,9 @@ func tokensOf(evs []wstest.Event) string { return tokens(evs) }
 // An approval stores its arguments: at most 64 KiB as stored (ADMIN-API §9.8). Arguments
 // under 64 KiB as sent but over it as PostgreSQL prints them never park.
 func TestApprovalArgumentsOver64KiBAsStoredNeverPark(t *testing.T) {
-	e := newEnv(t, wstest.Agent{ConfirmTools: []string{"refund"}}, nil)
+	e := newEnv(t, fixture.Agent{ConfirmTools: []string{"refund"}}, nil)
 	ts := newToolServer(t, 200, "refunded")
-	wstest.CreateTool(t, e.srv.Pool, e.org, e.agent.ID, wstest.Tool{Name: "refund", URL: ts.URL})
+	e.fx.Tool(e.org, e.agent.ID, fixture.Tool{Name: "refund", URL: ts.URL})
 	args := `{"a":[` + strings.Repeat("1,", 32000) + `1]}` // 64,008 bytes; 96,009 as jsonb text
 	e.gw.Push(llmtest.ToolCalls(llmtest.Call{ID: "c1", Name: "refund", Arguments: args}), textReply("Could not do it."))
 	c, ack := e.session()
@@ -139,7 +140,7 @@ func TestApprovalArgumentsOver64KiBAsStoredNeverPark(t *testing.T) {
 func TestADatabaseFailureResolvingTheTokenOrgIs503(t *testing.T) {
 	for _, mode := range []string{"lenient", "strict"} {
 		t.Run(mode, func(t *testing.T) {
-			e := newEnv(t, wstest.Agent{}, map[string]string{"SWITCHBOARD_WS_AUTH": mode, "AUTH_JWT_SECRET": testJWTSecret})
+			e := newEnv(t, fixture.Agent{}, map[string]string{"SWITCHBOARD_WS_AUTH": mode, "AUTH_JWT_SECRET": testJWTSecret})
 			if _, err := e.srv.Pool.Exec(ctx(), `UPDATE orgs SET external_id = 'acme-ext' WHERE id = $1`, e.org); err != nil {
 				t.Fatal(err)
 			}

@@ -7,6 +7,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/switchboard-dev/switchboard/api/ws/wstest"
+	"github.com/switchboard-dev/switchboard/testkit/fixture"
 )
 
 // create sends a create_conversation_session with extra fields and returns its answer.
@@ -33,7 +34,7 @@ func stored(t *testing.T, e *env, sessionID string) (email *string, supports, cl
 // Checklist 63 and PROTOCOL-1.1 §4.2.8: an invalid userEmail is ignored, a valid one stored
 // normalized.
 func TestUserEmailIsStoredNormalizedOrIgnored(t *testing.T) {
-	e := newEnv(t, wstest.Agent{}, nil)
+	e := newEnv(t, fixture.Agent{}, nil)
 	c := e.dial(nil)
 	long := strings.Repeat("a", 64) + "@" + strings.Repeat("b", 186) + ".com" // 255 characters
 	for _, tc := range []struct {
@@ -68,7 +69,7 @@ func TestUserEmailIsStoredNormalizedOrIgnored(t *testing.T) {
 }
 
 func TestSupportsAreCappedDeduplicatedAndInherited(t *testing.T) {
-	e := newEnv(t, wstest.Agent{}, nil)
+	e := newEnv(t, fixture.Agent{}, nil)
 	c := e.dial(nil)
 	many := make([]any, 33)
 	for i := range many {
@@ -143,7 +144,7 @@ func TestSupportsAreCappedDeduplicatedAndInherited(t *testing.T) {
 }
 
 func TestMetadataIsMeasuredAsStored(t *testing.T) {
-	e := newEnv(t, wstest.Agent{}, nil)
+	e := newEnv(t, fixture.Agent{}, nil)
 	c := e.dial(nil)
 	for _, tc := range []struct {
 		name     string

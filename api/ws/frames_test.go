@@ -8,6 +8,7 @@ import (
 	"github.com/fasthttp/websocket"
 
 	"github.com/switchboard-dev/switchboard/api/ws/wstest"
+	"github.com/switchboard-dev/switchboard/testkit/fixture"
 )
 
 // checkEnvelope pins PROTOCOL §11 items 1 and 2 on any event.
@@ -32,7 +33,7 @@ func checkEnvelope(t *testing.T, ev wstest.Event) {
 }
 
 func TestBadFramesGetOneErrorAndTheConnectionStaysOpen(t *testing.T) {
-	e := newEnv(t, wstest.Agent{}, nil)
+	e := newEnv(t, fixture.Agent{}, nil)
 	c := e.dial(nil)
 	long := strings.Repeat("x", 257)
 	cases := []struct {
@@ -75,7 +76,7 @@ func TestBadFramesGetOneErrorAndTheConnectionStaysOpen(t *testing.T) {
 }
 
 func TestPingEchoesRequestIDAndTimestamp(t *testing.T) {
-	e := newEnv(t, wstest.Agent{}, nil)
+	e := newEnv(t, fixture.Agent{}, nil)
 	c := e.dial(nil)
 	ev := c.Request(map[string]any{"action": "ping", "requestId": "p-1"})
 	checkEnvelope(t, ev)
@@ -94,7 +95,7 @@ func TestPingEchoesRequestIDAndTimestamp(t *testing.T) {
 }
 
 func TestCancelWithoutTurnSendsNothing(t *testing.T) {
-	e := newEnv(t, wstest.Agent{}, nil)
+	e := newEnv(t, fixture.Agent{}, nil)
 	c := e.dial(nil)
 	c.Send(map[string]any{"action": "cancel", "requestId": "x"})
 	ev := c.Request(map[string]any{"action": "ping", "requestId": "next"})

@@ -12,6 +12,7 @@ import (
 
 	"github.com/switchboard-dev/switchboard/api/ws/wstest"
 	"github.com/switchboard-dev/switchboard/llm/llmtest"
+	"github.com/switchboard-dev/switchboard/testkit/fixture"
 )
 
 // procStatusKB reads one "<field>: <n> kB" line of /proc/self/status.
@@ -57,7 +58,7 @@ func streamedTurn(t *testing.T, c *wstest.Client, r string) (wstest.Event, int) 
 // spec's error and the process's memory stays bounded. The server, the gateway and the
 // client all run in this process, so its peak RSS bounds the server's.
 func TestHostileGatewayEndsTheTurnWithBoundedMemory(t *testing.T) {
-	e := newEnv(t, wstest.Agent{}, map[string]string{"SWITCHBOARD_TURN_TIMEOUT": "2s"})
+	e := newEnv(t, fixture.Agent{}, map[string]string{"SWITCHBOARD_TURN_TIMEOUT": "2s"})
 	c, ack := e.session()
 	sid := ack.Str("sessionId")
 	kb := strings.Repeat("x", 1000)
@@ -118,9 +119,9 @@ func TestHostileGatewayEndsTheTurnWithBoundedMemory(t *testing.T) {
 // PROTOCOL-1.1 §11, line 64.
 func TestCompatibilityLine64ArgumentAndReplyCaps(t *testing.T) {
 	// Every call needs approval: an oversized one must still never park.
-	e := newEnv(t, wstest.Agent{ConfirmTools: []string{"*"}}, nil)
+	e := newEnv(t, fixture.Agent{ConfirmTools: []string{"*"}}, nil)
 	ts := newToolServer(t, 200, `{"ok":true}`)
-	wstest.CreateTool(t, e.srv.Pool, e.org, e.agent.ID, wstest.Tool{Name: "lookup", URL: ts.URL,
+	e.fx.Tool(e.org, e.agent.ID, fixture.Tool{Name: "lookup", URL: ts.URL,
 		Parameters: `{"type":"object","properties":{"q":{"type":"string"}}}`})
 	c, ack := e.session()
 	sid := ack.Str("sessionId")
@@ -196,7 +197,7 @@ func TestCompatibilityLine64ArgumentAndReplyCaps(t *testing.T) {
 }
 
 func TestReplyWithNULIsStoredAsStreamed(t *testing.T) {
-	e := newEnv(t, wstest.Agent{}, nil)
+	e := newEnv(t, fixture.Agent{}, nil)
 	e.gw.Push(llmtest.Text("before\x00", "after").WithUsage(10, 2))
 	c, ack := e.session()
 	evs := c.Terminal(send(t, c, ack.Str("sessionId"), "hi"))

@@ -15,6 +15,7 @@ import (
 	"github.com/switchboard-dev/switchboard/api/ws/wstest"
 	"github.com/switchboard-dev/switchboard/llm/llmtest"
 	"github.com/switchboard-dev/switchboard/testkit"
+	"github.com/switchboard-dev/switchboard/testkit/fixture"
 )
 
 // End-to-end knowledge: documents go in through the admin API, a worker indexes them, and
@@ -128,7 +129,7 @@ func knowledgeSearch(id, args string) llmtest.Response {
 }
 
 func TestTurnAnswersFromIngestedDocumentsAndCitesThem(t *testing.T) {
-	e := newEnv(t, wstest.Agent{Name: "Support"}, map[string]string{"AUTH_JWT_SECRET": testJWTSecret})
+	e := newEnv(t, fixture.Agent{Name: "Support"}, map[string]string{"AUTH_JWT_SECRET": testJWTSecret})
 	e.ingest(e.org, "support",
 		map[string]any{"id": "return-policy", "title": "Return policy", "url": "https://shop.example.com/returns",
 			"content": "Returns are accepted within 30 days of delivery, in the original packaging."},
@@ -215,7 +216,7 @@ type viewer struct {
 
 func TestRetrievalHonoursDocumentACLsAndNeverCrossesOrgs(t *testing.T) {
 	const secret = "widget-secret-0123456789"
-	e := newEnv(t, wstest.Agent{WidgetSecret: secret}, map[string]string{"AUTH_JWT_SECRET": testJWTSecret})
+	e := newEnv(t, fixture.Agent{WidgetSecret: secret}, map[string]string{"AUTH_JWT_SECRET": testJWTSecret})
 	e.ingest(e.org, "kb",
 		map[string]any{"id": "open", "title": "Open", "content": "Zebra notes for every visitor."},
 		map[string]any{"id": "public", "title": "Public", "content": "Zebra notes marked public.", "acl": map[string]any{"public": true, "groups": []string{"x"}}},
@@ -224,8 +225,8 @@ func TestRetrievalHonoursDocumentACLsAndNeverCrossesOrgs(t *testing.T) {
 		map[string]any{"id": "ctx-ada", "title": "Site Ada", "content": "Zebra notes for the site account Ada.", "acl": map[string]any{"users": []string{"ada"}}},
 		map[string]any{"id": "locked", "title": "Locked", "content": "Zebra notes nobody reads.", "acl": map[string]any{}},
 	)
-	orgB := wstest.CreateOrg(t, e.srv.Pool, "Beta", "")
-	agentB := wstest.CreateAgent(t, e.srv.Pool, e.box, orgB, wstest.Agent{})
+	orgB := e.fx.Org(fixture.Org{Name: "Beta"}).ID
+	agentB := e.fx.Agent(orgB, fixture.Agent{})
 	e.ingest(orgB, "kb", map[string]any{"id": "open", "title": "Beta open", "content": "Zebra notes of another org."})
 
 	org := e.org.String()
@@ -308,7 +309,7 @@ func TestRetrievalHonoursDocumentACLsAndNeverCrossesOrgs(t *testing.T) {
 }
 
 func TestReindexingAndDeletionReachRetrievalAtOnce(t *testing.T) {
-	e := newEnv(t, wstest.Agent{}, map[string]string{"AUTH_JWT_SECRET": testJWTSecret})
+	e := newEnv(t, fixture.Agent{}, map[string]string{"AUTH_JWT_SECRET": testJWTSecret})
 	c, ack := e.session()
 	sid := ack.Str("sessionId")
 	// ask runs a turn without tool calls and returns its citations and the system prompt.

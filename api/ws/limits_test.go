@@ -12,6 +12,7 @@ import (
 
 	"github.com/switchboard-dev/switchboard/api/ws/wstest"
 	"github.com/switchboard-dev/switchboard/testkit"
+	"github.com/switchboard-dev/switchboard/testkit/fixture"
 )
 
 // noExemption empties SWITCHBOARD_WS_RATE_LIMIT_EXEMPT, so that loopback clients are limited.
@@ -109,7 +110,7 @@ func pingPong(t *testing.T, c *wstest.Client) {
 
 // Checklist 58, and L1 recovered.
 func TestUpgradesBeyondL1Get429AndRecover(t *testing.T) {
-	e := newEnv(t, wstest.Agent{}, with(noExemption,
+	e := newEnv(t, fixture.Agent{}, with(noExemption,
 		"SWITCHBOARD_WS_UPGRADES_PER_IP_PER_MINUTE", "60", "SWITCHBOARD_WS_MAX_CONNECTIONS_PER_IP", "0"))
 	for i := range 60 {
 		if _, r := tryDial(t, e.srv.WSURL, nil); r != nil {
@@ -128,7 +129,7 @@ func TestUpgradesBeyondL1Get429AndRecover(t *testing.T) {
 }
 
 func TestOpenSocketsBeyondL2Get429UntilOneCloses(t *testing.T) {
-	e := newEnv(t, wstest.Agent{}, with(noExemption, "SWITCHBOARD_WS_MAX_CONNECTIONS_PER_IP", "2"))
+	e := newEnv(t, fixture.Agent{}, with(noExemption, "SWITCHBOARD_WS_MAX_CONNECTIONS_PER_IP", "2"))
 	first, _ := tryDial(t, e.srv.WSURL, nil)
 	tryDial(t, e.srv.WSURL, nil)
 	_, r := tryDial(t, e.srv.WSURL, nil)
@@ -147,7 +148,7 @@ func TestOpenSocketsBeyondL2Get429UntilOneCloses(t *testing.T) {
 }
 
 func TestLoopbackIsExemptInDevelopment(t *testing.T) {
-	e := newEnv(t, wstest.Agent{}, map[string]string{
+	e := newEnv(t, fixture.Agent{}, map[string]string{
 		"SWITCHBOARD_WS_UPGRADES_PER_IP_PER_MINUTE": "1", "SWITCHBOARD_WS_MAX_CONNECTIONS_PER_IP": "1",
 		"SWITCHBOARD_WS_SESSIONS_PER_IP_PER_HOUR": "1", "SWITCHBOARD_WS_TURNS_PER_IP_PER_MINUTE": "1",
 	})
@@ -164,7 +165,7 @@ func TestLoopbackIsExemptInDevelopment(t *testing.T) {
 // client is keyed by its /64.
 func TestL1KeysOnTheForwardedAddressOnlyBehindATrustedProxy(t *testing.T) {
 	xff := func(addr string) http.Header { return http.Header{"X-Forwarded-For": {addr}} }
-	trusted := newEnv(t, wstest.Agent{}, with(noExemption,
+	trusted := newEnv(t, fixture.Agent{}, with(noExemption,
 		"SWITCHBOARD_WS_UPGRADES_PER_IP_PER_MINUTE", "1", "SWITCHBOARD_TRUSTED_PROXIES", "127.0.0.0/8"))
 	for _, step := range []struct {
 		addr    string
@@ -181,7 +182,7 @@ func TestL1KeysOnTheForwardedAddressOnlyBehindATrustedProxy(t *testing.T) {
 		}
 	}
 
-	untrusted := newEnv(t, wstest.Agent{}, with(noExemption, "SWITCHBOARD_WS_UPGRADES_PER_IP_PER_MINUTE", "1"))
+	untrusted := newEnv(t, fixture.Agent{}, with(noExemption, "SWITCHBOARD_WS_UPGRADES_PER_IP_PER_MINUTE", "1"))
 	tryDial(t, untrusted.srv.WSURL, xff("203.0.113.5"))
 	_, r := tryDial(t, untrusted.srv.WSURL, xff("203.0.113.6"))
 	want429(t, r, "too many connection attempts from this address; retry later")
@@ -201,7 +202,7 @@ func TestUntrustedForwardedForIsWarnedAboutOnceAMinute(t *testing.T) {
 // Checklist 59: frames beyond L3's burst each get RATE_LIMITED with their requestId, and
 // nothing else; the connection stays open.
 func TestFramesBeyondL3AreRefusedOneByOne(t *testing.T) {
-	e := newEnv(t, wstest.Agent{}, map[string]string{"SWITCHBOARD_WS_FRAME_BURST": "3", "SWITCHBOARD_WS_FRAMES_PER_SECOND": "1"})
+	e := newEnv(t, fixture.Agent{}, map[string]string{"SWITCHBOARD_WS_FRAME_BURST": "3", "SWITCHBOARD_WS_FRAMES_PER_SECOND": "1"})
 	c := e.dial(nil)
 	// Sent together: at one token a second, the last three find the bucket empty.
 	for i := range 3 {
@@ -224,7 +225,7 @@ func TestFramesBeyondL3AreRefusedOneByOne(t *testing.T) {
 }
 
 func TestARefusedCancelCancelsNothing(t *testing.T) {
-	e := newEnv(t, wstest.Agent{}, map[string]string{"SWITCHBOARD_WS_FRAME_BURST": "3", "SWITCHBOARD_WS_FRAMES_PER_SECOND": "1"})
+	e := newEnv(t, fixture.Agent{}, map[string]string{"SWITCHBOARD_WS_FRAME_BURST": "3", "SWITCHBOARD_WS_FRAMES_PER_SECOND": "1"})
 	e.gw.Push(textReply("slow", " answer").WithDelay(200 * time.Millisecond))
 	c, ack := e.session() // frame 1
 	r := send(t, c, ack.Str("sessionId"), "hello")
@@ -248,7 +249,7 @@ func TestARefusedCancelCancelsNothing(t *testing.T) {
 
 // Checklist 60 (second half) and L4: a refused create writes nothing; refused agents count.
 func TestSessionsBeyondL4AreRefusedAndWriteNothing(t *testing.T) {
-	e := newEnv(t, wstest.Agent{}, map[string]string{"SWITCHBOARD_WS_SESSIONS_PER_CONNECTION_PER_HOUR": "3"})
+	e := newEnv(t, fixture.Agent{}, map[string]string{"SWITCHBOARD_WS_SESSIONS_PER_CONNECTION_PER_HOUR": "3"})
 	c := e.dial(nil)
 	create := func(agentID string) wstest.Event {
 		return c.Request(map[string]any{"action": "create_conversation_session", "requestId": "c", "agentId": agentID})
@@ -280,7 +281,7 @@ func TestSessionsBeyondL4AreRefusedAndWriteNothing(t *testing.T) {
 }
 
 func TestSessionsBeyondL5AreRefusedAcrossConnections(t *testing.T) {
-	e := newEnv(t, wstest.Agent{}, with(noExemption, "SWITCHBOARD_WS_SESSIONS_PER_IP_PER_HOUR", "2"))
+	e := newEnv(t, fixture.Agent{}, with(noExemption, "SWITCHBOARD_WS_SESSIONS_PER_IP_PER_HOUR", "2"))
 	e.session()
 	c, _ := e.session()
 	ev := c.Request(map[string]any{"action": "create_conversation_session", "requestId": "c3", "agentId": e.agent.ID.String()})
@@ -289,7 +290,7 @@ func TestSessionsBeyondL5AreRefusedAcrossConnections(t *testing.T) {
 }
 
 func TestTurnsBeyondL6AreRefusedBeforeTheSessionLookup(t *testing.T) {
-	e := newEnv(t, wstest.Agent{}, with(noExemption, "SWITCHBOARD_WS_TURNS_PER_IP_PER_MINUTE", "2"))
+	e := newEnv(t, fixture.Agent{}, with(noExemption, "SWITCHBOARD_WS_TURNS_PER_IP_PER_MINUTE", "2"))
 	c := e.dial(nil)
 	msg := func(r string, extra ...string) wstest.Event {
 		f := map[string]any{"action": "send_message", "requestId": r, "sessionId": "no-such-session", "message": "hi"}
@@ -312,7 +313,7 @@ func TestTurnsBeyondL6AreRefusedBeforeTheSessionLookup(t *testing.T) {
 
 // Checklist 60 (first half), and L7 recovered.
 func TestTurnsBeyondL7GetOnlyRateLimitedAndRecover(t *testing.T) {
-	e := newEnv(t, wstest.Agent{}, map[string]string{
+	e := newEnv(t, fixture.Agent{}, map[string]string{
 		"SWITCHBOARD_WS_TURN_BURST_PER_SESSION": "1", "SWITCHBOARD_WS_TURNS_PER_SESSION_PER_MINUTE": "60",
 	})
 	e.gw.Push(textReply("one"), textReply("two"))
@@ -355,7 +356,7 @@ func TestRunningTurnsBeyondL8AreRefusedUntilOneEnds(t *testing.T) {
 // Checklist 61: L9 counts what the server's key paid for this month; an org with its own key
 // is unaffected.
 func TestServerKeyAllowanceL9(t *testing.T) {
-	e := newEnv(t, wstest.Agent{}, map[string]string{"SWITCHBOARD_SERVER_KEY_MONTHLY_TOKENS_PER_ORG": "12"})
+	e := newEnv(t, fixture.Agent{}, map[string]string{"SWITCHBOARD_SERVER_KEY_MONTHLY_TOKENS_PER_ORG": "12"})
 	e.gw.Push(textReply("paid by the server"), textReply("paid by the org"), textReply("org again"))
 	c, ack := e.session()
 	sid := ack.Str("sessionId")
@@ -371,9 +372,9 @@ func TestServerKeyAllowanceL9(t *testing.T) {
 	pingPong(t, c)
 
 	// Another org with its own key spends past the allowance: only the server key's tokens count.
-	org := wstest.CreateOrg(t, e.srv.Pool, "Own key", "")
-	wstest.CreateGatewayKey(t, e.srv.Pool, e.box, org, "sk-org-own", e.gw.BaseURL())
-	ag := wstest.CreateAgent(t, e.srv.Pool, e.box, org, wstest.Agent{})
+	org := e.fx.Org(fixture.Org{Name: "Own key"}).ID
+	e.fx.GatewayKey(org, fixture.GatewayKey{Secret: "sk-org-own", BaseURL: e.gw.BaseURL()})
+	ag := e.fx.Agent(org, fixture.Agent{})
 	oc := e.dial(nil)
 	oack := oc.Request(map[string]any{"action": "create_conversation_session", "requestId": "c", "agentId": ag.ID.String()})
 	for _, m := range []string{"one", "two"} {
@@ -385,7 +386,7 @@ func TestServerKeyAllowanceL9(t *testing.T) {
 
 // Checklist 65: an echoed client value is cut to 256 characters and "…".
 func TestEchoedValuesAreCutTo256Characters(t *testing.T) {
-	e := newEnv(t, wstest.Agent{}, nil)
+	e := newEnv(t, fixture.Agent{}, nil)
 	c := e.dial(nil)
 	long := ""
 	for len(long) < 300 {
@@ -411,13 +412,13 @@ func TestEchoedValuesAreCutTo256Characters(t *testing.T) {
 
 // Checklist 66.
 func TestWidgetStrictRefusesAgentsWithoutAllowedOrigins(t *testing.T) {
-	e := newEnv(t, wstest.Agent{}, map[string]string{"SWITCHBOARD_WIDGET_STRICT": "1"})
+	e := newEnv(t, fixture.Agent{}, map[string]string{"SWITCHBOARD_WIDGET_STRICT": "1"})
 	c := e.dial(http.Header{"Origin": {"https://shop.example.com"}})
 	ev := c.Request(map[string]any{"action": "create_conversation_session", "requestId": "s", "agentId": e.agent.ID.String()})
 	if ev.Code() != "AGENT_NOT_AUTHORIZED" || ev.Message() != "this agent is not registered for embedding" || ev.RequestID() != "s" {
 		t.Fatalf("got %s", ev.Raw)
 	}
-	listed := wstest.CreateAgent(t, e.srv.Pool, e.box, e.org, wstest.Agent{AllowedOrigins: []string{"https://shop.example.com"}})
+	listed := e.fx.Agent(e.org, fixture.Agent{AllowedOrigins: []string{"https://shop.example.com"}})
 	if ev := c.Request(map[string]any{"action": "create_conversation_session", "requestId": "s", "agentId": listed.ID.String()}); ev.Status() != 200 {
 		t.Fatalf("listed origin: %s", ev.Raw)
 	}

@@ -21,8 +21,8 @@ import (
 	"github.com/switchboard-dev/switchboard/db"
 	"github.com/switchboard-dev/switchboard/dbtest"
 	"github.com/switchboard-dev/switchboard/llm/llmtest"
-	"github.com/switchboard-dev/switchboard/seal"
 	"github.com/switchboard-dev/switchboard/serve/servetest"
+	"github.com/switchboard-dev/switchboard/testkit/fixture"
 )
 
 func TestMain(m *testing.M) { os.Exit(dbtest.Main(m)) }
@@ -32,14 +32,14 @@ type env struct {
 	t     *testing.T
 	gw    *llmtest.Gateway
 	srv   *servetest.Server
-	box   *seal.Box
+	fx    *fixture.Factory // writes to the server's database
 	org   uuid.UUID
 	agent db.Agent
 }
 
 // newEnv starts a gateway and a server (extra env vars override), and creates an org and
 // an agent described by a.
-func newEnv(t *testing.T, a wstest.Agent, extra map[string]string) *env {
+func newEnv(t *testing.T, a fixture.Agent, extra map[string]string) *env {
 	t.Helper()
 	return newEnvLogged(t, a, extra, nil)
 }
@@ -48,10 +48,10 @@ func newEnv(t *testing.T, a wstest.Agent, extra map[string]string) *env {
 // at debug level, into logs.
 func newLoggedEnv(t *testing.T, logs *logBuffer, extra map[string]string) *env {
 	t.Helper()
-	return newEnvLogged(t, wstest.Agent{}, extra, slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	return newEnvLogged(t, fixture.Agent{}, extra, slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 }
 
-func newEnvLogged(t *testing.T, a wstest.Agent, extra map[string]string, log *slog.Logger) *env {
+func newEnvLogged(t *testing.T, a fixture.Agent, extra map[string]string, log *slog.Logger) *env {
 	t.Helper()
 	gw := llmtest.New(t)
 	vars := map[string]string{
@@ -65,9 +65,9 @@ func newEnvLogged(t *testing.T, a wstest.Agent, extra map[string]string, log *sl
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	srv := servetest.StartConfig(t, servetest.Config(t, dbtest.NewURL(t), vars), log)
-	e := &env{t: t, gw: gw, srv: srv, box: wstest.Box(t, servetest.TestEncryptionKey)}
-	e.org = wstest.CreateOrg(t, srv.Pool, "Acme", "")
-	e.agent = wstest.CreateAgent(t, srv.Pool, e.box, e.org, a)
+	e := &env{t: t, gw: gw, srv: srv, fx: fixture.New(t, srv.Pool)}
+	e.org = e.fx.Org(fixture.Org{Name: "Acme"}).ID
+	e.agent = e.fx.Agent(e.org, a)
 	return e
 }
 

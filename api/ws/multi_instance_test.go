@@ -8,6 +8,7 @@ import (
 	"github.com/switchboard-dev/switchboard/dbtest"
 	"github.com/switchboard-dev/switchboard/llm/llmtest"
 	"github.com/switchboard-dev/switchboard/serve/servetest"
+	"github.com/switchboard-dev/switchboard/testkit/fixture"
 )
 
 // TestSessionCreatedOnOneInstanceIsServedByAnother pins PROTOCOL §11 item 29: two servers on
@@ -18,9 +19,9 @@ func TestSessionCreatedOnOneInstanceIsServedByAnother(t *testing.T) {
 	vars := map[string]string{"SWITCHBOARD_GATEWAY_URL": gw.BaseURL(), "SWITCHBOARD_GATEWAY_KEY": "sk-test", "AUTH_JWT_SECRET": testJWTSecret}
 	a := servetest.StartOn(t, url, vars)
 	b := servetest.StartOn(t, url, vars)
-	box := wstest.Box(t, servetest.TestEncryptionKey)
-	org := wstest.CreateOrg(t, a.Pool, "Acme", "acme")
-	ag := wstest.CreateAgent(t, a.Pool, box, org, wstest.Agent{})
+	fx := fixture.New(t, a.Pool)
+	org := fx.Org(fixture.Org{Name: "Acme", ExternalID: "acme"}).ID
+	ag := fx.Agent(org, fixture.Agent{})
 	token := jwtToken(t, map[string]any{"sub": "dana", "org": "acme", "email": "dana@example.org"})
 
 	// A verified visitor: the conversation is owned, so any connection of the same identity reads it.

@@ -9,10 +9,10 @@ import (
 	"testing"
 
 	"github.com/switchboard-dev/switchboard/agent"
-	"github.com/switchboard-dev/switchboard/api/ws/wstest"
 	"github.com/switchboard-dev/switchboard/llm/llmtest"
 	"github.com/switchboard-dev/switchboard/serve"
 	"github.com/switchboard-dev/switchboard/serve/servetest"
+	"github.com/switchboard-dev/switchboard/testkit/fixture"
 )
 
 // panickingTransport is the gateway client's transport, and panics (on the turn's goroutine,
@@ -69,9 +69,9 @@ func TestPanicsInATurnAndAToolEndOnlyThatTurn(t *testing.T) {
 		serve.WithGatewayClient(&http.Client{Transport: panickingTransport{marker: []byte("PANIC-IN-TURN")}}),
 		serve.WithRetriever(panickingRetriever{query: "PANIC-IN-TOOL"}),
 	)
-	e := &env{t: t, gw: gw, srv: srv, box: wstest.Box(t, servetest.TestEncryptionKey)}
-	e.org = wstest.CreateOrg(t, srv.Pool, "Acme", "")
-	e.agent = wstest.CreateAgent(t, srv.Pool, e.box, e.org, wstest.Agent{})
+	e := &env{t: t, gw: gw, srv: srv, fx: fixture.New(t, srv.Pool)}
+	e.org = e.fx.Org(fixture.Org{Name: "Acme"}).ID
+	e.agent = e.fx.Agent(e.org, fixture.Agent{})
 	for _, w := range []string{"turn", "tool", "dispatcher", "socket_writer"} {
 		if v := metricValue(t, srv.URL, `switchboard_panics_total{where="`+w+`"}`); v != "0" {
 			t.Fatalf("panics{where=%q} = %q before any panic", w, v)

@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/switchboard-dev/switchboard/api/ws/wstest"
+	"github.com/switchboard-dev/switchboard/testkit/fixture"
 )
 
 func count(t *testing.T, e *env, sql string, args ...any) int {
@@ -31,7 +32,7 @@ var tsField = regexp.MustCompile(`"timestamp":\d+`)
 func withoutTimestamp(b []byte) string { return tsField.ReplaceAllString(string(b), "") }
 
 func TestCreateSessionAnswersEveryField(t *testing.T) {
-	e := newEnv(t, wstest.Agent{Name: "Support"}, nil)
+	e := newEnv(t, fixture.Agent{Name: "Support"}, nil)
 	c := e.dial(nil)
 	ack := c.Request(map[string]any{"action": "create_conversation_session", "requestId": "r-c", "agentId": e.agent.ID.String(), "userName": "Dana", "supports": []string{}})
 	checkEnvelope(t, ack)
@@ -56,9 +57,9 @@ func TestCreateSessionAnswersEveryField(t *testing.T) {
 }
 
 func TestUnusableAgentsGetIdenticalAgentNotFound(t *testing.T) {
-	e := newEnv(t, wstest.Agent{}, map[string]string{"AUTH_JWT_SECRET": testJWTSecret})
-	disabled := wstest.CreateAgent(t, e.srv.Pool, e.box, e.org, wstest.Agent{Disabled: true})
-	otherOrg := wstest.CreateOrg(t, e.srv.Pool, "Other", "other")
+	e := newEnv(t, fixture.Agent{}, map[string]string{"AUTH_JWT_SECRET": testJWTSecret})
+	disabled := e.fx.Agent(e.org, fixture.Agent{Disabled: true})
+	otherOrg := e.fx.Org(fixture.Org{Name: "Other", ExternalID: "other"}).ID
 	foreignToken := jwtToken(t, map[string]any{"sub": "u9", "org": otherOrg.String()})
 	cases := []struct {
 		name, token, agentID string
@@ -94,7 +95,7 @@ func TestUnusableAgentsGetIdenticalAgentNotFound(t *testing.T) {
 }
 
 func TestCreateSessionValidation(t *testing.T) {
-	e := newEnv(t, wstest.Agent{}, nil)
+	e := newEnv(t, fixture.Agent{}, nil)
 	c := e.dial(nil)
 	big := map[string]any{"pad": strings.Repeat("x", 16400)}
 	for _, tc := range []struct {
@@ -114,7 +115,7 @@ func TestCreateSessionValidation(t *testing.T) {
 }
 
 func TestOriginPolicy(t *testing.T) {
-	e := newEnv(t, wstest.Agent{AllowedOrigins: []string{"https://www.acme.com", "https://*.shop.com"}}, nil)
+	e := newEnv(t, fixture.Agent{AllowedOrigins: []string{"https://www.acme.com", "https://*.shop.com"}}, nil)
 	cases := []struct {
 		origin string
 		ok     bool
@@ -142,7 +143,7 @@ func TestOriginPolicy(t *testing.T) {
 			}
 		})
 	}
-	star := wstest.CreateAgent(t, e.srv.Pool, e.box, e.org, wstest.Agent{AllowedOrigins: []string{"*"}})
+	star := e.fx.Agent(e.org, fixture.Agent{AllowedOrigins: []string{"*"}})
 	if ev := e.dial(nil).Request(map[string]any{"action": "create_conversation_session", "agentId": star.ID.String()}); ev.Code() != "ORIGIN_NOT_ALLOWED" {
 		t.Fatalf("no origin matched *: %s", ev.Raw)
 	}
@@ -156,7 +157,7 @@ func sign(secret, userID string, ts int64) string {
 
 func TestAuthContext(t *testing.T) {
 	const secret = "widget-secret-0123456789"
-	e := newEnv(t, wstest.Agent{RequireAuthContext: true, WidgetSecret: secret}, nil)
+	e := newEnv(t, fixture.Agent{RequireAuthContext: true, WidgetSecret: secret}, nil)
 	now := time.Now().Unix()
 	cases := []struct {
 		name string
@@ -192,7 +193,7 @@ func TestAuthContext(t *testing.T) {
 }
 
 func TestOwnerlessSessionIsPrivateAndResumableOnlyWithToken(t *testing.T) {
-	e := newEnv(t, wstest.Agent{}, nil)
+	e := newEnv(t, fixture.Agent{}, nil)
 	e.gw.Push(textReply("Hi"))
 	a, ack := e.session()
 	sid, conv := ack.Str("sessionId"), ack.Str("conversationId")

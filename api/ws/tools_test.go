@@ -13,6 +13,7 @@ import (
 
 	"github.com/switchboard-dev/switchboard/api/ws/wstest"
 	"github.com/switchboard-dev/switchboard/llm/llmtest"
+	"github.com/switchboard-dev/switchboard/testkit/fixture"
 )
 
 // toolServer is a real HTTP tool endpoint that logs every call.
@@ -67,9 +68,9 @@ func TestToolTurnCallsTheToolSignedOrUnsigned(t *testing.T) {
 			name = "signed"
 		}
 		t.Run(name, func(t *testing.T) {
-			e := newEnv(t, wstest.Agent{ToolSecret: secret}, nil)
+			e := newEnv(t, fixture.Agent{ToolSecret: secret}, nil)
 			ts := newToolServer(t, 200, `{"status":"shipped"}`)
-			wstest.CreateTool(t, e.srv.Pool, e.org, e.agent.ID, wstest.Tool{Name: "get_order_status", Parameters: orderSchema, URL: ts.URL})
+			e.fx.Tool(e.org, e.agent.ID, fixture.Tool{Name: "get_order_status", Parameters: orderSchema, URL: ts.URL})
 			e.gw.Push(
 				llmtest.ToolCalls(llmtest.Call{ID: "call_1", Name: "get_order_status", Arguments: `{"orderId":"A-1001"}`}).WithUsage(100, 10),
 				llmtest.Text("Order A-1001 has shipped.").WithUsage(150, 8),
@@ -129,9 +130,9 @@ func TestToolTurnCallsTheToolSignedOrUnsigned(t *testing.T) {
 }
 
 func TestInvalidToolArgumentsNeverCallTheTool(t *testing.T) {
-	e := newEnv(t, wstest.Agent{ConfirmTools: []string{"get_*"}}, nil)
+	e := newEnv(t, fixture.Agent{ConfirmTools: []string{"get_*"}}, nil)
 	ts := newToolServer(t, 200, "ok")
-	wstest.CreateTool(t, e.srv.Pool, e.org, e.agent.ID, wstest.Tool{Name: "get_order_status", Parameters: orderSchema, URL: ts.URL})
+	e.fx.Tool(e.org, e.agent.ID, fixture.Tool{Name: "get_order_status", Parameters: orderSchema, URL: ts.URL})
 	e.gw.Push(
 		llmtest.ToolCalls(
 			llmtest.Call{ID: "c1", Name: "get_order_status", Arguments: `[1]`},
@@ -167,9 +168,9 @@ func TestInvalidToolArgumentsNeverCallTheTool(t *testing.T) {
 }
 
 func TestToolErrorsBecomeErrorResults(t *testing.T) {
-	e := newEnv(t, wstest.Agent{}, nil)
+	e := newEnv(t, fixture.Agent{}, nil)
 	ts := newToolServer(t, 503, "down")
-	wstest.CreateTool(t, e.srv.Pool, e.org, e.agent.ID, wstest.Tool{Name: "flaky", URL: ts.URL})
+	e.fx.Tool(e.org, e.agent.ID, fixture.Tool{Name: "flaky", URL: ts.URL})
 	e.gw.Push(llmtest.ToolCalls(llmtest.Call{ID: "c1", Name: "flaky", Arguments: `{}`}), llmtest.Text("It failed."))
 	c, ack := e.session()
 	evs := c.Terminal(send(t, c, ack.Str("sessionId"), "hi"))

@@ -7,9 +7,9 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/switchboard-dev/switchboard/api/ws/wstest"
 	"github.com/switchboard-dev/switchboard/llm/llmtest"
 	"github.com/switchboard-dev/switchboard/testkit"
+	"github.com/switchboard-dev/switchboard/testkit/fixture"
 )
 
 type usageRow struct {
@@ -44,7 +44,7 @@ func outbound(t *testing.T, e *env) int {
 }
 
 func TestPlainTurnStreamsAndStoresReplyAndUsage(t *testing.T) {
-	e := newEnv(t, wstest.Agent{}, nil)
+	e := newEnv(t, fixture.Agent{}, nil)
 	e.gw.Push(llmtest.Text("We're open ", "9–5, Monday to Friday.").WithUsage(412, 11).WithCost(0.000431))
 	c, ack := e.session()
 	r := send(t, c, ack.Str("sessionId"), "What are your hours?")
@@ -84,7 +84,7 @@ func TestPlainTurnStreamsAndStoresReplyAndUsage(t *testing.T) {
 }
 
 func TestMultiByteRepliesStreamValidUTF8Tokens(t *testing.T) {
-	e := newEnv(t, wstest.Agent{}, nil)
+	e := newEnv(t, fixture.Agent{}, nil)
 	reply := []string{"Grüße ", "aus 東京 ", "🌍🎉", " — ça va?"}
 	e.gw.Push(llmtest.Text(reply...).WithReasoning("denke…"))
 	c, ack := e.session()
@@ -105,7 +105,7 @@ func TestMultiByteRepliesStreamValidUTF8Tokens(t *testing.T) {
 }
 
 func TestSecondTurnReplaysTheFirstExchange(t *testing.T) {
-	e := newEnv(t, wstest.Agent{}, nil)
+	e := newEnv(t, fixture.Agent{}, nil)
 	e.gw.Push(textReply("First answer."), textReply("Second answer."))
 	c, ack := e.session()
 	sid := ack.Str("sessionId")
@@ -123,7 +123,7 @@ func TestSecondTurnReplaysTheFirstExchange(t *testing.T) {
 }
 
 func TestHistoryKeepsTheNewestMessages(t *testing.T) {
-	e := newEnv(t, wstest.Agent{}, map[string]string{"SWITCHBOARD_HISTORY_MESSAGES": "2"})
+	e := newEnv(t, fixture.Agent{}, map[string]string{"SWITCHBOARD_HISTORY_MESSAGES": "2"})
 	c, ack := e.session()
 	sid := ack.Str("sessionId")
 	for i, q := range []string{"q1", "q2", "q3"} {
@@ -151,7 +151,7 @@ func TestGatewayFailureEndsTurnWithAgentError(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newEnv(t, wstest.Agent{}, nil)
+			e := newEnv(t, fixture.Agent{}, nil)
 			e.gw.Push(tc.resp)
 			c, ack := e.session()
 			r := send(t, c, ack.Str("sessionId"), "hi")
@@ -174,7 +174,7 @@ func TestGatewayFailureEndsTurnWithAgentError(t *testing.T) {
 }
 
 func TestSendMessageRefusalsComeAloneAndStoreNothing(t *testing.T) {
-	e := newEnv(t, wstest.Agent{}, nil)
+	e := newEnv(t, fixture.Agent{}, nil)
 	c, ack := e.session()
 	sid := ack.Str("sessionId")
 	long := strings.Repeat("é", 10001)
@@ -210,7 +210,7 @@ func TestSendMessageRefusalsComeAloneAndStoreNothing(t *testing.T) {
 
 func TestBillingRefusalsBeforeTheAck(t *testing.T) {
 	t.Run("LLM_UNAVAILABLE without any key and without the demo model", func(t *testing.T) {
-		e := newEnv(t, wstest.Agent{}, map[string]string{"SWITCHBOARD_GATEWAY_KEY": "", "SWITCHBOARD_DEMO_MODEL": "0"})
+		e := newEnv(t, fixture.Agent{}, map[string]string{"SWITCHBOARD_GATEWAY_KEY": "", "SWITCHBOARD_DEMO_MODEL": "0"})
 		c, ack := e.session()
 		ev := c.Request(map[string]any{"action": "send_message", "requestId": "k", "sessionId": ack.Str("sessionId"), "message": "hi"})
 		if ev.Code() != "LLM_UNAVAILABLE" || ev.Message() != "no LLM gateway key is configured for this organization" {
@@ -221,7 +221,7 @@ func TestBillingRefusalsBeforeTheAck(t *testing.T) {
 		}
 	})
 	t.Run("QUOTA_EXCEEDED with a zero budget", func(t *testing.T) {
-		e := newEnv(t, wstest.Agent{}, nil)
+		e := newEnv(t, fixture.Agent{}, nil)
 		if _, err := e.srv.Pool.Exec(ctx(), `INSERT INTO org_settings (org_id, model, system_prompt, monthly_token_budget) VALUES ($1, 'gpt-4o-mini', 'p', 0)`, e.org); err != nil {
 			t.Fatal(err)
 		}
@@ -235,7 +235,7 @@ func TestBillingRefusalsBeforeTheAck(t *testing.T) {
 		}
 	})
 	t.Run("AGENT_NOT_FOUND once the agent is disabled", func(t *testing.T) {
-		e := newEnv(t, wstest.Agent{}, nil)
+		e := newEnv(t, fixture.Agent{}, nil)
 		c, ack := e.session()
 		if _, err := e.srv.Pool.Exec(ctx(), `UPDATE agents SET enabled = false WHERE id = $1`, e.agent.ID); err != nil {
 			t.Fatal(err)
@@ -246,9 +246,9 @@ func TestBillingRefusalsBeforeTheAck(t *testing.T) {
 		}
 	})
 	t.Run("the org's newest key pays", func(t *testing.T) {
-		e := newEnv(t, wstest.Agent{}, nil)
-		wstest.CreateGatewayKey(t, e.srv.Pool, e.box, e.org, "sk-org-old-key-1111", "")
-		keyID := wstest.CreateGatewayKey(t, e.srv.Pool, e.box, e.org, "sk-org-new-key-2222", e.gw.BaseURL())
+		e := newEnv(t, fixture.Agent{}, nil)
+		e.fx.GatewayKey(e.org, fixture.GatewayKey{Secret: "sk-org-old-key-1111"})
+		keyID := e.fx.GatewayKey(e.org, fixture.GatewayKey{Secret: "sk-org-new-key-2222", BaseURL: e.gw.BaseURL()}).ID
 		e.gw.Push(textReply("paid"))
 		c, ack := e.session()
 		c.Terminal(send(t, c, ack.Str("sessionId"), "hi"))
@@ -262,7 +262,7 @@ func TestBillingRefusalsBeforeTheAck(t *testing.T) {
 }
 
 func TestTurnInProgressRefusesASecondSend(t *testing.T) {
-	e := newEnv(t, wstest.Agent{}, nil)
+	e := newEnv(t, fixture.Agent{}, nil)
 	e.gw.Push(llmtest.Text("slow").StallAfter(0))
 	c, ack := e.session()
 	sid := ack.Str("sessionId")
@@ -281,7 +281,7 @@ func TestTurnInProgressRefusesASecondSend(t *testing.T) {
 }
 
 func TestCancelMidStreamStopsTheGatewayAndRecordsUsage(t *testing.T) {
-	e := newEnv(t, wstest.Agent{}, nil)
+	e := newEnv(t, fixture.Agent{}, nil)
 	e.gw.Push(llmtest.Text("Here is the first part", " and more").StallAfter(1))
 	c, ack := e.session()
 	sid := ack.Str("sessionId")
@@ -314,7 +314,7 @@ func TestCancelMidStreamStopsTheGatewayAndRecordsUsage(t *testing.T) {
 }
 
 func TestDisconnectMidTurnCancelsAndRecordsUsage(t *testing.T) {
-	e := newEnv(t, wstest.Agent{}, nil)
+	e := newEnv(t, fixture.Agent{}, nil)
 	e.gw.Push(llmtest.Text("partial", " rest").StallAfter(1))
 	c, ack := e.session()
 	send(t, c, ack.Str("sessionId"), "tell me")

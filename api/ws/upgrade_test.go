@@ -10,6 +10,7 @@ import (
 	"github.com/fasthttp/websocket"
 
 	"github.com/switchboard-dev/switchboard/api/ws/wstest"
+	"github.com/switchboard-dev/switchboard/testkit/fixture"
 )
 
 func readEnvelope(t *testing.T, resp *http.Response) (code, message string) {
@@ -29,7 +30,7 @@ func readEnvelope(t *testing.T, resp *http.Response) (code, message string) {
 }
 
 func TestPlainHTTPRequestIsAnswered426(t *testing.T) {
-	e := newEnv(t, wstest.Agent{}, nil)
+	e := newEnv(t, fixture.Agent{}, nil)
 	resp, err := http.Get(e.srv.URL + "/ws")
 	if err != nil {
 		t.Fatal(err)
@@ -42,7 +43,7 @@ func TestPlainHTTPRequestIsAnswered426(t *testing.T) {
 }
 
 func TestStrictModeRefusesMissingAndInvalidTokens(t *testing.T) {
-	e := newEnv(t, wstest.Agent{}, map[string]string{"SWITCHBOARD_WS_AUTH": "strict", "AUTH_JWT_SECRET": testJWTSecret})
+	e := newEnv(t, fixture.Agent{}, map[string]string{"SWITCHBOARD_WS_AUTH": "strict", "AUTH_JWT_SECRET": testJWTSecret})
 	cases := []struct {
 		name, token, code string
 	}{
@@ -77,7 +78,7 @@ func TestStrictModeRefusesMissingAndInvalidTokens(t *testing.T) {
 }
 
 func TestLenientModeTreatsInvalidTokenAsAnonymous(t *testing.T) {
-	e := newEnv(t, wstest.Agent{}, map[string]string{"AUTH_JWT_SECRET": testJWTSecret})
+	e := newEnv(t, fixture.Agent{}, map[string]string{"AUTH_JWT_SECRET": testJWTSecret})
 	c := wstest.Dial(t, e.srv.WSURL+"?token=garbage", nil)
 	ack := c.Request(map[string]any{"action": "create_conversation_session", "agentId": e.agent.ID.String()})
 	if ack.Status() != 200 {

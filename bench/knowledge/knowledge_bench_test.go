@@ -25,11 +25,11 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/switchboard-dev/switchboard/db"
 	"github.com/switchboard-dev/switchboard/dbtest"
 	"github.com/switchboard-dev/switchboard/knowledge"
 	"github.com/switchboard-dev/switchboard/store"
 	"github.com/switchboard-dev/switchboard/testkit"
+	"github.com/switchboard-dev/switchboard/testkit/fixture"
 )
 
 func TestMain(m *testing.M) { os.Exit(dbtest.Main(m)) }
@@ -282,12 +282,9 @@ func BenchmarkKnowledge(b *testing.B) {
 		b.Fatal(err)
 	}
 	var ids []uuid.UUID
+	fx := fixture.New(b, pool)
 	for i := 0; i < orgs; i++ {
-		o, err := db.New().OrgCreate(ctx, pool, db.OrgCreateParams{Name: fmt.Sprintf("org-%d", i)})
-		if err != nil {
-			b.Fatal(err)
-		}
-		ids = append(ids, o.ID)
+		ids = append(ids, fx.Org(fixture.Org{Name: fmt.Sprintf("org-%d", i)}).ID)
 	}
 	target := ids[0]
 	vocab := newVocabulary(vocabWords) // one language for every org

@@ -4,14 +4,13 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/switchboard-dev/switchboard/db"
 	"github.com/switchboard-dev/switchboard/dbtest"
 	"github.com/switchboard-dev/switchboard/store"
+	"github.com/switchboard-dev/switchboard/testkit/fixture"
 )
 
 // BenchmarkTurnRoundTrips times, one at a time on a single connection, each database round
@@ -38,28 +37,17 @@ func BenchmarkTurnRoundTrips(b *testing.B) {
 		b.Fatal(err)
 	}
 	st := store.New(pool, nil)
-	q := db.New()
 	must := func(err error) {
 		b.Helper()
 		if err != nil {
 			b.Fatal(err)
 		}
 	}
-	org, err := q.OrgCreate(ctx, pool, db.OrgCreateParams{Name: "Bench"})
-	must(err)
-	ag, err := q.AgentCreate(ctx, pool, db.AgentCreateParams{ID: uuid.New(), OrgID: org.ID, Name: "a", Enabled: true,
-		ConfirmTools: []string{}, DocumentSets: []string{}, AllowedOrigins: []string{}})
-	must(err)
-	conv, err := q.ConversationCreate(ctx, pool, db.ConversationCreateParams{ID: uuid.New(), OrgID: org.ID, AgentID: ag.ID})
-	must(err)
-	user, err := q.ParticipantCreate(ctx, pool, db.ParticipantCreateParams{OrgID: org.ID, ConversationID: conv.ID, Type: "user", Name: "u"})
-	must(err)
-	bot, err := q.ParticipantCreate(ctx, pool, db.ParticipantCreateParams{OrgID: org.ID, ConversationID: conv.ID, Type: "ai-agent", Name: "a"})
-	must(err)
-	sess, err := q.SessionCreate(ctx, pool, db.SessionCreateParams{ID: uuid.New(), OrgID: org.ID, ConversationID: conv.ID,
-		AgentID: ag.ID, UserParticipantID: user.ID, AgentParticipantID: bot.ID, UserName: "u",
-		ResumeTokenHash: uuid.New().NodeID(), ResumeTokenExpiresAt: time.Now().Add(time.Hour)})
-	must(err)
+	fx := fixture.New(b, pool)
+	org := fx.Org(fixture.Org{Name: "Bench"})
+	ag := fx.Agent(org.ID, fixture.Agent{Name: "a"})
+	chat := fx.Conversation(org.ID, ag.ID, fixture.Conversation{UserName: "u"})
+	conv, user, bot, sess := chat.Conversation, chat.User, chat.Agent, chat.Session
 	// A conversation at the history cap, as in a long session.
 	for i := 0; i < 50; i++ {
 		must(st.InsertUserMessage(ctx, org.ID, conv.ID, user.ID, "benchmark question", "r"))

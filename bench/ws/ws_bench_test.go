@@ -23,11 +23,11 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/switchboard-dev/switchboard/api/ws/wstest"
 	"github.com/switchboard-dev/switchboard/dbtest"
 	"github.com/switchboard-dev/switchboard/llm"
 	"github.com/switchboard-dev/switchboard/llm/llmtest"
 	"github.com/switchboard-dev/switchboard/serve/servetest"
+	"github.com/switchboard-dev/switchboard/testkit/fixture"
 )
 
 func TestMain(m *testing.M) { os.Exit(dbtest.Main(m)) }
@@ -358,9 +358,8 @@ func startSwitchboards(b *testing.B, k int) (gw *llmtest.Gateway, on, off *serve
 	}
 	on = servetest.Start(b, with(base, limitsOnNotTripping))
 	off = servetest.StartOn(b, on.Config.DatabaseURL, with(base, limitsOff))
-	box := wstest.Box(b, servetest.TestEncryptionKey)
-	org := wstest.CreateOrg(b, on.Pool, "Bench", "")
-	ag := wstest.CreateAgent(b, on.Pool, box, org, wstest.Agent{})
+	fx := fixture.New(b, on.Pool)
+	ag := fx.Agent(fx.Org(fixture.Org{Name: "Bench"}).ID, fixture.Agent{})
 	createSession = func(c *fws.Conn) string {
 		_ = c.WriteJSON(map[string]any{"action": "create_conversation_session", "agentId": ag.ID.String()})
 		var ack struct{ Data struct{ SessionID string } }

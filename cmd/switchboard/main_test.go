@@ -18,6 +18,7 @@ import (
 	"github.com/switchboard-dev/switchboard/migrations"
 	"github.com/switchboard-dev/switchboard/serve/servetest"
 	"github.com/switchboard-dev/switchboard/testkit"
+	"github.com/switchboard-dev/switchboard/testkit/fixture"
 )
 
 func TestMain(m *testing.M) { os.Exit(dbtest.Main(m)) }
@@ -111,7 +112,7 @@ func TestOrgsCreatePrintsAKeyStoredOnlyAsAHash(t *testing.T) {
 
 func TestServeRefusesABehindSchemaUnlessAutoMigrate(t *testing.T) {
 	url := dbtest.NewEmptyURL(t)
-	env := map[string]string{"DATABASE_URL": url, "SWITCHBOARD_ADDR": "127.0.0.1:0", "SWITCHBOARD_ENCRYPTION_KEY": servetest.TestEncryptionKey, "SWITCHBOARD_LOG_LEVEL": "error"}
+	env := map[string]string{"DATABASE_URL": url, "SWITCHBOARD_ADDR": "127.0.0.1:0", "SWITCHBOARD_ENCRYPTION_KEY": fixture.EncryptionKey, "SWITCHBOARD_LOG_LEVEL": "error"}
 	code, _, errOut := cli(t, context.Background(), env, "serve")
 	if code != 1 || !strings.Contains(errOut, "switchboard migrate up") {
 		t.Fatalf("serve on an empty database = %d %q", code, errOut)
@@ -137,9 +138,9 @@ func TestServeRefusesABehindSchemaUnlessAutoMigrate(t *testing.T) {
 func TestServeFailsFastOnBadConfiguration(t *testing.T) {
 	cases := map[string]map[string]string{
 		"no encryption key":     {},
-		"bad duration":          {"SWITCHBOARD_ENCRYPTION_KEY": servetest.TestEncryptionKey, "SWITCHBOARD_SHUTDOWN_TIMEOUT": "soon"},
-		"none in production":    {"SWITCHBOARD_ENCRYPTION_KEY": servetest.TestEncryptionKey, "AUTH_MODE": "none", "SWITCHBOARD_ENV": "production"},
-		"strict ws without key": {"SWITCHBOARD_ENCRYPTION_KEY": servetest.TestEncryptionKey, "SWITCHBOARD_WS_AUTH": "strict"},
+		"bad duration":          {"SWITCHBOARD_ENCRYPTION_KEY": fixture.EncryptionKey, "SWITCHBOARD_SHUTDOWN_TIMEOUT": "soon"},
+		"none in production":    {"SWITCHBOARD_ENCRYPTION_KEY": fixture.EncryptionKey, "AUTH_MODE": "none", "SWITCHBOARD_ENV": "production"},
+		"strict ws without key": {"SWITCHBOARD_ENCRYPTION_KEY": fixture.EncryptionKey, "SWITCHBOARD_WS_AUTH": "strict"},
 	}
 	url := dbtest.NewURL(t)
 	for name, env := range cases {

@@ -4,9 +4,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/switchboard-dev/switchboard/api/ws/wstest"
 	"github.com/switchboard-dev/switchboard/llm/llmtest"
 	"github.com/switchboard-dev/switchboard/testkit"
+	"github.com/switchboard-dev/switchboard/testkit/fixture"
 )
 
 // TestApprovalsDecidedOnAnotherInstanceResumeTheTurn pins PROTOCOL §11 item 20 and ADMIN-API
@@ -72,7 +72,7 @@ func TestApprovalsDecidedOnAnotherInstanceResumeTheTurn(t *testing.T) {
 	})
 
 	t.Run("deleting the agent on B cancels the approval parked on A", func(t *testing.T) {
-		doomed := wstest.CreateAgent(t, c.pool, c.box, c.org, wstest.Agent{ConfirmTools: []string{"cancel_*"}})
+		doomed := c.fx.Agent(c.org, fixture.Agent{ConfirmTools: []string{"cancel_*"}})
 		c.addTool(doomed.ID)
 		p := c.park(a, "", doomed.ID, llmtest.Text("I could not do that."))
 		if r := call(t, b, "DELETE", "/admin/agents/"+doomed.ID.String(), admin, nil); r.status != 204 {

@@ -27,9 +27,9 @@ import (
 	"github.com/switchboard-dev/switchboard/db"
 	"github.com/switchboard-dev/switchboard/dbtest"
 	"github.com/switchboard-dev/switchboard/llm/llmtest"
-	"github.com/switchboard-dev/switchboard/seal"
 	"github.com/switchboard-dev/switchboard/serve/servetest"
 	"github.com/switchboard-dev/switchboard/store"
+	"github.com/switchboard-dev/switchboard/testkit/fixture"
 )
 
 func TestMain(m *testing.M) { os.Exit(dbtest.Main(m)) }
@@ -49,7 +49,7 @@ type cluster struct {
 	gw    *llmtest.Gateway
 	pool  *pgxpool.Pool
 	st    *store.Store
-	box   *seal.Box
+	fx    *fixture.Factory // writes to the shared database
 	org   uuid.UUID
 	agent db.Agent
 	tool  *toolServer
@@ -61,7 +61,7 @@ func newCluster(t *testing.T, vars map[string]string) *cluster {
 	url := dbtest.NewURL(t)
 	pool := dbtest.Pool(t, url)
 	c := &cluster{
-		t: t, url: url, gw: gw, pool: pool, st: store.New(pool, nil), box: wstest.Box(t, servetest.TestEncryptionKey),
+		t: t, url: url, gw: gw, pool: pool, st: store.New(pool, nil), fx: fixture.New(t, pool),
 		vars: map[string]string{
 			"SWITCHBOARD_GATEWAY_URL": gw.BaseURL(), "SWITCHBOARD_GATEWAY_KEY": "sk-cluster-test",
 			"AUTH_JWT_SECRET": jwtSecret, "SWITCHBOARD_ADMIN_RATE_LIMIT_PER_MINUTE": "0",
@@ -70,8 +70,8 @@ func newCluster(t *testing.T, vars map[string]string) *cluster {
 	for k, v := range vars {
 		c.vars[k] = v
 	}
-	c.org = wstest.CreateOrg(t, c.pool, "Acme", acme)
-	c.agent = wstest.CreateAgent(t, c.pool, c.box, c.org, wstest.Agent{ConfirmTools: []string{"cancel_*"}, WidgetSecret: widgetSecret})
+	c.org = c.fx.Org(fixture.Org{Name: "Acme", ExternalID: acme}).ID
+	c.agent = c.fx.Agent(c.org, fixture.Agent{ConfirmTools: []string{"cancel_*"}, WidgetSecret: widgetSecret})
 	c.tool = newToolServer(t)
 	c.addTool(c.agent.ID)
 	return c
@@ -79,7 +79,7 @@ func newCluster(t *testing.T, vars map[string]string) *cluster {
 
 // addTool gives an agent of acme the gated tool cancel_subscription.
 func (c *cluster) addTool(agentID uuid.UUID) {
-	wstest.CreateTool(c.t, c.pool, c.org, agentID, wstest.Tool{Name: "cancel_subscription", URL: c.tool.URL,
+	c.fx.Tool(c.org, agentID, fixture.Tool{Name: "cancel_subscription", URL: c.tool.URL,
 		Parameters: `{"type":"object","properties":{"plan":{"type":"string"}}}`})
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/switchboard-dev/switchboard/backplane"
 	"github.com/switchboard-dev/switchboard/db"
 	"github.com/switchboard-dev/switchboard/serve/servetest"
+	"github.com/switchboard-dev/switchboard/testkit/fixture"
 )
 
 // fenced publishes a fence to each widget's own session after an event under test, so that
@@ -50,10 +51,10 @@ func TestPublishedEventsReachTheBoundSocketsOfEveryInstance(t *testing.T) {
 	c := newCluster(t, nil)
 	a, b := c.start(nil), c.start(nil)
 	acmeAdmin := adminToken(t, acme)
-	globexID := wstest.CreateOrg(t, c.pool, "Globex", "globex")
+	globexID := c.fx.Org(fixture.Org{Name: "Globex", ExternalID: "globex"}).ID
 	globexAdmin := adminToken(t, "globex")
-	second := wstest.CreateAgent(t, c.pool, c.box, c.org, wstest.Agent{})
-	globexAgent := wstest.CreateAgent(t, c.pool, c.box, globexID, wstest.Agent{})
+	second := c.fx.Agent(c.org, fixture.Agent{})
+	globexAgent := c.fx.Agent(globexID, fixture.Agent{})
 
 	// dana: a verified visitor on B, with an authContext identity ctx:u-7 for acme.
 	dana := openWidget(t, b, visitorToken(t, "dana"), c.agent.ID, map[string]any{"authContext": authContext("u-7")})

@@ -5,9 +5,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/switchboard-dev/switchboard/api/ws/wstest"
 	"github.com/switchboard-dev/switchboard/llm/llmtest"
 	"github.com/switchboard-dev/switchboard/testkit"
+	"github.com/switchboard-dev/switchboard/testkit/fixture"
 )
 
 var updateScreenshot = flag.Bool("update-screenshot", false, "write the playground screenshot to docs/widget.png")
@@ -88,7 +88,7 @@ func TestGatedToolCallsAreApprovedOrDeniedFromTheCard(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, nil)
 	tool := newToolServer(t, `{"refund":"R-77","status":"created"}`)
-	wstest.CreateTool(t, e.srv.Pool, e.demo.OrgID, e.agent, wstest.Tool{
+	fixture.New(t, e.srv.Pool).Tool(e.demo.OrgID, e.agent, fixture.Tool{
 		Name: "create_refund", URL: tool.URL, RequiresApproval: true,
 		Parameters: `{"type":"object","properties":{"order":{"type":"string"}}}`,
 	})

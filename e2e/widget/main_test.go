@@ -14,11 +14,9 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/switchboard-dev/switchboard/api/ws/wstest"
 	"github.com/switchboard-dev/switchboard/auth"
 	"github.com/switchboard-dev/switchboard/dbtest"
 	"github.com/switchboard-dev/switchboard/llm/llmtest"
-	"github.com/switchboard-dev/switchboard/seal"
 	"github.com/switchboard-dev/switchboard/serve/servetest"
 	"github.com/switchboard-dev/switchboard/store"
 	"github.com/switchboard-dev/switchboard/testkit"
@@ -41,7 +39,6 @@ type env struct {
 	t     *testing.T
 	gw    *llmtest.Gateway
 	srv   *servetest.Server
-	box   *seal.Box
 	demo  store.Demo
 	key   string // the demo org's admin API key
 	agent uuid.UUID
@@ -72,7 +69,7 @@ func newEnv(t *testing.T, extra map[string]string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{t: t, gw: gw, srv: srv, box: wstest.Box(t, servetest.TestEncryptionKey), demo: d, key: k.Plaintext, agent: d.AgentID}
+	return &env{t: t, gw: gw, srv: srv, demo: d, key: k.Plaintext, agent: d.AgentID}
 }
 
 // admin calls the admin API with the demo org's key and decodes the answer.

@@ -5,7 +5,6 @@ package servetest
 
 import (
 	"context"
-	"encoding/base64"
 	"io"
 	"log/slog"
 	"testing"
@@ -17,10 +16,8 @@ import (
 	"github.com/switchboard-dev/switchboard/dbtest"
 	"github.com/switchboard-dev/switchboard/serve"
 	"github.com/switchboard-dev/switchboard/store"
+	"github.com/switchboard-dev/switchboard/testkit/fixture"
 )
-
-// TestEncryptionKey is the fixed key test servers seal secrets with.
-var TestEncryptionKey = base64.StdEncoding.EncodeToString([]byte("switchboard-test-key-32-bytes!!!"))
 
 // Server is a running test server.
 type Server struct {
@@ -32,7 +29,7 @@ type Server struct {
 	Store  *store.Store
 }
 
-// Config returns the configuration a test server starts from: loopback, a fresh test key,
+// Config returns the configuration a test server starts from: loopback, the test key,
 // private URLs allowed (test tools and gateways listen on loopback), a short drain, and the
 // offline demo model without its pace.
 // env overrides or adds variables exactly as the process environment would.
@@ -41,7 +38,7 @@ func Config(t testing.TB, databaseURL string, env map[string]string) *config.Con
 	base := map[string]string{
 		"DATABASE_URL":                           databaseURL,
 		"SWITCHBOARD_ADDR":                       "127.0.0.1:0",
-		"SWITCHBOARD_ENCRYPTION_KEY":             TestEncryptionKey,
+		"SWITCHBOARD_ENCRYPTION_KEY":             fixture.EncryptionKey, // the key fixtures seal with
 		"SWITCHBOARD_ALLOW_PRIVATE_TOOL_URLS":    "1",
 		"SWITCHBOARD_ALLOW_PRIVATE_GATEWAY_URLS": "1",
 		"SWITCHBOARD_SHUTDOWN_TIMEOUT":           "5s",

@@ -1,6 +1,6 @@
 // Package wstest is a WebSocket client for end-to-end tests of /ws (docs/spec/PROTOCOL.md): dial a
-// real server, send frames, read events with a timeout, wait for an event type; plus the
-// fixtures those tests need (an org, an agent, its tools) written straight to Postgres.
+// real server, send frames, read events with a timeout, wait for an event type. The rows
+// those tests start from come from the fixture factory of package testkit.
 //
 // It is for tests only and must never be linked into the server.
 package wstest
