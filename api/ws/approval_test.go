@@ -3,6 +3,8 @@ package ws_test
 import (
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/switchboard-dev/switchboard/api/ws/wstest"
 	"github.com/switchboard-dev/switchboard/llm/llmtest"
 	"github.com/switchboard-dev/switchboard/testkit"
@@ -30,21 +32,29 @@ func newParked(t *testing.T, extra map[string]string, after ...llmtest.Response)
 	p := &parkedEnv{env: e, c: c, sid: ack.Str("sessionId"), tool: ts}
 	p.r = send(t, c, p.sid, "Please cancel my subscription.")
 	w := c.Next()
-	if w.Type() != "write_confirmation_required" || w.RequestID() != p.r {
+	if w.Type() != "write_confirmation_required" {
 		t.Fatalf("expected the park first: %s", w.Raw)
 	}
-	in := w.Inner()
-	p.approvalID, _ = in["approvalId"].(string)
-	if in["toolId"] != "cancel_subscription" || in["actionDescription"] != "The agent wants to run 'cancel_subscription'. Allow?" ||
-		in["arguments"].(map[string]any)["plan"] != "pro" {
-		t.Fatalf("write_confirmation_required %s", w.Raw)
+	park := wstest.Decode[wstest.Wrapped[wstest.Confirmation]](t, w)
+	p.approvalID = park.Data.Data.ApprovalID
+	want := wstest.Envelope[wstest.Wrapped[wstest.Confirmation]]{Type: "write_confirmation_required", RequestID: p.r,
+		Data: wstest.Wrapped[wstest.Confirmation]{RequestID: p.r, Data: wstest.Confirmation{
+			ToolID: "cancel_subscription", ActionDescription: "The agent wants to run 'cancel_subscription'. Allow?",
+			ApprovalID: p.approvalID, Arguments: map[string]any{"plan": "pro"},
+		}}}
+	if diff := cmp.Diff(want, park); diff != "" {
+		t.Fatalf("write_confirmation_required (-want +got):\n%s", diff)
 	}
 	if n := count(t, e, `SELECT count(*) FROM pending_approvals WHERE id = $1 AND status = 'pending' AND instance_id IS NOT NULL`, p.approvalID); n != 1 {
 		t.Fatal("approval row missing")
 	}
 	call := c.Next()
-	if call.Type() != "stream_chunk" || chunks([]wstest.Event{call})[0]["toolCall"] == nil {
+	if call.Type() != "stream_chunk" {
 		t.Fatalf("held-back toolCall: %s", call.Raw)
+	}
+	wantCall := wstest.CallChunk(p.r, wstest.ToolCall{Name: "cancel_subscription", Arguments: map[string]any{"plan": "pro"}})
+	if diff := cmp.Diff(wantCall, wstest.Decode[wstest.Chunk](t, call)); diff != "" {
+		t.Fatalf("held-back toolCall (-want +got):\n%s", diff)
 	}
 	return p
 }
@@ -71,32 +81,39 @@ func TestApproveRunsTheTool(t *testing.T) {
 	if pong := p.c.Request(map[string]any{"action": "ping", "requestId": "pp"}); pong.Type() != "pong" {
 		t.Fatalf("ping while parked: %s", pong.Raw)
 	}
-	ack := p.confirm(true, nil)
-	if ack.Message() != "Tool action approved" || ack.RequestID() != "cf" || ack.Data()["approved"] != true || ack.Str("approvalId") != p.approvalID || ack.Str("sessionId") != p.sid {
-		t.Fatalf("ack %s", ack.Raw)
+	wantAck := wstest.Envelope[wstest.ConfirmAck]{Type: "immediate_response", RequestID: "cf", Status: 200, Message: "Tool action approved",
+		Data: wstest.ConfirmAck{SessionID: p.sid, Approved: true, ApprovalID: p.approvalID}}
+	if diff := cmp.Diff(wantAck, wstest.Decode[wstest.ConfirmAck](t, p.confirm(true, nil))); diff != "" {
+		t.Fatalf("ack (-want +got):\n%s", diff)
 	}
 	evs := p.c.Terminal(p.r)
-	res := chunks(evs)[0]["toolResult"].(map[string]any)
-	if res["isError"] != false || res["result"] != "cancelled; access until 2026-01-31" || evs[len(evs)-1].Type() != "eventual_response" {
+	if last := evs[len(evs)-1]; last.Type() != "eventual_response" {
 		t.Fatalf("resumed %v", types(evs))
+	}
+	want := wstest.ToolResult{Name: "cancel_subscription", Result: "cancelled; access until 2026-01-31"}
+	if diff := cmp.Diff(want, toolResult(t, chunks(t, evs)[0])); diff != "" {
+		t.Fatalf("resumed tool result (-want +got):\n%s", diff)
 	}
 	if len(p.tool.Calls()) != 1 || p.status(t) != "approved" {
 		t.Fatal("tool not called once, or approval not recorded")
 	}
-	if ev := p.confirm(true, nil); ev.Code() != "NO_PENDING_CONFIRMATION" || ev.Message() != "no tool action is awaiting confirmation for session '"+p.sid+"'" {
-		t.Fatalf("duplicate confirm: %s", ev.Raw)
-	}
+	wstest.RequireError(t, p.confirm(true, nil), "cf", "NO_PENDING_CONFIRMATION", "no tool action is awaiting confirmation for session '"+p.sid+"'")
 }
 
 func TestRejectNeverCallsTheTool(t *testing.T) {
 	p := newParked(t, nil, llmtest.Text("Left as is."))
-	if ack := p.confirm(false, map[string]any{"approvalId": p.approvalID}); ack.Message() != "Tool action rejected" || ack.Data()["approved"] != false {
-		t.Fatalf("ack %s", ack.Raw)
+	wantAck := wstest.Envelope[wstest.ConfirmAck]{Type: "immediate_response", RequestID: "cf", Status: 200, Message: "Tool action rejected",
+		Data: wstest.ConfirmAck{SessionID: p.sid, Approved: false, ApprovalID: p.approvalID}}
+	if diff := cmp.Diff(wantAck, wstest.Decode[wstest.ConfirmAck](t, p.confirm(false, map[string]any{"approvalId": p.approvalID}))); diff != "" {
+		t.Fatalf("ack (-want +got):\n%s", diff)
 	}
 	evs := p.c.Terminal(p.r)
-	res := chunks(evs)[0]["toolResult"].(map[string]any)
-	if res["isError"] != true || res["result"] != "Denied: the user rejected this action." || evs[len(evs)-1].Type() != "eventual_response" {
-		t.Fatalf("resumed %v", chunks(evs))
+	if last := evs[len(evs)-1]; last.Type() != "eventual_response" {
+		t.Fatalf("resumed %v", types(evs))
+	}
+	want := wstest.ToolResult{Name: "cancel_subscription", IsError: true, Result: "Denied: the user rejected this action."}
+	if diff := cmp.Diff(want, toolResult(t, chunks(t, evs)[0])); diff != "" {
+		t.Fatalf("resumed tool result (-want +got):\n%s", diff)
 	}
 	if len(p.tool.Calls()) != 0 || p.status(t) != "rejected" {
 		t.Fatal("tool called or approval not rejected")
@@ -138,16 +155,16 @@ func TestApprovalTimeoutContinuesAsRejectedAndLateConfirmsNeverApplyToTheNextPar
 		llmtest.ToolCalls(llmtest.Call{ID: "c2", Name: "cancel_subscription", Arguments: `{"plan":"pro"}`}),
 		llmtest.Text("Nothing was changed."),
 	)
+	timedOut := wstest.ToolResult{Name: "cancel_subscription", IsError: true, Result: "Denied: no decision was made within 1 seconds."}
 	res, _ := p.c.WaitFor("stream_chunk")
-	tr := chunks([]wstest.Event{res})[0]["toolResult"].(map[string]any)
-	if tr["isError"] != true || tr["result"] != "Denied: no decision was made within 1 seconds." {
-		t.Fatalf("timeout result %v", tr)
+	if diff := cmp.Diff(timedOut, toolResult(t, chunks(t, []wstest.Event{res})[0])); diff != "" {
+		t.Fatalf("timeout result (-want +got):\n%s", diff)
 	}
 	if p.status(t) != "expired" {
 		t.Fatalf("status %s", p.status(t))
 	}
 	second, _ := p.c.WaitFor("write_confirmation_required")
-	if second.Inner()["approvalId"] == p.approvalID {
+	if wstest.Decode[wstest.Wrapped[wstest.Confirmation]](t, second).Data.Data.ApprovalID == p.approvalID {
 		t.Fatal("the second park reused the approval id")
 	}
 	p.c.WaitFor("stream_chunk") // its held-back toolCall
@@ -156,8 +173,8 @@ func TestApprovalTimeoutContinuesAsRejectedAndLateConfirmsNeverApplyToTheNextPar
 		t.Fatalf("late confirm: %s", ev.Raw)
 	}
 	evs := p.c.Terminal(p.r)
-	if tr := chunks(evs)[0]["toolResult"].(map[string]any); tr["result"] != "Denied: no decision was made within 1 seconds." {
-		t.Fatalf("second park resolved as %v", tr)
+	if diff := cmp.Diff(timedOut, toolResult(t, chunks(t, evs)[0])); diff != "" {
+		t.Fatalf("second park resolved (-want +got):\n%s", diff)
 	}
 	if len(p.tool.Calls()) != 0 {
 		t.Fatal("tool called")

@@ -3,8 +3,29 @@ package ws_test
 import (
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/switchboard-dev/switchboard/api/ws/wstest"
 	"github.com/switchboard-dev/switchboard/testkit/fixture"
 )
+
+// messagesPage decodes a ConversationMessages answer.
+func messagesPage(t *testing.T, ev wstest.Event) wstest.MessagesPage {
+	t.Helper()
+	if ev.Message() != "ConversationMessages" {
+		t.Fatalf("not a page of messages: %s", ev.Raw)
+	}
+	return wstest.Decode[wstest.MessagesPage](t, ev).Data
+}
+
+// conversations decodes a Conversations answer.
+func conversations(t *testing.T, ev wstest.Event) []wstest.Conversation {
+	t.Helper()
+	if ev.Message() != "Conversations" {
+		t.Fatalf("not a list of conversations: %s", ev.Raw)
+	}
+	return wstest.Decode[wstest.Conversations](t, ev).Data.Conversations
+}
 
 func TestConversationMessagesPageNewestFirst(t *testing.T) {
 	e := newEnv(t, fixture.Agent{}, nil)
@@ -16,53 +37,51 @@ func TestConversationMessagesPageNewestFirst(t *testing.T) {
 	}
 	// 6 messages: newest first, two per page.
 	var ids []string
-	cursor := any(nil)
+	var cursor *string
 	for page := 0; page < 3; page++ {
 		f := map[string]any{"action": "get_conversation_messages", "requestId": "h", "sessionId": sid, "limit": 2}
 		if cursor != nil {
-			f["cursor"] = cursor
+			f["cursor"] = *cursor
 		}
-		ev := c.Request(f)
-		if ev.Message() != "ConversationMessages" {
-			t.Fatalf("page %d: %s", page, ev.Raw)
+		p := messagesPage(t, c.Request(f))
+		if len(p.Messages) != 2 || p.HasMore != (page < 2) {
+			t.Fatalf("page %d: %+v", page, p)
 		}
-		msgs := ev.Data()["messages"].([]any)
-		hasMore := ev.Data()["hasMore"].(bool)
-		next, present := ev.Data()["nextCursor"]
-		if !present || len(msgs) != 2 || hasMore != (page < 2) || (next == nil) == hasMore {
-			t.Fatalf("page %d: %s", page, ev.Raw)
-		}
-		for i, m := range msgs {
-			mm := m.(map[string]any)
-			ids = append(ids, mm["id"].(string))
+		for i, m := range p.Messages {
+			ids = append(ids, m.ID)
 			wantDir := "outbound"
 			if i == 1 {
 				wantDir = "inbound"
 			}
-			if mm["direction"] != wantDir || len(mm["createdAt"].(string)) != 24 {
-				t.Fatalf("message %v", mm)
+			if m.Direction != wantDir || len(m.CreatedAt) != 24 {
+				t.Fatalf("message %+v", m)
 			}
 		}
-		if hasMore && next != ids[len(ids)-1] {
-			t.Fatalf("nextCursor %v is not the last id", next)
+		// nextCursor is the last id while more remain, and null on the last page.
+		var want *string
+		if p.HasMore {
+			want = &ids[len(ids)-1]
 		}
-		cursor = next
+		if diff := cmp.Diff(want, p.NextCursor); diff != "" {
+			t.Fatalf("page %d nextCursor (-want +got):\n%s", page, diff)
+		}
+		cursor = p.NextCursor
 	}
 	// "before" is an alias; a foreign id is an invalid cursor; limit clamps.
-	ev := c.Request(map[string]any{"action": "get_conversation_messages", "sessionId": sid, "before": ids[3]})
-	if n := len(ev.Data()["messages"].([]any)); n != 2 {
+	p := messagesPage(t, c.Request(map[string]any{"action": "get_conversation_messages", "sessionId": sid, "before": ids[3]}))
+	if n := len(p.Messages); n != 2 {
 		t.Fatalf("before alias: %d messages", n)
 	}
-	ev = c.Request(map[string]any{"action": "get_conversation_messages", "requestId": "bad", "sessionId": sid, "cursor": sid})
-	if ev.Code() != "VALIDATION_ERROR" || ev.Message() != "invalid 'cursor'" || ev.RequestID() != "bad" {
-		t.Fatalf("invalid cursor: %s", ev.Raw)
+	ev := c.Request(map[string]any{"action": "get_conversation_messages", "requestId": "bad", "sessionId": sid, "cursor": sid})
+	if diff := cmp.Diff(wstest.ErrorEvent("bad", "VALIDATION_ERROR", "invalid 'cursor'"), wstest.Decode[wstest.ErrorData](t, ev)); diff != "" {
+		t.Fatalf("invalid cursor (-want +got):\n%s", diff)
 	}
-	ev = c.Request(map[string]any{"action": "get_conversation_messages", "sessionId": sid, "limit": 0})
-	if n := len(ev.Data()["messages"].([]any)); n != 1 {
+	p = messagesPage(t, c.Request(map[string]any{"action": "get_conversation_messages", "sessionId": sid, "limit": 0}))
+	if n := len(p.Messages); n != 1 {
 		t.Fatalf("limit 0 clamps to 1, got %d", n)
 	}
-	ev = c.Request(map[string]any{"action": "get_conversation_messages", "sessionId": sid, "limit": "5"})
-	if n := len(ev.Data()["messages"].([]any)); n != 6 {
+	p = messagesPage(t, c.Request(map[string]any{"action": "get_conversation_messages", "sessionId": sid, "limit": "5"}))
+	if n := len(p.Messages); n != 6 {
 		t.Fatalf("ill-typed limit defaults to 50, got %d", n)
 	}
 	if ev := c.Request(map[string]any{"action": "get_conversation_messages"}); ev.Message() != "missing 'sessionId'" {
@@ -73,37 +92,40 @@ func TestConversationMessagesPageNewestFirst(t *testing.T) {
 func TestListAndRenameConversations(t *testing.T) {
 	e := newEnv(t, fixture.Agent{}, nil)
 	c, first := e.session()
-	if ev := c.Request(map[string]any{"action": "list_conversations", "requestId": "l"}); len(ev.Data()["conversations"].([]any)) != 0 {
-		t.Fatalf("conversation without messages listed: %s", ev.Raw)
+	if convs := conversations(t, c.Request(map[string]any{"action": "list_conversations", "requestId": "l"})); len(convs) != 0 {
+		t.Fatalf("conversation without messages listed: %+v", convs)
 	}
 	e.gw.Push(textReply("a"), textReply("b"))
 	c.Terminal(send(t, c, first.Str("sessionId"), "  What   are your\nhours? This question is long enough to be cut at sixty chars"))
 	second := c.Request(map[string]any{"action": "create_conversation_session", "agentId": e.agent.ID.String()})
 	c.Terminal(send(t, c, second.Str("sessionId"), "second"))
 
-	ev := c.Request(map[string]any{"action": "list_conversations", "requestId": "l"})
-	convs := ev.Data()["conversations"].([]any)
-	if ev.Message() != "Conversations" || len(convs) != 2 {
-		t.Fatalf("list: %s", ev.Raw)
+	convs := conversations(t, c.Request(map[string]any{"action": "list_conversations", "requestId": "l"}))
+	if len(convs) != 2 {
+		t.Fatalf("list: %+v", convs)
 	}
-	top, next := convs[0].(map[string]any), convs[1].(map[string]any)
-	if top["conversationId"] != second.Str("conversationId") || top["title"] != "second" || top["messageCount"] != float64(2) {
-		t.Fatalf("most recent first: %v", top)
+	want := []wstest.Conversation{
+		{ConversationID: second.Str("conversationId"), Title: "second", MessageCount: 2}, // most recent first
+		{ConversationID: first.Str("conversationId"), Title: "What are your hours? This question is long enough to be cut …", MessageCount: 2},
 	}
-	if next["title"] != "What are your hours? This question is long enough to be cut …" {
-		t.Fatalf("derived title %q", next["title"])
+	for i := range convs {
+		if len(convs[i].UpdatedAt) != 24 {
+			t.Fatalf("updatedAt %q", convs[i].UpdatedAt)
+		}
+		want[i].UpdatedAt = convs[i].UpdatedAt
+	}
+	if diff := cmp.Diff(want, convs); diff != "" {
+		t.Fatalf("list (-want +got):\n%s", diff)
 	}
 	ren := c.Request(map[string]any{"action": "rename_conversation", "requestId": "n", "conversationId": first.Str("conversationId"), "title": "  \"Opening\n hours\"  "})
 	if ren.Message() != "Conversation renamed" || ren.Str("title") != "Opening hours" {
 		t.Fatalf("rename: %s", ren.Raw)
 	}
-	ev = c.Request(map[string]any{"action": "list_conversations", "limit": 1, "agentId": e.agent.ID.String()})
-	if convs := ev.Data()["conversations"].([]any); len(convs) != 1 {
-		t.Fatalf("limit 1: %s", ev.Raw)
+	if convs := conversations(t, c.Request(map[string]any{"action": "list_conversations", "limit": 1, "agentId": e.agent.ID.String()})); len(convs) != 1 {
+		t.Fatalf("limit 1: %+v", convs)
 	}
-	ev = c.Request(map[string]any{"action": "list_conversations"})
-	if ev.Data()["conversations"].([]any)[1].(map[string]any)["title"] != "Opening hours" {
-		t.Fatalf("renamed title not listed: %s", ev.Raw)
+	if convs := conversations(t, c.Request(map[string]any{"action": "list_conversations"})); convs[1].Title != "Opening hours" {
+		t.Fatalf("renamed title not listed: %+v", convs)
 	}
 	for _, f := range []map[string]any{
 		{"action": "rename_conversation", "title": "x"},
@@ -114,7 +136,7 @@ func TestListAndRenameConversations(t *testing.T) {
 		}
 	}
 	// Another anonymous visitor sees none of them.
-	if ev := e.dial(nil).Request(map[string]any{"action": "list_conversations"}); len(ev.Data()["conversations"].([]any)) != 0 {
-		t.Fatalf("another visitor lists: %s", ev.Raw)
+	if convs := conversations(t, e.dial(nil).Request(map[string]any{"action": "list_conversations"})); len(convs) != 0 {
+		t.Fatalf("another visitor lists: %+v", convs)
 	}
 }

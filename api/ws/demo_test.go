@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
 
 	"github.com/switchboard-dev/switchboard/api/ws/wstest"
@@ -84,49 +85,24 @@ func (e *demoEnv) usage(r string) demoUsage {
 	return u
 }
 
-// reply is the eventual_response of a turn: its text, citations and usage.
-type reply struct {
-	Text      string
-	Citations []struct {
-		ID, Title, URL, Snippet string
+// demoReply decodes a turn's eventual_response, which holds one part streamed as its
+// tokens, and returns that part's text with the whole reply.
+func demoReply(t *testing.T, evs []wstest.Event) (string, wstest.Reply) {
+	t.Helper()
+	r := reply(t, evs[len(evs)-1])
+	if len(r.Response.ResponseParts) != 1 {
+		t.Fatalf("responseParts %q, want one", r.Response.ResponseParts)
 	}
-	Usage struct {
-		PromptTokens, CompletionTokens int64
-		CostUsd                        float64
+	text := r.Response.ResponseParts[0]
+	if got := tokens(evs); got != text {
+		t.Fatalf("tokens %q differ from the reply %q", got, text)
 	}
+	return text, r
 }
 
-func replyOf(t *testing.T, evs []wstest.Event) reply {
-	t.Helper()
-	last := evs[len(evs)-1]
-	if last.Type() != "eventual_response" {
-		t.Fatalf("turn ended with %s", last.Raw)
-	}
-	var r reply
-	resp, _ := json.Marshal(last.Inner())
-	var body struct {
-		Response struct {
-			ResponseParts []string `json:"responseParts"`
-		} `json:"response"`
-		Citations json.RawMessage `json:"citations"`
-		Usage     json.RawMessage `json:"usage"`
-	}
-	if err := json.Unmarshal(resp, &body); err != nil || len(body.Response.ResponseParts) != 1 {
-		t.Fatalf("response %s: %v", resp, err)
-	}
-	r.Text = body.Response.ResponseParts[0]
-	if body.Citations != nil {
-		if err := json.Unmarshal(body.Citations, &r.Citations); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := json.Unmarshal(body.Usage, &r.Usage); err != nil {
-		t.Fatalf("usage %s: %v", body.Usage, err)
-	}
-	if got := tokens(evs); got != r.Text {
-		t.Fatalf("tokens %q differ from the reply %q", got, r.Text)
-	}
-	return r
+// searchCall is the stream_chunk of the demo model's knowledge_search for query.
+func searchCall(r, query string) wstest.Envelope[wstest.Chunk] {
+	return wstest.CallChunk(r, wstest.ToolCall{Name: "knowledge_search", Arguments: map[string]any{"query": query}})
 }
 
 func TestDemoModelAnswersFromTheSeededKnowledgeWithQuotesAndCitations(t *testing.T) {
@@ -136,22 +112,28 @@ func TestDemoModelAnswersFromTheSeededKnowledgeWithQuotesAndCitations(t *testing
 	evs := c.Terminal(r)
 
 	// knowledge_search is a real tool call, visible in the stream, before the answer.
-	ch := chunks(evs)
-	if len(ch) != 2 || ch[0]["toolCall"].(map[string]any)["name"] != "knowledge_search" ||
-		ch[0]["toolCall"].(map[string]any)["arguments"].(map[string]any)["query"] != "How do I embed the widget?" {
-		t.Fatalf("chunks %v", ch)
+	ch := chunks(t, evs)
+	if len(ch) != 2 {
+		t.Fatalf("chunks %+v, want the call and its result", ch)
 	}
-	if res := ch[1]["toolResult"].(map[string]any); res["isError"] != false || !strings.Contains(res["result"].(string), "switchboard-demo:embed-the-widget") {
-		t.Fatalf("tool result %v", res)
+	if diff := cmp.Diff(searchCall(r, "How do I embed the widget?"), ch[0]); diff != "" {
+		t.Fatalf("knowledge_search call (-want +got):\n%s", diff)
 	}
-	got := replyOf(t, evs)
+	if res := toolResult(t, ch[1]); res.Name != "knowledge_search" || res.IsError || !strings.Contains(res.Result, "switchboard-demo:embed-the-widget") {
+		t.Fatalf("tool result %+v", res)
+	}
+	text, got := demoReply(t, evs)
 	const quote = "> To embed the widget on your website, add one script tag to every page that should show the chat: `<script src=\"https://chat.example.com/widget.js\" data-agent-id=\"AGENT_ID\" async></script>`."
-	if !strings.Contains(got.Text, quote) || !strings.Contains(got.Text, "[How to embed the widget](https://github.com/switchboard-dev/switchboard/blob/main/README.md)") {
-		t.Fatalf("reply:\n%s", got.Text)
+	if !strings.Contains(text, quote) || !strings.Contains(text, "[How to embed the widget](https://github.com/switchboard-dev/switchboard/blob/main/README.md)") {
+		t.Fatalf("reply:\n%s", text)
 	}
-	if len(got.Citations) == 0 || got.Citations[0].ID != "switchboard-demo:embed-the-widget" || got.Citations[0].Title != "How to embed the widget" ||
-		got.Citations[0].URL != "https://github.com/switchboard-dev/switchboard/blob/main/README.md" ||
-		!strings.HasPrefix(got.Citations[0].Snippet, "To embed the widget on your website") || len([]rune(got.Citations[0].Snippet)) > 281 {
+	if len(got.Citations) == 0 {
+		t.Fatal("no citations")
+	}
+	c0 := got.Citations[0]
+	if c0.ID != "switchboard-demo:embed-the-widget" || c0.Title != "How to embed the widget" ||
+		c0.URL == nil || *c0.URL != "https://github.com/switchboard-dev/switchboard/blob/main/README.md" ||
+		!strings.HasPrefix(c0.Snippet, "To embed the widget on your website") || len([]rune(c0.Snippet)) > 281 {
 		t.Fatalf("citations %+v", got.Citations)
 	}
 
@@ -159,14 +141,14 @@ func TestDemoModelAnswersFromTheSeededKnowledgeWithQuotesAndCitations(t *testing
 	if u.Model != "switchboard-demo" || u.Cost != 0 || !u.KeyIsNull || u.TokensEst || u.Outcome != "completed" || u.Prompt == 0 || u.Completion == 0 {
 		t.Fatalf("usage row %+v", u)
 	}
-	if got.Usage.PromptTokens != u.Prompt || got.Usage.CompletionTokens != u.Completion || got.Usage.CostUsd != 0 {
-		t.Fatalf("eventual usage %+v, row %+v", got.Usage, u)
+	if diff := cmp.Diff(wstest.Usage{PromptTokens: u.Prompt, CompletionTokens: u.Completion}, got.Usage); diff != "" {
+		t.Fatalf("eventual usage against the row (-want +got):\n%s", diff)
 	}
 
 	// The same question in another conversation gets the same bytes.
 	c2, sid2 := e.session()
-	if again := replyOf(t, c2.Terminal(send(t, c2, sid2, "How do I embed the widget?"))); again.Text != got.Text {
-		t.Fatalf("a second asking differs:\n%s\n---\n%s", again.Text, got.Text)
+	if again, _ := demoReply(t, c2.Terminal(send(t, c2, sid2, "How do I embed the widget?"))); again != text {
+		t.Fatalf("a second asking differs:\n%s\n---\n%s", again, text)
 	}
 }
 
@@ -175,11 +157,15 @@ func TestDemoModelSaysSoWhenNothingMatches(t *testing.T) {
 	c, sid := e.session()
 	r := send(t, c, sid, "What is the capital of Peru?")
 	evs := c.Terminal(r)
-	if ch := chunks(evs); len(ch) != 2 || ch[1]["toolResult"].(map[string]any)["result"] != "[]" {
-		t.Fatalf("chunks %v", ch)
+	want := []wstest.Envelope[wstest.Chunk]{
+		searchCall(r, "What is the capital of Peru?"),
+		wstest.ResultChunk(r, wstest.ToolResult{Name: "knowledge_search", Result: "[]"}),
 	}
-	got := replyOf(t, evs)
-	if !strings.HasPrefix(got.Text, "I found nothing about that in this organization's knowledge base") || len(got.Citations) != 0 {
+	if diff := cmp.Diff(want, chunks(t, evs)); diff != "" {
+		t.Fatalf("chunks (-want +got):\n%s", diff)
+	}
+	text, got := demoReply(t, evs)
+	if !strings.HasPrefix(text, "I found nothing about that in this organization's knowledge base") || len(got.Citations) != 0 {
 		t.Fatalf("reply %+v", got)
 	}
 	if u := e.usage(r); u.Model != "switchboard-demo" || u.Cost != 0 {
@@ -193,35 +179,52 @@ func TestDemoModelRunsTheSeededToolThroughApproveAndDeny(t *testing.T) {
 	for _, approved := range []bool{true, false} {
 		r := send(t, c, sid, `/tool create_ticket {"subject":"test"}`)
 		w := c.Next()
-		if w.Type() != "write_confirmation_required" || w.Inner()["toolId"] != "create_ticket" ||
-			w.Inner()["arguments"].(map[string]any)["subject"] != "test" {
+		if w.Type() != "write_confirmation_required" {
 			t.Fatalf("expected the park: %s", w.Raw)
 		}
-		if held := c.Next(); held.Type() != "stream_chunk" || chunks([]wstest.Event{held})[0]["toolCall"] == nil {
+		park := wstest.Decode[wstest.Wrapped[wstest.Confirmation]](t, w)
+		approvalID := park.Data.Data.ApprovalID
+		args := map[string]any{"subject": "test"}
+		wantPark := wstest.Envelope[wstest.Wrapped[wstest.Confirmation]]{Type: "write_confirmation_required", RequestID: r,
+			Data: wstest.Wrapped[wstest.Confirmation]{RequestID: r, Data: wstest.Confirmation{
+				ToolID: "create_ticket", ActionDescription: "The agent wants to run 'create_ticket'. Allow?", ApprovalID: approvalID, Arguments: args,
+			}}}
+		if diff := cmp.Diff(wantPark, park); diff != "" {
+			t.Fatalf("write_confirmation_required (-want +got):\n%s", diff)
+		}
+		held := c.Next()
+		if held.Type() != "stream_chunk" {
 			t.Fatalf("held-back toolCall: %s", held.Raw)
 		}
+		if diff := cmp.Diff(wstest.CallChunk(r, wstest.ToolCall{Name: "create_ticket", Arguments: args}), wstest.Decode[wstest.Chunk](t, held)); diff != "" {
+			t.Fatalf("held-back toolCall (-want +got):\n%s", diff)
+		}
+		verdict := map[bool]string{true: "Tool action approved", false: "Tool action rejected"}[approved]
+		wantAck := wstest.Envelope[wstest.ConfirmAck]{Type: "immediate_response", RequestID: "cf", Status: 200, Message: verdict,
+			Data: wstest.ConfirmAck{SessionID: sid, Approved: approved, ApprovalID: approvalID}}
 		ack := c.Request(map[string]any{"action": "confirm_tool_action", "requestId": "cf", "sessionId": sid, "approved": approved})
-		if ack.Status() != 200 {
-			t.Fatalf("confirm: %s", ack.Raw)
+		if diff := cmp.Diff(wantAck, wstest.Decode[wstest.ConfirmAck](t, ack)); diff != "" {
+			t.Fatalf("ack (-want +got):\n%s", diff)
 		}
 		evs := c.Terminal(r)
-		res := chunks(evs)[0]["toolResult"].(map[string]any)
-		got := replyOf(t, evs)
+		res := toolResult(t, chunks(t, evs)[0])
+		text, _ := demoReply(t, evs)
 		if approved {
 			var ticket map[string]string
-			if res["isError"] != false || json.Unmarshal([]byte(res["result"].(string)), &ticket) != nil ||
+			if res.Name != "create_ticket" || res.IsError || json.Unmarshal([]byte(res.Result), &ticket) != nil ||
 				!strings.HasPrefix(ticket["ticket"], "DEMO-") || ticket["subject"] != "test" || ticket["status"] != "open" {
-				t.Fatalf("approved result %v", res)
+				t.Fatalf("approved result %+v", res)
 			}
-			if !strings.HasPrefix(got.Text, "I called `create_ticket`. It answered:") || !strings.Contains(got.Text, ticket["ticket"]) {
-				t.Fatalf("approved reply:\n%s", got.Text)
+			if !strings.HasPrefix(text, "I called `create_ticket`. It answered:") || !strings.Contains(text, ticket["ticket"]) {
+				t.Fatalf("approved reply:\n%s", text)
 			}
 		} else {
-			if res["isError"] != true || res["result"] != "Denied: the user rejected this action." {
-				t.Fatalf("denied result %v", res)
+			want := wstest.ToolResult{Name: "create_ticket", IsError: true, Result: "Denied: the user rejected this action."}
+			if diff := cmp.Diff(want, res); diff != "" {
+				t.Fatalf("denied result (-want +got):\n%s", diff)
 			}
-			if got.Text != "The tool `create_ticket` did not run to completion:\n\n> Denied: the user rejected this action." {
-				t.Fatalf("denied reply:\n%s", got.Text)
+			if text != "The tool `create_ticket` did not run to completion:\n\n> Denied: the user rejected this action." {
+				t.Fatalf("denied reply:\n%s", text)
 			}
 		}
 		if u := e.usage(r); u.Model != "switchboard-demo" || u.Cost != 0 || !u.KeyIsNull {
@@ -241,9 +244,9 @@ func TestAnAgentWhoseModelIsSwitchboardDemoNeverReachesTheGateway(t *testing.T) 
 	c, ack := e.session()
 	for range 2 {
 		r := send(t, c, ack.Str("sessionId"), "Hello!")
-		got := replyOf(t, c.Terminal(r))
-		if !strings.Contains(got.Text, "offline demo model") || e.gw.RequestCount() != 0 {
-			t.Fatalf("reply %q, %d gateway requests", got.Text, e.gw.RequestCount())
+		text, _ := demoReply(t, c.Terminal(r))
+		if !strings.Contains(text, "offline demo model") || e.gw.RequestCount() != 0 {
+			t.Fatalf("reply %q, %d gateway requests", text, e.gw.RequestCount())
 		}
 		var model string
 		var keyIsNull bool

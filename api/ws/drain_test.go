@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/fasthttp/websocket"
+
+	"github.com/switchboard-dev/switchboard/api/ws/wstest"
 	"github.com/switchboard-dev/switchboard/testkit"
 )
 
@@ -19,13 +21,10 @@ func TestDrainRefusesNewWorkAndEndsParkedTurnsAtTheDeadline(t *testing.T) {
 		ev := other.Request(map[string]any{"action": "create_conversation_session", "requestId": "d1", "agentId": p.agent.ID.String()})
 		return ev.Code() == "SERVER_SHUTTING_DOWN" && ev.Message() == "server is shutting down; reconnect and retry" && ev.RequestID() == "d1"
 	})
-	if ev := other.Request(map[string]any{"action": "send_message", "requestId": "d2", "sessionId": ack.Str("sessionId"), "message": "hi"}); ev.Code() != "SERVER_SHUTTING_DOWN" || ev.RequestID() != "d2" {
-		t.Fatalf("send_message while draining: %s", ev.Raw)
-	}
+	ev := other.Request(map[string]any{"action": "send_message", "requestId": "d2", "sessionId": ack.Str("sessionId"), "message": "hi"})
+	wstest.RequireError(t, ev, "d2", "SERVER_SHUTTING_DOWN", "server is shutting down; reconnect and retry")
 	evs := p.c.Terminal(p.r)
-	if last := evs[len(evs)-1]; last.Code() != "AGENT_ERROR" || last.Message() != "agent turn failed: server is shutting down" {
-		t.Fatalf("terminal %s", last.Raw)
-	}
+	wstest.RequireError(t, evs[len(evs)-1], p.r, "AGENT_ERROR", "agent turn failed: server is shutting down")
 	if _, err := p.c.TryNext(5e9); !websocket.IsCloseError(err, websocket.CloseGoingAway) {
 		t.Fatalf("socket not closed with 1001: %v", err)
 	}

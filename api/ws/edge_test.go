@@ -2,13 +2,13 @@ package ws_test
 
 import (
 	"math/rand/v2"
-
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/fasthttp/websocket"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/switchboard-dev/switchboard/api/ws/wstest"
 	"github.com/switchboard-dev/switchboard/llm/llmtest"
@@ -86,23 +86,20 @@ func TestAHugeDeltaIsSplitIntoTokensUnder1MiB(t *testing.T) {
 	c, ack := e.session()
 	r := send(t, c, ack.Str("sessionId"), "go")
 	evs := c.Terminal(r)
-	tokens := 0
+	n := 0
 	for _, ev := range evs {
 		if len(ev.Raw) > 1<<20 {
 			t.Fatalf("a %s of %d bytes", ev.Type(), len(ev.Raw))
 		}
 		if ev.Type() == "stream_token" {
-			tokens++
+			n++
 		}
 	}
-	last := evs[len(evs)-1]
-	parts, _ := last.Inner()["response"].(map[string]any)["responseParts"].([]any)
-	if last.Type() != "eventual_response" || len(parts) != 1 || parts[0] != huge || tokensOf(evs) != huge || tokens < 2 {
-		t.Fatalf("%d tokens, ended with %s", tokens, last.Type())
+	parts := reply(t, evs[len(evs)-1]).Response.ResponseParts
+	if len(parts) != 1 || parts[0] != huge || tokens(evs) != huge || n < 2 {
+		t.Fatalf("%d tokens; the reply has %d parts, or they differ from the delta", n, len(parts))
 	}
 }
-
-func tokensOf(evs []wstest.Event) string { return tokens(evs) }
 
 // An approval stores its arguments: at most 64 KiB as stored (ADMIN-API §9.8). Arguments
 // under 64 KiB as sent but over it as PostgreSQL prints them never park.
@@ -113,23 +110,24 @@ func TestApprovalArgumentsOver64KiBAsStoredNeverPark(t *testing.T) {
 	args := `{"a":[` + strings.Repeat("1,", 32000) + `1]}` // 64,008 bytes; 96,009 as jsonb text
 	e.gw.Push(llmtest.ToolCalls(llmtest.Call{ID: "c1", Name: "refund", Arguments: args}), textReply("Could not do it."))
 	c, ack := e.session()
-	evs := c.Terminal(send(t, c, ack.Str("sessionId"), "refund me"))
-	ch := chunks(evs)
-	if len(ch) != 2 || types(evs)[len(evs)-1] != "eventual_response" {
+	r := send(t, c, ack.Str("sessionId"), "refund me")
+	evs := c.Terminal(r)
+	if last := evs[len(evs)-1]; last.Type() != "eventual_response" {
 		t.Fatalf("events %v", types(evs))
 	}
-	call := ch[0]["toolCall"].(map[string]any)
-	res := ch[1]["toolResult"].(map[string]any)
-	if len(call["arguments"].(map[string]any)) != 0 || res["isError"] != true ||
-		res["result"] != "Error: invalid tool arguments: arguments exceed 65536 bytes" {
-		t.Fatalf("toolCall %v, toolResult %v", call, res)
+	want := []wstest.Envelope[wstest.Chunk]{
+		wstest.CallChunk(r, wstest.ToolCall{Name: "refund", Arguments: map[string]any{}}),
+		wstest.ResultChunk(r, wstest.ToolResult{Name: "refund", IsError: true, Result: "Error: invalid tool arguments: arguments exceed 65536 bytes"}),
+	}
+	if diff := cmp.Diff(want, chunks(t, evs)); diff != "" {
+		t.Fatalf("chunks (-want +got):\n%s", diff)
 	}
 	for _, ev := range evs {
 		if ev.Type() == "write_confirmation_required" {
 			t.Fatal("it parked")
 		}
 	}
-	if count(t, e, `SELECT count(*) FROM pending_approvals`) != 0 || len(ts.calls) != 0 {
+	if count(t, e, `SELECT count(*) FROM pending_approvals`) != 0 || len(ts.Calls()) != 0 {
 		t.Fatal("an approval was stored or the tool was called")
 	}
 }

@@ -80,10 +80,8 @@ func TestSupportsAreCappedDeduplicatedAndInherited(t *testing.T) {
 	}
 	before := rows()
 	for _, bad := range [][]any{many, {"ok", ""}, {strings.Repeat("é", 65)}} {
-		ev := create(e, c, map[string]any{"supports": bad})
-		if ev.Code() != "VALIDATION_ERROR" || ev.Message() != "'supports' must hold at most 32 strings of 1 to 64 characters" {
-			t.Fatalf("supports %d entries: %s", len(bad), ev.Raw)
-		}
+		wstest.RequireError(t, create(e, c, map[string]any{"supports": bad}), "c", "VALIDATION_ERROR",
+			"'supports' must hold at most 32 strings of 1 to 64 characters")
 	}
 	if rows() != before {
 		t.Fatal("a refused create wrote rows")
@@ -157,9 +155,12 @@ func TestMetadataIsMeasuredAsStored(t *testing.T) {
 		{"a huge exponent", `{"n":1e100000}`, false},
 		{"a small exponent", `{"n":1.5e3}`, true},
 	} {
-		c.SendRaw(1, []byte(`{"action":"create_conversation_session","requestId":"m","agentId":"`+e.agent.ID.String()+`","metadata":`+tc.metadata+`}`))
+		// The case's name is the requestId, so that a failure names the case.
+		c.SendRaw(1, []byte(`{"action":"create_conversation_session","requestId":"`+tc.name+`","agentId":"`+e.agent.ID.String()+`","metadata":`+tc.metadata+`}`))
 		ev := c.Next()
-		if tc.ok != (ev.Status() == 200) || (!tc.ok && ev.Message() != "'metadata' must be at most 16384 bytes") {
+		if !tc.ok {
+			wstest.RequireError(t, ev, tc.name, "VALIDATION_ERROR", "'metadata' must be at most 16384 bytes")
+		} else if ev.Type() != "immediate_response" || ev.Status() != 200 {
 			t.Fatalf("%s: %s", tc.name, ev.Raw)
 		}
 	}

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/switchboard-dev/switchboard/api/ws/wstest"
 	"github.com/switchboard-dev/switchboard/llm/llmtest"
 	"github.com/switchboard-dev/switchboard/testkit/fixture"
@@ -141,16 +143,12 @@ func TestCompatibilityLine64ArgumentAndReplyCaps(t *testing.T) {
 			t.Fatalf("an oversized call parked: %s", ev.Raw)
 		}
 	}
-	ch := chunks(evs)
-	if len(ch) != 2 {
-		t.Fatalf("events %v", types(evs))
+	want := []wstest.Envelope[wstest.Chunk]{
+		wstest.CallChunk(r, wstest.ToolCall{Name: "lookup", Arguments: map[string]any{}}), // oversized arguments are shown as {}
+		wstest.ResultChunk(r, wstest.ToolResult{Name: "lookup", IsError: true, Result: "Error: invalid tool arguments: arguments exceed 65536 bytes"}),
 	}
-	call, res := ch[0]["toolCall"].(map[string]any), ch[1]["toolResult"].(map[string]any)
-	if args, ok := call["arguments"].(map[string]any); !ok || len(args) != 0 || call["name"] != "lookup" {
-		t.Errorf("toolCall %v, want arguments {}", call)
-	}
-	if res["isError"] != true || res["result"] != "Error: invalid tool arguments: arguments exceed 65536 bytes" {
-		t.Errorf("toolResult %v", res)
+	if diff := cmp.Diff(want, chunks(t, evs)); diff != "" {
+		t.Errorf("chunks (-want +got):\n%s", diff)
 	}
 	if n := len(ts.Calls()); n != 0 {
 		t.Errorf("the tool was called %d times", n)
@@ -206,11 +204,14 @@ func TestReplyWithNULIsStoredAsStreamed(t *testing.T) {
 		t.Fatalf("turn ended with %s", last.Raw)
 	}
 	want := "before\uFFFDafter"
-	parts := last.Inner()["response"].(map[string]any)["responseParts"].([]any)
-	if tokens(evs) != want || parts[0] != want {
-		t.Fatalf("tokens %q, reply %q, want %q", tokens(evs), parts[0], want)
+	got := reply(t, last)
+	if tokens(evs) != want {
+		t.Fatalf("tokens %q, want %q", tokens(evs), want)
 	}
-	if n := count(t, e, `SELECT count(*) FROM messages WHERE id = $1 AND text = $2`, last.Inner()["messageId"], want); n != 1 {
+	if diff := cmp.Diff([]string{want}, got.Response.ResponseParts); diff != "" {
+		t.Fatalf("reply parts (-want +got):\n%s", diff)
+	}
+	if n := count(t, e, `SELECT count(*) FROM messages WHERE id = $1 AND text = $2`, got.MessageID, want); n != 1 {
 		t.Fatal("the reply was not stored as streamed")
 	}
 }

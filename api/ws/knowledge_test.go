@@ -10,8 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/google/uuid"
 
+	"github.com/switchboard-dev/switchboard/api/admin/admintest"
 	"github.com/switchboard-dev/switchboard/api/ws/wstest"
 	"github.com/switchboard-dev/switchboard/llm/llmtest"
 	"github.com/switchboard-dev/switchboard/testkit"
@@ -21,8 +24,8 @@ import (
 // End-to-end knowledge: documents go in through the admin API, a worker indexes them, and
 // a widget turn retrieves them (knowledge context and knowledge_search) and cites them.
 
-// admin calls the admin API as an admin JWT of org and decodes the JSON answer.
-func (e *env) admin(org uuid.UUID, method, path string, body any) (int, map[string]any) {
+// admin calls the admin API as an admin JWT of org and returns the status and the body.
+func (e *env) admin(org uuid.UUID, method, path string, body any) (int, []byte) {
 	e.t.Helper()
 	var rd io.Reader
 	if body != nil {
@@ -45,33 +48,33 @@ func (e *env) admin(org uuid.UUID, method, path string, body any) (int, map[stri
 		e.t.Fatal(err)
 	}
 	defer res.Body.Close()
-	var out map[string]any
-	raw, _ := io.ReadAll(res.Body)
-	if len(raw) > 0 {
-		if err := json.Unmarshal(raw, &out); err != nil {
-			e.t.Fatalf("%s %s: %s", method, path, raw)
-		}
+	raw, err := io.ReadAll(res.Body)
+	if err != nil {
+		e.t.Fatalf("%s %s: %v", method, path, err)
 	}
-	return res.StatusCode, out
+	return res.StatusCode, raw
 }
 
 // ingest pushes docs into set of org through the API and waits for the run, returning it.
-func (e *env) ingest(org uuid.UUID, set string, docs ...map[string]any) map[string]any {
+func (e *env) ingest(org uuid.UUID, set string, docs ...map[string]any) admintest.Run {
 	e.t.Helper()
 	status, body := e.admin(org, "POST", "/admin/document-sets/"+set+"/documents", map[string]any{"documents": docs})
 	if status != 202 {
-		e.t.Fatalf("ingest: %d %v", status, body)
+		e.t.Fatalf("ingest: %d %s", status, body)
 	}
-	id := body["run"].(map[string]any)["id"].(string)
-	var run map[string]any
+	id := testkit.DecodeJSON[admintest.Ingested](e.t, body).Run.ID
+	var run admintest.Run
 	testkit.Eventually(e.t, "run "+id+" to end", func() bool {
-		_, r := e.admin(org, "GET", "/admin/indexing/runs/"+id, nil)
-		run = r["run"].(map[string]any)
-		switch run["status"] {
+		status, body := e.admin(org, "GET", "/admin/indexing/runs/"+id, nil)
+		if status != 200 {
+			e.t.Fatalf("run %s: %d %s", id, status, body)
+		}
+		run = testkit.DecodeJSON[admintest.RunAnswer](e.t, body).Run
+		switch run.Status {
 		case "succeeded":
 			return true
 		case "failed", "cancelled":
-			e.t.Fatalf("ingestion run %v", run)
+			e.t.Fatalf("ingestion run %+v", run)
 		}
 		return false
 	})
@@ -82,17 +85,12 @@ func (e *env) ingest(org uuid.UUID, set string, docs ...map[string]any) map[stri
 // citations key was present.
 func citedIDs(t *testing.T, ev wstest.Event) ([]string, bool) {
 	t.Helper()
-	if ev.Type() != "eventual_response" {
-		t.Fatalf("terminal event %s", ev.Raw)
-	}
-	raw, ok := ev.Inner()["citations"]
+	cites := reply(t, ev).Citations
 	var ids []string
-	if ok {
-		for _, c := range raw.([]any) {
-			ids = append(ids, c.(map[string]any)["id"].(string))
-		}
+	for _, c := range cites {
+		ids = append(ids, c.ID)
 	}
-	return ids, ok
+	return ids, cites != nil
 }
 
 // searchResultIDs decodes a knowledge_search result as the model received it.
@@ -137,7 +135,7 @@ func TestTurnAnswersFromIngestedDocumentsAndCitesThem(t *testing.T) {
 	// A set the agent does not search mentions the same words.
 	e.ingest(e.org, "internal", map[string]any{"id": "internal-returns", "title": "Internal", "content": "The return policy review is due in March."})
 	if status, body := e.admin(e.org, "PUT", "/admin/agents/"+e.agent.ID.String(), map[string]any{"name": "Support", "documentSets": []string{"support"}}); status != 200 {
-		t.Fatalf("restrict the agent's sets: %d %v", status, body)
+		t.Fatalf("restrict the agent's sets: %d %s", status, body)
 	}
 
 	before := e.gw.RequestCount()
@@ -152,14 +150,17 @@ func TestTurnAnswersFromIngestedDocumentsAndCitesThem(t *testing.T) {
 	if !slices.Equal(ids, []string{"return-policy", "shipping"}) {
 		t.Fatalf("citations %v: %s", ids, last.Raw)
 	}
-	cites := last.Inner()["citations"].([]any)
-	first, second := cites[0].(map[string]any), cites[1].(map[string]any)
-	if first["title"] != "Return policy" || first["url"] != "https://shop.example.com/returns" ||
-		first["snippet"] != "Returns are accepted within 30 days of delivery, in the original packaging." || first["score"].(float64) <= 0 {
-		t.Fatalf("citation %v", first)
+	cites := reply(t, last).Citations
+	url := "https://shop.example.com/returns"
+	want := []wstest.Citation{
+		{ID: "return-policy", Title: "Return policy", URL: &url, Snippet: "Returns are accepted within 30 days of delivery, in the original packaging."},
+		{ID: "shipping", Title: "Shipping times"}, // a document without a URL is cited without one
 	}
-	if _, has := second["url"]; has || second["title"] != "Shipping times" {
-		t.Fatalf("a document without a URL is cited with one: %v", second)
+	if diff := cmp.Diff(want, cites, cmpopts.IgnoreFields(wstest.Citation{}, "Score", "Snippet")); diff != "" {
+		t.Fatalf("citations (-want +got):\n%s", diff)
+	}
+	if cites[0].Snippet != want[0].Snippet || cites[0].Score <= 0 {
+		t.Fatalf("first citation %+v: want the document's text and a positive score", cites[0])
 	}
 
 	// The model received the retrieved text as context, and the tool's hits as JSON.
@@ -185,14 +186,13 @@ func TestTurnAnswersFromIngestedDocumentsAndCitesThem(t *testing.T) {
 	if got := searchResultIDs(t, toolMsg.Content); !slices.Equal(got, []string{"shipping"}) || strings.Contains(toolMsg.Content, `"url"`) {
 		t.Fatalf("tool result %s", toolMsg.Content)
 	}
-	ch := chunks(evs)
-	if res := ch[1]["toolResult"].(map[string]any); res["isError"] != false || !strings.HasPrefix(res["result"].(string), `[{"docId":"shipping"`) {
-		t.Fatalf("toolResult chunk %v", ch[1])
+	if res := toolResult(t, chunks(t, evs)[1]); res.IsError || !strings.HasPrefix(res.Result, `[{"docId":"shipping"`) {
+		t.Fatalf("toolResult chunk %+v", res)
 	}
 
 	// With knowledge_search out of the org's defaultTools there is neither context nor tool.
 	if status, body := e.admin(e.org, "PUT", "/admin/settings", map[string]any{"model": "gpt-4o-mini", "systemPrompt": "Be brief.", "defaultTools": []string{}}); status != 200 {
-		t.Fatalf("settings: %d %v", status, body)
+		t.Fatalf("settings: %d %s", status, body)
 	}
 	before = e.gw.RequestCount()
 	e.gw.Push(textReply("I don't know."))
@@ -327,12 +327,12 @@ func TestReindexingAndDeletionReachRetrievalAtOnce(t *testing.T) {
 		t.Fatalf("before: %v %q", ids, sys)
 	}
 
-	if run := e.ingest(e.org, "kb", hours); run["documentsSkipped"] != 1.0 || run["documentsIndexed"] != 0.0 {
-		t.Fatalf("unchanged content was indexed again: %v", run)
+	if run := e.ingest(e.org, "kb", hours); run.DocumentsSkipped != 1 || run.DocumentsIndexed != 0 {
+		t.Fatalf("unchanged content was indexed again: %+v", run)
 	}
 	changed := map[string]any{"id": "hours", "title": "Opening hours", "content": "The boutique welcomes visitors from ten."}
-	if run := e.ingest(e.org, "kb", changed); run["documentsIndexed"] != 1.0 {
-		t.Fatalf("changed content was not indexed: %v", run)
+	if run := e.ingest(e.org, "kb", changed); run.DocumentsIndexed != 1 {
+		t.Fatalf("changed content was not indexed: %+v", run)
 	}
 	if ids, sys := ask("When does the shop open?"); len(ids) != 0 || strings.Contains(sys, "opens at nine") {
 		t.Fatalf("old chunks still retrieved: %v %q", ids, sys)
@@ -342,7 +342,7 @@ func TestReindexingAndDeletionReachRetrievalAtOnce(t *testing.T) {
 	}
 
 	if status, body := e.admin(e.org, "DELETE", "/admin/documents/hours", nil); status != 204 {
-		t.Fatalf("delete: %d %v", status, body)
+		t.Fatalf("delete: %d %s", status, body)
 	}
 	ids, sys := ask("Which visitors does the boutique welcome?")
 	if len(ids) != 0 || strings.Contains(sys, "boutique") {

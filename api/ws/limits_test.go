@@ -1,7 +1,6 @@
 package ws_test
 
 import (
-	"encoding/json"
 	"io"
 	"net/http"
 	"strconv"
@@ -9,7 +8,9 @@ import (
 	"time"
 
 	"github.com/fasthttp/websocket"
+	"github.com/google/go-cmp/cmp"
 
+	"github.com/switchboard-dev/switchboard/api/admin/admintest"
 	"github.com/switchboard-dev/switchboard/api/ws/wstest"
 	"github.com/switchboard-dev/switchboard/testkit"
 	"github.com/switchboard-dev/switchboard/testkit/fixture"
@@ -33,21 +34,8 @@ func with(base map[string]string, kv ...string) map[string]string {
 type refusal struct {
 	status     int
 	retryAfter string
-	body       struct {
-		Type  string
-		Error struct {
-			Code         string
-			Message      string
-			RetryAfterMs int64
-		}
-		Data struct {
-			Error struct {
-				Code         string
-				Message      string
-				RetryAfterMs int64
-			}
-		}
-	}
+	requestID  string // X-Request-Id
+	body       admintest.Error
 }
 
 // tryDial upgrades, returning the refusal when the server answered without a WebSocket.
@@ -61,43 +49,37 @@ func tryDial(t *testing.T, url string, header http.Header) (*websocket.Conn, *re
 	if resp == nil {
 		t.Fatalf("dial: %v", err)
 	}
-	r := &refusal{status: resp.StatusCode, retryAfter: resp.Header.Get("Retry-After")}
-	b, _ := io.ReadAll(resp.Body)
-	if jerr := json.Unmarshal(b, &r.body); jerr != nil {
-		t.Fatalf("refusal body %q: %v", b, jerr)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("refusal body: %v", err)
 	}
-	return nil, r
+	return nil, &refusal{status: resp.StatusCode, retryAfter: resp.Header.Get("Retry-After"), requestID: resp.Header.Get("X-Request-Id"),
+		body: testkit.DecodeJSON[admintest.Error](t, b)}
 }
 
-// want429 checks a 429 of PROTOCOL-1.1 §1.10: the envelope with retryAfterMs at error and
-// data.error, and Retry-After in whole seconds rounded up.
+// want429 checks a 429 of PROTOCOL-1.1 §1.10: the whole envelope, with the same positive
+// retryAfterMs at error and data.error, and Retry-After in whole seconds rounded up.
 func want429(t *testing.T, r *refusal, message string) int64 {
 	t.Helper()
 	if r == nil {
 		t.Fatal("the upgrade succeeded; want 429")
 	}
-	e, d := r.body.Error, r.body.Data.Error
-	if r.status != 429 || r.body.Type != "error" || e.Code != "RATE_LIMITED" || e.Message != message || e.RetryAfterMs < 1 || d != e {
-		t.Fatalf("got %d %+v, want 429 RATE_LIMITED %q", r.status, r.body, message)
+	ms := r.body.Error.RetryAfterMs
+	if r.status != 429 || ms < 1 {
+		t.Fatalf("got %d %+v, want 429 with a positive retryAfterMs", r.status, r.body)
+	}
+	e := admintest.ErrorBody{Code: "RATE_LIMITED", Message: message, RetryAfterMs: ms}
+	want := admintest.Error{Type: "error", RequestID: r.requestID, Error: e, Timestamp: r.body.Timestamp}
+	want.Data.RequestID, want.Data.Error = r.requestID, e
+	if diff := cmp.Diff(want, r.body); diff != "" || r.requestID == "" || r.body.Timestamp <= 0 {
+		t.Fatalf("429 envelope (-want +got):\n%s\nX-Request-Id %q, timestamp %d", diff, r.requestID, r.body.Timestamp)
 	}
 	secs, err := strconv.ParseInt(r.retryAfter, 10, 64)
-	if err != nil || secs < 1 || secs != (e.RetryAfterMs+999)/1000 {
-		t.Fatalf("Retry-After %q for retryAfterMs %d", r.retryAfter, e.RetryAfterMs)
+	if err != nil || secs < 1 || secs != (ms+999)/1000 {
+		t.Fatalf("Retry-After %q for retryAfterMs %d", r.retryAfter, ms)
 	}
-	return e.RetryAfterMs
-}
-
-// wantRateLimited checks a RATE_LIMITED error event (PROTOCOL-1.1 §1.10, §5.9).
-func wantRateLimited(t *testing.T, ev wstest.Event, requestID, message string) time.Duration {
-	t.Helper()
-	e, _ := ev.Fields["error"].(map[string]any)
-	d, _ := ev.Data()["error"].(map[string]any)
-	ms, _ := e["retryAfterMs"].(float64)
-	if ev.Type() != "error" || ev.RequestID() != requestID || ev.Code() != "RATE_LIMITED" || ev.Message() != message ||
-		ms < 1 || ms != float64(int64(ms)) || len(e) != 3 || d["retryAfterMs"] != e["retryAfterMs"] || d["message"] != e["message"] {
-		t.Fatalf("got %s, want RATE_LIMITED %q for %q", ev.Raw, message, requestID)
-	}
-	return time.Duration(ms) * time.Millisecond
+	return ms
 }
 
 // pingPong proves the connection still serves, and that nothing else was queued before.
@@ -155,9 +137,8 @@ func TestLoopbackIsExemptInDevelopment(t *testing.T) {
 	for range 3 {
 		c, _ := e.session()
 		r := nextR()
-		if ev := c.Request(map[string]any{"action": "send_message", "requestId": r, "sessionId": "nope", "message": "hi"}); ev.Code() != "SESSION_NOT_FOUND" {
-			t.Fatalf("an exempt client was limited: %s", ev.Raw)
-		}
+		ev := c.Request(map[string]any{"action": "send_message", "requestId": r, "sessionId": "nope", "message": "hi"})
+		wstest.RequireError(t, ev, r, "SESSION_NOT_FOUND", "session 'nope' not found") // not RATE_LIMITED
 	}
 }
 
@@ -218,7 +199,7 @@ func TestFramesBeyondL3AreRefusedOneByOne(t *testing.T) {
 	}
 	var wait time.Duration
 	for _, want := range []string{"over", "", ""} {
-		wait = max(wait, wantRateLimited(t, c.Next(), want, "too many frames; slow down"))
+		wait = max(wait, wstest.RequireRateLimited(t, c.Next(), want, "too many frames; slow down"))
 	}
 	time.Sleep(wait)
 	pingPong(t, c)
@@ -238,7 +219,7 @@ func TestARefusedCancelCancelsNothing(t *testing.T) {
 	refused := 0
 	for _, ev := range evs {
 		if ev.Type() == "error" && ev.RequestID() == "cancel" {
-			wantRateLimited(t, ev, "cancel", "too many frames; slow down")
+			wstest.RequireRateLimited(t, ev, "cancel", "too many frames; slow down")
 			refused++
 		}
 	}
@@ -255,12 +236,8 @@ func TestSessionsBeyondL4AreRefusedAndWriteNothing(t *testing.T) {
 		return c.Request(map[string]any{"action": "create_conversation_session", "requestId": "c", "agentId": agentID})
 	}
 	// A frame that fails its field checks takes no token; one refused later does.
-	if ev := c.Request(map[string]any{"action": "create_conversation_session", "requestId": "c"}); ev.Code() != "VALIDATION_ERROR" {
-		t.Fatalf("missing agentId: %s", ev.Raw)
-	}
-	if ev := create("unknown-agent"); ev.Code() != "AGENT_NOT_FOUND" {
-		t.Fatalf("unknown agent: %s", ev.Raw)
-	}
+	wstest.RequireError(t, c.Request(map[string]any{"action": "create_conversation_session", "requestId": "c"}), "c", "VALIDATION_ERROR", "missing 'agentId'")
+	wstest.RequireError(t, create("unknown-agent"), "c", "AGENT_NOT_FOUND", "agent 'unknown-agent' not found")
 	for range 2 {
 		if ev := create(e.agent.ID.String()); ev.Status() != 200 {
 			t.Fatalf("create: %s", ev.Raw)
@@ -270,7 +247,7 @@ func TestSessionsBeyondL4AreRefusedAndWriteNothing(t *testing.T) {
 		return count(t, e, `SELECT (SELECT count(*) FROM sessions) + (SELECT count(*) FROM conversations) + (SELECT count(*) FROM participants)`)
 	}
 	before := rows()
-	wantRateLimited(t, create(e.agent.ID.String()), "c", "too many sessions created on this connection; retry later")
+	wstest.RequireRateLimited(t, create(e.agent.ID.String()), "c", "too many sessions created on this connection; retry later")
 	if rows() != before {
 		t.Fatal("a refused create wrote rows")
 	}
@@ -285,7 +262,7 @@ func TestSessionsBeyondL5AreRefusedAcrossConnections(t *testing.T) {
 	e.session()
 	c, _ := e.session()
 	ev := c.Request(map[string]any{"action": "create_conversation_session", "requestId": "c3", "agentId": e.agent.ID.String()})
-	wantRateLimited(t, ev, "c3", "too many sessions created from this address; retry later")
+	wstest.RequireRateLimited(t, ev, "c3", "too many sessions created from this address; retry later")
 	pingPong(t, c)
 }
 
@@ -299,15 +276,11 @@ func TestTurnsBeyondL6AreRefusedBeforeTheSessionLookup(t *testing.T) {
 		}
 		return c.Request(f)
 	}
-	if ev := msg("v", "no message"); ev.Code() != "VALIDATION_ERROR" {
-		t.Fatalf("field check: %s", ev.Raw)
-	}
+	wstest.RequireError(t, msg("v", "no message"), "v", "VALIDATION_ERROR", "missing or empty 'message'")
 	for _, r := range []string{"a", "b"} {
-		if ev := msg(r); ev.Code() != "SESSION_NOT_FOUND" {
-			t.Fatalf("%s: %s", r, ev.Raw)
-		}
+		wstest.RequireError(t, msg(r), r, "SESSION_NOT_FOUND", "session 'no-such-session' not found")
 	}
-	wantRateLimited(t, msg("c"), "c", "too many messages from this address; retry later")
+	wstest.RequireRateLimited(t, msg("c"), "c", "too many messages from this address; retry later")
 	pingPong(t, c)
 }
 
@@ -322,7 +295,7 @@ func TestTurnsBeyondL7GetOnlyRateLimitedAndRecover(t *testing.T) {
 	c.Terminal(send(t, c, sid, "first"))
 	messages := count(t, e, `SELECT count(*) FROM messages`)
 	ev := c.Request(map[string]any{"action": "send_message", "requestId": "over", "sessionId": sid, "message": "second"})
-	wait := wantRateLimited(t, ev, "over", "too many messages in this session; retry later")
+	wait := wstest.RequireRateLimited(t, ev, "over", "too many messages in this session; retry later")
 	pingPong(t, c)
 	if count(t, e, `SELECT count(*) FROM messages`) != messages {
 		t.Fatal("a refused send_message stored a message")
@@ -341,7 +314,7 @@ func TestRunningTurnsBeyondL8AreRefusedUntilOneEnds(t *testing.T) {
 	other, ack := e.session()
 	sid := ack.Str("sessionId")
 	ev := other.Request(map[string]any{"action": "send_message", "requestId": "l8", "sessionId": sid, "message": "hi"})
-	if wait := wantRateLimited(t, ev, "l8", "too many turns are running for this organization; retry shortly"); wait != time.Second {
+	if wait := wstest.RequireRateLimited(t, ev, "l8", "too many turns are running for this organization; retry shortly"); wait != time.Second {
 		t.Fatalf("a cap's retryAfterMs is %v, want 1s", wait)
 	}
 	p.c.Send(map[string]any{"action": "cancel", "requestId": p.r})
@@ -362,13 +335,8 @@ func TestServerKeyAllowanceL9(t *testing.T) {
 	sid := ack.Str("sessionId")
 	c.Terminal(send(t, c, sid, "first")) // 10 + 2 tokens: the allowance is reached
 	ev := c.Request(map[string]any{"action": "send_message", "requestId": "q", "sessionId": sid, "message": "second"})
-	if ev.Type() != "error" || ev.RequestID() != "q" || ev.Code() != "QUOTA_EXCEEDED" ||
-		ev.Message() != "the organization's monthly allowance on the server's gateway key is exhausted" {
-		t.Fatalf("got %s", ev.Raw)
-	}
-	if _, ok := ev.Fields["error"].(map[string]any)["retryAfterMs"]; ok {
-		t.Fatal("QUOTA_EXCEEDED carries retryAfterMs")
-	}
+	// Whole: QUOTA_EXCEEDED carries no retryAfterMs.
+	wstest.RequireError(t, ev, "q", "QUOTA_EXCEEDED", "the organization's monthly allowance on the server's gateway key is exhausted")
 	pingPong(t, c)
 
 	// Another org with its own key spends past the allowance: only the server key's tokens count.
@@ -392,38 +360,29 @@ func TestEchoedValuesAreCutTo256Characters(t *testing.T) {
 	for len(long) < 300 {
 		long += "s"
 	}
-	ev := c.Request(map[string]any{"action": "get_session", "requestId": "g", "sessionId": long})
-	if want := "session '" + long[:256] + "…' not found"; ev.Code() != "SESSION_NOT_FOUND" || ev.Message() != want {
-		t.Fatalf("got %q", ev.Message())
-	}
-	ev = c.Request(map[string]any{"action": long, "requestId": "u"})
-	if want := "action '" + long[:256] + "…' is not supported by this server"; ev.Message() != want {
-		t.Fatalf("got %q", ev.Message())
-	}
-	ev = c.Request(map[string]any{"action": "create_conversation_session", "requestId": "a", "agentId": long})
-	if want := "agent '" + long[:256] + "…' not found"; ev.Message() != want {
-		t.Fatalf("got %q", ev.Message())
-	}
+	wstest.RequireError(t, c.Request(map[string]any{"action": "get_session", "requestId": "g", "sessionId": long}),
+		"g", "SESSION_NOT_FOUND", "session '"+long[:256]+"…' not found")
+	wstest.RequireError(t, c.Request(map[string]any{"action": long, "requestId": "u"}),
+		"u", "UNSUPPORTED_ACTION", "action '"+long[:256]+"…' is not supported by this server")
+	wstest.RequireError(t, c.Request(map[string]any{"action": "create_conversation_session", "requestId": "a", "agentId": long}),
+		"a", "AGENT_NOT_FOUND", "agent '"+long[:256]+"…' not found")
+	// 256 characters are echoed whole.
 	short := long[:256]
-	if ev := c.Request(map[string]any{"action": "get_session", "requestId": "g", "sessionId": short}); ev.Message() != "session '"+short+"' not found" {
-		t.Fatalf("256 characters are echoed whole: %q", ev.Message())
-	}
+	wstest.RequireError(t, c.Request(map[string]any{"action": "get_session", "requestId": "g", "sessionId": short}),
+		"g", "SESSION_NOT_FOUND", "session '"+short+"' not found")
 }
 
 // Checklist 66.
 func TestWidgetStrictRefusesAgentsWithoutAllowedOrigins(t *testing.T) {
 	e := newEnv(t, fixture.Agent{}, map[string]string{"SWITCHBOARD_WIDGET_STRICT": "1"})
 	c := e.dial(http.Header{"Origin": {"https://shop.example.com"}})
-	ev := c.Request(map[string]any{"action": "create_conversation_session", "requestId": "s", "agentId": e.agent.ID.String()})
-	if ev.Code() != "AGENT_NOT_AUTHORIZED" || ev.Message() != "this agent is not registered for embedding" || ev.RequestID() != "s" {
-		t.Fatalf("got %s", ev.Raw)
-	}
+	wstest.RequireError(t, c.Request(map[string]any{"action": "create_conversation_session", "requestId": "s", "agentId": e.agent.ID.String()}),
+		"s", "AGENT_NOT_AUTHORIZED", "this agent is not registered for embedding")
 	listed := e.fx.Agent(e.org, fixture.Agent{AllowedOrigins: []string{"https://shop.example.com"}})
 	if ev := c.Request(map[string]any{"action": "create_conversation_session", "requestId": "s", "agentId": listed.ID.String()}); ev.Status() != 200 {
 		t.Fatalf("listed origin: %s", ev.Raw)
 	}
 	other := e.dial(http.Header{"Origin": {"https://evil.example.net"}})
-	if ev := other.Request(map[string]any{"action": "create_conversation_session", "requestId": "s", "agentId": listed.ID.String()}); ev.Code() != "ORIGIN_NOT_ALLOWED" {
-		t.Fatalf("unlisted origin: %s", ev.Raw)
-	}
+	wstest.RequireError(t, other.Request(map[string]any{"action": "create_conversation_session", "requestId": "s", "agentId": listed.ID.String()}),
+		"s", "ORIGIN_NOT_ALLOWED", "this origin is not allowed to embed this agent")
 }

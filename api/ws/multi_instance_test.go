@@ -35,8 +35,8 @@ func TestSessionCreatedOnOneInstanceIsServedByAnother(t *testing.T) {
 	if g := onB.Request(map[string]any{"action": "get_session", "sessionId": sid}); g.Str("conversationId") != ack.Str("conversationId") {
 		t.Fatalf("get_session on B: %s", g.Raw)
 	}
-	if m := onB.Request(map[string]any{"action": "get_conversation_messages", "sessionId": sid}); len(m.Data()["messages"].([]any)) != 2 {
-		t.Fatalf("messages on B: %s", m.Raw)
+	if p := messagesPage(t, onB.Request(map[string]any{"action": "get_conversation_messages", "sessionId": sid})); len(p.Messages) != 2 {
+		t.Fatalf("messages on B: %+v", p)
 	}
 	gw.Push(textReply("Answer from B."))
 	evs := onB.Terminal(send(t, onB, sid, "Question on B"))
@@ -60,7 +60,7 @@ func TestSessionCreatedOnOneInstanceIsServedByAnother(t *testing.T) {
 	}
 	gw.Push(textReply("continued"))
 	anonB.Terminal(send(t, anonB, res.Str("sessionId"), "continue on B"))
-	if m := anonB.Request(map[string]any{"action": "get_conversation_messages", "sessionId": res.Str("sessionId")}); len(m.Data()["messages"].([]any)) != 4 {
-		t.Fatalf("messages after resume: %s", m.Raw)
+	if p := messagesPage(t, anonB.Request(map[string]any{"action": "get_conversation_messages", "sessionId": res.Str("sessionId")})); len(p.Messages) != 4 {
+		t.Fatalf("messages after resume: %+v", p)
 	}
 }

@@ -1,7 +1,6 @@
 package ws
 
 import (
-	"encoding/json"
 	"errors"
 	"net"
 	"net/http"
@@ -17,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/switchboard-dev/switchboard/api/ws/wstest"
 	"github.com/switchboard-dev/switchboard/internal/panics"
 	"github.com/switchboard-dev/switchboard/testkit"
 )
@@ -216,20 +216,11 @@ func TestAnEventOver1MiBIsReplacedByAnError(t *testing.T) {
 	big := wrappedEvent("eventual_response", "r-9", 200, map[string]string{"text": strings.Repeat("x", 2<<20)})
 	o.hold(big)
 	o.hold(immediateEvent("g-1", 200, "Session", map[string]string{"x": strings.Repeat("y", 2<<20)}))
-	var turnErr, frameErr struct {
-		Type      string
-		RequestID string
-		Error     struct{ Code, Message string }
-	}
-	if len(o.queue) != 2 || json.Unmarshal(o.queue[0], &turnErr) != nil || json.Unmarshal(o.queue[1], &frameErr) != nil {
+	if len(o.queue) != 2 {
 		t.Fatalf("queue %d", len(o.queue))
 	}
-	if turnErr.Type != "error" || turnErr.RequestID != "r-9" || turnErr.Error.Code != "AGENT_ERROR" || turnErr.Error.Message != "agent turn failed: internal error" {
-		t.Fatalf("turn event replaced by %+v", turnErr)
-	}
-	if frameErr.RequestID != "g-1" || frameErr.Error.Code != "INTERNAL_ERROR" {
-		t.Fatalf("frame answer replaced by %+v", frameErr)
-	}
+	wstest.RequireError(t, wstest.Event{Raw: o.queue[0]}, "r-9", "AGENT_ERROR", "agent turn failed: internal error")
+	wstest.RequireError(t, wstest.Event{Raw: o.queue[1]}, "g-1", "INTERNAL_ERROR", "internal error")
 }
 
 // barrier lets the turn enders through only once every one of them has entered it: ending

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
 
 	"github.com/switchboard-dev/switchboard/api/ws/wstest"
@@ -34,24 +35,35 @@ func withoutTimestamp(b []byte) string { return tsField.ReplaceAllString(string(
 func TestCreateSessionAnswersEveryField(t *testing.T) {
 	e := newEnv(t, fixture.Agent{Name: "Support"}, nil)
 	c := e.dial(nil)
-	ack := c.Request(map[string]any{"action": "create_conversation_session", "requestId": "r-c", "agentId": e.agent.ID.String(), "userName": "Dana", "supports": []string{}})
-	checkEnvelope(t, ack)
-	if ack.Type() != "immediate_response" || ack.Status() != 200 || ack.Message() != "Session created" || ack.RequestID() != "r-c" {
-		t.Fatalf("ack: %s", ack.Raw)
-	}
-	for _, k := range []string{"sessionId", "conversationId", "userParticipantId", "agentParticipantId"} {
-		if _, err := uuid.Parse(ack.Str(k)); err != nil {
-			t.Errorf("%s: %q", k, ack.Str(k))
+	ev := c.Request(map[string]any{"action": "create_conversation_session", "requestId": "r-c", "agentId": e.agent.ID.String(), "userName": "Dana", "supports": []string{}})
+	checkEnvelope(t, ev)
+	ack := wstest.Decode[wstest.SessionAck](t, ev)
+	a := ack.Data
+	for k, id := range map[string]string{"sessionId": a.SessionID, "conversationId": a.ConversationID, "userParticipantId": a.UserParticipantID, "agentParticipantId": a.AgentParticipantID} {
+		if _, err := uuid.Parse(id); err != nil {
+			t.Errorf("%s: %q", k, id)
 		}
 	}
-	if ack.Str("agentId") != e.agent.ID.String() || ack.Str("agentName") != "Support" || !regexp.MustCompile(`^srt_[A-Za-z0-9_-]{43}$`).MatchString(ack.Str("resumeToken")) {
-		t.Fatalf("ack: %s", ack.Raw)
+	if !regexp.MustCompile(`^srt_[A-Za-z0-9_-]{43}$`).MatchString(a.ResumeToken) {
+		t.Errorf("resumeToken %q", a.ResumeToken)
 	}
-	g := c.Request(map[string]any{"action": "get_session", "requestId": "r-g", "sessionId": ack.Str("sessionId")})
-	if g.Message() != "Session" || g.Str("threadId") != ack.Str("conversationId") || g.Str("status") != "active" || g.Str("agentName") != "Support" || g.Data()["resumeToken"] != nil {
-		t.Fatalf("get_session: %s", g.Raw)
+	want := wstest.Envelope[wstest.SessionAck]{Type: "immediate_response", RequestID: "r-c", Status: 200, Message: "Session created", Data: wstest.SessionAck{
+		SessionID: a.SessionID, ConversationID: a.ConversationID, AgentID: e.agent.ID.String(), AgentName: "Support",
+		UserParticipantID: a.UserParticipantID, AgentParticipantID: a.AgentParticipantID, ResumeToken: a.ResumeToken,
+	}}
+	if diff := cmp.Diff(want, ack); diff != "" {
+		t.Fatalf("ack (-want +got):\n%s", diff)
 	}
-	if n := count(t, e, `SELECT count(*) FROM participants WHERE conversation_id = $1 AND name = 'Dana' AND type = 'user'`, ack.Str("conversationId")); n != 1 {
+	// get_session answers the same session, without its resume token.
+	g := c.Request(map[string]any{"action": "get_session", "requestId": "r-g", "sessionId": a.SessionID})
+	wantInfo := wstest.Envelope[wstest.SessionInfo]{Type: "immediate_response", RequestID: "r-g", Status: 200, Message: "Session", Data: wstest.SessionInfo{
+		SessionID: a.SessionID, ConversationID: a.ConversationID, AgentID: a.AgentID, AgentName: "Support",
+		UserParticipantID: a.UserParticipantID, AgentParticipantID: a.AgentParticipantID, ThreadID: a.ConversationID, Status: "active",
+	}}
+	if diff := cmp.Diff(wantInfo, wstest.Decode[wstest.SessionInfo](t, g)); diff != "" {
+		t.Fatalf("get_session (-want +got):\n%s", diff)
+	}
+	if n := count(t, e, `SELECT count(*) FROM participants WHERE conversation_id = $1 AND name = 'Dana' AND type = 'user'`, a.ConversationID); n != 1 {
 		t.Fatalf("user participants named Dana: %d", n)
 	}
 }
@@ -78,9 +90,7 @@ func TestUnusableAgentsGetIdenticalAgentNotFound(t *testing.T) {
 			}
 			c := wstest.Dial(t, u, nil)
 			ev := c.Request(map[string]any{"action": "create_conversation_session", "requestId": "r", "agentId": tc.agentID})
-			if ev.Code() != "AGENT_NOT_FOUND" || ev.Message() != "agent '"+tc.agentID+"' not found" {
-				t.Fatalf("got %s", ev.Raw)
-			}
+			wstest.RequireError(t, ev, "r", "AGENT_NOT_FOUND", "agent '"+tc.agentID+"' not found")
 			shape := strings.ReplaceAll(withoutTimestamp(ev.Raw), tc.agentID, "ID")
 			if want == "" {
 				want = shape
@@ -107,10 +117,7 @@ func TestCreateSessionValidation(t *testing.T) {
 		{map[string]any{"action": "create_conversation_session", "agentId": 5}, "missing 'agentId'"},
 		{map[string]any{"action": "create_conversation_session", "agentId": uuid.NewString(), "metadata": big}, "'metadata' must be at most 16384 bytes"},
 	} {
-		ev := c.Request(tc.frame)
-		if ev.Code() != "VALIDATION_ERROR" || ev.Message() != tc.msg {
-			t.Errorf("%v: got %s", tc.frame["agentId"], ev.Raw)
-		}
+		wstest.RequireError(t, c.Request(tc.frame), "", "VALIDATION_ERROR", tc.msg)
 	}
 }
 
@@ -176,10 +183,7 @@ func TestAuthContext(t *testing.T) {
 			if tc.ac != nil {
 				f["authContext"] = tc.ac
 			}
-			ev := e.dial(nil).Request(f)
-			if ev.Code() != "AUTH_CONTEXT_INVALID" || ev.Message() != tc.msg {
-				t.Fatalf("got %s", ev.Raw)
-			}
+			wstest.RequireError(t, e.dial(nil).Request(f), "", "AUTH_CONTEXT_INVALID", tc.msg)
 		})
 	}
 	ack := e.dial(nil).Request(map[string]any{"action": "create_conversation_session", "agentId": e.agent.ID.String(),
@@ -210,9 +214,8 @@ func TestOwnerlessSessionIsPrivateAndResumableOnlyWithToken(t *testing.T) {
 	if ev := b.Request(map[string]any{"action": "send_message", "requestId": "s", "sessionId": sid, "message": "hi"}); ev.Code() != "SESSION_NOT_FOUND" {
 		t.Fatalf("send on foreign session: %s", ev.Raw)
 	}
-	if ev := b.Request(map[string]any{"action": "rename_conversation", "requestId": "n", "conversationId": conv, "title": "x"}); ev.Code() != "CONVERSATION_NOT_FOUND" || ev.Message() != "conversation '"+conv+"' not found" {
-		t.Fatalf("rename foreign: %s", ev.Raw)
-	}
+	ev := b.Request(map[string]any{"action": "rename_conversation", "requestId": "n", "conversationId": conv, "title": "x"})
+	wstest.RequireError(t, ev, "n", "CONVERSATION_NOT_FOUND", "conversation '"+conv+"' not found")
 	// Without the token a resume yields a fresh conversation; with it, the same one.
 	fresh := b.Request(map[string]any{"action": "create_conversation_session", "agentId": e.agent.ID.String(), "conversationId": conv})
 	if fresh.Str("conversationId") == conv {
@@ -222,8 +225,8 @@ func TestOwnerlessSessionIsPrivateAndResumableOnlyWithToken(t *testing.T) {
 	if resumed.Str("conversationId") != conv || resumed.Str("sessionId") == sid {
 		t.Fatalf("resume with token: %s", resumed.Raw)
 	}
-	msgs := b.Request(map[string]any{"action": "get_conversation_messages", "sessionId": resumed.Str("sessionId")})
-	if got := len(msgs.Data()["messages"].([]any)); got != 2 {
+	msgs := messagesPage(t, b.Request(map[string]any{"action": "get_conversation_messages", "sessionId": resumed.Str("sessionId")}))
+	if got := len(msgs.Messages); got != 2 {
 		t.Fatalf("resumed conversation shows %d messages", got)
 	}
 }

@@ -8,8 +8,12 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/switchboard-dev/switchboard/api/ws/wstest"
 	"github.com/switchboard-dev/switchboard/llm/llmtest"
@@ -50,15 +54,35 @@ func (ts *toolServer) Calls() []toolCall {
 
 const orderSchema = `{"type":"object","properties":{"orderId":{"type":"string"}},"required":["orderId"]}`
 
-// chunks returns the stream_chunk events of evs as (kind, state) pairs.
-func chunks(evs []wstest.Event) []map[string]any {
-	var out []map[string]any
+// chunks decodes the stream_chunk events of evs.
+func chunks(t *testing.T, evs []wstest.Event) []wstest.Envelope[wstest.Chunk] {
+	t.Helper()
+	var out []wstest.Envelope[wstest.Chunk]
 	for _, ev := range evs {
 		if ev.Type() == "stream_chunk" {
-			out = append(out, ev.Data()["state"].(map[string]any)["rawResponse"].(map[string]any))
+			out = append(out, wstest.Decode[wstest.Chunk](t, ev))
 		}
 	}
 	return out
+}
+
+// toolResult is the tool result a stream_chunk reports; it fails the test for a tool call.
+func toolResult(t *testing.T, ch wstest.Envelope[wstest.Chunk]) wstest.ToolResult {
+	t.Helper()
+	res := ch.Data.State.RawResponse.ToolResult
+	if res == nil {
+		t.Fatalf("stream_chunk %+v is not a tool result", ch)
+	}
+	return *res
+}
+
+// reply decodes an eventual_response.
+func reply(t *testing.T, ev wstest.Event) wstest.Reply {
+	t.Helper()
+	if ev.Type() != "eventual_response" {
+		t.Fatalf("terminal event %s, want eventual_response", ev.Raw)
+	}
+	return wstest.Decode[wstest.Wrapped[wstest.Reply]](t, ev).Data.Data
 }
 
 func TestToolTurnCallsTheToolSignedOrUnsigned(t *testing.T) {
@@ -78,23 +102,16 @@ func TestToolTurnCallsTheToolSignedOrUnsigned(t *testing.T) {
 			c, ack := e.session()
 			r := send(t, c, ack.Str("sessionId"), "Where is order A-1001?")
 			evs := c.Terminal(r)
-			ch := chunks(evs)
-			if len(ch) != 2 {
-				t.Fatalf("chunks %v", types(evs))
+			want := []wstest.Envelope[wstest.Chunk]{
+				wstest.CallChunk(r, wstest.ToolCall{Name: "get_order_status", Arguments: map[string]any{"orderId": "A-1001"}}),
+				wstest.ResultChunk(r, wstest.ToolResult{Name: "get_order_status", Result: `{"status":"shipped"}`}),
 			}
-			call, res := ch[0]["toolCall"].(map[string]any), ch[1]["toolResult"].(map[string]any)
-			if call["name"] != "get_order_status" || call["arguments"].(map[string]any)["orderId"] != "A-1001" ||
-				res["isError"] != false || res["result"] != `{"status":"shipped"}` {
-				t.Fatalf("chunks %v", ch)
+			if diff := cmp.Diff(want, chunks(t, evs)); diff != "" {
+				t.Fatalf("chunks (-want +got):\n%s", diff)
 			}
-			for _, ev := range evs {
-				if ev.Type() == "stream_chunk" && (ev.Fields["node"] != "get_order_status" || ev.Data()["node"] != "get_order_status") {
-					t.Fatalf("node %s", ev.Raw)
-				}
-			}
-			last := evs[len(evs)-1]
-			if u := last.Inner()["usage"].(map[string]any); u["promptTokens"] != float64(250) || u["completionTokens"] != float64(18) {
-				t.Fatalf("usage summed over calls: %v", u)
+			u := reply(t, evs[len(evs)-1]).Usage
+			if diff := cmp.Diff(wstest.Usage{PromptTokens: 250, CompletionTokens: 18}, u, cmpopts.IgnoreFields(wstest.Usage{}, "CostUSD")); diff != "" {
+				t.Fatalf("usage summed over calls (-want +got):\n%s", diff)
 			}
 			calls := ts.Calls()
 			if len(calls) != 1 {
@@ -143,18 +160,17 @@ func TestInvalidToolArgumentsNeverCallTheTool(t *testing.T) {
 	)
 	c, ack := e.session()
 	evs := c.Terminal(send(t, c, ack.Str("sessionId"), "hi"))
-	ch := chunks(evs)
+	ch := chunks(t, evs)
 	if len(ch) != 6 {
 		t.Fatalf("events %v", types(evs))
 	}
-	if args := ch[0]["toolCall"].(map[string]any)["arguments"].(map[string]any); len(args) != 0 {
-		t.Fatalf("non-object arguments shown as %v", args)
+	if call := ch[0].Data.State.RawResponse.ToolCall; call == nil || call.Arguments == nil || len(call.Arguments) != 0 {
+		t.Fatalf("non-object arguments shown as %+v", call)
 	}
 	want := []string{"Error: invalid tool arguments", "Error: invalid tool arguments: ", "Error: unknown tool 'no_such_tool'"}
 	for i, w := range want {
-		res := ch[2*i+1]["toolResult"].(map[string]any)
-		if res["isError"] != true || len(res["result"].(string)) < len(w) || res["result"].(string)[:len(w)] != w {
-			t.Fatalf("result %d: %v", i, res)
+		if res := toolResult(t, ch[2*i+1]); !res.IsError || !strings.HasPrefix(res.Result, w) {
+			t.Fatalf("result %d: %+v, want an error starting %q", i, res, w)
 		}
 	}
 	for _, ev := range evs {
@@ -174,9 +190,9 @@ func TestToolErrorsBecomeErrorResults(t *testing.T) {
 	e.gw.Push(llmtest.ToolCalls(llmtest.Call{ID: "c1", Name: "flaky", Arguments: `{}`}), llmtest.Text("It failed."))
 	c, ack := e.session()
 	evs := c.Terminal(send(t, c, ack.Str("sessionId"), "hi"))
-	res := chunks(evs)[1]["toolResult"].(map[string]any)
-	if res["isError"] != true || res["result"] != "Error: tool returned HTTP 503" {
-		t.Fatalf("result %v", res)
+	want := wstest.ToolResult{Name: "flaky", IsError: true, Result: "Error: tool returned HTTP 503"}
+	if diff := cmp.Diff(want, toolResult(t, chunks(t, evs)[1])); diff != "" {
+		t.Fatalf("result (-want +got):\n%s", diff)
 	}
 	if msgs := e.gw.Request(1).Chat.Messages; msgs[len(msgs)-1].Content != "Error: tool returned HTTP 503" {
 		t.Fatal("the model saw something else than the wire")

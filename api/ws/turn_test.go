@@ -5,8 +5,10 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
 
+	"github.com/switchboard-dev/switchboard/api/ws/wstest"
 	"github.com/switchboard-dev/switchboard/llm/llmtest"
 	"github.com/switchboard-dev/switchboard/testkit"
 	"github.com/switchboard-dev/switchboard/testkit/fixture"
@@ -56,21 +58,30 @@ func TestPlainTurnStreamsAndStoresReplyAndUsage(t *testing.T) {
 			t.Fatalf("event %s", ev.Raw)
 		}
 	}
-	in := last.Inner()
-	resp := in["response"].(map[string]any)
-	parts := resp["responseParts"].([]any)
-	usage := in["usage"].(map[string]any)
-	if last.Type() != "eventual_response" || last.Status() != 200 || last.Data()["status"] != float64(200) ||
-		len(parts) != 1 || parts[0] != tokens(evs) || parts[0] != "We're open 9–5, Monday to Friday." ||
-		len(resp) != 6 || in["needsEscalation"] != false || in["citations"] != nil ||
-		usage["promptTokens"] != float64(412) || usage["completionTokens"] != float64(11) || usage["costUsd"] != 0.000431 {
-		t.Fatalf("eventual_response: %s", last.Raw)
+	if last.Type() != "eventual_response" {
+		t.Fatalf("terminal %s", last.Raw)
 	}
+	got := wstest.Decode[wstest.Wrapped[wstest.Reply]](t, last)
+	const text = "We're open 9–5, Monday to Friday."
+	if tokens(evs) != text {
+		t.Fatalf("streamed tokens %q, want %q", tokens(evs), text)
+	}
+	want := wstest.Envelope[wstest.Wrapped[wstest.Reply]]{Type: "eventual_response", RequestID: r, Status: 200,
+		Data: wstest.Wrapped[wstest.Reply]{RequestID: r, Status: 200, Data: wstest.Reply{
+			MessageID: got.Data.Data.MessageID,
+			Response:  got.Data.Data.Response,
+			Usage:     wstest.Usage{PromptTokens: 412, CompletionTokens: 11, CostUSD: 0.000431},
+		}}}
+	want.Data.Data.Response.ResponseParts = []string{text}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("eventual_response (-want +got):\n%s", diff)
+	}
+	in := got.Data.Data
 	rows := usageRows(t, e)
 	if len(rows) != 1 || rows[0].outcome != "completed" || rows[0].cost != 0.000431 || rows[0].requestID != r || rows[0].estimated || rows[0].keyID != nil {
 		t.Fatalf("usage rows %+v", rows)
 	}
-	if n := count(t, e, `SELECT count(*) FROM messages WHERE id = $1 AND direction = 'outbound' AND text = $2`, in["messageId"], parts[0]); n != 1 {
+	if n := count(t, e, `SELECT count(*) FROM messages WHERE id = $1 AND direction = 'outbound' AND text = $2`, in.MessageID, text); n != 1 {
 		t.Fatal("reply not stored under messageId")
 	}
 	// The gateway got the server key, the default model and the user message.
@@ -156,10 +167,7 @@ func TestGatewayFailureEndsTurnWithAgentError(t *testing.T) {
 			c, ack := e.session()
 			r := send(t, c, ack.Str("sessionId"), "hi")
 			evs := c.Terminal(r)
-			last := evs[len(evs)-1]
-			if last.Code() != "AGENT_ERROR" || last.Message() != tc.msg || last.RequestID() != r {
-				t.Fatalf("terminal %s", last.Raw)
-			}
+			wstest.RequireError(t, evs[len(evs)-1], r, "AGENT_ERROR", tc.msg)
 			if outbound(t, e) != 0 {
 				t.Fatal("assistant message stored after a failure")
 			}
@@ -194,10 +202,7 @@ func TestSendMessageRefusalsComeAloneAndStoreNothing(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.frame["action"] = "send_message"
-			ev := c.Request(tc.frame)
-			if ev.Code() != tc.code || ev.Message() != tc.msg || ev.RequestID() != tc.requestID {
-				t.Fatalf("got %s", ev.Raw)
-			}
+			wstest.RequireError(t, c.Request(tc.frame), tc.requestID, tc.code, tc.msg)
 			if pong := c.Request(map[string]any{"action": "ping"}); pong.Type() != "pong" {
 				t.Fatalf("a second event followed the refusal: %s", pong.Raw)
 			}
@@ -213,9 +218,7 @@ func TestBillingRefusalsBeforeTheAck(t *testing.T) {
 		e := newEnv(t, fixture.Agent{}, map[string]string{"SWITCHBOARD_GATEWAY_KEY": "", "SWITCHBOARD_DEMO_MODEL": "0"})
 		c, ack := e.session()
 		ev := c.Request(map[string]any{"action": "send_message", "requestId": "k", "sessionId": ack.Str("sessionId"), "message": "hi"})
-		if ev.Code() != "LLM_UNAVAILABLE" || ev.Message() != "no LLM gateway key is configured for this organization" {
-			t.Fatalf("got %s", ev.Raw)
-		}
+		wstest.RequireError(t, ev, "k", "LLM_UNAVAILABLE", "no LLM gateway key is configured for this organization")
 		if n := count(t, e, `SELECT count(*) FROM messages`); n != 0 {
 			t.Fatal("message stored")
 		}
@@ -227,9 +230,7 @@ func TestBillingRefusalsBeforeTheAck(t *testing.T) {
 		}
 		c, ack := e.session()
 		ev := c.Request(map[string]any{"action": "send_message", "requestId": "q", "sessionId": ack.Str("sessionId"), "message": "hi"})
-		if ev.Code() != "QUOTA_EXCEEDED" || ev.Message() != "the organization's monthly token budget is exhausted" || ev.RequestID() != "q" {
-			t.Fatalf("got %s", ev.Raw)
-		}
+		wstest.RequireError(t, ev, "q", "QUOTA_EXCEEDED", "the organization's monthly token budget is exhausted")
 		if n := count(t, e, `SELECT count(*) FROM messages`); n != 0 {
 			t.Fatal("message stored")
 		}
@@ -241,9 +242,7 @@ func TestBillingRefusalsBeforeTheAck(t *testing.T) {
 			t.Fatal(err)
 		}
 		ev := c.Request(map[string]any{"action": "send_message", "requestId": "a", "sessionId": ack.Str("sessionId"), "message": "hi"})
-		if ev.Code() != "AGENT_NOT_FOUND" || ev.Message() != "agent '"+e.agent.ID.String()+"' not found" {
-			t.Fatalf("got %s", ev.Raw)
-		}
+		wstest.RequireError(t, ev, "a", "AGENT_NOT_FOUND", "agent '"+e.agent.ID.String()+"' not found")
 	})
 	t.Run("the org's newest key pays", func(t *testing.T) {
 		e := newEnv(t, fixture.Agent{}, nil)
@@ -268,9 +267,7 @@ func TestTurnInProgressRefusesASecondSend(t *testing.T) {
 	sid := ack.Str("sessionId")
 	r := send(t, c, sid, "first")
 	ev := c.Request(map[string]any{"action": "send_message", "requestId": "second", "sessionId": sid, "message": "again"})
-	if ev.Code() != "TURN_IN_PROGRESS" || ev.RequestID() != "second" || ev.Message() != "a turn is already in progress on this connection; cancel it or wait for it to complete" {
-		t.Fatalf("got %s", ev.Raw)
-	}
+	wstest.RequireError(t, ev, "second", "TURN_IN_PROGRESS", "a turn is already in progress on this connection; cancel it or wait for it to complete")
 	if n := count(t, e, `SELECT count(*) FROM messages`); n != 1 {
 		t.Fatalf("%d messages stored", n)
 	}
@@ -291,8 +288,9 @@ func TestCancelMidStreamStopsTheGatewayAndRecordsUsage(t *testing.T) {
 	}
 	c.Send(map[string]any{"action": "cancel", "requestId": r})
 	ev, _ := c.WaitFor("cancelled")
-	if ev.RequestID() != r || ev.Status() != 499 || ev.Data()["requestId"] != r || ev.Data()["status"] != float64(499) {
-		t.Fatalf("cancelled %s", ev.Raw)
+	want := wstest.Envelope[wstest.Cancelled]{Type: "cancelled", RequestID: r, Status: 499, Data: wstest.Cancelled{RequestID: r, Status: 499}}
+	if diff := cmp.Diff(want, wstest.Decode[wstest.Cancelled](t, ev)); diff != "" {
+		t.Fatalf("cancelled (-want +got):\n%s", diff)
 	}
 	// Nothing more for R: the next event answers the next frame.
 	if pong := c.Request(map[string]any{"action": "ping", "requestId": "after"}); pong.Type() != "pong" {

@@ -1,32 +1,33 @@
 package ws_test
 
 import (
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
 	"testing"
 
 	"github.com/fasthttp/websocket"
+	"github.com/google/go-cmp/cmp"
 
+	"github.com/switchboard-dev/switchboard/api/admin/admintest"
 	"github.com/switchboard-dev/switchboard/api/ws/wstest"
+	"github.com/switchboard-dev/switchboard/testkit"
 	"github.com/switchboard-dev/switchboard/testkit/fixture"
 )
 
 func readEnvelope(t *testing.T, resp *http.Response) (code, message string) {
 	t.Helper()
-	var body struct {
-		Type  string `json:"type"`
-		Error struct{ Code, Message string }
-		Data  struct {
-			Error struct{ Code, Message string }
-		}
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("read the answer: %v", err)
 	}
-	b, _ := io.ReadAll(resp.Body)
-	if err := json.Unmarshal(b, &body); err != nil || body.Type != "error" || body.Data.Error != body.Error {
-		t.Fatalf("not an error envelope: %s", b)
+	got := testkit.DecodeJSON[admintest.Error](t, b)
+	want := admintest.Error{Type: "error", RequestID: resp.Header.Get("X-Request-Id"), Error: got.Error, Timestamp: got.Timestamp}
+	want.Data.RequestID, want.Data.Error = want.RequestID, got.Error
+	if diff := cmp.Diff(want, got); diff != "" || want.RequestID == "" || got.Timestamp <= 0 {
+		t.Fatalf("error envelope (-want +got):\n%s\nX-Request-Id %q, timestamp %d", diff, want.RequestID, got.Timestamp)
 	}
-	return body.Error.Code, body.Error.Message
+	return got.Error.Code, got.Error.Message
 }
 
 func TestPlainHTTPRequestIsAnswered426(t *testing.T) {
