@@ -91,28 +91,6 @@ func stripComments(s string) string {
 	return b.String()
 }
 
-var (
-	tableRef   = regexp.MustCompile(`(?i)\b(?:FROM|JOIN|INTO|UPDATE)\s+(\w+)`)
-	orgFilter  = regexp.MustCompile(`(?i)\borg_id\s*=\s*(?:@org_id\b|sqlc\.arg\(\s*'?org_id'?\s*\))`)
-	insertCols = regexp.MustCompile(`(?is)INSERT\s+INTO\s+\w+\s*\(([^)]*)\)`)
-)
-
-// orgScoped reports whether a query names the caller's org: a WHERE/ON condition on
-// org_id = @org_id, or an INSERT whose column list carries org_id.
-func orgScoped(sql string) bool {
-	if orgFilter.MatchString(sql) {
-		return true
-	}
-	if m := insertCols.FindStringSubmatch(sql); m != nil {
-		for _, c := range strings.Split(m[1], ",") {
-			if strings.TrimSpace(c) == "org_id" {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 func TestEveryTenantQueryFiltersByOrg(t *testing.T) {
 	tenant := tenantTables(t)
 	seen := map[string]bool{}
@@ -121,20 +99,19 @@ func TestEveryTenantQueryFiltersByOrg(t *testing.T) {
 			t.Errorf("query %s is defined twice", q.name)
 		}
 		seen[q.name] = true
-		var touched []string
-		for _, m := range tableRef.FindAllStringSubmatch(q.sql, -1) {
-			if tenant[strings.ToLower(m[1])] {
-				touched = append(touched, m[1])
-			}
+		toks, err := tokenize(q.sql)
+		if err != nil {
+			t.Errorf("%s (%s): %v", q.name, q.file, err)
+			continue
 		}
-		if len(touched) == 0 {
+		if !touchesAnywhere(toks, tenant) {
 			continue
 		}
 		if _, ok := queryAllowList[q.name]; ok {
 			continue
 		}
-		if !orgScoped(q.sql) {
-			t.Errorf("%s (%s) touches tenant table(s) %v without an org_id = @org_id condition", q.name, q.file, touched)
+		if why := statementScope(toks, tenant); why != "" {
+			t.Errorf("%s (%s) is not scoped to the caller's org: %s", q.name, q.file, why)
 		}
 	}
 	for name := range queryAllowList {
@@ -144,15 +121,78 @@ func TestEveryTenantQueryFiltersByOrg(t *testing.T) {
 	}
 }
 
-func TestAccountingCheckCatchesAnUnscopedQuery(t *testing.T) {
-	bad := "SELECT * FROM agents WHERE id = @id"
-	if orgScoped(bad) {
-		t.Fatal("a query without an org condition passed the check")
+// The check must refuse every query whose outermost statement reaches a tenant table
+// without naming the caller's org itself, wherever else the condition appears.
+func TestAccountingCheckRefusesQueriesScopedOnlyInside(t *testing.T) {
+	tenant := map[string]bool{"agents": true, "agent_tools": true, "messages": true}
+	bad := map[string]string{
+		"no condition":                                              `SELECT * FROM agents WHERE id = @id`,
+		"no WHERE at all":                                           `SELECT count(*) FROM agents`,
+		"condition only in a subquery":                              `SELECT * FROM agents WHERE id IN (SELECT agent_id FROM agent_tools WHERE org_id = @org_id)`,
+		"condition only in EXISTS":                                  `SELECT * FROM agents a WHERE EXISTS (SELECT 1 FROM agent_tools t WHERE t.agent_id = a.id AND t.org_id = @org_id)`,
+		"condition only in a CTE":                                   `WITH mine AS (SELECT id FROM agents WHERE org_id = @org_id) SELECT * FROM agents WHERE id IN (SELECT id FROM mine)`,
+		"condition only in a join's select":                         `SELECT a.* FROM agents a JOIN (SELECT agent_id FROM agent_tools WHERE org_id = @org_id) t ON t.agent_id = a.id WHERE a.id = @id`,
+		"condition only in a join's ON":                             `SELECT a.* FROM agent_tools t JOIN agents a ON a.id = t.agent_id AND a.org_id = @org_id WHERE t.id = @id`,
+		"condition in a select list":                                `SELECT a.*, (SELECT count(*) FROM agent_tools WHERE org_id = @org_id) FROM agents a`,
+		"condition ORed away":                                       `SELECT * FROM agents WHERE org_id = @org_id OR id = @id`,
+		"condition ORed in parentheses":                             `SELECT * FROM agents WHERE (org_id = @org_id OR true) AND id = @id`,
+		"condition on another parameter":                            `SELECT * FROM agents WHERE org_id = @other_org AND id = @id`,
+		"condition compared otherwise":                              `SELECT * FROM agents WHERE org_id <> @org_id`,
+		"condition in a string":                                     `SELECT * FROM agents WHERE name = 'org_id = @org_id'`,
+		"condition in a comment":                                    "SELECT * FROM agents WHERE id = @id -- AND org_id = @org_id",
+		"condition after the WHERE":                                 `SELECT * FROM agents WHERE id = @id ORDER BY org_id = @org_id`,
+		"one branch of a UNION unscoped":                            `SELECT id FROM agents WHERE org_id = @org_id UNION ALL SELECT id FROM agent_tools WHERE id = @id`,
+		"a CTE unscoped":                                            `WITH gone AS (DELETE FROM messages WHERE id = @id RETURNING id) SELECT count(*) FROM gone`,
+		"an update in a CTE, scoped only in its RETURNING's reader": `WITH u AS (UPDATE agents SET name = @name WHERE id = @id RETURNING org_id) SELECT * FROM u WHERE org_id = @org_id`,
+		"a derived table unscoped":                                  `SELECT * FROM (SELECT * FROM agents) a WHERE a.org_id = @org_id`,
+		"an insert without org_id":                                  `INSERT INTO messages (id, text) SELECT @id, text FROM messages WHERE org_id = @org_id`,
+		"an update of another table's org":                          `UPDATE agents SET name = @name FROM agent_tools t WHERE t.agent_id = agents.id AND t.id = @id AND EXISTS (SELECT 1 WHERE t.org_id = @org_id)`,
+		"a lateral join correlated to an unscoped derived table": `SELECT a.*, t.name FROM (SELECT * FROM agents WHERE id = @id) a
+			LEFT JOIN LATERAL (SELECT name FROM agent_tools x WHERE x.org_id = a.org_id) t ON true`,
+		"a lateral join correlated to nothing scoped": `SELECT a.*, t.name FROM (SELECT * FROM agents WHERE org_id = @org_id) a
+			LEFT JOIN LATERAL (SELECT name FROM agent_tools x WHERE x.org_id = x.org_id) t ON true`,
+		"a lateral join correlated by another column": `SELECT a.*, t.name FROM (SELECT * FROM agents WHERE org_id = @org_id) a
+			LEFT JOIN LATERAL (SELECT name FROM agent_tools x WHERE x.agent_id = a.id) t ON true`,
+		"a BETWEEN that hides an OR": `SELECT * FROM messages WHERE id BETWEEN @a AND @b OR org_id = @org_id`,
 	}
-	if !orgScoped("SELECT * FROM agents WHERE org_id = @org_id AND id = @id") {
-		t.Fatal("a scoped query failed the check")
+	for name, sql := range bad {
+		t.Run(name, func(t *testing.T) {
+			toks, err := tokenize(sql)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if why := statementScope(toks, tenant); why == "" {
+				t.Fatalf("passed the check: %s", sql)
+			}
+		})
 	}
-	if !orgScoped("INSERT INTO agents (id, org_id, name) VALUES (@id, @org_id, @name)") {
-		t.Fatal("an insert carrying org_id failed the check")
+	good := map[string]string{
+		"plain":                          `SELECT * FROM agents WHERE org_id = @org_id AND id = @id`,
+		"reversed, qualified, cast":      `SELECT * FROM agents a WHERE @org_id::uuid = a.org_id AND a.id = @id`,
+		"sqlc.arg":                       `SELECT * FROM agents WHERE org_id = sqlc.arg(org_id) AND id = @id`,
+		"inside nested ANDs":             `SELECT * FROM agents WHERE (id = @id AND (org_id = @org_id)) AND deleted_at IS NULL`,
+		"after a BETWEEN":                `SELECT * FROM messages WHERE created_at BETWEEN @a AND @b AND org_id = @org_id`,
+		"an insert carrying org_id":      `INSERT INTO agents (id, org_id, name) VALUES (@id, @org_id, @name)`,
+		"an update":                      `UPDATE agents SET name = @name WHERE org_id = @org_id AND id = @id RETURNING *`,
+		"a delete":                       `DELETE FROM messages WHERE org_id = @org_id AND id = @id`,
+		"scoped CTE, scoped main":        `WITH t AS (SELECT agent_id FROM agent_tools WHERE org_id = @org_id) SELECT * FROM agents WHERE org_id = @org_id AND id IN (SELECT agent_id FROM t)`,
+		"main reads only a scoped CTE":   `WITH t AS (SELECT * FROM agents WHERE org_id = @org_id) SELECT count(*) FROM t`,
+		"a scalar select of scoped ones": `SELECT EXISTS (SELECT 1 FROM agents WHERE org_id = @org_id AND id = @id)::bool`,
+		"every UNION branch scoped":      `SELECT id FROM agents WHERE org_id = @org_id UNION SELECT id FROM agent_tools WHERE org_id = @org_id`,
+		"a lateral join correlated to a scoped derived table": `SELECT a.*, t.name FROM (SELECT * FROM agents WHERE org_id = @org_id LIMIT 10) a
+			LEFT JOIN LATERAL (SELECT name FROM agent_tools x WHERE x.org_id = a.org_id AND x.agent_id = a.id LIMIT 1) t ON true`,
+		"a select-list subquery correlated to a scoped derived table": `SELECT (SELECT count(*) FROM messages m WHERE m.org_id = a.org_id) AS n
+			FROM (SELECT * FROM agents WHERE org_id = @org_id) AS a`,
+	}
+	for name, sql := range good {
+		t.Run(name, func(t *testing.T) {
+			toks, err := tokenize(sql)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if why := statementScope(toks, tenant); why != "" {
+				t.Fatalf("refused: %s\n%s", why, sql)
+			}
+		})
 	}
 }
