@@ -2,11 +2,13 @@ package admin_test
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
 
 	"github.com/switchboard-dev/switchboard/db"
@@ -90,25 +92,25 @@ func (s *server) snapshot(t *testing.T, tn tenant) string {
 	return b.String()
 }
 
-func TestTenantIsolationOfIDRoutes(t *testing.T) {
-	t.Parallel()
-	s := start(t, nil)
-	a, b := s.seedTenant(t, "A"), s.seedTenant(t, "B")
-	bBefore := s.snapshot(t, b)
-	auditA, auditB := len(s.auditRows(t, a.org)), len(s.auditRows(t, b.org))
-	unknown := uuid.NewString()
+// idRouteCase is one request of TestTenantIsolationOfIDRoutes: the same call with an id of
+// org B (foreign) and with an id of no org (unknown), both made by org A.
+type idRouteCase struct {
+	name, method, foreign, unknown string
+	body                           any
+}
 
+// idRouteCases is the table of TestTenantIsolationOfIDRoutes; TestEveryIDRouteHasAnIsolationCase
+// checks it against the router.
+func idRouteCases(a, b tenant, unknown string) []idRouteCase {
 	agentBody := map[string]any{"name": "Hijacked", "enabled": false}
 	toolBody := map[string]any{"name": "hijack", "description": "x", "url": "https://evil.example.com"}
 	connectorBody := map[string]any{"name": "Hijacked", "kind": "web", "config": map[string]any{"urls": []string{"https://evil.example.com/"}}, "documentSet": "faq"}
-	cases := []struct {
-		name, method, foreign, unknown string
-		body                           any
-	}{
+	return []idRouteCase{
 		{"delete api key", "DELETE", "/admin/api-keys/" + b.apiKeyID.String(), "/admin/api-keys/" + unknown, nil},
 		{"get agent", "GET", "/admin/agents/" + b.agent.String(), "/admin/agents/" + unknown, nil},
 		{"put agent", "PUT", "/admin/agents/" + b.agent.String(), "/admin/agents/" + unknown, agentBody},
 		{"delete agent", "DELETE", "/admin/agents/" + b.agent.String(), "/admin/agents/" + unknown, nil},
+		{"embed snippet of B's agent", "GET", "/admin/agents/" + b.agent.String() + "/embed", "/admin/agents/" + unknown + "/embed", nil},
 		{"list tools of B's agent", "GET", "/admin/agents/" + b.agent.String() + "/tools", "/admin/agents/" + unknown + "/tools", nil},
 		{"create tool on B's agent", "POST", "/admin/agents/" + b.agent.String() + "/tools", "/admin/agents/" + unknown + "/tools", toolBody},
 		{"get B's tool under B's agent", "GET", "/admin/agents/" + b.agent.String() + "/tools/" + b.tool.String(), "/admin/agents/" + unknown + "/tools/" + b.tool.String(), nil},
@@ -131,7 +133,92 @@ func TestTenantIsolationOfIDRoutes(t *testing.T) {
 		{"index connector", "POST", "/admin/connectors/" + b.connector.String() + "/index", "/admin/connectors/" + unknown + "/index", nil},
 		{"get run", "GET", "/admin/indexing/runs/" + b.run.String(), "/admin/indexing/runs/" + unknown, nil},
 	}
-	for _, c := range cases {
+}
+
+// idRoutesWithoutACase names the routes with a :param that TestTenantIsolationOfIDRoutes
+// does not call, each with the reason.
+var idRoutesWithoutACase = map[string]string{
+	"POST /admin/document-sets/:name/documents": "a set name is the caller's own namespace, not another org's row: " +
+		"ingesting into a name another org uses fills the caller's own set (TestKnowledgeOfTwoOrgsNeverMixes)",
+}
+
+// routeOf returns the router pattern of the route that serves method and path, or "".
+func routeOf(routes []fiber.Route, method, path string) string {
+	segs := strings.Split(strings.SplitN(path, "?", 2)[0], "/")
+	for _, r := range routes {
+		pat := strings.Split(r.Path, "/")
+		if r.Method != method || len(pat) != len(segs) {
+			continue
+		}
+		match := true
+		for i := range pat {
+			if !strings.HasPrefix(pat[i], ":") && pat[i] != segs[i] {
+				match = false
+				break
+			}
+		}
+		if match {
+			return r.Method + " " + r.Path
+		}
+	}
+	return ""
+}
+
+// TestEveryIDRouteHasAnIsolationCase derives the id-taking routes from the router, so a
+// route added with a :param fails here until the isolation table calls it.
+func TestEveryIDRouteHasAnIsolationCase(t *testing.T) {
+	t.Parallel()
+	routes := routerRoutes(t)
+	var idRoutes []string
+	for _, r := range routes {
+		if strings.Contains(r.Path, "/:") {
+			idRoutes = append(idRoutes, r.Method+" "+r.Path)
+		}
+	}
+	if len(idRoutes) < 20 {
+		t.Fatalf("only %d id routes in the router's table; the route listing is off: %v", len(idRoutes), idRoutes)
+	}
+	covered := map[string]bool{}
+	zero := uuid.Nil.String()
+	for _, c := range idRouteCases(tenant{}, tenant{}, zero) {
+		route := routeOf(routes, c.method, c.foreign)
+		if route == "" {
+			t.Errorf("isolation case %q (%s %s) matches no route of the router", c.name, c.method, c.foreign)
+			continue
+		}
+		if u := routeOf(routes, c.method, c.unknown); u != route {
+			t.Errorf("isolation case %q calls %s with the foreign id but %q with the unknown one", c.name, route, u)
+		}
+		covered[route] = true
+	}
+	for _, r := range idRoutes {
+		if covered[r] {
+			if _, ok := idRoutesWithoutACase[r]; ok {
+				t.Errorf("route %s has an isolation case; remove it from idRoutesWithoutACase", r)
+			}
+			continue
+		}
+		if _, ok := idRoutesWithoutACase[r]; !ok {
+			t.Errorf("route %s takes an id but TestTenantIsolationOfIDRoutes never calls it: add a case to idRouteCases "+
+				"whose foreign path names a row of org B and whose unknown path names no row (both must be the same 404), "+
+				"or, if the parameter is not another org's row, name the route in idRoutesWithoutACase with the reason", r)
+		}
+	}
+	for r := range idRoutesWithoutACase {
+		if !slices.Contains(idRoutes, r) {
+			t.Errorf("idRoutesWithoutACase names %s, which the router does not have; remove it", r)
+		}
+	}
+}
+
+func TestTenantIsolationOfIDRoutes(t *testing.T) {
+	t.Parallel()
+	s := start(t, nil)
+	a, b := s.seedTenant(t, "A"), s.seedTenant(t, "B")
+	bBefore := s.snapshot(t, b)
+	auditA, auditB := len(s.auditRows(t, a.org)), len(s.auditRows(t, b.org))
+	unknown := uuid.NewString()
+	for _, c := range idRouteCases(a, b, unknown) {
 		t.Run(c.name, func(t *testing.T) {
 			creds := []string{a.key}
 			switch {

@@ -61,17 +61,27 @@ func fetchDoc(t *testing.T, s *server) (openAPIDoc, []byte) {
 
 var fiberParam = regexp.MustCompile(`:([A-Za-z]+)`)
 
-// routerOperations builds the app exactly as serve wires it (api.New with the admin and /ws
-// mounts) and lists its routes in OpenAPI form, without OPTIONS, /ws and middleware.
-func routerOperations(t *testing.T) []string {
+// routerRoutes builds the app exactly as serve wires it (api.New with the admin and /ws
+// mounts) and returns its route table, without OPTIONS, /ws and middleware.
+func routerRoutes(t *testing.T) []fiber.Route {
 	t.Helper()
 	cfg := servetest.Config(t, "postgres://unused/none", map[string]string{"AUTH_JWT_SECRET": jwtSecret})
 	app := api.New(api.Deps{}, admin.Mount(admin.Deps{Config: cfg}), ws.New(ws.Deps{}).Mount).App()
-	seen := map[string]bool{}
+	var out []fiber.Route
 	for _, r := range app.GetRoutes(true) {
 		if r.Method == fiber.MethodOptions || r.Path == "/ws" {
 			continue
 		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// routerOperations lists the router's routes in OpenAPI form.
+func routerOperations(t *testing.T) []string {
+	t.Helper()
+	seen := map[string]bool{}
+	for _, r := range routerRoutes(t) {
 		seen[r.Method+" "+fiberParam.ReplaceAllString(r.Path, "{$1}")] = true
 	}
 	out := make([]string, 0, len(seen))
