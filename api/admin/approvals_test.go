@@ -13,6 +13,7 @@ import (
 
 	"github.com/switchboard-dev/switchboard/api"
 	"github.com/switchboard-dev/switchboard/api/admin"
+	"github.com/switchboard-dev/switchboard/api/admin/admintest"
 	"github.com/switchboard-dev/switchboard/approval"
 	"github.com/switchboard-dev/switchboard/auth"
 	"github.com/switchboard-dev/switchboard/db"
@@ -91,9 +92,8 @@ func TestAdminDecisionsAreConditionalAndPublished(t *testing.T) {
 
 	approve := s.seedApproval(t, a, agent, c, "refund", time.Minute)
 	reject := s.seedApproval(t, a, agent, c, "refund", time.Minute)
-	if l := s.do(t, "GET", "/admin/approvals", curator, nil).want(t, 200).list(t, "approvals"); len(l) != 2 ||
-		l[0].(map[string]any)["id"] != approve.String() {
-		t.Fatalf("pending list %v", l)
+	if l := decode[admintest.ApprovalList](t, s.do(t, "GET", "/admin/approvals", curator, nil).want(t, 200)).Approvals; len(l) != 2 || l[0].ID != approve.String() {
+		t.Fatalf("pending list %+v", l)
 	}
 
 	r := s.do(t, "POST", "/admin/approvals/"+approve.String(), curator, map[string]any{"approved": true}).want(t, 200)

@@ -7,7 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
+	"github.com/switchboard-dev/switchboard/api/admin/admintest"
 )
 
 // TestEveryWriteAppendsOneAuditRow performs each state-changing write once and checks that
@@ -97,16 +99,20 @@ func TestEveryWriteAppendsOneAuditRow(t *testing.T) {
 		}
 	})
 	t.Run("GET /admin/audit maps the rows one to one", func(t *testing.T) {
-		r := s.do(t, "GET", "/admin/audit?limit=1", a.key, nil).want(t, 200)
-		e := r.get(t, "entries.0").(map[string]any)
-		actor := e["actor"].(map[string]any)
-		if e["action"] != "agent.delete" || actor["type"] != "user" || actor["id"] != "ada" || actor["name"] != "Ada Lovelace" ||
-			e["targetType"] != "agent" || e["ip"] != "127.0.0.1" || e["requestId"] == nil {
-			t.Fatalf("entry %s", r.body)
+		page := decode[admintest.AuditList](t, s.do(t, "GET", "/admin/audit?limit=1", a.key, nil).want(t, 200))
+		if len(page.Entries) != 1 || page.Entries[0].RequestID == nil {
+			t.Fatalf("entries %+v", page.Entries)
+		}
+		e := page.Entries[0]
+		name, ip := "Ada Lovelace", "127.0.0.1"
+		want := admintest.AuditEntry{ID: e.ID, At: e.At, Actor: admintest.AuditActor{Type: "user", ID: "ada", Name: &name},
+			Action: "agent.delete", TargetType: "agent", TargetID: agent.String(), RequestID: e.RequestID, IP: &ip, Details: json.RawMessage(`{}`)}
+		if diff := cmp.Diff(want, e, cmp.Transformer("json", jsonValue)); diff != "" {
+			t.Fatalf("entry (-want +got):\n%s", diff)
 		}
 		var apiKeyActor bool
-		for _, e := range s.do(t, "GET", "/admin/audit?limit=200", a.key, nil).want(t, 200).list(t, "entries") {
-			if act := e.(map[string]any)["actor"].(map[string]any); act["type"] == "system" && act["id"] == "cli" {
+		for _, e := range decode[admintest.AuditList](t, s.do(t, "GET", "/admin/audit?limit=200", a.key, nil).want(t, 200)).Entries {
+			if e.Actor.Type == "system" && e.Actor.ID == "cli" {
 				apiKeyActor = true
 			}
 		}

@@ -19,7 +19,9 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
+	"github.com/switchboard-dev/switchboard/api/admin/admintest"
 )
 
 var rsaKey = sync.OnceValue(func() *rsa.PrivateKey {
@@ -217,11 +219,11 @@ func TestJWTPrincipalOnMe(t *testing.T) {
 	s := start(t, nil)
 	tok := token(t, map[string]any{"sub": "user_66", "org": "acme", "role": " Curator ", "name": "Ada Lovelace",
 		"email": " ada@acme.com ", "groups": []string{"support"}})
-	r := s.do(t, "GET", "/admin/me", tok, nil).want(t, 200)
-	m := r.json(t)
-	if m["userId"] != "user_66" || m["role"] != "curator" || m["displayName"] != "Ada Lovelace" || m["email"] != "ada@acme.com" ||
-		m["authMethod"] != "jwt" || len(m["groups"].([]any)) != 1 {
-		t.Fatalf("me %s", r.body)
+	me := decode[admintest.Me](t, s.do(t, "GET", "/admin/me", tok, nil).want(t, 200))
+	want := admintest.Me{UserID: "user_66", OrgID: me.OrgID, Role: "curator", DisplayName: "Ada Lovelace", Email: "ada@acme.com",
+		Groups: []string{"support"}, AuthMethod: "jwt"}
+	if diff := cmp.Diff(want, me); diff != "" {
+		t.Fatalf("me (-want +got):\n%s", diff)
 	}
 	bare := s.do(t, "GET", "/admin/me", token(t, map[string]any{"role": "user"}), nil).want(t, 200).json(t)
 	for _, k := range []string{"displayName", "email", "groups"} {
@@ -259,11 +261,11 @@ func TestDevModeActsOnlyInTheDevOrg(t *testing.T) {
 	if r.header.Get("X-Switchboard-Auth-Mode") != "none" {
 		t.Fatal("missing X-Switchboard-Auth-Mode: none")
 	}
-	m := r.json(t)
-	if m["userId"] != "dev" || m["role"] != "admin" || m["authMethod"] != "dev" || m["displayName"] != "Dev Admin (AUTH_MODE=none)" {
-		t.Fatalf("dev principal %s", r.body)
+	me := decode[admintest.Me](t, r)
+	if diff := cmp.Diff(admintest.Me{UserID: "dev", OrgID: me.OrgID, Role: "admin", DisplayName: "Dev Admin (AUTH_MODE=none)", AuthMethod: "dev"}, me); diff != "" {
+		t.Fatalf("dev principal (-want +got):\n%s", diff)
 	}
-	devOrg := m["orgId"].(string)
+	devOrg := me.OrgID
 	if devOrg == other.id.String() {
 		t.Fatal("dev principal in another org")
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/switchboard-dev/switchboard/api/admin/admintest"
 )
 
 // site is a small website for web connector runs: a sitemap listing an HTML page, a text
@@ -146,8 +147,8 @@ func TestWebConnectorRunLifecycleThroughTheAPI(t *testing.T) {
 	}
 	web.release()
 	done := s.waitRun(t, a.key, run)
-	if done["status"] != "succeeded" || counts(done) != "4/3/3/0" || done["error"] != nil || done["finishedAt"] == nil {
-		t.Fatalf("run 1 %v", done)
+	if done.Status != "succeeded" || counts(done) != "4/3/3/0" || done.Error != nil || done.FinishedAt == nil {
+		t.Fatalf("run 1 %+v", done)
 	}
 	indexRows := 0
 	for _, row := range s.auditRows(t, a) {
@@ -162,19 +163,18 @@ func TestWebConnectorRunLifecycleThroughTheAPI(t *testing.T) {
 	if indexRows != 1 {
 		t.Fatalf("%d connector.index rows for one queued run", indexRows)
 	}
-	docs := s.do(t, "GET", "/admin/document-sets/docs-site/documents", a.key, nil).want(t, 200)
-	if l := docs.list(t, "documents"); len(l) != 3 {
-		t.Fatalf("documents %s", docs.body)
+	docs := decode[admintest.DocumentList](t, s.do(t, "GET", "/admin/document-sets/docs-site/documents", a.key, nil).want(t, 200)).Documents
+	if len(docs) != 3 {
+		t.Fatalf("documents %+v", docs)
 	}
 	urls := []string{}
-	for _, d := range docs.list(t, "documents") {
-		m := d.(map[string]any)
-		if m["connectorId"] != id || !strings.HasPrefix(m["id"].(string), id+":") {
-			t.Fatalf("connector document %v", m)
+	for _, d := range docs {
+		if d.ConnectorID == nil || *d.ConnectorID != id || !strings.HasPrefix(d.ID, id+":") || d.URL == nil {
+			t.Fatalf("connector document %+v", d)
 		}
-		urls = append(urls, m["url"].(string))
-		if m["url"] == web.URL+"/a" && m["title"] != "Alpha page" {
-			t.Fatalf("html title %v", m)
+		urls = append(urls, *d.URL)
+		if *d.URL == web.URL+"/a" && d.Title != "Alpha page" {
+			t.Fatalf("html title %+v", d)
 		}
 	}
 	slices.Sort(urls)
@@ -184,11 +184,11 @@ func TestWebConnectorRunLifecycleThroughTheAPI(t *testing.T) {
 
 	// Run 2: nothing changed. Run 3: one page changed.
 	if r := s.waitRun(t, a.key, s.do(t, "POST", "/admin/connectors/"+id+"/index", a.key, nil).want(t, 202).str(t, "run.id")); counts(r) != "4/0/0/3" {
-		t.Fatalf("run 2 %v", r)
+		t.Fatalf("run 2 %+v", r)
 	}
 	web.changed.Store(true)
 	if r := s.waitRun(t, a.key, s.do(t, "POST", "/admin/connectors/"+id+"/index", a.key, nil).want(t, 202).str(t, "run.id")); counts(r) != "4/1/1/2" {
-		t.Fatalf("run 3 %v", r)
+		t.Fatalf("run 3 %+v", r)
 	}
 	if got := s.pageAll(t, a.key, "/admin/indexing/runs?connectorId="+strings.ToUpper(id)+"&status=succeeded", "runs", "id"); len(got) != 3 || got[2] != run {
 		t.Fatalf("succeeded runs of the connector, newest first: %v", got)
@@ -211,8 +211,8 @@ func TestWebConnectorRunLifecycleThroughTheAPI(t *testing.T) {
 	s.do(t, "GET", "/admin/document-sets/docs-site/documents", a.key, nil).wantError(t, 404, "NOT_FOUND", "-")
 	s.do(t, "GET", "/admin/connectors/"+id, a.key, nil).wantError(t, 404, "NOT_FOUND", "-")
 	s.do(t, "POST", "/admin/connectors/"+id+"/index", a.key, nil).wantError(t, 404, "NOT_FOUND", "-")
-	if final := s.waitRun(t, a.key, run4); final["status"] != "cancelled" {
-		t.Fatalf("the worker wrote to a cancelled run: %v", final)
+	if final := s.waitRun(t, a.key, run4); final.Status != "cancelled" {
+		t.Fatalf("the worker wrote to a cancelled run: %+v", final)
 	}
 }
 

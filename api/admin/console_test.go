@@ -4,6 +4,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/switchboard-dev/switchboard/api/admin/admintest"
 )
 
 // The smooth-operator console's connector pages (ADMIN-API §9.11): its form sends
@@ -34,8 +37,8 @@ func TestAConnectorInTheConsoleShapeIndexes(t *testing.T) {
 		t.Fatalf("queued run %s", queued.body)
 	}
 	run := s.waitRun(t, a.key, queued.str(t, "run.id"))
-	if run["status"] != "succeeded" || counts(run) != "1/1/1/0" || run["documentSet"] != "Help-site" || run["connectorName"] != "Help site" {
-		t.Fatalf("run %v", run)
+	if run.Status != "succeeded" || counts(run) != "1/1/1/0" || run.DocumentSet != "Help-site" || run.ConnectorName == nil || *run.ConnectorName != "Help site" {
+		t.Fatalf("run %+v", run)
 	}
 	rows := s.auditRows(t, a)
 	if last := rows[len(rows)-1]; last.Action != "connector.index" || last.ActorType != "apiKey" || last.ActorName == nil || !strings.HasPrefix(*last.ActorName, "curator-") {
@@ -58,8 +61,8 @@ func TestAConnectorInTheConsoleShapeIndexes(t *testing.T) {
 		t.Fatalf("edited %s", edited.body)
 	}
 	run = s.waitRun(t, a.key, s.do(t, "POST", "/admin/connectors/"+id+"/index", a.key, nil).want(t, 202).str(t, "run.id"))
-	if run["status"] != "succeeded" || counts(run) != "1/1/1/0" {
-		t.Fatalf("second run %v", run)
+	if run.Status != "succeeded" || counts(run) != "1/1/1/0" {
+		t.Fatalf("second run %+v", run)
 	}
 	docs = s.do(t, "GET", "/admin/document-sets/Help-site/documents", a.key, nil).want(t, 200)
 	if l := docs.list(t, "documents"); len(l) != 1 || docs.str(t, "documents.0.url") != web.URL+"/b.txt" {
@@ -69,21 +72,23 @@ func TestAConnectorInTheConsoleShapeIndexes(t *testing.T) {
 	// The indexing page's Connector column: the connector's current name on all its runs,
 	// null for ingestion runs and once the connector is gone.
 	s.ingestAndWait(t, a.key, "faq", doc{"title": "Hours", "content": "Open 9 to 5."})
-	names := func() []any {
-		var out []any
-		for _, r := range s.do(t, "GET", "/admin/indexing/runs", a.key, nil).want(t, 200).list(t, "runs") {
-			out = append(out, r.(map[string]any)["connectorName"])
+	names := func() []*string {
+		var out []*string
+		for _, r := range decode[admintest.RunList](t, s.do(t, "GET", "/admin/indexing/runs", a.key, nil).want(t, 200)).Runs {
+			out = append(out, r.ConnectorName)
 		}
 		return out
 	}
-	if got := names(); !slices.Equal(got, []any{nil, "Help centre", "Help centre"}) {
-		t.Fatalf("connector names of the runs, newest first: %v", got)
+	centre := "Help centre"
+	if diff := cmp.Diff([]*string{nil, &centre, &centre}, names()); diff != "" {
+		t.Fatalf("connector names of the runs, newest first (-want +got):\n%s", diff)
 	}
 	s.do(t, "DELETE", "/admin/connectors/"+id, a.key, nil).want(t, 204)
-	if got := names(); !slices.Equal(got, []any{nil, nil, nil}) {
-		t.Fatalf("connector names after the delete: %v", got)
+	if diff := cmp.Diff([]*string{nil, nil, nil}, names()); diff != "" {
+		t.Fatalf("connector names after the delete (-want +got):\n%s", diff)
 	}
-	if one := s.do(t, "GET", "/admin/indexing/runs/"+run["id"].(string), a.key, nil).want(t, 200); one.get(t, "run.connectorName") != nil || one.str(t, "run.connectorId") != id {
-		t.Fatalf("a run of a deleted connector %s", one.body)
+	one := decode[admintest.RunAnswer](t, s.do(t, "GET", "/admin/indexing/runs/"+run.ID, a.key, nil).want(t, 200)).Run
+	if one.ConnectorName != nil || one.ConnectorID == nil || *one.ConnectorID != id {
+		t.Fatalf("a run of a deleted connector %+v", one)
 	}
 }

@@ -2,12 +2,15 @@ package admin_test
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 
 	"github.com/google/uuid"
 
+	"github.com/switchboard-dev/switchboard/api/admin/admintest"
 	"github.com/switchboard-dev/switchboard/db"
+	"github.com/switchboard-dev/switchboard/testkit"
 )
 
 // namedChat writes a conversation of agent in o whose user participant is called visitor,
@@ -60,15 +63,14 @@ func TestConversationsCarryADisplayName(t *testing.T) {
 		s.namedChat(t, a, agent, "Grace", "Welcome! How can I help?", "> Hi"): "Grace", // the visitor did not open it
 		s.namedChat(t, a, agent, "Grace", "> "+strings.Repeat("é", 60)):       strings.Repeat("é", 60),
 	}
-	list := s.do(t, "GET", "/admin/conversations", a.key, nil).want(t, 200)
-	if n := len(list.list(t, "conversations")); n != len(want) {
+	list := decode[admintest.ConversationList](t, s.do(t, "GET", "/admin/conversations", a.key, nil).want(t, 200)).Conversations
+	if n := len(list); n != len(want) {
 		t.Fatalf("%d conversations listed", n)
 	}
-	for _, it := range list.list(t, "conversations") {
-		c := it.(map[string]any)
-		id := uuid.MustParse(c["id"].(string))
-		if c["name"] != want[id] {
-			t.Errorf("list: %s named %q, want %q", id, c["name"], want[id])
+	for _, c := range list {
+		id := uuid.MustParse(c.ID)
+		if c.Name != want[id] {
+			t.Errorf("list: %s named %q, want %q", id, c.Name, want[id])
 		}
 		one := s.do(t, "GET", "/admin/conversations/"+id.String(), a.key, nil).want(t, 200)
 		if got := one.str(t, "conversation.name"); got != want[id] {
@@ -76,11 +78,15 @@ func TestConversationsCarryADisplayName(t *testing.T) {
 		}
 	}
 	// The offset dialect lists the same names.
+	// (after an offset, nextCursor is the next offset, a number)
 	r := s.do(t, "GET", "/admin/conversations?cursor=0&limit=2", a.key, nil).want(t, 200)
-	for _, it := range r.list(t, "conversations") {
-		c := it.(map[string]any)
-		if c["name"] != want[uuid.MustParse(c["id"].(string))] {
-			t.Errorf("offset page: %v", c)
+	page := testkit.DecodeJSON[struct {
+		Conversations []admintest.Conversation `json:"conversations"`
+		NextCursor    json.RawMessage          `json:"nextCursor"`
+	}](t, r.body)
+	for _, c := range page.Conversations {
+		if c.Name != want[uuid.MustParse(c.ID)] {
+			t.Errorf("offset page: %+v", c)
 		}
 	}
 }

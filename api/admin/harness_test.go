@@ -21,6 +21,7 @@ import (
 	"github.com/switchboard-dev/switchboard/dbtest"
 	"github.com/switchboard-dev/switchboard/serve/servetest"
 	"github.com/switchboard-dev/switchboard/store"
+	"github.com/switchboard-dev/switchboard/testkit"
 	"github.com/switchboard-dev/switchboard/testkit/fixture"
 )
 
@@ -192,6 +193,50 @@ func (r resp) want(t *testing.T, status int) resp {
 		t.Fatalf("status %d, want %d; body %s", r.status, status, r.body)
 	}
 	return r
+}
+
+// decode decodes the body exactly into a T (see testkit.DecodeJSON): every key the answer
+// carries, and only those.
+func decode[T any](t *testing.T, r resp) T {
+	t.Helper()
+	return testkit.DecodeJSON[T](t, r.body)
+}
+
+// jsonValue decodes raw JSON for comparison by value, so cmp.Diff does not compare key
+// order or spacing: use it as cmp.Transformer("json", jsonValue).
+func jsonValue(raw json.RawMessage) any {
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return string(raw)
+	}
+	return v
+}
+
+// listField returns field (a string: an id, a name) of every item of the list under key,
+// in order, and the list's opaque nextCursor (nil on the last page).
+func listField(t *testing.T, r resp, key, field string) ([]string, *string) {
+	t.Helper()
+	page := testkit.DecodeJSON[map[string]json.RawMessage](t, r.body)
+	return listItems(t, r, key, field), testkit.DecodeJSON[*string](t, page["nextCursor"])
+}
+
+// listItems returns field of every item of the list under key, in order.
+func listItems(t *testing.T, r resp, key, field string) []string {
+	t.Helper()
+	page := testkit.DecodeJSON[map[string]json.RawMessage](t, r.body)
+	items, ok := page[key]
+	if !ok {
+		t.Fatalf("no list %q in %s", key, r.body)
+	}
+	var out []string
+	for _, it := range testkit.DecodeJSON[[]map[string]json.RawMessage](t, items) {
+		var v string
+		if err := json.Unmarshal(it[field], &v); err != nil {
+			t.Fatalf("%s of an item of %s: %v in %s", field, key, err, r.body)
+		}
+		out = append(out, v)
+	}
+	return out
 }
 
 // json decodes the body into a generic value.

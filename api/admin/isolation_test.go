@@ -9,8 +9,10 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
 
+	"github.com/switchboard-dev/switchboard/api/admin/admintest"
 	"github.com/switchboard-dev/switchboard/db"
 )
 
@@ -34,12 +36,10 @@ func (s *server) seedTenant(t *testing.T, name string) tenant {
 	tn := tenant{org: s.newOrg(t, name)}
 	tn.curator = s.apiKey(t, tn.org, "curator")
 	tn.basic = s.apiKey(t, tn.org, "basic")
-	keys := s.do(t, "GET", "/admin/api-keys", tn.key, nil).want(t, 200)
-	for _, k := range keys.list(t, "apiKeys") {
-		km := k.(map[string]any)
-		tn.ids = append(tn.ids, km["id"].(string))
-		if km["role"] == "curator" {
-			tn.apiKeyID = uuid.MustParse(km["id"].(string))
+	for _, k := range decode[admintest.APIKeyList](t, s.do(t, "GET", "/admin/api-keys", tn.key, nil).want(t, 200)).APIKeys {
+		tn.ids = append(tn.ids, k.ID)
+		if k.Role == "curator" {
+			tn.apiKeyID = uuid.MustParse(k.ID)
 		}
 	}
 	tn.agent = s.createAgent(t, tn.org, "Support")
@@ -67,7 +67,7 @@ func (s *server) seedTenant(t *testing.T, name string) tenant {
 	}).want(t, 201).str(t, "connector.id"))
 	tn.doc = "doc-" + name
 	tn.run = uuid.MustParse(s.ingestAndWait(t, tn.key, "faq", doc{"id": tn.doc, "title": "Doc " + name, "content": "Isolation notes of " + name + "."},
-		doc{"id": "shared-doc", "title": "Shared " + name, "content": "Both orgs use this id."})["id"].(string))
+		doc{"id": "shared-doc", "title": "Shared " + name, "content": "Both orgs use this id."}).ID)
 	tn.ids = append(tn.ids, tn.doc, "only-"+name)
 	for _, id := range []uuid.UUID{tn.id, tn.agent, tn.agent2, tn.tool, tn.tool2, tn.chat.conv, tn.chat.session,
 		tn.chat.userPart, tn.chat.agentPart, tn.approval, tn.gatewayKey, tn.connector, tn.run} {
@@ -332,8 +332,11 @@ func TestTenantIsolationOfLists(t *testing.T) {
 	for _, g := range []string{"day", "model", "agent", "key"} {
 		r := s.do(t, "GET", "/admin/usage?groupBy="+g, a.key, nil).want(t, 200)
 		noneOf(t, r, b.ids)
-		if strings.Contains(string(r.body), "model-B") || r.get(t, "totals.turns").(interface{ String() string }).String() != "1" {
-			t.Fatalf("usage by %s: %s", g, r.body)
+		if strings.Contains(string(r.body), "model-B") {
+			t.Fatalf("usage by %s shows B's model: %s", g, r.body)
+		}
+		if turns := decode[admintest.Usage](t, r).Totals.Turns; turns != 1 {
+			t.Fatalf("usage by %s counts %d turns, want A's one: %s", g, turns, r.body)
 		}
 	}
 }
@@ -403,8 +406,8 @@ func TestBasicPrincipalsSeeOnlyTheirOwnConversations(t *testing.T) {
 	ada := token(t, map[string]any{"org": a.id.String(), "role": "basic", "sub": "ada", "email": "ada@example.org"})
 	r := s.do(t, "GET", "/admin/conversations", ada, nil).want(t, 200)
 	got := map[string]bool{}
-	for _, c := range r.list(t, "conversations") {
-		got[c.(map[string]any)["id"].(string)] = true
+	for _, c := range decode[admintest.ConversationList](t, r).Conversations {
+		got[c.ID] = true
 	}
 	if len(got) != 2 || !got[mine.conv.String()] || !got[byEmail.conv.String()] {
 		t.Fatalf("basic user lists %v", got)
@@ -463,13 +466,13 @@ func TestAJWTForANewOrgGetsAFreshEmptyOrg(t *testing.T) {
 	if st.str(t, "settings.orgId") != org || st.get(t, "settings.updatedAt") != nil {
 		t.Fatalf("settings %s", st.body)
 	}
-	audit := s.do(t, "GET", "/admin/audit", tok, nil).want(t, 200).list(t, "entries")
-	if len(audit) != 1 || audit[0].(map[string]any)["action"] != "org.create" {
-		t.Fatalf("audit of a new org: %v", audit)
+	audit := decode[admintest.AuditList](t, s.do(t, "GET", "/admin/audit", tok, nil).want(t, 200)).Entries
+	if len(audit) != 1 || audit[0].Action != "org.create" {
+		t.Fatalf("audit of a new org: %+v", audit)
 	}
-	actor := audit[0].(map[string]any)["actor"].(map[string]any)
-	if actor["type"] != "user" || actor["id"] != "founder" || actor["name"] != "Founder" {
-		t.Fatalf("org.create actor %v", actor)
+	founder := "Founder"
+	if diff := cmp.Diff(admintest.AuditActor{Type: "user", ID: "founder", Name: &founder}, audit[0].Actor); diff != "" {
+		t.Fatalf("org.create actor (-want +got):\n%s", diff)
 	}
 	// The same claim resolves to the same org again; a UUID claim of an unknown org is that id.
 	if s.do(t, "GET", "/admin/me", tok, nil).want(t, 200).str(t, "orgId") != org {

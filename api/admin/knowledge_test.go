@@ -10,7 +10,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
+	"github.com/switchboard-dev/switchboard/api/admin/admintest"
 	"github.com/switchboard-dev/switchboard/testkit"
 )
 
@@ -24,13 +26,12 @@ func (s *server) ingest(t *testing.T, key, set string, docs ...doc) resp {
 }
 
 // waitRun polls a run through the API until it has ended and returns its object.
-func (s *server) waitRun(t *testing.T, key, id string) map[string]any {
+func (s *server) waitRun(t *testing.T, key, id string) admintest.Run {
 	t.Helper()
-	var run map[string]any
+	var run admintest.Run
 	testkit.Eventually(t, "run "+id+" to end", func() bool {
-		r := s.do(t, "GET", "/admin/indexing/runs/"+id, key, nil).want(t, 200)
-		run = r.json(t)["run"].(map[string]any)
-		switch run["status"] {
+		run = decode[admintest.RunAnswer](t, s.do(t, "GET", "/admin/indexing/runs/"+id, key, nil).want(t, 200)).Run
+		switch run.Status {
 		case "succeeded", "failed", "cancelled":
 			return true
 		}
@@ -40,26 +41,26 @@ func (s *server) waitRun(t *testing.T, key, id string) map[string]any {
 }
 
 // ingestAndWait ingests and waits for the run, which must succeed.
-func (s *server) ingestAndWait(t *testing.T, key, set string, docs ...doc) map[string]any {
+func (s *server) ingestAndWait(t *testing.T, key, set string, docs ...doc) admintest.Run {
 	t.Helper()
 	run := s.waitRun(t, key, s.ingest(t, key, set, docs...).str(t, "run.id"))
-	if run["status"] != "succeeded" {
-		t.Fatalf("ingestion run %v", run)
+	if run.Status != "succeeded" {
+		t.Fatalf("ingestion run %+v", run)
 	}
 	return run
 }
 
 // counts renders a run's counters as seen/indexed/chunks/skipped.
-func counts(run map[string]any) string {
-	return fmt.Sprintf("%v/%v/%v/%v", run["documentsSeen"], run["documentsIndexed"], run["chunksIndexed"], run["documentsSkipped"])
+func counts(run admintest.Run) string {
+	return fmt.Sprintf("%d/%d/%d/%d", run.DocumentsSeen, run.DocumentsIndexed, run.ChunksIndexed, run.DocumentsSkipped)
 }
 
 // docIDs lists the ids of a document list answer, in order.
 func docIDs(t *testing.T, r resp) []string {
 	t.Helper()
 	var out []string
-	for _, d := range r.list(t, "documents") {
-		out = append(out, d.(map[string]any)["id"].(string))
+	for _, d := range decode[admintest.DocumentList](t, r).Documents {
+		out = append(out, d.ID)
 	}
 	return out
 }
@@ -79,19 +80,17 @@ func (s *server) pageAll(t *testing.T, key, path, items, idField string) []strin
 		if next != "" {
 			q += "&cursor=" + next
 		}
-		r := s.do(t, "GET", path+q, key, nil).want(t, 200)
-		for _, it := range r.list(t, items) {
-			id := fmt.Sprint(it.(map[string]any)[idField])
+		ids, c := listField(t, s.do(t, "GET", path+q, key, nil).want(t, 200), items, idField)
+		for _, id := range ids {
 			if slices.Contains(out, id) {
 				t.Fatalf("%s: %s returned twice", path, id)
 			}
 			out = append(out, id)
 		}
-		c, _ := r.get(t, "nextCursor").(string)
-		if c == "" {
+		if c == nil {
 			return out
 		}
-		next = c
+		next = *c
 	}
 	t.Fatalf("%s: more than 100 pages", path)
 	return nil
@@ -107,45 +106,57 @@ func TestIngestionQueuesARunThatIndexesTheDocuments(t *testing.T) {
 		doc{"title": "Staff escalation guide", "content": "Escalate to tier 2 when a refund is disputed.",
 			"acl": map[string]any{"users": []string{"ada", "jwt:grace", "ada"}, "groups": []string{"staff"}}},
 	)
-	run := r.json(t)["run"].(map[string]any)
-	if run["status"] != "queued" || run["connectorId"] != nil || run["documentSet"] != "billing-faq" ||
-		counts(run) != "2/0/0/0" || run["startedAt"] != nil || run["finishedAt"] != nil || run["error"] != nil {
-		t.Fatalf("run %s", r.body)
+	accepted := decode[admintest.Ingested](t, r)
+	run := accepted.Run
+	want := admintest.Run{ID: run.ID, DocumentSet: "billing-faq", Status: "queued", CreatedAt: run.CreatedAt, DocumentsSeen: 2}
+	if diff := cmp.Diff(want, run); diff != "" {
+		t.Fatalf("queued run (-want +got):\n%s", diff)
 	}
-	ids := r.list(t, "documentIds")
-	generated, _ := ids[1].(string)
-	if len(ids) != 2 || ids[0] != "refund-policy" || uuid.Validate(generated) != nil {
+	ids := accepted.DocumentIDs
+	if len(ids) != 2 || ids[0] != "refund-policy" || uuid.Validate(ids[1]) != nil {
 		t.Fatalf("document ids %v", ids)
 	}
-	done := s.waitRun(t, a.key, run["id"].(string))
-	if done["status"] != "succeeded" || counts(done) != "2/2/2/0" || done["startedAt"] == nil || done["finishedAt"] == nil {
-		t.Fatalf("finished run %v", done)
+	generated := ids[1]
+	done := s.waitRun(t, a.key, run.ID)
+	if done.StartedAt == nil || done.FinishedAt == nil {
+		t.Fatalf("finished run %+v without its times", done)
+	}
+	want = admintest.Run{ID: run.ID, DocumentSet: "billing-faq", Status: "succeeded", CreatedAt: run.CreatedAt,
+		StartedAt: done.StartedAt, FinishedAt: done.FinishedAt, DocumentsSeen: 2, DocumentsIndexed: 2, ChunksIndexed: 2}
+	if diff := cmp.Diff(want, done); diff != "" {
+		t.Fatalf("finished run (-want +got):\n%s", diff)
 	}
 
-	sets := s.do(t, "GET", "/admin/document-sets", a.key, nil).want(t, 200)
-	if l := sets.list(t, "documentSets"); len(l) != 1 || sets.str(t, "documentSets.0.name") != "billing-faq" ||
-		fmt.Sprint(sets.get(t, "documentSets.0.documentCount")) != "2" || sets.get(t, "documentSets.0.updatedAt") == nil {
-		t.Fatalf("document sets %s", sets.body)
+	sets := decode[admintest.DocumentSetList](t, s.do(t, "GET", "/admin/document-sets", a.key, nil).want(t, 200))
+	if len(sets.DocumentSets) != 1 || sets.DocumentSets[0].UpdatedAt == nil {
+		t.Fatalf("document sets %+v", sets)
+	}
+	wantSets := admintest.DocumentSetList{DocumentSets: []admintest.DocumentSet{{Name: "billing-faq", DocumentCount: 2, UpdatedAt: sets.DocumentSets[0].UpdatedAt}}}
+	if diff := cmp.Diff(wantSets, sets); diff != "" {
+		t.Fatalf("document sets (-want +got):\n%s", diff)
 	}
 	docs := s.do(t, "GET", "/admin/document-sets/billing-faq/documents", a.key, nil).want(t, 200)
-	want := []string{generated, "refund-policy"}
-	slices.Sort(want)
-	if got := docIDs(t, docs); !slices.Equal(got, want) {
-		t.Fatalf("documents %v, want %v", got, want)
+	wantIDs := []string{generated, "refund-policy"}
+	slices.Sort(wantIDs)
+	if got := docIDs(t, docs); !slices.Equal(got, wantIDs) {
+		t.Fatalf("documents %v, want %v", got, wantIDs)
 	}
-	for _, d := range docs.list(t, "documents") {
-		m := d.(map[string]any)
-		acl, _ := json.Marshal(m["acl"])
-		switch m["id"] {
+	for _, d := range decode[admintest.DocumentList](t, docs).Documents {
+		switch d.ID {
 		case "refund-policy":
-			if m["url"] != "https://www.acme.com/refunds" || m["acl"] != nil || m["connectorId"] != nil ||
-				fmt.Sprint(m["contentBytes"]) != "46" || fmt.Sprint(m["chunkCount"]) != "1" || m["documentSet"] != "billing-faq" {
-				t.Fatalf("document %v", m)
+			url := "https://www.acme.com/refunds"
+			want := admintest.Document{ID: d.ID, DocumentSet: "billing-faq", Title: "Refund policy", URL: &url,
+				ContentBytes: 46, ChunkCount: 1, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt}
+			if diff := cmp.Diff(want, d); diff != "" {
+				t.Fatalf("document (-want +got):\n%s", diff)
 			}
 		default:
 			// Bare user entries mean ctx:, duplicates go, lists are never null.
-			if m["url"] != nil || string(acl) != `{"groups":["staff"],"public":false,"users":["ctx:ada","jwt:grace"]}` {
-				t.Fatalf("document %v (acl %s)", m, acl)
+			if d.URL != nil {
+				t.Fatalf("document %+v has a URL", d)
+			}
+			if diff := cmp.Diff(&admintest.ACL{Groups: []string{"staff"}, Users: []string{"ctx:ada", "jwt:grace"}}, d.ACL); diff != "" {
+				t.Fatalf("acl (-want +got):\n%s", diff)
 			}
 		}
 	}
@@ -161,7 +172,7 @@ func TestIngestionQueuesARunThatIndexesTheDocuments(t *testing.T) {
 			t.Fatal(err)
 		}
 		if row.TargetType != "documentSet" || row.TargetID != "billing-faq" || row.RequestID == nil || *row.RequestID != r.header.Get("X-Request-Id") ||
-			len(details) != 2 || details["runId"] != run["id"] || details["documentCount"] != 2.0 {
+			len(details) != 2 || details["runId"] != run.ID || details["documentCount"] != 2.0 {
 			t.Fatalf("audit row %+v details %s", row, row.Details)
 		}
 	}
@@ -180,7 +191,7 @@ func TestReingestionSkipsUnchangedReplacesChangedAndMovesSets(t *testing.T) {
 	// Same content: skipped, but its title and ACL are updated.
 	run := s.ingestAndWait(t, a.key, "kb", doc{"id": "d1", "title": "One, renamed", "content": "Otters hold hands while sleeping.", "acl": map[string]any{"public": true}})
 	if counts(run) != "1/0/0/1" {
-		t.Fatalf("unchanged run %v", run)
+		t.Fatalf("unchanged run %+v", run)
 	}
 	docs := s.do(t, "GET", "/admin/document-sets/kb/documents", a.key, nil).want(t, 200)
 	if docs.str(t, "documents.0.title") != "One, renamed" || docs.get(t, "documents.0.acl.public") != true {
@@ -189,12 +200,12 @@ func TestReingestionSkipsUnchangedReplacesChangedAndMovesSets(t *testing.T) {
 	// Changed content: indexed again.
 	long := strings.Repeat("Penguins propose to their mates with carefully chosen pebbles. ", 40)
 	run = s.ingestAndWait(t, a.key, "kb", doc{"id": "d2", "title": "Two", "content": long})
-	if counts(run) != "1/1/"+fmt.Sprint(run["chunksIndexed"])+"/0" || fmt.Sprint(run["chunksIndexed"]) == "1" {
-		t.Fatalf("changed run %v (a long document is several chunks)", run)
+	if counts(run) != fmt.Sprintf("1/1/%d/0", run.ChunksIndexed) || run.ChunksIndexed == 1 {
+		t.Fatalf("changed run %+v (a long document is several chunks)", run)
 	}
 	docs = s.do(t, "GET", "/admin/document-sets/kb/documents", a.key, nil).want(t, 200)
-	if fmt.Sprint(docs.get(t, "documents.1.chunkCount")) != fmt.Sprint(run["chunksIndexed"]) || fmt.Sprint(docs.get(t, "documents.1.contentBytes")) != fmt.Sprint(len(long)) {
-		t.Fatalf("replaced document %s", docs.body)
+	if d := decode[admintest.DocumentList](t, docs).Documents[1]; d.ChunkCount != run.ChunksIndexed || d.ContentBytes != len(long) {
+		t.Fatalf("replaced document %+v", d)
 	}
 	// An id posted to another set moves there.
 	s.ingestAndWait(t, a.key, "other", doc{"id": "d1", "title": "One", "content": "Otters hold hands while sleeping."})

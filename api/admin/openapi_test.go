@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/google/go-cmp/cmp"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/switchboard-dev/switchboard/api"
@@ -21,18 +22,58 @@ import (
 
 // openAPIDoc is the served document, decoded.
 type openAPIDoc struct {
-	OpenAPI    string                               `json:"openapi"`
-	Info       map[string]any                       `json:"info"`
-	Paths      map[string]map[string]map[string]any `json:"paths"`
+	OpenAPI    string                          `json:"openapi"`
+	Info       map[string]any                  `json:"info"`
+	Paths      map[string]map[string]openAPIOp `json:"paths"`
 	Components struct {
 		Schemas         map[string]any `json:"schemas"`
 		SecuritySchemes map[string]any `json:"securitySchemes"`
 	} `json:"components"`
 }
 
+// openAPIOp is one operation, with the keys these tests read.
+type openAPIOp struct {
+	OperationID string                     `json:"operationId"`
+	MinRole     string                     `json:"x-min-role"`
+	Security    json.RawMessage            `json:"security"`
+	Parameters  []openAPIParam             `json:"parameters"`
+	RequestBody *openAPIContent            `json:"requestBody"`
+	Responses   map[string]openAPIResponse `json:"responses"`
+}
+
+type openAPIParam struct {
+	Name     string `json:"name"`
+	In       string `json:"in"`
+	Required bool   `json:"required"`
+	Schema   *struct {
+		Type    any      `json:"type"`
+		Minimum *float64 `json:"minimum"`
+		Maximum *float64 `json:"maximum"`
+		Default any      `json:"default"`
+	} `json:"schema"`
+}
+
+type openAPIResponse struct {
+	Description string `json:"description"`
+	openAPIContent
+}
+
+// openAPIContent is a body by media type; each schema is kept as written.
+type openAPIContent struct {
+	Content map[string]struct {
+		Schema map[string]any `json:"schema"`
+	} `json:"content"`
+}
+
+// ref is the $ref of the JSON body's schema, "" when it has none.
+func (c openAPIContent) ref() string {
+	ref, _ := c.Content["application/json"].Schema["$ref"].(string)
+	return ref
+}
+
 type docOp struct {
 	method, path string
-	op           map[string]any
+	op           openAPIOp
 }
 
 func (d openAPIDoc) ops() []docOp {
@@ -141,20 +182,19 @@ func TestOpenAPIDocumentIsWellFormed(t *testing.T) {
 	ids := map[string]bool{}
 	for _, o := range doc.ops() {
 		name := o.method + " " + o.path
-		id, _ := o.op["operationId"].(string)
+		id := o.op.OperationID
 		if id == "" || ids[id] {
 			t.Errorf("%s: operationId %q missing or repeated", name, id)
 		}
 		ids[id] = true
-		role, _ := o.op["x-min-role"].(string)
-		sec, _ := json.Marshal(o.op["security"])
+		role, sec := o.op.MinRole, string(o.op.Security)
 		switch role {
 		case "public":
-			if string(sec) != "[]" {
+			if sec != "[]" {
 				t.Errorf("%s: public operation declares security %s", name, sec)
 			}
 		case "basic", "curator", "admin":
-			if string(sec) != `[{"bearer":[]}]` {
+			if sec != `[{"bearer":[]}]` {
 				t.Errorf("%s: security %s", name, sec)
 			}
 		default:
@@ -162,22 +202,23 @@ func TestOpenAPIDocumentIsWellFormed(t *testing.T) {
 		}
 		// Path parameters: exactly the placeholders, each required.
 		declared := map[string]bool{}
-		params, _ := o.op["parameters"].([]any)
-		for _, p := range params {
-			pm := p.(map[string]any)
-			if pm["schema"] == nil || pm["name"] == "" {
-				t.Errorf("%s: parameter without name or schema: %v", name, pm)
+		for _, p := range o.op.Parameters {
+			if p.Schema == nil || p.Name == "" {
+				t.Errorf("%s: parameter without name or schema: %+v", name, p)
+				continue
 			}
-			if pm["in"] == "path" {
-				declared[pm["name"].(string)] = true
-				if pm["required"] != true {
-					t.Errorf("%s: path parameter %v not required", name, pm["name"])
+			if p.In == "path" {
+				declared[p.Name] = true
+				if !p.Required {
+					t.Errorf("%s: path parameter %s not required", name, p.Name)
 				}
 			}
-			if pm["name"] == "limit" {
-				sch := pm["schema"].(map[string]any)
-				if sch["type"] != "integer" || sch["minimum"] != 1.0 || sch["maximum"] != 200.0 || sch["default"] != 50.0 {
-					t.Errorf("%s: limit schema %v", name, sch)
+			if p.Name == "limit" {
+				one, most := 1.0, 200.0
+				want := *p.Schema
+				want.Type, want.Minimum, want.Maximum, want.Default = "integer", &one, &most, 50.0
+				if diff := cmp.Diff(want, *p.Schema); diff != "" {
+					t.Errorf("%s: limit schema (-want +got):\n%s", name, diff)
 				}
 			}
 		}
@@ -190,31 +231,32 @@ func TestOpenAPIDocumentIsWellFormed(t *testing.T) {
 		if len(declared) > 0 {
 			t.Errorf("%s: declares path parameters not in the path: %v", name, declared)
 		}
-		responses, _ := o.op["responses"].(map[string]any)
+		responses := o.op.Responses
 		if len(responses) == 0 {
 			t.Errorf("%s: no responses", name)
 		}
 		for code, r := range responses {
-			rm := r.(map[string]any)
-			if d, _ := rm["description"].(string); d == "" {
+			if r.Description == "" {
 				t.Errorf("%s %s: response without description", name, code)
 			}
 			if code[0] == '4' || code == "500" {
-				ref := fmt.Sprint(rm["content"].(map[string]any)["application/json"].(map[string]any)["schema"])
-				if ref != "map[$ref:#/components/schemas/Error]" {
-					t.Errorf("%s %s: error response schema %s", name, code, ref)
+				if diff := cmp.Diff(map[string]any{"$ref": "#/components/schemas/Error"}, r.Content["application/json"].Schema); diff != "" {
+					t.Errorf("%s %s: error response schema (-want +got):\n%s", name, code, diff)
 				}
 			}
 		}
 		if role != "public" {
 			for _, code := range []string{"401", "403", "429", "500"} {
-				if responses[code] == nil {
+				if _, ok := responses[code]; !ok {
 					t.Errorf("%s: no %s response", name, code)
 				}
 			}
 		}
-		if rb, ok := o.op["requestBody"].(map[string]any); ok {
-			ref := rb["content"].(map[string]any)["application/json"].(map[string]any)["schema"].(map[string]any)["$ref"].(string)
+		if rb := o.op.RequestBody; rb != nil {
+			ref := rb.ref()
+			if ref == "" {
+				t.Errorf("%s: request body without a JSON schema $ref", name)
+			}
 			schemaName := strings.TrimPrefix(ref, "#/components/schemas/")
 			checkClosed(t, name, schemaName, doc.Components.Schemas[schemaName], "")
 		}
@@ -283,22 +325,22 @@ type responseValidator struct {
 
 func (v responseValidator) check(t *testing.T, method, path string, r resp) {
 	t.Helper()
-	op := v.doc.Paths[path][strings.ToLower(method)]
-	if op == nil {
+	op, ok := v.doc.Paths[path][strings.ToLower(method)]
+	if !ok {
 		t.Fatalf("%s %s not documented", method, path)
 	}
-	res, _ := op["responses"].(map[string]any)[fmt.Sprint(r.status)].(map[string]any)
-	if res == nil {
+	res, ok := op.Responses[fmt.Sprint(r.status)]
+	if !ok {
 		t.Fatalf("%s %s: status %d not documented; body %s", method, path, r.status, r.body)
 	}
-	content, _ := res["content"].(map[string]any)
+	content := res.Content
 	if content == nil {
 		if len(r.body) != 0 {
 			t.Fatalf("%s %s %d: body %s where none is documented", method, path, r.status, r.body)
 		}
 		return
 	}
-	if content["application/json"] == nil { // a text body (GET /metrics): its media type
+	if _, isJSON := content["application/json"]; !isJSON { // a text body (GET /metrics): its media type
 		for mt := range content {
 			if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, mt) || len(r.body) == 0 {
 				t.Errorf("%s %s %d: Content-Type %q, %d bytes; documented %s", method, path, r.status, ct, len(r.body), mt)
@@ -306,7 +348,10 @@ func (v responseValidator) check(t *testing.T, method, path string, r resp) {
 		}
 		return
 	}
-	ref := content["application/json"].(map[string]any)["schema"].(map[string]any)["$ref"].(string)
+	ref := res.ref()
+	if ref == "" {
+		t.Fatalf("%s %s %d: JSON body without a schema $ref", method, path, r.status)
+	}
 	sch, err := v.compiler.Compile("mem://schemas.json#/$defs/" + strings.TrimPrefix(ref, "#/components/schemas/"))
 	if err != nil {
 		t.Fatal(err)

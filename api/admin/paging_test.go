@@ -8,7 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
+	"github.com/switchboard-dev/switchboard/api/admin/admintest"
 )
 
 // pageAll follows nextCursor from path with limit n and returns the ids of every item
@@ -26,20 +28,15 @@ func pageAll(t *testing.T, s *server, tok, path, key string, n int) [][]string {
 		if cursor != "" {
 			q += "&cursor=" + cursor
 		}
-		r := s.do(t, "GET", path+q, tok, nil).want(t, 200)
-		var ids []string
-		for _, it := range r.list(t, key) {
-			ids = append(ids, it.(map[string]any)["id"].(string))
-		}
+		ids, c := listField(t, s.do(t, "GET", path+q, tok, nil).want(t, 200), key, "id")
 		pages = append(pages, ids)
-		c, _ := r.get(t, "nextCursor").(string)
-		if c == "" {
+		if c == nil {
 			return pages
 		}
-		if len(c) > 512 {
-			t.Fatalf("cursor of %d characters", len(c))
+		if len(*c) > 512 {
+			t.Fatalf("cursor of %d characters", len(*c))
 		}
-		cursor = c
+		cursor = *c
 	}
 	t.Fatal("paging does not end")
 	return nil
@@ -61,12 +58,10 @@ func TestPagingIsKeysetOrderedAndComplete(t *testing.T) {
 	for _, n := range names {
 		s.createAgent(t, a, n)
 	}
-	all := s.do(t, "GET", "/admin/agents", a.key, nil).want(t, 200)
-	var order []string
-	var ids []string
-	for _, it := range all.list(t, "agents") {
-		order = append(order, it.(map[string]any)["name"].(string))
-		ids = append(ids, it.(map[string]any)["id"].(string))
+	var order, ids []string
+	for _, ag := range decode[admintest.AgentList](t, s.do(t, "GET", "/admin/agents", a.key, nil).want(t, 200)).Agents {
+		order = append(order, ag.Name)
+		ids = append(ids, ag.ID)
 	}
 	if strings.Join(order[:6], ",") != "Alpha,ALPHA-2,Bravo,charlie,delta,echo" {
 		t.Fatalf("order %v", order)
@@ -108,15 +103,21 @@ func TestConversationPagesDoNotSeeRowsInsertedBehindTheCursor(t *testing.T) {
 		made = append(made, s.seedChat(t, a, agent, "", "", 0).conv.String())
 	}
 	r := s.do(t, "GET", "/admin/conversations?limit=2", a.key, nil).want(t, 200)
-	first := r.list(t, "conversations")
-	if first[0].(map[string]any)["id"] != made[3] || first[1].(map[string]any)["id"] != made[2] {
-		t.Fatalf("newest first: %s", r.body)
+	first, next := listField(t, r, "conversations", "id")
+	if diff := cmp.Diff([]string{made[3], made[2]}, first); diff != "" {
+		t.Fatalf("first page, newest first (-want +got):\n%s", diff)
+	}
+	if next == nil {
+		t.Fatalf("first page has no nextCursor: %s", r.body)
 	}
 	newer := s.seedChat(t, a, agent, "", "", 0).conv.String()
-	r2 := s.do(t, "GET", "/admin/conversations?limit=2&cursor="+r.str(t, "nextCursor"), a.key, nil).want(t, 200)
-	got := r2.list(t, "conversations")
-	if len(got) != 2 || got[0].(map[string]any)["id"] != made[1] || got[1].(map[string]any)["id"] != made[0] || r2.get(t, "nextCursor") != nil {
-		t.Fatalf("second page %s", r2.body)
+	r2 := s.do(t, "GET", "/admin/conversations?limit=2&cursor="+*next, a.key, nil).want(t, 200)
+	got, next := listField(t, r2, "conversations", "id")
+	if diff := cmp.Diff([]string{made[1], made[0]}, got); diff != "" {
+		t.Fatalf("second page (-want +got):\n%s", diff)
+	}
+	if next != nil {
+		t.Fatalf("second page has a nextCursor: %s", r2.body)
 	}
 	if strings.Contains(string(r2.body), newer) {
 		t.Fatal("a row inserted behind the cursor was returned")
@@ -135,19 +136,22 @@ func TestMessagesPageOldestFirst(t *testing.T) {
 		t.Fatalf("pages %v", pages)
 	}
 	r := s.do(t, "GET", "/admin/conversations/"+c.conv.String()+"/messages?limit=1", a.key, nil).want(t, 200)
-	m := r.get(t, "messages.0").(map[string]any)
-	content := m["content"].(map[string]any)
-	from := m["from"].(map[string]any)
-	if m["direction"] != "inbound" || content["text"] != "message a" || content["items"].([]any)[0].(map[string]any)["type"] != "text" ||
-		from["type"] != "user" || from["id"] != c.userPart.String() || m["conversationId"] != c.conv.String() {
-		t.Fatalf("message %s", r.body)
+	page := decode[admintest.MessageList](t, r)
+	if len(page.Messages) != 1 || page.NextCursor == nil {
+		t.Fatalf("first page %s", r.body)
 	}
-	s.do(t, "GET", "/admin/conversations/"+c2.conv.String()+"/messages?cursor="+r.str(t, "nextCursor"), a.key, nil).
+	m := page.Messages[0]
+	want := admintest.Message{ID: m.ID, ConversationID: c.conv.String(), Direction: "inbound",
+		Content: admintest.MessageContent{Items: []admintest.MessageItem{{Type: "text", Text: "message a"}}, Text: "message a"},
+		From:    &admintest.MessageFrom{ID: c.userPart.String(), Type: "user", Name: "Visitor"}, CreatedAt: m.CreatedAt}
+	if diff := cmp.Diff(want, m); diff != "" {
+		t.Fatalf("message (-want +got):\n%s", diff)
+	}
+	s.do(t, "GET", "/admin/conversations/"+c2.conv.String()+"/messages?cursor="+*page.NextCursor, a.key, nil).
 		wantError(t, 400, "VALIDATION_ERROR", "cursor")
-	conv := s.do(t, "GET", "/admin/conversations/"+c.conv.String(), a.key, nil).want(t, 200)
-	if conv.get(t, "conversation.messageCount").(interface{ String() string }).String() != "5" || conv.get(t, "conversation.title") != nil ||
-		conv.get(t, "conversation.lastMessageAt") == nil || len(conv.list(t, "conversation.participants")) != 2 {
-		t.Fatalf("conversation %s", conv.body)
+	conv := decode[admintest.ConversationAnswer](t, s.do(t, "GET", "/admin/conversations/"+c.conv.String(), a.key, nil).want(t, 200)).Conversation
+	if conv.MessageCount != 5 || conv.Title != nil || conv.LastMessageAt == nil || len(conv.Participants) != 2 {
+		t.Fatalf("conversation %+v", conv)
 	}
 }
 
@@ -169,19 +173,18 @@ func TestApprovalAuditAndKeyListsPage(t *testing.T) {
 		s.apiKey(t, a, "basic")
 	}
 	for _, l := range []struct{ path, key string }{{"/admin/gateway-keys", "gatewayKeys"}, {"/admin/api-keys", "apiKeys"}, {"/admin/audit", "entries"}} {
-		whole := s.do(t, "GET", l.path, a.key, nil).want(t, 200)
-		var want []string
-		for _, it := range whole.list(t, l.key) {
-			want = append(want, it.(map[string]any)["id"].(string))
-		}
+		want, _ := listField(t, s.do(t, "GET", l.path, a.key, nil).want(t, 200), l.key, "id")
 		if got := flatten(pageAll(t, s, a.key, l.path, l.key, 2)); strings.Join(got, ",") != strings.Join(want, ",") {
 			t.Fatalf("%s paged %v, want %v", l.path, got, want)
 		}
 	}
 	// Audit is newest first.
 	var at []time.Time
-	for _, e := range s.do(t, "GET", "/admin/audit", a.key, nil).want(t, 200).list(t, "entries") {
-		ts, _ := time.Parse(time.RFC3339, e.(map[string]any)["at"].(string))
+	for _, e := range decode[admintest.AuditList](t, s.do(t, "GET", "/admin/audit", a.key, nil).want(t, 200)).Entries {
+		ts, err := time.Parse(time.RFC3339, e.At)
+		if err != nil {
+			t.Fatalf("audit at %q: %v", e.At, err)
+		}
 		at = append(at, ts)
 	}
 	for i := 1; i < len(at); i++ {
@@ -204,11 +207,7 @@ func offsetWalk(t *testing.T, s *server, tok, path, key string, n int) [][]strin
 	offset := 0
 	for i := 0; i < 200; i++ {
 		r := s.do(t, "GET", fmt.Sprintf("%s%slimit=%d&cursor=%d", path, sep, n, offset), tok, nil).want(t, 200)
-		var ids []string
-		for _, it := range r.list(t, key) {
-			ids = append(ids, fmt.Sprint(it.(map[string]any)["id"]))
-		}
-		pages = append(pages, ids)
+		pages = append(pages, listItems(t, r, key, "id"))
 		switch next := r.get(t, "nextCursor").(type) {
 		case nil:
 			return pages
@@ -308,9 +307,7 @@ func TestEveryListSpeaksTheOffsetDialect(t *testing.T) {
 			sep := "?"
 			for off := 0; ; off++ {
 				r := s.do(t, "GET", l.path+sep+"limit=1&cursor="+fmt.Sprint(off), tn.key, nil).want(t, 200)
-				for _, it := range r.list(t, l.key) {
-					offset = append(offset, fmt.Sprint(it.(map[string]any)[l.id]))
-				}
+				offset = append(offset, listItems(t, r, l.key, l.id)...)
 				if n := r.get(t, "nextCursor"); n == nil {
 					break
 				} else if n != json.Number(fmt.Sprint(off+1)) {

@@ -6,6 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/switchboard-dev/switchboard/api/admin/admintest"
 	"github.com/switchboard-dev/switchboard/db"
 	"github.com/switchboard-dev/switchboard/store"
 	"github.com/switchboard-dev/switchboard/testkit"
@@ -26,13 +29,20 @@ func TestAgentWritesNormaliseAndReplace(t *testing.T) {
 	if r.header.Get("Location") != "/admin/agents/"+id {
 		t.Fatalf("Location %q", r.header.Get("Location"))
 	}
-	got := r.json(t)["agent"].(map[string]any)
-	origins, _ := json.Marshal(got["widget"].(map[string]any)["allowedOrigins"])
-	if got["name"] != "Support" || got["enabled"] != false || got["persona"] != nil || got["maxTokens"] != nil ||
-		string(origins) != `["*","https://www.acme.com","http://localhost:3000","https://*.acme.com:8443","http://[::1]","http://127.0.0.1"]` {
-		t.Fatalf("agent %s", r.body)
+	got := decode[admintest.AgentAnswer](t, r).Agent
+	model, iterations := "gpt-4o-mini", int32(8)
+	want := admintest.Agent{
+		ID: id, Name: "Support", Model: &model, MaxIterations: &iterations, Enabled: false,
+		ConfirmTools: []string{"refund_*", "delete_?"}, DocumentSets: []string{"billing-faq", "FAQ"},
+		Widget: admintest.Widget{AllowedOrigins: []string{
+			"*", "https://www.acme.com", "http://localhost:3000", "https://*.acme.com:8443", "http://[::1]", "http://127.0.0.1",
+		}},
+		CreatedAt: got.CreatedAt, UpdatedAt: got.UpdatedAt,
 	}
-	created := got["createdAt"]
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("created agent (-want +got):\n%s", diff)
+	}
+	created := got.CreatedAt
 	// updatedAt must differ at the millisecond of its rendering: wait until the database's
 	// clock has passed createdAt at that precision.
 	testkit.Eventually(t, "the database clock to pass createdAt", func() bool {
@@ -44,11 +54,16 @@ func TestAgentWritesNormaliseAndReplace(t *testing.T) {
 	})
 	// PUT replaces the whole agent: omitted fields take their defaults.
 	r = s.do(t, "PUT", "/admin/agents/"+id, a.key, map[string]any{"name": "Support"}).want(t, 200)
-	got = r.json(t)["agent"].(map[string]any)
-	if got["model"] != nil || got["maxIterations"] != nil || got["enabled"] != true || len(got["confirmTools"].([]any)) != 0 ||
-		len(got["documentSets"].([]any)) != 0 || len(got["widget"].(map[string]any)["allowedOrigins"].([]any)) != 0 ||
-		got["createdAt"] != created || got["updatedAt"] == created {
-		t.Fatalf("after PUT %s", r.body)
+	got = decode[admintest.AgentAnswer](t, r).Agent
+	want = admintest.Agent{
+		ID: id, Name: "Support", Enabled: true, ConfirmTools: []string{}, DocumentSets: []string{},
+		Widget: admintest.Widget{AllowedOrigins: []string{}}, CreatedAt: created, UpdatedAt: got.UpdatedAt,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("after PUT (-want +got):\n%s", diff)
+	}
+	if got.UpdatedAt == created {
+		t.Fatalf("updatedAt %s did not move on PUT", got.UpdatedAt)
 	}
 	// Names are unique per org, case-insensitively, on create and on rename.
 	other := s.createAgent(t, a, "Sales").String()
@@ -65,12 +80,17 @@ func TestToolsBelongToTheirAgent(t *testing.T) {
 	r := s.do(t, "POST", "/admin/agents/"+agent+"/tools", a.key, map[string]any{
 		"name": "lookup_invoice", "description": "Look up an invoice by its number.", "url": "https://api.acme.com/invoices",
 	}).want(t, 201)
-	tool := r.json(t)["tool"].(map[string]any)
-	params, _ := json.Marshal(tool["parameters"])
-	if tool["agentId"] != agent || tool["timeoutMs"] != json.Number("10000") || tool["requiresApproval"] != false ||
-		string(params) != `{"properties":{},"type":"object"}` ||
-		r.header.Get("Location") != "/admin/agents/"+agent+"/tools/"+tool["id"].(string) {
-		t.Fatalf("tool %s %v", r.body, r.header.Get("Location"))
+	tool := decode[admintest.ToolAnswer](t, r).Tool
+	want := admintest.Tool{
+		ID: tool.ID, AgentID: agent, Name: "lookup_invoice", Description: "Look up an invoice by its number.",
+		Parameters: json.RawMessage(`{"type":"object","properties":{}}`), URL: "https://api.acme.com/invoices", Kind: "http",
+		TimeoutMs: 10000, CreatedAt: tool.CreatedAt, UpdatedAt: tool.UpdatedAt,
+	}
+	if diff := cmp.Diff(want, tool, cmp.Transformer("json", jsonValue)); diff != "" {
+		t.Fatalf("created tool (-want +got):\n%s", diff)
+	}
+	if loc := r.header.Get("Location"); loc != "/admin/agents/"+agent+"/tools/"+tool.ID {
+		t.Fatalf("Location %q", loc)
 	}
 	s.do(t, "POST", "/admin/agents/"+agent+"/tools", a.key, map[string]any{"name": "LOOKUP_INVOICE", "description": "d", "url": "https://a.example.com"}).
 		wantError(t, 409, "CONFLICT", "-")
@@ -78,7 +98,7 @@ func TestToolsBelongToTheirAgent(t *testing.T) {
 	// A schema with local refs is accepted and returned.
 	schema := map[string]any{"type": "object", "$defs": map[string]any{"n": map[string]any{"type": "string"}},
 		"properties": map[string]any{"number": map[string]any{"$ref": "#/$defs/n"}}, "required": []string{"number"}}
-	r = s.do(t, "PUT", "/admin/agents/"+agent+"/tools/"+tool["id"].(string), a.key, map[string]any{
+	r = s.do(t, "PUT", "/admin/agents/"+agent+"/tools/"+tool.ID, a.key, map[string]any{
 		"name": "lookup_invoice", "description": "d", "url": "https://api.acme.com/v2", "parameters": schema, "requiresApproval": true, "timeoutMs": 5000,
 	}).want(t, 200)
 	if r.get(t, "tool.requiresApproval") != true || !strings.Contains(string(r.body), `"$ref":"#/$defs/n"`) {
@@ -101,16 +121,25 @@ func TestABuiltinToolShowsItsKindAndAPutMakesItAnHTTPTool(t *testing.T) {
 	if err != nil || !created {
 		t.Fatalf("builtin tool: %v %v", created, err)
 	}
-	l := s.do(t, "GET", "/admin/agents/"+agent.String()+"/tools", a.key, nil).want(t, 200).list(t, "tools")
-	tool := l[0].(map[string]any)
-	if len(l) != 1 || tool["kind"] != "builtin" || tool["url"] != "" || tool["requiresApproval"] != true {
-		t.Fatalf("tools %v", l)
+	l := decode[admintest.ToolList](t, s.do(t, "GET", "/admin/agents/"+agent.String()+"/tools", a.key, nil).want(t, 200)).Tools
+	if len(l) != 1 {
+		t.Fatalf("tools %+v", l)
 	}
-	r := s.do(t, "PUT", "/admin/agents/"+agent.String()+"/tools/"+tool["id"].(string), a.key, map[string]any{
+	tool := l[0]
+	want := admintest.Tool{
+		ID: tool.ID, AgentID: agent.String(), Name: "create_ticket", Description: "Open a ticket.", Parameters: json.RawMessage(`{"type":"object"}`),
+		Kind: "builtin", RequiresApproval: true, TimeoutMs: 5000, CreatedAt: tool.CreatedAt, UpdatedAt: tool.UpdatedAt,
+	}
+	if diff := cmp.Diff(want, tool, cmp.Transformer("json", jsonValue)); diff != "" {
+		t.Fatalf("builtin tool (-want +got):\n%s", diff)
+	}
+	r := s.do(t, "PUT", "/admin/agents/"+agent.String()+"/tools/"+tool.ID, a.key, map[string]any{
 		"name": "create_ticket", "description": "Open a ticket.", "url": "https://tickets.example.com/hook", "requiresApproval": true, "timeoutMs": 5000,
 	}).want(t, 200)
-	if r.get(t, "tool.kind") != "http" || r.get(t, "tool.url") != "https://tickets.example.com/hook" {
-		t.Fatalf("after PUT %s", r.body)
+	got := decode[admintest.ToolAnswer](t, r).Tool
+	want.Kind, want.URL, want.Parameters, want.UpdatedAt = "http", "https://tickets.example.com/hook", json.RawMessage(`{"type":"object","properties":{}}`), got.UpdatedAt
+	if diff := cmp.Diff(want, got, cmp.Transformer("json", jsonValue)); diff != "" {
+		t.Fatalf("after PUT (-want +got):\n%s", diff)
 	}
 	rows := s.auditRows(t, a)
 	last := rows[len(rows)-1]
@@ -127,15 +156,14 @@ func TestGatewayKeysAreMaskedAndRevocable(t *testing.T) {
 	if r.header.Get("Location") != "" {
 		t.Fatal("a gateway key 201 carries Location")
 	}
-	k := r.json(t)["gatewayKey"].(map[string]any)
-	if k["label"] != "Acme OpenAI prod" || k["last4"] != "Xk2Q" || k["baseUrl"] != nil || k["revokedAt"] != nil || k["lastUsedAt"] != nil {
-		t.Fatalf("key %s", r.body)
+	// Decoded exactly: a "key" in the answer fails the decode.
+	k := decode[admintest.GatewayKeyAnswer](t, r).GatewayKey
+	want := admintest.GatewayKey{ID: k.ID, Label: "Acme OpenAI prod", Last4: "Xk2Q", CreatedAt: k.CreatedAt}
+	if diff := cmp.Diff(want, k); diff != "" {
+		t.Fatalf("created key (-want +got):\n%s", diff)
 	}
-	if _, ok := k["key"]; ok {
-		t.Fatal("the key is returned")
-	}
-	s.do(t, "DELETE", "/admin/gateway-keys/"+k["id"].(string), a.key, nil).want(t, 204)
-	s.do(t, "DELETE", "/admin/gateway-keys/"+k["id"].(string), a.key, nil).want(t, 204)
+	s.do(t, "DELETE", "/admin/gateway-keys/"+k.ID, a.key, nil).want(t, 204)
+	s.do(t, "DELETE", "/admin/gateway-keys/"+k.ID, a.key, nil).want(t, 204)
 	l := s.do(t, "GET", "/admin/gateway-keys", a.key, nil).want(t, 200)
 	if l.get(t, "gatewayKeys.0.revokedAt") == nil {
 		t.Fatalf("revoked key %s", l.body)

@@ -25,7 +25,7 @@ func TestEveryRouteEnforcesItsDocumentedMinimumRole(t *testing.T) {
 	auditBefore := len(s.auditRows(t, a))
 	checked := 0
 	for _, o := range doc.ops() {
-		role := o.op["x-min-role"].(string)
+		role := o.op.MinRole
 		if role == "public" {
 			continue
 		}

@@ -14,7 +14,7 @@ func TestRunListFiltersPagesAndValidates(t *testing.T) {
 	var want []string // newest first
 	for i := 0; i < 3; i++ {
 		r := s.ingestAndWait(t, a.key, "kb", doc{"id": "d", "title": "D", "content": "Dolphins sleep with one eye open."})
-		want = append([]string{r["id"].(string)}, want...)
+		want = append([]string{r.ID}, want...)
 	}
 	failed := uuid.New()
 	if _, err := s.Pool.Exec(t.Context(), `INSERT INTO indexing_runs (id, org_id, document_set, status, error, created_at, finished_at)

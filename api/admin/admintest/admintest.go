@@ -62,6 +62,7 @@ type Tool struct {
 	Description      string          `json:"description"`
 	Parameters       json.RawMessage `json:"parameters"`
 	URL              string          `json:"url"`
+	Kind             string          `json:"kind"` // http or builtin
 	RequiresApproval bool            `json:"requiresApproval"`
 	TimeoutMs        int32           `json:"timeoutMs"`
 	CreatedAt        string          `json:"createdAt"`
@@ -295,4 +296,115 @@ type Ingested struct {
 // RunAnswer is GET /admin/indexing/runs/{id}, and the 202 of a connector's index.
 type RunAnswer struct {
 	Run Run `json:"run"`
+}
+
+// AgentAnswer is the answer of GET, POST and PUT on an agent.
+type AgentAnswer struct {
+	Agent Agent `json:"agent"`
+}
+
+// ToolAnswer is the answer of GET, POST and PUT on a tool.
+type ToolAnswer struct {
+	Tool Tool `json:"tool"`
+}
+
+// SettingsAnswer is the answer of GET and PUT /admin/settings.
+type SettingsAnswer struct {
+	Settings Settings `json:"settings"`
+}
+
+// GatewayKeyAnswer is the 201 of POST /admin/gateway-keys.
+type GatewayKeyAnswer struct {
+	GatewayKey GatewayKey `json:"gatewayKey"`
+}
+
+// APIKeyCreated is the 201 of POST /admin/api-keys: the key's plaintext, shown once.
+type APIKeyCreated struct {
+	APIKey APIKey `json:"apiKey"`
+	Key    string `json:"key"`
+}
+
+// ConversationAnswer is GET /admin/conversations/{id}.
+type ConversationAnswer struct {
+	Conversation Conversation `json:"conversation"`
+}
+
+// ApprovalAnswer is the answer of POST /admin/approvals/{id}.
+type ApprovalAnswer struct {
+	Approval Approval `json:"approval"`
+}
+
+// Lists: each carries its items under its own key and the cursor of the next page (null
+// on the last one).
+
+// AgentList is GET /admin/agents.
+type AgentList struct {
+	Agents     []Agent `json:"agents"`
+	NextCursor *string `json:"nextCursor"`
+}
+
+// ToolList is GET /admin/agents/{id}/tools.
+type ToolList struct {
+	Tools      []Tool  `json:"tools"`
+	NextCursor *string `json:"nextCursor"`
+}
+
+// APIKeyList is GET /admin/api-keys.
+type APIKeyList struct {
+	APIKeys    []APIKey `json:"apiKeys"`
+	NextCursor *string  `json:"nextCursor"`
+}
+
+// GatewayKeyList is GET /admin/gateway-keys.
+type GatewayKeyList struct {
+	GatewayKeys []GatewayKey `json:"gatewayKeys"`
+	NextCursor  *string      `json:"nextCursor"`
+}
+
+// ConversationList is GET /admin/conversations.
+type ConversationList struct {
+	Conversations []Conversation `json:"conversations"`
+	NextCursor    *string        `json:"nextCursor"`
+}
+
+// MessageList is GET /admin/conversations/{id}/messages.
+type MessageList struct {
+	Messages   []Message `json:"messages"`
+	NextCursor *string   `json:"nextCursor"`
+}
+
+// ApprovalList is GET /admin/approvals.
+type ApprovalList struct {
+	Approvals  []Approval `json:"approvals"`
+	NextCursor *string    `json:"nextCursor"`
+}
+
+// AuditList is GET /admin/audit.
+type AuditList struct {
+	Entries    []AuditEntry `json:"entries"`
+	NextCursor *string      `json:"nextCursor"`
+}
+
+// DocumentSetList is GET /admin/document-sets.
+type DocumentSetList struct {
+	DocumentSets []DocumentSet `json:"documentSets"`
+	NextCursor   *string       `json:"nextCursor"`
+}
+
+// DocumentList is GET /admin/document-sets/{name}/documents.
+type DocumentList struct {
+	Documents  []Document `json:"documents"`
+	NextCursor *string    `json:"nextCursor"`
+}
+
+// ConnectorList is GET /admin/connectors.
+type ConnectorList struct {
+	Connectors []Connector `json:"connectors"`
+	NextCursor *string     `json:"nextCursor"`
+}
+
+// RunList is GET /admin/indexing/runs.
+type RunList struct {
+	Runs       []Run   `json:"runs"`
+	NextCursor *string `json:"nextCursor"`
 }
