@@ -3,7 +3,6 @@ package api_test
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,10 +15,13 @@ import (
 	"testing"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/switchboard-dev/switchboard/api"
+	"github.com/switchboard-dev/switchboard/api/admin/admintest"
 	"github.com/switchboard-dev/switchboard/dbtest"
+	"github.com/switchboard-dev/switchboard/testkit"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -31,35 +33,46 @@ func newApp(t *testing.T, pool *pgxpool.Pool, mounts ...api.Mount) *fiber.App {
 	return api.New(api.Deps{Pool: pool, Logger: quiet}, mounts...).App()
 }
 
-func do(t *testing.T, app *fiber.App, req *http.Request) (*http.Response, map[string]any) {
+func do(t *testing.T, app *fiber.App, req *http.Request) (*http.Response, []byte) {
 	t.Helper()
 	resp, err := app.Test(req, -1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	var body map[string]any
-	if len(raw) > 0 {
-		if err := json.Unmarshal(raw, &body); err != nil {
-			t.Fatalf("body is not JSON: %q", raw)
-		}
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return resp, body
+	return resp, raw
 }
 
-func checks(body map[string]any) map[string]any { c, _ := body["checks"].(map[string]any); return c }
+// health is the body of /healthz ({"status"}) and of /readyz (all three keys).
+type health struct {
+	Status   string            `json:"status"`
+	Checks   map[string]string `json:"checks,omitempty"`
+	Draining *bool             `json:"draining,omitempty"`
+}
+
+// wantHealth fails unless the answer has status code and exactly the body want.
+func wantHealth(t *testing.T, what string, resp *http.Response, raw []byte, code int, want health) {
+	t.Helper()
+	if resp.StatusCode != code {
+		t.Fatalf("%s = %d, want %d: %s", what, resp.StatusCode, code, raw)
+	}
+	if diff := cmp.Diff(want, testkit.DecodeJSON[health](t, raw)); diff != "" {
+		t.Fatalf("%s (-want +got):\n%s", what, diff)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
 
 func TestHealthzAndReadyzOnAMigratedDatabase(t *testing.T) {
 	app := newApp(t, dbtest.NewPool(t))
 	resp, body := do(t, app, httptest.NewRequest("GET", "/healthz", nil))
-	if resp.StatusCode != 200 || body["status"] != "ok" {
-		t.Fatalf("/healthz = %d %v", resp.StatusCode, body)
-	}
+	wantHealth(t, "/healthz", resp, body, 200, health{Status: "ok"})
 	resp, body = do(t, app, httptest.NewRequest("GET", "/readyz", nil))
-	if resp.StatusCode != 200 || body["status"] != "ready" || checks(body)["database"] != "ok" || checks(body)["schema"] != "ok" || body["draining"] != false {
-		t.Fatalf("/readyz = %d %v", resp.StatusCode, body)
-	}
+	wantHealth(t, "/readyz", resp, body, 200, health{Status: "ready", Checks: map[string]string{"database": "ok", "schema": "ok"}, Draining: ptr(false)})
 	if ct := resp.Header.Get("Content-Type"); ct != "application/json; charset=utf-8" {
 		t.Fatalf("Content-Type = %q", ct)
 	}
@@ -68,9 +81,8 @@ func TestHealthzAndReadyzOnAMigratedDatabase(t *testing.T) {
 func TestReadyzIs503WhenTheSchemaIsBehind(t *testing.T) {
 	pool := dbtest.Pool(t, dbtest.NewEmptyURL(t))
 	resp, body := do(t, newApp(t, pool), httptest.NewRequest("GET", "/readyz", nil))
-	if resp.StatusCode != 503 || body["status"] != "unavailable" || checks(body)["database"] != "ok" || checks(body)["schema"] != "behind" {
-		t.Fatalf("/readyz on an unmigrated database = %d %v", resp.StatusCode, body)
-	}
+	wantHealth(t, "/readyz on an unmigrated database", resp, body, 503,
+		health{Status: "unavailable", Checks: map[string]string{"database": "ok", "schema": "behind"}, Draining: ptr(false)})
 }
 
 func TestReadyzIs503WhenTheDatabaseIsUnreachable(t *testing.T) {
@@ -81,8 +93,11 @@ func TestReadyzIs503WhenTheDatabaseIsUnreachable(t *testing.T) {
 	}
 	defer pool.Close()
 	resp, body := do(t, newApp(t, pool), httptest.NewRequest("GET", "/readyz", nil))
-	if resp.StatusCode != 503 || checks(body)["database"] != "down" {
-		t.Fatalf("/readyz with the database down = %d %v", resp.StatusCode, body)
+	if resp.StatusCode != 503 {
+		t.Fatalf("/readyz with the database down = %d %s", resp.StatusCode, body)
+	}
+	if db := testkit.DecodeJSON[health](t, body).Checks["database"]; db != "down" {
+		t.Fatalf("/readyz with the database down reports the database %q: %s", db, body)
 	}
 	// Liveness does not depend on the database.
 	if resp, _ := do(t, newApp(t, pool), httptest.NewRequest("GET", "/healthz", nil)); resp.StatusCode != 200 {
@@ -94,31 +109,39 @@ func TestReadyzIs503WhileDraining(t *testing.T) {
 	s := api.New(api.Deps{Pool: dbtest.NewPool(t), Logger: quiet})
 	s.SetDraining()
 	resp, body := do(t, s.App(), httptest.NewRequest("GET", "/readyz", nil))
-	if resp.StatusCode != 503 || body["draining"] != true {
-		t.Fatalf("/readyz while draining = %d %v", resp.StatusCode, body)
+	if resp.StatusCode != 503 {
+		t.Fatalf("/readyz while draining = %d %s", resp.StatusCode, body)
+	}
+	if d := testkit.DecodeJSON[health](t, body).Draining; d == nil || !*d {
+		t.Fatalf("/readyz while draining: %s", body)
 	}
 }
 
-func assertEnvelope(t *testing.T, resp *http.Response, body map[string]any, status int, code string) {
+// assertEnvelope requires the error envelope (ADMIN-API §4.1) with status and code, the
+// error repeated at data.error and the request id of the X-Request-Id header; it returns
+// the envelope.
+func assertEnvelope(t *testing.T, resp *http.Response, raw []byte, status int, code string) admintest.Error {
 	t.Helper()
 	if resp.StatusCode != status {
-		t.Fatalf("status = %d, want %d (%v)", resp.StatusCode, status, body)
+		t.Fatalf("status = %d, want %d (%s)", resp.StatusCode, status, raw)
 	}
-	e, _ := body["error"].(map[string]any)
-	data, _ := body["data"].(map[string]any)
-	if body["type"] != "error" || e["code"] != code || data == nil {
-		t.Fatalf("body = %v, want error envelope with code %s", body, code)
-	}
-	if de, _ := data["error"].(map[string]any); de["code"] != code || de["message"] != e["message"] {
-		t.Fatalf("data.error = %v differs from error = %v", data["error"], e)
-	}
+	got := testkit.DecodeJSON[admintest.Error](t, raw)
 	rid := resp.Header.Get("X-Request-Id")
-	if rid == "" || body["requestId"] != rid || data["requestId"] != rid {
-		t.Fatalf("request id header %q, body %v", rid, body["requestId"])
+	if rid == "" {
+		t.Fatal("no X-Request-Id header")
 	}
-	if _, ok := body["timestamp"].(float64); !ok {
-		t.Fatalf("timestamp missing: %v", body)
+	if got.Timestamp <= 0 {
+		t.Fatalf("timestamp missing: %s", raw)
 	}
+	if got.Error.Code != code {
+		t.Fatalf("error code %q, want %s: %s", got.Error.Code, code, raw)
+	}
+	want := admintest.Error{Type: "error", RequestID: rid, Error: got.Error, Timestamp: got.Timestamp}
+	want.Data.RequestID, want.Data.Error = rid, got.Error
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("error envelope (-want +got):\n%s", diff)
+	}
+	return got
 }
 
 func TestUnknownRouteIsAnEnveloped404(t *testing.T) {
@@ -156,8 +179,7 @@ func TestPanicsBecomeAnEnveloped500WithoutInternals(t *testing.T) {
 	app := newApp(t, dbtest.NewPool(t), boom)
 	for _, path := range []string{"/boom", "/fail"} {
 		resp, body := do(t, app, httptest.NewRequest("GET", path, nil))
-		assertEnvelope(t, resp, body, 500, "INTERNAL_ERROR")
-		if msg := body["error"].(map[string]any)["message"]; msg != "internal error" {
+		if msg := assertEnvelope(t, resp, body, 500, "INTERNAL_ERROR").Error.Message; msg != "internal error" {
 			t.Fatalf("%s message = %q", path, msg)
 		}
 	}
@@ -182,11 +204,11 @@ func TestOversizedBodyIsAnEnveloped413(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var env map[string]any
-	if err := json.NewDecoder(resp.Body).Decode(&env); err != nil {
-		t.Fatalf("413 body is not JSON: %v", err)
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
 	}
-	assertEnvelope(t, resp, env, 413, "PAYLOAD_TOO_LARGE")
+	assertEnvelope(t, resp, raw, 413, "PAYLOAD_TOO_LARGE")
 	if resp.Header.Get("Cache-Control") != "no-store" || resp.Header.Get("X-Content-Type-Options") != "nosniff" {
 		t.Fatalf("413 under /admin lacks the /admin headers: %v", resp.Header)
 	}

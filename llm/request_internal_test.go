@@ -39,9 +39,12 @@ func referenceBody(t *testing.T, r Request) any {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v := decodeJSON(t, b)
-	v.(map[string]any)["stream"] = true
-	return v
+	obj, ok := decodeJSON(t, b).(map[string]any)
+	if !ok {
+		t.Fatalf("request params are not a JSON object: %s", b)
+	}
+	obj["stream"] = true
+	return obj
 }
 
 const nestedSchema = `{

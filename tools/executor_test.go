@@ -255,7 +255,9 @@ func TestSlowToolTimesOut(t *testing.T) {
 func TestTimeoutCoversReadingTheBody(t *testing.T) {
 	ts := newToolServer(t, func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "partial answer")
-		w.(http.Flusher).Flush()
+		if err := http.NewResponseController(w).Flush(); err != nil {
+			t.Errorf("flush: %v", err)
+		}
 		blockUntilDone(r)
 	})
 	c := testCall(ts.URL)

@@ -4,16 +4,17 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/json"
-	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/switchboard-dev/switchboard/api/admin/admintest"
 	"github.com/switchboard-dev/switchboard/dbtest"
 	"github.com/switchboard-dev/switchboard/migrations"
 	"github.com/switchboard-dev/switchboard/serve/servetest"
@@ -220,11 +221,11 @@ func TestKeysCreateMintsAKeyThatWorksOnAdminAndIsStoredOnlyAsAHash(t *testing.T)
 	if code != 0 {
 		t.Fatalf("keys create = %d: %s", code, errOut)
 	}
-	m := regexp.MustCompile(`^orgId=([0-9a-f-]{36})\nkeyId=[0-9a-f-]{36}\nrole=curator\napiKey=(sbk_[A-Za-z0-9_-]{43})\n$`).FindStringSubmatch(out)
+	m := regexp.MustCompile(`^orgId=([0-9a-f-]{36})\nkeyId=([0-9a-f-]{36})\nrole=curator\napiKey=(sbk_[A-Za-z0-9_-]{43})\n$`).FindStringSubmatch(out)
 	if m == nil {
 		t.Fatalf("output:\n%q", out)
 	}
-	orgID, key := m[1], m[2]
+	orgID, keyID, key := m[1], m[2], m[3]
 	sum := sha256.Sum256([]byte(key))
 	if n := scalar[int64](t, url, `SELECT count(*) FROM api_keys WHERE org_id = $1 AND key_hash = $2 AND role = 'curator' AND name = 'laptop'`, orgID, sum[:]); n != 1 {
 		t.Fatalf("key row by hash: %d", n)
@@ -246,12 +247,13 @@ func TestKeysCreateMintsAKeyThatWorksOnAdminAndIsStoredOnlyAsAHash(t *testing.T)
 		t.Fatal(err)
 	}
 	defer res.Body.Close()
-	var me map[string]any
-	if err := json.NewDecoder(res.Body).Decode(&me); err != nil || res.StatusCode != 200 {
-		t.Fatalf("GET /admin/me = %d %v", res.StatusCode, err)
+	body, err := io.ReadAll(res.Body)
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("GET /admin/me = %d %v %s", res.StatusCode, err, body)
 	}
-	if !strings.Contains(fmt.Sprint(me), orgID) || !strings.Contains(fmt.Sprint(me), "curator") {
-		t.Fatalf("GET /admin/me = %v", me)
+	want := admintest.Me{UserID: "apikey:" + keyID, OrgID: orgID, Role: "curator", DisplayName: "laptop", AuthMethod: "apiKey"}
+	if diff := cmp.Diff(want, testkit.DecodeJSON[admintest.Me](t, body)); diff != "" {
+		t.Fatalf("GET /admin/me (-want +got):\n%s", diff)
 	}
 
 	for _, bad := range [][]string{

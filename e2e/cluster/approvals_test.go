@@ -4,6 +4,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/switchboard-dev/switchboard/api/admin/admintest"
+	"github.com/switchboard-dev/switchboard/api/ws/wstest"
 	"github.com/switchboard-dev/switchboard/llm/llmtest"
 	"github.com/switchboard-dev/switchboard/testkit"
 	"github.com/switchboard-dev/switchboard/testkit/fixture"
@@ -23,14 +27,16 @@ func TestApprovalsDecidedOnAnotherInstanceResumeTheTurn(t *testing.T) {
 	t.Run("a confirm on B resumes the turn parked on A", func(t *testing.T) {
 		p := c.park(a, dana, c.agent.ID, llmtest.Text("Your subscription is cancelled."))
 		other := openWidget(t, b, dana, c.agent.ID, nil) // a second tab of the same visitor
-		ack := other.confirm(true, p.session)
-		if ack.Type() != "immediate_response" || ack.Message() != "Tool action approved" || ack.RequestID() != "cf" ||
-			ack.Str("approvalId") != p.approvalID || ack.Data()["approved"] != true {
-			t.Fatalf("ack on B: %s", ack.Raw)
+		ack := wstest.Decode[wstest.ConfirmAck](t, other.confirm(true, p.session))
+		wantAck := wstest.Envelope[wstest.ConfirmAck]{Type: "immediate_response", RequestID: "cf", Status: 200, Message: "Tool action approved",
+			Data: wstest.ConfirmAck{SessionID: p.session, Approved: true, ApprovalID: p.approvalID}}
+		if diff := cmp.Diff(wantAck, ack); diff != "" {
+			t.Fatalf("ack on B (-want +got):\n%s", diff)
 		}
 		evs := p.Terminal(p.r)
-		if tr := toolResult(t, evs); tr["isError"] != false || tr["result"] != "cancelled; access until 2026-01-31" {
-			t.Fatalf("toolResult on A: %v", tr)
+		want := wstest.ToolResult{Name: "cancel_subscription", Result: "cancelled; access until 2026-01-31"}
+		if diff := cmp.Diff(want, toolResult(t, evs)); diff != "" {
+			t.Fatalf("toolResult on A (-want +got):\n%s", diff)
 		}
 		if last := evs[len(evs)-1]; last.Type() != "eventual_response" || last.RequestID() != p.r {
 			t.Fatalf("terminal on A: %s", last.Raw)
@@ -50,12 +56,15 @@ func TestApprovalsDecidedOnAnotherInstanceResumeTheTurn(t *testing.T) {
 	t.Run("an admin decision on B resumes the turn parked on A", func(t *testing.T) {
 		p := c.park(a, dana, c.agent.ID, llmtest.Text("Left as is."))
 		r := call(t, b, "POST", "/admin/approvals/"+p.approvalID, admin, map[string]any{"approved": false, "reason": "not today"})
-		if r.status != 200 || r.body["approval"].(map[string]any)["status"] != "rejected" {
+		if r.status != 200 {
 			t.Fatalf("admin decision on B: %d %s", r.status, r.raw)
 		}
+		if got := testkit.DecodeJSON[admintest.ApprovalAnswer](t, r.raw).Approval; got.Status != "rejected" {
+			t.Fatalf("approval after the admin's decision on B: %+v", got)
+		}
 		evs := p.Terminal(p.r)
-		if tr := toolResult(t, evs); tr["isError"] != true || !strings.Contains(tr["result"].(string), "not today") {
-			t.Fatalf("toolResult on A: %v", tr)
+		if tr := toolResult(t, evs); !tr.IsError || !strings.Contains(tr.Result, "not today") {
+			t.Fatalf("toolResult on A: %+v", tr)
 		}
 		if last := evs[len(evs)-1]; last.Type() != "eventual_response" {
 			t.Fatalf("terminal on A: %s", last.Raw)
@@ -79,8 +88,9 @@ func TestApprovalsDecidedOnAnotherInstanceResumeTheTurn(t *testing.T) {
 			t.Fatalf("delete on B: %d %s", r.status, r.raw)
 		}
 		evs := p.Terminal(p.r)
-		if tr := toolResult(t, evs); tr["isError"] != true || tr["result"] != "Denied: the agent was deleted." {
-			t.Fatalf("toolResult on A: %v", tr)
+		want := wstest.ToolResult{Name: "cancel_subscription", IsError: true, Result: "Denied: the agent was deleted."}
+		if diff := cmp.Diff(want, toolResult(t, evs)); diff != "" {
+			t.Fatalf("toolResult on A (-want +got):\n%s", diff)
 		}
 		if last := evs[len(evs)-1]; last.Type() != "eventual_response" || c.approvalStatus(p.approvalID) != "cancelled" {
 			t.Fatalf("terminal %s, status %s", last.Raw, c.approvalStatus(p.approvalID))
@@ -113,8 +123,12 @@ func TestADecisionForAKilledInstanceExpiresTheApproval(t *testing.T) {
 	if ev := other.confirm(true, byWidget.session); ev.Code() != "NO_PENDING_CONFIRMATION" || ev.RequestID() != "cf" {
 		t.Fatalf("confirm for a dead instance: %s", ev.Raw)
 	}
-	if r := call(t, b, "POST", "/admin/approvals/"+byAdmin.approvalID, adminToken(t, acme), map[string]any{"approved": true}); r.status != 404 || r.body["error"].(map[string]any)["code"] != "NOT_FOUND" {
+	r := call(t, b, "POST", "/admin/approvals/"+byAdmin.approvalID, adminToken(t, acme), map[string]any{"approved": true})
+	if r.status != 404 {
 		t.Fatalf("admin decision for a dead instance: %d %s", r.status, r.raw)
+	}
+	if e := testkit.DecodeJSON[admintest.Error](t, r.raw); e.Error.Code != "NOT_FOUND" {
+		t.Fatalf("admin decision for a dead instance: %+v", e)
 	}
 	for _, id := range []string{byWidget.approvalID, byAdmin.approvalID} {
 		if s := c.approvalStatus(id); s != "expired" {

@@ -6,11 +6,13 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/fasthttp/websocket"
 
+	"github.com/switchboard-dev/switchboard/api/ws/wstest"
 	"github.com/switchboard-dev/switchboard/backplane"
 	"github.com/switchboard-dev/switchboard/llm/llmtest"
 	"github.com/switchboard-dev/switchboard/serve/servetest"
@@ -96,8 +98,11 @@ func TestDrainLetsAStreamingTurnFinishThenClosesWith1001(t *testing.T) {
 	close(gw.release)
 	evs := w.Terminal(r)
 	last := evs[len(evs)-1]
-	if last.Type() != "eventual_response" || last.Inner()["response"].(map[string]any)["responseParts"].([]any)[0] != "Hello!" {
+	if last.Type() != "eventual_response" {
 		t.Fatalf("terminal: %s", last.Raw)
+	}
+	if parts := wstest.Decode[wstest.Wrapped[wstest.Reply]](t, last).Data.Data.Response.ResponseParts; !slices.Equal(parts, []string{"Hello!"}) {
+		t.Fatalf("reply parts %q, want [Hello!]", parts)
 	}
 	expectClose(t, w.Client, websocket.CloseGoingAway)
 	if err := <-done; err != nil {
@@ -156,8 +161,8 @@ func TestAParkedTurnStaysDecidableWhileDraining(t *testing.T) {
 			done := drain(t, a)
 			tc.decide(t, a, p)
 			evs := p.Terminal(p.r)
-			if tr := toolResult(t, evs); tr["isError"] != false {
-				t.Fatalf("toolResult: %v", tr)
+			if tr := toolResult(t, evs); tr.IsError {
+				t.Fatalf("toolResult: %+v", tr)
 			}
 			if last := evs[len(evs)-1]; last.Type() != "eventual_response" {
 				t.Fatalf("terminal: %s", last.Raw)

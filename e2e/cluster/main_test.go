@@ -131,10 +131,9 @@ func authContext(userID string) map[string]any {
 	return map[string]any{"userId": userID, "timestamp": ts, "signature": hex.EncodeToString(mac.Sum(nil))}
 }
 
-// response is an HTTP answer with its JSON body decoded.
+// response is an HTTP answer.
 type response struct {
 	status int
-	body   map[string]any
 	raw    []byte
 }
 
@@ -168,9 +167,7 @@ func call(t *testing.T, srv *servetest.Server, method, path, tok string, body an
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := response{status: res.StatusCode, raw: raw}
-	_ = json.Unmarshal(raw, &r.body)
-	return r
+	return response{status: res.StatusCode, raw: raw}
 }
 
 // publish is POST /admin/publish on srv with tok; it returns the status.
@@ -310,7 +307,7 @@ func (c *cluster) park(srv *servetest.Server, tok string, agentID uuid.UUID, aft
 	if ev.Type() != "write_confirmation_required" || ev.RequestID() != p.r {
 		c.t.Fatalf("expected the park: %s", ev.Raw)
 	}
-	p.approvalID, _ = ev.Inner()["approvalId"].(string)
+	p.approvalID = wstest.Decode[wstest.Wrapped[wstest.Confirmation]](c.t, ev).Data.Data.ApprovalID
 	if call := w.Next(); call.Type() != "stream_chunk" {
 		c.t.Fatalf("expected the held-back toolCall: %s", call.Raw)
 	}
@@ -318,19 +315,18 @@ func (c *cluster) park(srv *servetest.Server, tok string, agentID uuid.UUID, aft
 }
 
 // toolResult returns the toolResult of a turn's events.
-func toolResult(t *testing.T, evs []wstest.Event) map[string]any {
+func toolResult(t *testing.T, evs []wstest.Event) wstest.ToolResult {
 	t.Helper()
 	for _, ev := range evs {
 		if ev.Type() != "stream_chunk" {
 			continue
 		}
-		raw := ev.Data()["state"].(map[string]any)["rawResponse"].(map[string]any)
-		if tr, ok := raw["toolResult"].(map[string]any); ok {
-			return tr
+		if tr := wstest.Decode[wstest.Chunk](t, ev).Data.State.RawResponse.ToolResult; tr != nil {
+			return *tr
 		}
 	}
 	t.Fatalf("no toolResult among %d events", len(evs))
-	return nil
+	return wstest.ToolResult{}
 }
 
 // expectClose requires the socket's next frame to be a close with code want.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/switchboard-dev/switchboard/api/admin/admintest"
 	"github.com/switchboard-dev/switchboard/auth"
 	"github.com/switchboard-dev/switchboard/dbtest"
 	"github.com/switchboard-dev/switchboard/llm/llmtest"
@@ -72,8 +73,8 @@ func newEnv(t *testing.T, extra map[string]string) *env {
 	return &env{t: t, gw: gw, srv: srv, demo: d, key: k.Plaintext, agent: d.AgentID}
 }
 
-// admin calls the admin API with the demo org's key and decodes the answer.
-func (e *env) admin(method, path string, body any) map[string]any {
+// admin calls the admin API with the demo org's key, requires a 2xx and returns the body.
+func (e *env) admin(method, path string, body any) []byte {
 	e.t.Helper()
 	var rd io.Reader
 	if body != nil {
@@ -96,30 +97,27 @@ func (e *env) admin(method, path string, body any) map[string]any {
 		e.t.Fatal(err)
 	}
 	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
+	raw, err := io.ReadAll(res.Body)
+	if err != nil {
+		e.t.Fatalf("%s %s: %v", method, path, err)
+	}
 	if res.StatusCode >= 300 {
 		e.t.Fatalf("%s %s: %d %s", method, path, res.StatusCode, raw)
 	}
-	var out map[string]any
-	if len(raw) > 0 {
-		if err := json.Unmarshal(raw, &out); err != nil {
-			e.t.Fatalf("%s %s: %s", method, path, raw)
-		}
-	}
-	return out
+	return raw
 }
 
 // ingest adds documents to the demo org's knowledge and waits for them to be indexed.
 func (e *env) ingest(docs ...map[string]any) {
 	e.t.Helper()
-	run := e.admin("POST", "/admin/document-sets/help/documents", map[string]any{"documents": docs})["run"].(map[string]any)
+	id := testkit.DecodeJSON[admintest.Ingested](e.t, e.admin("POST", "/admin/document-sets/help/documents", map[string]any{"documents": docs})).Run.ID
 	testkit.Eventually(e.t, "the indexing run to succeed", func() bool {
-		r := e.admin("GET", "/admin/indexing/runs/"+run["id"].(string), nil)["run"].(map[string]any)
-		switch r["status"] {
+		r := testkit.DecodeJSON[admintest.RunAnswer](e.t, e.admin("GET", "/admin/indexing/runs/"+id, nil)).Run
+		switch r.Status {
 		case "succeeded":
 			return true
 		case "failed", "cancelled":
-			e.t.Fatalf("indexing run %v", r)
+			e.t.Fatalf("indexing run %+v", r)
 		}
 		return false
 	})
