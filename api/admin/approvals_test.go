@@ -2,6 +2,7 @@ package admin_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
 
 	"github.com/switchboard-dev/switchboard/api"
@@ -96,14 +98,27 @@ func TestAdminDecisionsAreConditionalAndPublished(t *testing.T) {
 		t.Fatalf("pending list %+v", l)
 	}
 
-	r := s.do(t, "POST", "/admin/approvals/"+approve.String(), curator, map[string]any{"approved": true}).want(t, 200)
-	if r.str(t, "approval.status") != "approved" || r.str(t, "approval.decidedVia") != "admin" ||
-		r.str(t, "approval.decidedBy") != curatorID || r.get(t, "approval.decidedAt") == nil || r.get(t, "approval.reason") != nil {
-		t.Fatalf("approve %s", r.body)
+	// decided is the approval as seeded, with the decision's fields.
+	decided := func(got admintest.Approval, id uuid.UUID, status, reason string) admintest.Approval {
+		via := "admin"
+		want := admintest.Approval{ID: id.String(), Status: status, AgentID: agent.String(), ConversationID: c.conv.String(),
+			SessionID: c.session.String(), RequestID: "r-1", ToolName: "refund", Arguments: json.RawMessage(`{"order":"1042"}`),
+			CreatedAt: got.CreatedAt, ExpiresAt: got.ExpiresAt, DecidedAt: got.DecidedAt, DecidedVia: &via, DecidedBy: &curatorID}
+		if reason != "" {
+			want.Reason = &reason
+		}
+		return want
 	}
-	r = s.do(t, "POST", "/admin/approvals/"+reject.String(), curator, map[string]any{"approved": false, "reason": "Amount above the limit"}).want(t, 200)
-	if r.str(t, "approval.status") != "rejected" || r.str(t, "approval.reason") != "Amount above the limit" {
-		t.Fatalf("reject %s", r.body)
+	got := decode[admintest.ApprovalAnswer](t, s.do(t, "POST", "/admin/approvals/"+approve.String(), curator, map[string]any{"approved": true}).want(t, 200)).Approval
+	if got.DecidedAt == nil {
+		t.Fatalf("approved without decidedAt: %+v", got)
+	}
+	if diff := cmp.Diff(decided(got, approve, "approved", ""), got, cmp.Transformer("json", jsonValue)); diff != "" {
+		t.Fatalf("approve (-want +got):\n%s", diff)
+	}
+	got = decode[admintest.ApprovalAnswer](t, s.do(t, "POST", "/admin/approvals/"+reject.String(), curator, map[string]any{"approved": false, "reason": "Amount above the limit"}).want(t, 200)).Approval
+	if diff := cmp.Diff(decided(got, reject, "rejected", "Amount above the limit"), got, cmp.Transformer("json", jsonValue)); diff != "" {
+		t.Fatalf("reject (-want +got):\n%s", diff)
 	}
 	published := rec.calls()
 	if len(published) != 2 || published[0] != (approval.Decision{ApprovalID: approve, OrgID: a.id, Outcome: approval.Approved, Via: "admin"}) ||

@@ -188,10 +188,15 @@ func TestAPIKeysAuthenticateAsTheirOrgAndRole(t *testing.T) {
 	s := start(t, nil)
 	a, b := s.newOrg(t, "A"), s.newOrg(t, "B")
 	cur := s.apiKey(t, a, "curator")
-	me := s.do(t, "GET", "/admin/me", cur, nil, "X-Org-Id", b.id.String(), "X-Switchboard-Org", b.id.String()).want(t, 200)
-	if me.str(t, "orgId") != a.id.String() || me.str(t, "role") != "curator" || me.str(t, "authMethod") != "apiKey" ||
-		!strings.HasPrefix(me.str(t, "userId"), "apikey:") || me.get(t, "email") != nil {
-		t.Fatalf("me %s", me.body)
+	me := decode[admintest.Me](t, s.do(t, "GET", "/admin/me", cur, nil, "X-Org-Id", b.id.String(), "X-Switchboard-Org", b.id.String()).want(t, 200))
+	if !strings.HasPrefix(me.UserID, "apikey:") {
+		t.Fatalf("userId %q of an API key", me.UserID)
+	}
+	if !strings.HasPrefix(me.DisplayName, "curator-") {
+		t.Fatalf("displayName %q, want the key's name", me.DisplayName)
+	}
+	if diff := cmp.Diff(admintest.Me{UserID: me.UserID, OrgID: a.id.String(), Role: "curator", DisplayName: me.DisplayName, AuthMethod: "apiKey"}, me); diff != "" {
+		t.Fatalf("me (-want +got):\n%s", diff)
 	}
 	// Scheme case-insensitive, token trimmed.
 	s.do(t, "GET", "/admin/me", "", nil, "Authorization", "bEaReR   "+cur+"  ").want(t, 200)
@@ -205,7 +210,7 @@ func TestAPIKeysAuthenticateAsTheirOrgAndRole(t *testing.T) {
 		t.Fatalf("last_used_at %v (%v)", used, err)
 	}
 	// A deleted key stops working at once; a key may delete itself.
-	id := strings.TrimPrefix(me.str(t, "userId"), "apikey:")
+	id := strings.TrimPrefix(me.UserID, "apikey:")
 	admin2 := s.apiKey(t, a, "admin")
 	self := s.do(t, "GET", "/admin/me", admin2, nil).want(t, 200).str(t, "userId")
 	s.do(t, "DELETE", "/admin/api-keys/"+strings.TrimPrefix(self, "apikey:"), admin2, nil).want(t, 204)

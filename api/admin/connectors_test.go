@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
 	"github.com/switchboard-dev/switchboard/api/admin/admintest"
 )
@@ -115,28 +116,31 @@ func TestWebConnectorRunLifecycleThroughTheAPI(t *testing.T) {
 	if cr.header.Get("Location") != "/admin/connectors/"+id {
 		t.Fatalf("Location %q", cr.header.Get("Location"))
 	}
-	cfg, _ := json.Marshal(cr.get(t, "connector.config"))
-	if string(cfg) != `{"acl":null,"maxPages":200,"sitemap":"`+web.URL+`/sitemap.xml","url":null,"urls":null}` ||
-		cr.get(t, "connector.enabled") != true || cr.get(t, "connector.schedule") != nil {
-		t.Fatalf("connector %s", cr.body)
+	conn := decode[admintest.ConnectorAnswer](t, cr).Connector
+	want := admintest.Connector{ID: id, Name: "Docs site", Kind: "web", DocumentSet: "docs-site", Enabled: true,
+		Config:    json.RawMessage(`{"acl":null,"maxPages":200,"sitemap":"` + web.URL + `/sitemap.xml","url":null,"urls":null}`),
+		CreatedAt: conn.CreatedAt, UpdatedAt: conn.UpdatedAt}
+	if diff := cmp.Diff(want, conn, cmp.Transformer("json", jsonValue)); diff != "" {
+		t.Fatalf("connector (-want +got):\n%s", diff)
 	}
 	// The set exists as soon as a connector targets it.
-	sets := s.do(t, "GET", "/admin/document-sets", a.key, nil).want(t, 200)
-	if sets.str(t, "documentSets.0.name") != "docs-site" || fmt.Sprint(sets.get(t, "documentSets.0.documentCount")) != "0" || sets.get(t, "documentSets.0.updatedAt") != nil {
-		t.Fatalf("sets %s", sets.body)
+	sets := decode[admintest.DocumentSetList](t, s.do(t, "GET", "/admin/document-sets", a.key, nil).want(t, 200))
+	if diff := cmp.Diff(admintest.DocumentSetList{DocumentSets: []admintest.DocumentSet{{Name: "docs-site"}}}, sets); diff != "" {
+		t.Fatalf("sets (-want +got):\n%s", diff)
 	}
 
 	// Run 1, held on the slow page: queued, then running; a second /index returns it.
 	web.holdSlow()
-	q := s.do(t, "POST", "/admin/connectors/"+id+"/index", a.key, nil).want(t, 202)
-	run := q.str(t, "run.id")
-	if q.str(t, "run.status") != "queued" || q.get(t, "run.connectorId") != id || q.str(t, "run.documentSet") != "docs-site" {
-		t.Fatalf("queued run %s", q.body)
+	queued := decode[admintest.RunAnswer](t, s.do(t, "POST", "/admin/connectors/"+id+"/index", a.key, nil).want(t, 202)).Run
+	run := queued.ID
+	name := "Docs site"
+	if diff := cmp.Diff(admintest.Run{ID: run, ConnectorID: &id, ConnectorName: &name, DocumentSet: "docs-site", Status: "queued", CreatedAt: queued.CreatedAt}, queued); diff != "" {
+		t.Fatalf("queued run (-want +got):\n%s", diff)
 	}
 	web.waitHeld(t)
-	cur := s.do(t, "GET", "/admin/indexing/runs/"+run, a.key, nil).want(t, 200)
-	if cur.str(t, "run.status") != "running" || cur.get(t, "run.startedAt") == nil || cur.get(t, "run.finishedAt") != nil {
-		t.Fatalf("held run %s", cur.body)
+	held := decode[admintest.RunAnswer](t, s.do(t, "GET", "/admin/indexing/runs/"+run, a.key, nil).want(t, 200)).Run
+	if held.Status != "running" || held.StartedAt == nil || held.FinishedAt != nil {
+		t.Fatalf("held run %+v", held)
 	}
 	again := s.do(t, "POST", "/admin/connectors/"+id+"/index", a.key, map[string]any{}).want(t, 202)
 	if again.str(t, "run.id") != run {
@@ -274,18 +278,24 @@ func TestConnectorWritesValidateAndReplace(t *testing.T) {
 
 	created := s.do(t, "POST", "/admin/connectors", a.key, write(map[string]any{"enabled": false, "schedule": "@every 30m",
 		"config": map[string]any{"urls": []string{"https://docs.example.com/a", "https://docs.example.com/a"}, "acl": map[string]any{"users": []string{"u1"}}}})).want(t, 201)
-	id := created.str(t, "connector.id")
-	cfg, _ := json.Marshal(created.get(t, "connector.config"))
-	if string(cfg) != `{"acl":{"groups":[],"public":false,"users":["ctx:u1"]},"maxPages":null,"sitemap":null,"url":"https://docs.example.com/a","urls":["https://docs.example.com/a"]}` ||
-		created.get(t, "connector.enabled") != false || created.str(t, "connector.schedule") != "@every 30m" {
-		t.Fatalf("created %s", created.body)
+	first := decode[admintest.ConnectorAnswer](t, created).Connector
+	id := first.ID
+	every := "@every 30m"
+	want := admintest.Connector{ID: id, Name: first.Name, Kind: "web", DocumentSet: first.DocumentSet, Enabled: false, Schedule: &every,
+		Config:    json.RawMessage(`{"acl":{"groups":[],"public":false,"users":["ctx:u1"]},"maxPages":null,"sitemap":null,"url":"https://docs.example.com/a","urls":["https://docs.example.com/a"]}`),
+		CreatedAt: first.CreatedAt, UpdatedAt: first.UpdatedAt}
+	if diff := cmp.Diff(want, first, cmp.Transformer("json", jsonValue)); diff != "" {
+		t.Fatalf("created (-want +got):\n%s", diff)
 	}
 	s.do(t, "POST", "/admin/connectors", a.key, write(map[string]any{"name": "DOCS"})).wantError(t, 409, "CONFLICT", "-")
 	// PUT replaces: omitted optional fields take their defaults; the kind cannot change.
 	put := s.do(t, "PUT", "/admin/connectors/"+id, a.key, write(map[string]any{"name": "Docs v2", "config": map[string]any{"sitemap": "https://docs.example.com/sitemap.xml", "maxPages": 5}})).want(t, 200)
-	if put.get(t, "connector.enabled") != true || put.get(t, "connector.schedule") != nil || put.get(t, "connector.config.maxPages") != json.Number("5") ||
-		put.str(t, "connector.createdAt") != created.str(t, "connector.createdAt") || put.str(t, "connector.name") != "Docs v2" {
-		t.Fatalf("after PUT %s", put.body)
+	replaced := decode[admintest.ConnectorAnswer](t, put).Connector
+	want = admintest.Connector{ID: id, Name: "Docs v2", Kind: "web", DocumentSet: first.DocumentSet, Enabled: true,
+		Config:    json.RawMessage(`{"acl":null,"maxPages":5,"sitemap":"https://docs.example.com/sitemap.xml","url":null,"urls":null}`),
+		CreatedAt: first.CreatedAt, UpdatedAt: replaced.UpdatedAt}
+	if diff := cmp.Diff(want, replaced, cmp.Transformer("json", jsonValue)); diff != "" {
+		t.Fatalf("after PUT (-want +got):\n%s", diff)
 	}
 	s.do(t, "PUT", "/admin/connectors/"+id, a.key, write(map[string]any{"kind": "github"})).wantError(t, 400, "VALIDATION_ERROR", "kind")
 	other := s.do(t, "POST", "/admin/connectors", a.key, write(map[string]any{"name": "Other"})).want(t, 201).str(t, "connector.id")

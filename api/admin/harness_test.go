@@ -14,8 +14,10 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
 
+	"github.com/switchboard-dev/switchboard/api/admin/admintest"
 	"github.com/switchboard-dev/switchboard/auth"
 	"github.com/switchboard-dev/switchboard/db"
 	"github.com/switchboard-dev/switchboard/dbtest"
@@ -297,19 +299,19 @@ func (r resp) list(t *testing.T, path string) []any {
 func (r resp) wantError(t *testing.T, status int, code, field string) resp {
 	t.Helper()
 	r.want(t, status)
-	m := r.json(t)
-	e, _ := m["error"].(map[string]any)
-	if e == nil || e["code"] != code {
-		t.Fatalf("error code %v, want %s; body %s", e["code"], code, r.body)
+	got := decode[admintest.Error](t, r)
+	if got.Error.Code != code {
+		t.Fatalf("error code %q, want %s; body %s", got.Error.Code, code, r.body)
 	}
-	if field != "-" {
-		got, _ := e["field"].(string)
-		if got != field {
-			t.Fatalf("error field %q, want %q; body %s", got, field, r.body)
-		}
+	if field != "-" && got.Error.Field != field {
+		t.Fatalf("error field %q, want %q; body %s", got.Error.Field, field, r.body)
 	}
-	if m["type"] != "error" || m["requestId"] != r.header.Get("X-Request-Id") {
-		t.Fatalf("not an envelope with the request id: %s", r.body)
+	// The envelope: the error again under data, the request id of the header in both.
+	rid := r.header.Get("X-Request-Id")
+	want := admintest.Error{Type: "error", RequestID: rid, Error: got.Error, Timestamp: got.Timestamp}
+	want.Data.RequestID, want.Data.Error = rid, got.Error
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("not an envelope with the request id (-want +got):\n%s", diff)
 	}
 	return r
 }

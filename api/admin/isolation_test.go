@@ -318,15 +318,15 @@ func TestTenantIsolationOfLists(t *testing.T) {
 		})
 	}
 	for _, role := range []string{a.key, a.curator} {
-		r := s.do(t, "GET", "/admin/conversations?agentId="+b.agent.String(), role, nil).want(t, 200)
-		if len(r.list(t, "conversations")) != 0 || r.get(t, "nextCursor") != nil {
-			t.Fatalf("B's agent filter: %s", r.body)
+		got := decode[admintest.ConversationList](t, s.do(t, "GET", "/admin/conversations?agentId="+b.agent.String(), role, nil).want(t, 200))
+		if diff := cmp.Diff(admintest.ConversationList{Conversations: []admintest.Conversation{}}, got); diff != "" {
+			t.Fatalf("B's agent filter (-want +got):\n%s", diff)
 		}
 	}
 	for _, p := range []string{"/admin/indexing/runs?connectorId=" + b.connector.String(), "/admin/indexing/runs?connectorId=" + b.connector.String() + "&status=succeeded"} {
-		r := s.do(t, "GET", p, a.key, nil).want(t, 200)
-		if len(r.list(t, "runs")) != 0 || r.get(t, "nextCursor") != nil {
-			t.Fatalf("B's connector filter: %s", r.body)
+		got := decode[admintest.RunList](t, s.do(t, "GET", p, a.key, nil).want(t, 200))
+		if diff := cmp.Diff(admintest.RunList{Runs: []admintest.Run{}}, got); diff != "" {
+			t.Fatalf("B's connector filter (-want +got):\n%s", diff)
 		}
 	}
 	for _, g := range []string{"day", "model", "agent", "key"} {
@@ -353,10 +353,9 @@ func TestTenantIsolationOfNamesSettingsAndPublish(t *testing.T) {
 	})
 	t.Run("settings written by A never reach B", func(t *testing.T) {
 		s.do(t, "PUT", "/admin/settings", a.key, map[string]any{"model": "a-model", "systemPrompt": "A's prompt", "monthlyTokenBudget": 5}).want(t, 200)
-		r := s.do(t, "GET", "/admin/settings", b.key, nil).want(t, 200)
-		if r.str(t, "settings.orgId") != b.id.String() || r.str(t, "settings.model") != "gpt-4o-mini" ||
-			r.get(t, "settings.updatedAt") != nil || r.get(t, "settings.monthlyTokenBudget") != nil {
-			t.Fatalf("B reads %s", r.body)
+		got := decode[admintest.SettingsAnswer](t, s.do(t, "GET", "/admin/settings", b.key, nil).want(t, 200)).Settings
+		if got.OrgID != b.id.String() || got.Model != "gpt-4o-mini" || got.UpdatedAt != nil || got.MonthlyTokenBudget != nil {
+			t.Fatalf("B reads %+v", got)
 		}
 	})
 	t.Run("publish to B's targets is 404 and writes nothing", func(t *testing.T) {
@@ -462,9 +461,9 @@ func TestAJWTForANewOrgGetsAFreshEmptyOrg(t *testing.T) {
 			}
 		}
 	}
-	st := s.do(t, "GET", "/admin/settings", tok, nil).want(t, 200)
-	if st.str(t, "settings.orgId") != org || st.get(t, "settings.updatedAt") != nil {
-		t.Fatalf("settings %s", st.body)
+	st := decode[admintest.SettingsAnswer](t, s.do(t, "GET", "/admin/settings", tok, nil).want(t, 200)).Settings
+	if st.OrgID != org || st.UpdatedAt != nil {
+		t.Fatalf("settings %+v", st)
 	}
 	audit := decode[admintest.AuditList](t, s.do(t, "GET", "/admin/audit", tok, nil).want(t, 200)).Entries
 	if len(audit) != 1 || audit[0].Action != "org.create" {

@@ -1,9 +1,11 @@
 package admin_test
 
 import (
-	"fmt"
 	"slices"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/switchboard-dev/switchboard/api/admin/admintest"
 )
 
 // Knowledge isolation invariants of ADMIN-API §4.2 (16–23) beyond the route and list
@@ -18,13 +20,19 @@ func TestKnowledgeOfTwoOrgsNeverMixes(t *testing.T) {
 	s.ingestAndWait(t, b.key, "b-set", doc{"id": "b-set-doc", "title": "B set", "content": "Badgers dig."})
 
 	t.Run("16: a set name both use counts each org's documents only", func(t *testing.T) {
-		r := s.do(t, "GET", "/admin/document-sets", a.key, nil).want(t, 200)
-		if l := r.list(t, "documentSets"); len(l) != 1 || r.str(t, "documentSets.0.name") != "faq" || fmt.Sprint(r.get(t, "documentSets.0.documentCount")) != "1" {
-			t.Fatalf("A's sets %s", r.body)
+		// name and documentCount of each set, in order.
+		counted := func(key string) []admintest.DocumentSet {
+			sets := decode[admintest.DocumentSetList](t, s.do(t, "GET", "/admin/document-sets", key, nil).want(t, 200)).DocumentSets
+			for i := range sets {
+				sets[i].UpdatedAt = nil
+			}
+			return sets
 		}
-		r = s.do(t, "GET", "/admin/document-sets", b.key, nil).want(t, 200)
-		if fmt.Sprint(r.get(t, "documentSets.1.documentCount")) != "2" {
-			t.Fatalf("B's sets %s", r.body)
+		if diff := cmp.Diff([]admintest.DocumentSet{{Name: "faq", DocumentCount: 1}}, counted(a.key)); diff != "" {
+			t.Fatalf("A's sets (-want +got):\n%s", diff)
+		}
+		if got := counted(b.key); len(got) != 2 || got[1].DocumentCount != 2 {
+			t.Fatalf("B's sets %+v", got)
 		}
 	})
 	t.Run("17: a set only B uses is 404 for A", func(t *testing.T) {
@@ -32,9 +40,12 @@ func TestKnowledgeOfTwoOrgsNeverMixes(t *testing.T) {
 	})
 	t.Run("18: the same document id is two documents", func(t *testing.T) {
 		s.ingestAndWait(t, a.key, "faq", doc{"id": "shared", "title": "A's shared, v2", "content": "Alpacas hum softly."})
-		r := s.do(t, "GET", "/admin/document-sets/faq/documents", b.key, nil).want(t, 200)
-		if got := docIDs(t, r); !slices.Equal(got, []string{"b-only", "shared"}) || r.str(t, "documents.1.title") != "B's shared" {
-			t.Fatalf("B's documents after A re-posted the id: %s", r.body)
+		var got []string
+		for _, d := range decode[admintest.DocumentList](t, s.do(t, "GET", "/admin/document-sets/faq/documents", b.key, nil).want(t, 200)).Documents {
+			got = append(got, d.ID+": "+d.Title)
+		}
+		if diff := cmp.Diff([]string{"b-only: B only", "shared: B's shared"}, got); diff != "" {
+			t.Fatalf("B's documents after A re-posted the id (-want +got):\n%s", diff)
 		}
 		s.do(t, "DELETE", "/admin/documents/shared", a.key, nil).want(t, 204)
 		s.do(t, "DELETE", "/admin/documents/b-only", a.key, nil).wantError(t, 404, "NOT_FOUND", "-")

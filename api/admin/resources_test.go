@@ -101,8 +101,11 @@ func TestToolsBelongToTheirAgent(t *testing.T) {
 	r = s.do(t, "PUT", "/admin/agents/"+agent+"/tools/"+tool.ID, a.key, map[string]any{
 		"name": "lookup_invoice", "description": "d", "url": "https://api.acme.com/v2", "parameters": schema, "requiresApproval": true, "timeoutMs": 5000,
 	}).want(t, 200)
-	if r.get(t, "tool.requiresApproval") != true || !strings.Contains(string(r.body), `"$ref":"#/$defs/n"`) {
-		t.Fatalf("updated %s", r.body)
+	updated := decode[admintest.ToolAnswer](t, r).Tool
+	want = admintest.Tool{ID: tool.ID, AgentID: agent, Name: "lookup_invoice", Description: "d", Parameters: json.RawMessage(mustJSON(schema)),
+		URL: "https://api.acme.com/v2", Kind: "http", RequiresApproval: true, TimeoutMs: 5000, CreatedAt: tool.CreatedAt, UpdatedAt: updated.UpdatedAt}
+	if diff := cmp.Diff(want, updated, cmp.Transformer("json", jsonValue)); diff != "" {
+		t.Fatalf("updated tool (-want +got):\n%s", diff)
 	}
 	if l := s.do(t, "GET", "/admin/agents/"+agent+"/tools", a.key, nil).want(t, 200).list(t, "tools"); len(l) != 1 {
 		t.Fatalf("tools of agent one: %v", l)

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
+	"github.com/switchboard-dev/switchboard/api/admin/admintest"
 )
 
 func TestRunListFiltersPagesAndValidates(t *testing.T) {
@@ -53,9 +54,9 @@ func TestRunListFiltersPagesAndValidates(t *testing.T) {
 		s.do(t, "GET", "/admin/indexing/runs"+tc.query, a.key, nil).wantError(t, 400, "VALIDATION_ERROR", tc.field)
 	}
 
-	one := s.do(t, "GET", "/admin/indexing/runs/"+want[1], a.key, nil).want(t, 200)
-	if one.str(t, "run.id") != want[1] || one.str(t, "run.status") != "succeeded" || one.get(t, "run.connectorId") != nil || one.get(t, "run.connectorName") != nil {
-		t.Fatalf("run %s", one.body)
+	one := decode[admintest.RunAnswer](t, s.do(t, "GET", "/admin/indexing/runs/"+want[1], a.key, nil).want(t, 200)).Run
+	if one.ID != want[1] || one.Status != "succeeded" || one.ConnectorID != nil || one.ConnectorName != nil {
+		t.Fatalf("run %+v", one)
 	}
 	for _, id := range []string{uuid.NewString(), "not-a-uuid"} {
 		r := s.do(t, "GET", "/admin/indexing/runs/"+id, a.key, nil).wantError(t, 404, "NOT_FOUND", "-")

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/switchboard-dev/switchboard/api/admin/admintest"
 	"github.com/switchboard-dev/switchboard/config"
 	"github.com/switchboard-dev/switchboard/seal"
 	"github.com/switchboard-dev/switchboard/testkit/fixture"
@@ -44,8 +45,8 @@ func TestSecretsNeverLeave(t *testing.T) {
 	ag := do("POST", "/admin/agents", a.key, map[string]any{"name": "S", "toolSigningSecret": secrets[3],
 		"widget": map[string]any{"signingSecret": secrets[2], "requireAuthContext": true}}, 201)
 	agentID := ag.str(t, "agent.id")
-	if ag.get(t, "agent.hasToolSigningSecret") != true || ag.get(t, "agent.widget.hasSigningSecret") != true {
-		t.Fatalf("agent %s", ag.body)
+	if got := decode[admintest.AgentAnswer](t, ag).Agent; !got.HasToolSigningSecret || !got.Widget.HasSigningSecret {
+		t.Fatalf("agent %+v does not report its secrets", got)
 	}
 	up := do("PUT", "/admin/agents/"+agentID, jwtTok, map[string]any{"name": "S", "toolSigningSecret": secrets[5],
 		"widget": map[string]any{"signingSecret": secrets[4], "requireAuthContext": true}}, 200)
@@ -159,8 +160,8 @@ func TestAgentSecretsAreSealedForTheirRow(t *testing.T) {
 	}
 	// PUT without the secret fields keeps them.
 	r = s.do(t, "PUT", "/admin/agents/"+id.String(), a.key, map[string]any{"name": "S2"}).want(t, 200)
-	if r.get(t, "agent.hasToolSigningSecret") != true || r.get(t, "agent.widget.hasSigningSecret") != true {
-		t.Fatalf("omitted secrets were dropped: %s", r.body)
+	if got := decode[admintest.AgentAnswer](t, r).Agent; !got.HasToolSigningSecret || !got.Widget.HasSigningSecret {
+		t.Fatalf("omitted secrets were dropped: %+v", got)
 	}
 	// Deleting the widget secret while requiring authContext is refused.
 	s.do(t, "PUT", "/admin/agents/"+id.String(), a.key, map[string]any{"name": "S2", "widget": map[string]any{"requireAuthContext": true, "signingSecret": nil}}).

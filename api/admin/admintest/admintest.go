@@ -408,3 +408,8 @@ type RunList struct {
 	Runs       []Run   `json:"runs"`
 	NextCursor *string `json:"nextCursor"`
 }
+
+// ConnectorAnswer is the answer of GET, POST and PUT on a connector.
+type ConnectorAnswer struct {
+	Connector Connector `json:"connector"`
+}
