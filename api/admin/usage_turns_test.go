@@ -30,17 +30,15 @@ func runTurn(t *testing.T, c *wstest.Client, sessionID, requestID, message strin
 	c.Send(map[string]any{"action": "send_message", "requestId": requestID, "sessionId": sessionID, "message": message})
 	evs := c.Terminal(requestID)
 	last := evs[len(evs)-1]
-	if last.Type() != "eventual_response" || last.Status() != 200 {
+	if last.Type() != "eventual_response" {
 		t.Fatalf("turn %s ended with %s", requestID, last.Raw)
 	}
-	u, _ := last.Inner()["usage"].(map[string]any)
-	p, okP := u["promptTokens"].(float64)
-	cp, okC := u["completionTokens"].(float64)
-	usd, okU := u["costUsd"].(float64)
-	if !okP || !okC || !okU {
-		t.Fatalf("turn %s: usage %v in %s", requestID, u, last.Raw)
+	ev := wstest.Decode[wstest.Wrapped[wstest.Reply]](t, last)
+	if ev.Status != 200 || ev.Data.Status != 200 {
+		t.Fatalf("turn %s ended with %s", requestID, last.Raw)
 	}
-	return int64(p), int64(cp), usd
+	u := ev.Data.Data.Usage
+	return u.PromptTokens, u.CompletionTokens, u.CostUSD
 }
 
 // openSession dials /ws and creates a session on agent.

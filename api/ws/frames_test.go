@@ -6,8 +6,10 @@ import (
 	"testing"
 
 	"github.com/fasthttp/websocket"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/switchboard-dev/switchboard/api/ws/wstest"
+	"github.com/switchboard-dev/switchboard/testkit"
 	"github.com/switchboard-dev/switchboard/testkit/fixture"
 )
 
@@ -22,12 +24,10 @@ func checkEnvelope(t *testing.T, ev wstest.Event) {
 		t.Errorf("requestId null or empty: %s", ev.Raw)
 	}
 	if ev.Type() == "error" {
-		if _, has := ev.Fields["status"]; has {
-			t.Errorf("error has a status: %s", ev.Raw)
-		}
-		inner, _ := ev.Data()["error"].(map[string]any)
-		if inner["code"] != ev.Code() || inner["message"] != ev.Message() {
-			t.Errorf("error and data.error differ: %s", ev.Raw)
+		// Exactly the error event's keys, the error repeated at data.error, and no status.
+		got := wstest.Decode[wstest.ErrorData](t, ev)
+		if diff := cmp.Diff(wstest.ErrorEvent(got.RequestID, got.Error.Code, got.Error.Message), got); diff != "" {
+			t.Errorf("error event (-want +got):\n%s", diff)
 		}
 	}
 }
@@ -80,8 +80,19 @@ func TestPingEchoesRequestIDAndTimestamp(t *testing.T) {
 	c := e.dial(nil)
 	ev := c.Request(map[string]any{"action": "ping", "requestId": "p-1"})
 	checkEnvelope(t, ev)
-	if ev.Type() != "pong" || ev.RequestID() != "p-1" || ev.Data()["timestamp"] != ev.Fields["timestamp"] {
-		t.Fatalf("pong: %s", ev.Raw)
+	type pong struct {
+		Type      string `json:"type"`
+		RequestID string `json:"requestId,omitempty"`
+		Data      struct {
+			Timestamp int64 `json:"timestamp"`
+		} `json:"data"`
+		Timestamp int64 `json:"timestamp"`
+	}
+	got := testkit.DecodeJSON[pong](t, ev.Raw)
+	want := pong{Type: "pong", RequestID: "p-1", Timestamp: got.Timestamp}
+	want.Data.Timestamp = got.Timestamp // the data's timestamp is the envelope's
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("pong (-want +got):\n%s", diff)
 	}
 	ev = c.Request(map[string]any{"action": "ping"})
 	if _, has := ev.Fields["requestId"]; has || ev.Type() != "pong" {
