@@ -154,6 +154,18 @@ func TestAccountingCheckRefusesQueriesScopedOnlyInside(t *testing.T) {
 		"a lateral join correlated by another column": `SELECT a.*, t.name FROM (SELECT * FROM agents WHERE org_id = @org_id) a
 			LEFT JOIN LATERAL (SELECT name FROM agent_tools x WHERE x.agent_id = a.id) t ON true`,
 		"a BETWEEN that hides an OR": `SELECT * FROM messages WHERE id BETWEEN @a AND @b OR org_id = @org_id`,
+		// A statement scoped itself must not read another org's rows into what it returns or
+		// writes, nor test for them: each of its subqueries is scoped as well.
+		"an insert filled from an unscoped subquery": `INSERT INTO agent_tools (id, org_id, agent_id, name)
+			VALUES (@id, @org_id, @agent_id, coalesce((SELECT a.name FROM agents a WHERE a.id = @agent_id), 'x'))`,
+		"an insert copying another org's row":          `INSERT INTO messages (id, org_id, text) SELECT @id, @org_id, text FROM messages WHERE id = @other`,
+		"an upsert updating from an unscoped subquery": `INSERT INTO agents (id, org_id, name) VALUES (@id, @org_id, @name) ON CONFLICT (id) DO UPDATE SET name = (SELECT name FROM agents WHERE id = @other)`,
+		"an insert returning an unscoped subquery":     `INSERT INTO agents (id, org_id, name) VALUES (@id, @org_id, @name) RETURNING (SELECT count(*) FROM agent_tools WHERE agent_id = @other)`,
+		"a select list reading an unscoped subquery":   `SELECT a.*, (SELECT count(*) FROM agent_tools t WHERE t.agent_id = @other) FROM agents a WHERE a.org_id = @org_id`,
+		"an update setting from an unscoped subquery":  `UPDATE agents SET name = (SELECT x.name FROM agents x WHERE x.id = @other) WHERE org_id = @org_id AND id = @id`,
+		"an EXISTS probing another org":                `SELECT * FROM agents WHERE org_id = @org_id AND EXISTS (SELECT 1 FROM agent_tools WHERE id = @other)`,
+		"a subquery correlated to an unscoped alias": `SELECT a.*, (SELECT count(*) FROM agent_tools t WHERE t.org_id = m.org_id) FROM agents a JOIN messages m ON m.id = @m
+			WHERE a.org_id = @org_id`,
 	}
 	for name, sql := range bad {
 		t.Run(name, func(t *testing.T) {
@@ -183,6 +195,12 @@ func TestAccountingCheckRefusesQueriesScopedOnlyInside(t *testing.T) {
 			LEFT JOIN LATERAL (SELECT name FROM agent_tools x WHERE x.org_id = a.org_id AND x.agent_id = a.id LIMIT 1) t ON true`,
 		"a select-list subquery correlated to a scoped derived table": `SELECT (SELECT count(*) FROM messages m WHERE m.org_id = a.org_id) AS n
 			FROM (SELECT * FROM agents WHERE org_id = @org_id) AS a`,
+		"an insert filled from a scoped subquery": `INSERT INTO agent_tools (id, org_id, agent_id, name)
+			VALUES (@id, @org_id, @agent_id, coalesce((SELECT a.name FROM agents a WHERE a.org_id = @org_id AND a.id = @agent_id), 'x'))`,
+		"an insert from a scoped select":                `INSERT INTO messages (id, org_id, text) SELECT @id, org_id, text FROM messages WHERE org_id = @org_id AND id = @other`,
+		"a subquery correlated to the scoped table":     `SELECT a.*, (SELECT count(*) FROM agent_tools t WHERE t.org_id = a.org_id AND t.agent_id = a.id) AS n FROM agents a WHERE a.org_id = @org_id`,
+		"an EXISTS correlated to the unqualified scope": `SELECT * FROM agents WHERE org_id = @org_id AND EXISTS (SELECT 1 FROM agent_tools t WHERE t.org_id = agents.org_id AND t.agent_id = agents.id)`,
+		"a scoped EXISTS, param on the left":            `SELECT * FROM agents a WHERE sqlc.arg(org_id) = a.org_id AND NOT EXISTS (SELECT 1 FROM agent_tools t WHERE t.org_id = a.org_id)`,
 	}
 	for name, sql := range good {
 		t.Run(name, func(t *testing.T) {

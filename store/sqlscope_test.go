@@ -2,16 +2,19 @@ package store_test
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"unicode"
 )
 
 // A small reader of the statements in queries/, enough to find where a query names the
-// caller's org: it tokenizes the SQL, skips strings, comments and anything in
-// parentheses, and looks at the clauses of the outermost statement only. It is not a SQL
-// parser; it is strict where it does not understand, so a query it cannot read fails the
-// accounting test rather than passing it.
+// caller's org: it tokenizes the SQL, skips strings and comments, and looks for the org
+// condition in the clauses of the outermost statement, never inside its parentheses. Each
+// subquery that reaches a tenant table is then a statement of its own, checked the same
+// way (or correlated to a scoped alias). It is not a SQL parser; it is strict where it does
+// not understand, so a query it cannot read fails the accounting test rather than passing
+// it.
 
 type sqlToken struct {
 	text  string // as written; words compare case-insensitively
@@ -295,27 +298,108 @@ func branchScope(toks []sqlToken, tenant map[string]bool) string {
 		return subqueriesScope(toks, tenant)
 	}
 	if toks[0].is("INSERT") {
-		// INSERT INTO table (columns): the new row carries org_id.
-		for i, t := range toks {
-			if t.text == "(" && t.depth == 0 {
-				for _, c := range toks[i+1 : closing(toks, i)] {
-					if c.depth == 1 && c.is("org_id") {
-						return ""
-					}
-				}
-				break
-			}
-		}
-		return fmt.Sprintf("INSERT into %v without an org_id column", touched)
+		return insertScope(toks, touched, tenant)
 	}
 	where := whereClause(toks)
 	if where == nil {
 		return fmt.Sprintf("%s of %v without a WHERE clause of its own", strings.ToUpper(toks[0].text), touched)
 	}
-	if !slices.ContainsFunc(conjuncts(where), isOrgCondition) {
+	scoped := map[string]bool{}
+	for _, c := range conjuncts(where) {
+		col, ok := orgConditionColumn(c)
+		switch {
+		case !ok:
+		case len(col) == 3: // alias.org_id
+			scoped[strings.ToLower(col[0].text)] = true
+		default: // an unqualified org_id is the one of the statement's own tables
+			maps.Copy(scoped, topNames(toks))
+		}
+	}
+	if len(scoped) == 0 {
 		return fmt.Sprintf("%s of %v whose own WHERE has no org_id = @org_id condition joined by AND", strings.ToUpper(toks[0].text), touched)
 	}
+	return nestedScope(toks, tenant, scoped)
+}
+
+// insertScope checks an INSERT into a tenant table: the new row carries org_id, a SELECT
+// that produces the rows is scoped as a statement of its own, and every subquery of the
+// VALUES list, the ON CONFLICT update or the RETURNING list that reaches a tenant table is
+// scoped itself (a row of the caller's org must not be filled from another org's rows).
+func insertScope(toks []sqlToken, touched []string, tenant map[string]bool) string {
+	rest := -1
+	for i, t := range toks {
+		if t.text == "(" && t.depth == 0 {
+			for _, c := range toks[i+1 : closing(toks, i)] {
+				if c.depth == 1 && c.is("org_id") {
+					rest = closing(toks, i) + 1
+				}
+			}
+			break
+		}
+	}
+	if rest < 0 {
+		return fmt.Sprintf("INSERT into %v without an org_id column", touched)
+	}
+	body := toks[rest:]
+	if len(body) > 0 && (body[0].is("SELECT") || body[0].is("WITH")) {
+		// INSERT ... SELECT: the source ends where ON CONFLICT or RETURNING starts.
+		end := len(body)
+		for j, t := range body {
+			if t.depth == 0 && (t.is("ON") || t.is("RETURNING")) {
+				end = j
+				break
+			}
+		}
+		if touchesAnywhere(body[:end], tenant) {
+			if why := statementScope(body[:end], tenant); why != "" {
+				return "INSERT's SELECT: " + why
+			}
+		}
+		body = body[end:]
+	}
+	return nestedScope(body, tenant, nil)
+}
+
+// nestedScope checks the subqueries of a statement whose own tables are scoped, wherever
+// they stand (select list, VALUES, SET, WHERE, RETURNING) and however deep in expressions,
+// but not those nested in another subquery, which that subquery's own check reaches. Each
+// one that reaches a tenant table must be scoped itself, or correlated by x.org_id =
+// alias.org_id to one of the statement's scoped aliases.
+func nestedScope(toks []sqlToken, tenant map[string]bool, scoped map[string]bool) string {
+	for i := 0; i < len(toks); i++ {
+		if toks[i].text != "(" || i+1 >= len(toks) || !(toks[i+1].is("SELECT") || toks[i+1].is("WITH")) {
+			continue
+		}
+		end := closing(toks, i)
+		sub := level(toks[i+1 : end])
+		i = end
+		if !touchesAnywhere(sub, tenant) {
+			continue
+		}
+		if why := statementScope(sub, tenant); why != "" && !correlatedScope(sub, scoped) {
+			return "subquery: " + why
+		}
+	}
 	return ""
+}
+
+// topNames returns the names (tables and aliases) a statement gives the tables of its own
+// level.
+func topNames(toks []sqlToken) map[string]bool {
+	out := map[string]bool{}
+	for i, t := range toks {
+		if t.depth != 0 || !(t.is("FROM") || t.is("JOIN") || t.is("INTO") || t.is("UPDATE") || t.is("USING") || t.text == ",") {
+			continue
+		}
+		if i+1 >= len(toks) || toks[i+1].depth != 0 || toks[i+1].text == "(" {
+			continue
+		}
+		out[strings.ToLower(toks[i+1].text)] = true
+		if a := aliasAfter(toks, i+1); a != "" {
+			out[strings.ToLower(a)] = true
+		}
+	}
+	return out
 }
 
 // whereClause returns the tokens of the statement's own WHERE clause, or nil.
@@ -368,17 +452,24 @@ func conjuncts(cond []sqlToken) [][]sqlToken {
 	return flat
 }
 
-// isOrgCondition reports whether a conjunct is exactly [alias.]org_id = @org_id (either
-// way round; the parameter may be sqlc.arg(org_id) and may carry a ::uuid cast).
-func isOrgCondition(c []sqlToken) bool {
+// orgConditionColumn reports whether a conjunct is exactly [alias.]org_id = @org_id (either
+// way round; the parameter may be sqlc.arg(org_id) and may carry a ::uuid cast), and
+// returns its [alias.]org_id side.
+func orgConditionColumn(c []sqlToken) ([]sqlToken, bool) {
 	c = unwrap(level(c))
 	for i, t := range c {
 		if t.text == "=" && t.depth == 0 {
 			l, r := c[:i], c[i+1:]
-			return isOrgColumn(l) && isOrgParam(r) || isOrgParam(l) && isOrgColumn(r)
+			switch {
+			case isOrgColumn(l) && isOrgParam(r):
+				return l, true
+			case isOrgParam(l) && isOrgColumn(r):
+				return r, true
+			}
+			return nil, false
 		}
 	}
-	return false
+	return nil, false
 }
 
 func isOrgColumn(toks []sqlToken) bool {
