@@ -228,27 +228,85 @@ func TestRedirectIsNotFollowed(t *testing.T) {
 	}
 }
 
-// blockUntilDone holds a request until the client gives up or the test's server closes.
-func blockUntilDone(r *http.Request) {
+// holdUntilClientLeaves holds a request, never answering it, until the client gives up on
+// it (true) or the test ends (false).
+func holdUntilClientLeaves(t *testing.T, r *http.Request) bool {
 	select {
 	case <-r.Context().Done():
-	case <-time.After(5 * time.Second):
+		return true
+	case <-t.Context().Done():
+		return false
 	}
 }
 
+// deadlineLog is the executor's transport with a record of the last request it sent: when,
+// and the deadline its context carried.
+type deadlineLog struct {
+	next http.RoundTripper
+
+	mu          sync.Mutex
+	sent        time.Time
+	deadline    time.Time
+	hasDeadline bool
+}
+
+func (l *deadlineLog) RoundTrip(r *http.Request) (*http.Response, error) {
+	l.mu.Lock()
+	l.sent = time.Now()
+	l.deadline, l.hasDeadline = r.Context().Deadline()
+	l.mu.Unlock()
+	return l.next.RoundTrip(r)
+}
+
+func (l *deadlineLog) CloseIdleConnections() {
+	if c, ok := l.next.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
+// A tool that never answers is given up at the call's timeoutMs: the exchange runs under a
+// deadline timeoutMs after the call began, the call reports the timeout, and the tool sees
+// the executor leave the request.
 func TestSlowToolTimesOut(t *testing.T) {
+	left := make(chan bool, 1)
 	ts := newToolServer(t, func(w http.ResponseWriter, r *http.Request) {
-		blockUntilDone(r)
+		left <- holdUntilClientLeaves(t, r)
 	})
+	e := newTestExecutor(t, true)
+	log := &deadlineLog{next: e.client.Transport}
+	e.client.Transport = log
 	c := testCall(ts.URL)
 	c.TimeoutMs = 150
-	start := time.Now()
-	res := mustCall(t, newTestExecutor(t, true), c)
+	began := time.Now()
+	res := mustCall(t, e, c)
 	if !res.IsError || res.Text != "Error: tool timed out after 150 ms" {
 		t.Fatalf("result %+v, want timeout", res)
 	}
-	if d := time.Since(start); d < 150*time.Millisecond || d > 3*time.Second {
-		t.Fatalf("call took %v, want about 150ms", d)
+	// The deadline is a value the executor computed, not a duration this test measured: it
+	// lies timeoutMs after a moment between the call's start and the request's sending.
+	log.mu.Lock()
+	sent, deadline, ok := log.sent, log.deadline, log.hasDeadline
+	log.mu.Unlock()
+	timeout := 150 * time.Millisecond
+	if !ok || deadline.Before(began.Add(timeout)) || deadline.After(sent.Add(timeout)) {
+		t.Fatalf("the request's deadline is %v (set %v), want %v after the call began (%v) and no later than %v after it was sent (%v)",
+			deadline, ok, timeout, began, timeout, sent)
+	}
+	// Nothing but the deadline could end the call: the tool never answers. A request that
+	// reached it in time is left by the executor (on a starved machine it may not get there
+	// within 150 ms, which is no failure of the timeout).
+	if len(ts.received()) > 0 {
+		testkit.Eventually(t, "the tool to see the executor leave the request", func() bool {
+			select {
+			case byClient := <-left:
+				if !byClient {
+					t.Fatal("the request outlived the test")
+				}
+				return true
+			default:
+				return false
+			}
+		})
 	}
 }
 
@@ -258,7 +316,7 @@ func TestTimeoutCoversReadingTheBody(t *testing.T) {
 		if err := http.NewResponseController(w).Flush(); err != nil {
 			t.Errorf("flush: %v", err)
 		}
-		blockUntilDone(r)
+		holdUntilClientLeaves(t, r)
 	})
 	c := testCall(ts.URL)
 	c.TimeoutMs = 150
@@ -269,12 +327,13 @@ func TestTimeoutCoversReadingTheBody(t *testing.T) {
 }
 
 func TestCancelledTurnIsAnErrorNotAResult(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	ts := newToolServer(t, func(w http.ResponseWriter, r *http.Request) {
-		blockUntilDone(r)
+		cancel() // the turn is cancelled while the tool holds the request
+		holdUntilClientLeaves(t, r)
 	})
 	e := newTestExecutor(t, true)
-	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(100*time.Millisecond, cancel)
 	c := testCall(ts.URL)
 	c.TimeoutMs = 10000
 	res, err := e.Call(ctx, c)
@@ -457,7 +516,7 @@ func TestRefusedDialIsRequestFailed(t *testing.T) {
 
 func TestTurnDeadlineIsAnErrorNotATimeoutResult(t *testing.T) {
 	ts := newToolServer(t, func(w http.ResponseWriter, r *http.Request) {
-		blockUntilDone(r)
+		holdUntilClientLeaves(t, r)
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
@@ -476,7 +535,7 @@ func TestCauseNeverQuotesTheURLsQueryString(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	slow := newToolServer(t, func(w http.ResponseWriter, r *http.Request) { blockUntilDone(r) })
+	slow := newToolServer(t, func(w http.ResponseWriter, r *http.Request) { holdUntilClientLeaves(t, r) })
 	timeout := testCall(slow.URL + "/hook?token=s3cret&sig=abc")
 	timeout.TimeoutMs = 50
 	for name, c := range map[string]Call{

@@ -46,6 +46,10 @@ type Gateway struct {
 	log      bool
 	requests []Request
 	count    int
+
+	// after, when set, replaces the timer of a delay (WithDelay): the package's own tests
+	// fire it themselves, to see what a stream sent before each wait.
+	after func(time.Duration) <-chan time.Time
 }
 
 // Option configures a [Gateway].
@@ -317,7 +321,10 @@ func (g *Gateway) hold(r *http.Request, release <-chan struct{}) bool {
 // closes.
 func (g *Gateway) wait(r *http.Request, d time.Duration) bool {
 	var timeout <-chan time.Time
-	if d >= 0 {
+	switch {
+	case d >= 0 && g.after != nil:
+		timeout = g.after(d)
+	case d >= 0:
 		t := time.NewTimer(d)
 		defer t.Stop()
 		timeout = t.C

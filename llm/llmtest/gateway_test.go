@@ -219,22 +219,6 @@ func TestUnscriptedRequestFailsTheTest(t *testing.T) {
 	}
 }
 
-func TestDelayBetweenChunks(t *testing.T) {
-	gw := llmtest.New(t)
-	gw.Push(llmtest.Text("a", "b").WithDelay(50 * time.Millisecond))
-	start := time.Now()
-	res := post(t, gw, `{}`)
-	lines := dataLines(t, res.Body)
-	res.Body.Close()
-	// Two text chunks and the finish chunk, each after a delay.
-	if d := time.Since(start); d < 150*time.Millisecond {
-		t.Errorf("stream took %s, want at least 150ms", d)
-	}
-	if len(lines) != 4 {
-		t.Errorf("lines = %q", lines)
-	}
-}
-
 func TestCloseUnblocksStalledAndHangingResponses(t *testing.T) {
 	for _, resp := range []llmtest.Response{llmtest.Text("a", "b").StallAfter(1), llmtest.Hang()} {
 		gw := llmtest.New(t)
