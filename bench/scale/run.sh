@@ -12,4 +12,4 @@ cd "$(dirname "$0")/../.."
 export GOMAXPROCS="${GOMAXPROCS:-2}"
 echo "load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
 go test ./bench/scale -run '^$' -bench BenchmarkScale -benchtime=1x -count=1 -timeout=0 "$@" |
-  grep -v '^\(goos\|goarch\|pkg\|cpu\|PASS\|ok\|BenchmarkScale\)'
+  grep --line-buffered -v '^\(goos\|goarch\|pkg\|cpu\|PASS\|ok\|BenchmarkScale\)'

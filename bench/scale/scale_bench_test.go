@@ -84,18 +84,14 @@ func BenchmarkScale(b *testing.B) {
 		Bin:       bin, GatewayURL: gw.BaseURL(), Logs: os.Stderr, Logf: logf,
 	}
 	runs := envInt("BENCH_SCALE_RUNS", 1)
-	fmt.Printf("seed %d; %d run(s) of S→M→L; per row %d warm-up and up to %d timed iterations (at least %d, %s budget); one client; %d tokens per turn; GOMAXPROCS %d; load average %s\n",
+	fmt.Printf("seed %d; %d run(s); per row and size %d warm-up and up to %d timed iterations (at least %d, %s budget); one client; %d tokens per turn; GOMAXPROCS %d; load average %s\n",
 		seed, runs, o.Warmup, o.Iterations, minIterations, o.RowBudget, k, runtime.GOMAXPROCS(0), loadavg())
 	var res Results
 	for run := range runs {
-		byName := map[string]map[string]Sample{}
-		for _, sz := range sizes {
-			logf("run %d/%d: %s", run+1, runs, sz.Name)
-			s, err := RunSize(ctx, urls[sz.Name], sz, o)
-			if err != nil {
-				b.Fatal(err)
-			}
-			byName[sz.Name] = s
+		logf("run %d/%d", run+1, runs)
+		byName, err := Run(ctx, urls, sizes, o)
+		if err != nil {
+			b.Fatal(err)
 		}
 		res = append(res, byName)
 	}
