@@ -99,7 +99,7 @@ func times(c cell, runs int) string {
 	if !c.ok {
 		return "–"
 	}
-	if runs == 1 || c.hi-c.lo < 0.05 {
+	if runs == 1 {
 		return fmt.Sprintf("%.2f", c.med)
 	}
 	return fmt.Sprintf("%.2f (%.2f–%.2f)", c.med, c.lo, c.hi)
