@@ -6,7 +6,7 @@
 # (200 per row), BENCH_SCALE_WARMUP (20), BENCH_SCALE_ROW_SECONDS (30), BENCH_SCALE_SEED (1),
 # BENCH_SCALE_REGENERATE=1 (generate again even when the database is current),
 # BENCH_SCALE_ONLY=generate (stop after generating), BENCH_TOKENS (50 per turn), GOMAXPROCS (2).
-# L needs about 15 GB of disk and 15 minutes to generate; see bench/README.md.
+# L needs about 12 GB of disk and 15 minutes to generate; see bench/README.md.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export GOMAXPROCS="${GOMAXPROCS:-2}"
