@@ -58,6 +58,7 @@ func (g *gen) conversations(ctx context.Context) error {
 		var title, metadata *string
 		if r.IntN(10) == 0 {
 			t := newWriter(r, o.topic).title()
+			t = t[:min(len(t), 60)] // a stored title is at most 60 characters (ASCII here)
 			title = &t
 		}
 		if r.IntN(5) == 0 {
@@ -160,13 +161,15 @@ func (g *gen) usage(ctx context.Context) error {
 	}))
 }
 
-// usageMonths writes the month counters the budget check reads, from the usage rows, with
-// the shard a turn would have picked (the last byte of its id).
+// usageMonths writes the month counters the budget checks read, from the usage rows, with
+// the shard a turn would have picked (the last byte of its id): every token, and those the
+// server's key paid for (no org key).
 func (g *gen) usageMonths(ctx context.Context) error {
 	_, err := g.conn.Exec(ctx, `
-		INSERT INTO org_usage_months (org_id, month, shard, tokens)
+		INSERT INTO org_usage_months (org_id, month, shard, tokens, server_key_tokens)
 		SELECT org_id, date_trunc('month', created_at AT TIME ZONE 'UTC')::date, get_byte(uuid_send(id), 15) % 16,
-		       sum(prompt_tokens + completion_tokens)
+		       sum(prompt_tokens + completion_tokens),
+		       coalesce(sum(prompt_tokens + completion_tokens) FILTER (WHERE gateway_key_id IS NULL), 0)
 		FROM usage_events GROUP BY 1, 2, 3`)
 	return err
 }
