@@ -2,6 +2,7 @@ package scalebench
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,13 +14,14 @@ import (
 
 // admin is one keep-alive HTTP connection to the admin API, as one org's admin key.
 type admin struct {
+	ctx  context.Context //nolint:containedctx // the run's context, for every request of this client
 	base string
 	key  string
 	c    *http.Client
 }
 
-func newAdmin(base, key string) *admin {
-	return &admin{base: base, key: key, c: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}}
+func newAdmin(ctx context.Context, base, key string) *admin {
+	return &admin{ctx: ctx, base: base, key: key, c: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}}
 }
 
 // do sends a request and decodes a JSON reply into out (when not nil), failing on any
@@ -33,7 +35,7 @@ func (a *admin) do(method, path string, body any, want int, out any) error {
 		}
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequest(method, a.base+path, rd)
+	req, err := http.NewRequestWithContext(a.ctx, method, a.base+path, rd)
 	if err != nil {
 		return err
 	}
@@ -45,8 +47,8 @@ func (a *admin) do(method, path string, body any, want int, out any) error {
 	if err != nil {
 		return err
 	}
-	defer res.Body.Close()
 	b, err := io.ReadAll(res.Body)
+	_ = res.Body.Close()
 	if err != nil {
 		return err
 	}
@@ -89,15 +91,18 @@ func (a *admin) deepCursor(skip int) (string, error) {
 // socket is one /ws connection.
 type socket struct{ c *fws.Conn }
 
-func dial(wsURL string) (*socket, error) {
-	c, _, err := fws.DefaultDialer.Dial(wsURL, nil)
+func dial(ctx context.Context, wsURL string) (*socket, error) {
+	c, res, err := fws.DefaultDialer.DialContext(ctx, wsURL, nil)
+	if res != nil {
+		_ = res.Body.Close()
+	}
 	if err != nil {
 		return nil, err
 	}
 	return &socket{c}, nil
 }
 
-func (s *socket) close() { s.c.Close() }
+func (s *socket) close() { _ = s.c.Close() }
 
 type event struct {
 	Type      string          `json:"type"`

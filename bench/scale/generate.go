@@ -160,9 +160,8 @@ func generate(ctx context.Context, dbURL string, sz Size, seed uint64, logf Logf
 		if err != nil {
 			return err
 		}
-		defer m.Close()
 		_, err = m.Up(ctx)
-		return err
+		return errors.Join(err, m.Close())
 	}); err != nil {
 		return meta, err
 	}

@@ -108,14 +108,15 @@ func times(c cell, runs int) string {
 // Print writes the two tables (latency; CPU per operation) for sizes, each figure the
 // median over the runs, each ratio the median of the per-run ratios with their range.
 // A row over Target is marked ✗ unless it is bound to its tenant's own data (†).
-func (r Results) Print(w io.Writer, sizes []string) {
+func (r Results) Print(w io.Writer, sizes []string) error {
 	if len(r) == 0 || len(sizes) == 0 {
-		return
+		return nil
 	}
+	p := &printer{w: w}
 	first, last := sizes[0], sizes[len(sizes)-1]
 	ratioName := last + "/" + first
 	table := func(title string, a, b stat, an, bn string) {
-		fmt.Fprintf(w, "\n%s (median of %d run(s); ratios: median (range) of the per-run ratios)\n", title, len(r))
+		p.printf("\n%s (median of %d run(s); ratios: median (range) of the per-run ratios)\n", title, len(r))
 		head := []string{fmt.Sprintf("%-52s", "row")}
 		for _, pre := range []string{an, bn} {
 			for _, s := range sizes {
@@ -123,7 +124,7 @@ func (r Results) Print(w io.Writer, sizes []string) {
 			}
 			head = append(head, fmt.Sprintf("%-20s", " "+ratioName+" "+pre))
 		}
-		fmt.Fprintln(w, strings.Join(head, " "))
+		p.printf("%s\n", strings.Join(head, " "))
 		for _, row := range Rows {
 			line := []string{fmt.Sprintf("%-52s", row.Name)}
 			for _, f := range []stat{a, b} {
@@ -140,15 +141,28 @@ func (r Results) Print(w io.Writer, sizes []string) {
 				}
 				line = append(line, fmt.Sprintf("%s%-19s", mark, times(c, len(r))))
 			}
-			fmt.Fprintln(w, strings.Join(line, " "))
+			p.printf("%s\n", strings.Join(line, " "))
 		}
 	}
 	table("Latency per operation", p50, p99, "p50", "p99")
 	table("CPU per operation (server process; PostgreSQL backends)", srvCPU, pgCPUs, "srv", "pg")
-	fmt.Fprintf(w, "\n✗: %s/%s above %.1f. †: above %.1f, but bound to the tenant's own data:\n", last, first, Target, Target)
+	p.printf("\n✗: %s/%s above %.1f. †: above %.1f, but bound to the tenant's own data:\n", last, first, Target, Target)
 	for _, row := range Rows {
 		if row.OwnData != "" {
-			fmt.Fprintf(w, "  %s: %s\n", row.Name, row.OwnData)
+			p.printf("  %s: %s\n", row.Name, row.OwnData)
 		}
+	}
+	return p.err
+}
+
+// printer writes formatted lines to w until the first error, which it keeps.
+type printer struct {
+	w   io.Writer
+	err error
+}
+
+func (p *printer) printf(format string, a ...any) {
+	if p.err == nil {
+		_, p.err = fmt.Fprintf(p.w, format, a...)
 	}
 }

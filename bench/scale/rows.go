@@ -57,11 +57,11 @@ func openSize(ctx context.Context, dbURL string, sz Size, o Options) (e *sizeEnv
 	if err = reset(ctx, e.pool, small, big); err != nil {
 		return e, err
 	}
-	if e.srv, err = startServer(o.Bin, dbURL, o.GatewayURL, o.Logs); err != nil {
+	if e.srv, err = startServer(ctx, o.Bin, dbURL, o.GatewayURL, o.Logs); err != nil {
 		return e, err
 	}
 	for i, p := range []Probe{small, big} {
-		e.probes[i] = &probeEnv{label: p.Label + " org", p: p, a: newAdmin(e.srv.base, p.APIKey), qs: Questions(o.Seed, p, 64)}
+		e.probes[i] = &probeEnv{label: p.Label + " org", p: p, a: newAdmin(ctx, e.srv.base, p.APIKey), qs: Questions(o.Seed, p, 64)}
 	}
 	var total int
 	if err = e.pool.QueryRow(ctx, `SELECT count(*) FROM conversations WHERE org_id = $1`, big.OrgID).Scan(&total); err != nil {
@@ -152,8 +152,8 @@ func search(probe int) func(context.Context, *sizeEnv) (*op, error) {
 // resume times create_conversation_session resuming the probe's conversation with its
 // resume token, on one connection.
 func resume(probe int) func(context.Context, *sizeEnv) (*op, error) {
-	return func(_ context.Context, e *sizeEnv) (*op, error) {
-		ws, err := dial(e.srv.ws)
+	return func(ctx context.Context, e *sizeEnv) (*op, error) {
+		ws, err := dial(ctx, e.srv.ws)
 		if err != nil {
 			return nil, err
 		}
@@ -170,9 +170,9 @@ func resume(probe int) func(context.Context, *sizeEnv) (*op, error) {
 // conversation: the turn replays the newest 50 messages of its history, retrieves the
 // org's knowledge for the question and streams the scripted gateway's reply.
 func turn(probe int) func(context.Context, *sizeEnv) (*op, error) {
-	return func(_ context.Context, e *sizeEnv) (*op, error) {
+	return func(ctx context.Context, e *sizeEnv) (*op, error) {
 		pe := e.probes[probe]
-		ws, err := dial(e.srv.ws)
+		ws, err := dial(ctx, e.srv.ws)
 		if err != nil {
 			return nil, err
 		}
@@ -191,9 +191,9 @@ func turn(probe int) func(context.Context, *sizeEnv) (*op, error) {
 
 // publish times POST /admin/publish to the small org's conversation until the event
 // reaches a socket bound to it, through the instance's LISTEN connection.
-func publish(_ context.Context, e *sizeEnv) (*op, error) {
+func publish(ctx context.Context, e *sizeEnv) (*op, error) {
 	pe := e.probes[0]
-	ws, err := dial(e.srv.ws)
+	ws, err := dial(ctx, e.srv.ws)
 	if err != nil {
 		return nil, err
 	}

@@ -43,7 +43,7 @@ func reset(ctx context.Context, pool *pgxpool.Pool, small, big Probe) error {
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback(ctx) //nolint:errcheck // after Commit, a no-op
+	defer tx.Rollback(ctx)
 	if _, err := tx.Exec(ctx, "SET LOCAL session_replication_role = replica"); err != nil {
 		return fmt.Errorf("reset needs a role that may set session_replication_role: %w", err)
 	}

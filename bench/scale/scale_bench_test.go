@@ -95,7 +95,9 @@ func BenchmarkScale(b *testing.B) {
 		}
 		res = append(res, byName)
 	}
-	res.Print(os.Stdout, names)
+	if err := res.Print(os.Stdout, names); err != nil {
+		b.Fatal(err)
+	}
 	fmt.Printf("\nload average after the run: %s\n", loadavg())
 }
 
