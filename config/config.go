@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net/mail"
 	"net/netip"
 	"net/url"
 	"os"
@@ -71,8 +72,11 @@ type Config struct {
 	PriceTablePath       string
 	GitHubAPIURL         string // reserved, no effect yet (the github connector kind is refused)
 	ApprovalTimeout      time.Duration
-	HistoryMessages      int
-	ResumeTokenTTL       time.Duration
+	// SMTP and OTP are one-time-code verification (PROTOCOL-1.1 §7.14); SMTP.URL nil: none.
+	SMTP            SMTP
+	OTP             OTP
+	HistoryMessages int
+	ResumeTokenTTL  time.Duration
 }
 
 // Auth holds the AUTH_* variables as given; the auth package decides what they mean together.
@@ -94,6 +98,33 @@ type HTTPTimeouts struct {
 	Read       time.Duration
 	Write      time.Duration
 	Idle       time.Duration
+}
+
+// SMTP is the operator's mail server for one-time codes (PROTOCOL-1.1 §7.14). It holds a
+// password: never log it.
+type SMTP struct {
+	URL     *SMTPURL // nil when SWITCHBOARD_SMTP_URL is unset
+	From    string   // SWITCHBOARD_SMTP_FROM, as given (RFC 5322)
+	Timeout time.Duration
+}
+
+// SMTPURL is SWITCHBOARD_SMTP_URL, parsed.
+type SMTPURL struct {
+	// Security is "tls" (smtps), "starttls" (smtp) or "none" (smtp+insecure).
+	Security string
+	Host     string
+	Port     int
+	Username string // percent-decoded; "" without credentials
+	Password string
+}
+
+// OTP are the one-time-code settings of PROTOCOL-1.1 §10.
+type OTP struct {
+	TTL             time.Duration
+	MaxAttempts     int
+	VerifiedTTL     time.Duration
+	SendsPerSession int // per hour; 0 disables
+	SendsPerAddress int // per hour; 0 disables
 }
 
 // Limits are the variables of PROTOCOL-1.1 §1.10, L1–L9: each a non-negative integer, 0
@@ -183,8 +214,15 @@ func LoadFrom(lookup func(string) (string, bool)) (*Config, error) {
 		PriceTablePath:       r.str("SWITCHBOARD_PRICE_TABLE"),
 		GitHubAPIURL:         r.str("SWITCHBOARD_GITHUB_API_URL"),
 		ApprovalTimeout:      r.duration("SWITCHBOARD_APPROVAL_TIMEOUT"),
-		HistoryMessages:      r.intRange("SWITCHBOARD_HISTORY_MESSAGES", 1, 1000),
-		ResumeTokenTTL:       r.duration("SWITCHBOARD_RESUME_TOKEN_TTL"),
+		OTP: OTP{
+			TTL:             r.duration("SWITCHBOARD_OTP_TTL"),
+			MaxAttempts:     r.intRange("SWITCHBOARD_OTP_MAX_ATTEMPTS", 1, 1000),
+			VerifiedTTL:     r.duration("SWITCHBOARD_OTP_VERIFIED_TTL"),
+			SendsPerSession: r.limit("SWITCHBOARD_OTP_SENDS_PER_SESSION_PER_HOUR"),
+			SendsPerAddress: r.limit("SWITCHBOARD_OTP_SENDS_PER_ADDRESS_PER_HOUR"),
+		},
+		HistoryMessages: r.intRange("SWITCHBOARD_HISTORY_MESSAGES", 1, 1000),
+		ResumeTokenTTL:  r.duration("SWITCHBOARD_RESUME_TOKEN_TTL"),
 	}
 	switch env := r.oneOf("SWITCHBOARD_ENV", "development", "production"); env {
 	case "production":
@@ -195,6 +233,7 @@ func LoadFrom(lookup func(string) (string, bool)) (*Config, error) {
 	c.Docs = r.devDefault("SWITCHBOARD_DOCS", !c.Production)
 	c.DemoModel = r.devDefault("SWITCHBOARD_DEMO_MODEL", !c.Production)
 	c.Limits.Exempt = r.exempt("SWITCHBOARD_WS_RATE_LIMIT_EXEMPT", c.Production)
+	c.SMTP = r.smtp(c.Production)
 	if c.Production {
 		r.productionJWT(c.Auth)
 	}
@@ -420,6 +459,61 @@ func (r *reader) prefixes(name string) []netip.Prefix {
 		out = append(out, p.Masked())
 	}
 	return out
+}
+
+// smtp reads SWITCHBOARD_SMTP_URL, _FROM and _TIMEOUT (PROTOCOL-1.1 §7.14). Errors never
+// quote the URL: it may hold a password.
+func (r *reader) smtp(production bool) SMTP {
+	s := SMTP{Timeout: r.duration("SWITCHBOARD_SMTP_TIMEOUT")}
+	raw := strings.TrimSpace(r.str("SWITCHBOARD_SMTP_URL"))
+	from := strings.TrimSpace(r.str("SWITCHBOARD_SMTP_FROM"))
+	if raw == "" {
+		return s
+	}
+	const name = "SWITCHBOARD_SMTP_URL"
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.Hostname() == "" || u.Opaque != "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+		r.fail(name, "must be smtps://[user:password@]host[:port], smtp://[user:password@]host[:port] or smtp+insecure://host[:port]")
+		return s
+	}
+	p := &SMTPURL{Host: u.Hostname()}
+	switch strings.ToLower(u.Scheme) {
+	case "smtps":
+		p.Security, p.Port = "tls", 465
+	case "smtp":
+		p.Security, p.Port = "starttls", 587
+	case "smtp+insecure":
+		p.Security, p.Port = "none", 25
+		if production {
+			r.fail(name, "smtp+insecure:// is for local test mail sinks and is refused when SWITCHBOARD_ENV=production")
+		}
+		if u.User != nil {
+			r.fail(name, "smtp+insecure:// takes no credentials: they would cross the network in clear")
+		}
+	default:
+		r.fail(name, "scheme must be smtps, smtp or smtp+insecure")
+		return s
+	}
+	if port := u.Port(); port != "" {
+		n, err := strconv.Atoi(port)
+		if err != nil || n < 1 || n > 65535 {
+			r.fail(name, "port must be from 1 to 65535")
+			return s
+		}
+		p.Port = n
+	}
+	if u.User != nil {
+		p.Username = u.User.Username()
+		p.Password, _ = u.User.Password()
+	}
+	s.URL = p
+	if from == "" {
+		r.fail("SWITCHBOARD_SMTP_FROM", "required when SWITCHBOARD_SMTP_URL is set")
+	} else if _, err := mail.ParseAddress(from); err != nil {
+		r.fail("SWITCHBOARD_SMTP_FROM", fmt.Sprintf("must be an RFC 5322 address such as Acme Support <no-reply@acme.example>, got %q", clip(from)))
+	}
+	s.From = from
+	return s
 }
 
 // clip keeps error messages short; values are never secrets where clip is used.
