@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/switchboard-dev/switchboard/approval"
 	"github.com/switchboard-dev/switchboard/config"
@@ -50,6 +51,9 @@ type Deps struct {
 	GatewayHTTP *http.Client
 	// Panics counts the panics contained in turns and tool executors; nil only logs them.
 	Panics *panics.Counter
+	// Registerer receives the engine's metrics (turns, model calls, tools, approvals); nil
+	// keeps them unregistered.
+	Registerer prometheus.Registerer
 	// Offline is a model this process serves itself, without a gateway (switchboard-demo):
 	// a turn whose model is its name always uses it, and, when SWITCHBOARD_DEMO_MODEL is on,
 	// so does a turn of an org without any gateway key. The zero value serves none.
@@ -83,6 +87,7 @@ type Engine struct {
 	tenantHTTP *http.Client // a gateway key's own baseUrl: guarded (ADMIN-API §6.4)
 	offline    OfflineModel
 	builtins   map[string]tools.Builtin
+	metrics    *metrics
 
 	mu     sync.Mutex
 	turns  map[*Turn]struct{}
@@ -122,7 +127,7 @@ func New(d Deps) (*Engine, error) {
 	}
 	tenantTr := netguard.Transport(d.Config.AllowPrivateGateway)
 	tenantTr.MaxIdleConnsPerHost = 64
-	return &Engine{
+	e := &Engine{
 		cfg: d.Config, store: d.Store, box: d.Box, log: log, instanceID: d.InstanceID,
 		retriever: d.Retriever, prices: prices, limits: limits, maxReply: maxReply, panics: d.Panics,
 		exec:       tools.NewExecutor(tools.ExecutorConfig{Version: version.Version, AllowPrivate: d.Config.AllowPrivateTools}),
@@ -132,7 +137,12 @@ func New(d Deps) (*Engine, error) {
 		builtins:   d.Builtins,
 		turns:      map[*Turn]struct{}{},
 		parks:      map[uuid.UUID]*Turn{},
-	}, nil
+	}
+	e.metrics, err = newMetrics(d.Registerer, func() float64 { return float64(e.pending()) })
+	if err != nil {
+		return nil, err
+	}
+	return e, nil
 }
 
 // Start runs a turn on its own goroutine. The caller has read spec.Inputs (LoadInputs), then
@@ -142,6 +152,7 @@ func (e *Engine) Start(spec TurnSpec, sink Sink) *Turn {
 	t := &Turn{
 		e: e, spec: spec, sink: sink, ctx: ctx, cancel: cancel,
 		done:      make(chan struct{}),
+		started:   time.Now(),
 		decisions: make(chan approval.Decision, 4),
 		log: e.log.With("org_id", spec.OrgID, "session_id", spec.SessionID,
 			"conversation_id", spec.ConversationID, "request_id", spec.RequestID, "turn_id", spec.TurnID),
@@ -153,6 +164,7 @@ func (e *Engine) Start(spec TurnSpec, sink Sink) *Turn {
 		t.stopped = true
 		cancel(ErrShuttingDown)
 		close(t.done)
+		e.metrics.turnEnded("error", ErrShuttingDown.Error(), t.started)
 		sink.Failed(agentErrorPrefix + ErrShuttingDown.Error())
 		return t
 	}
@@ -200,6 +212,13 @@ func (e *Engine) unregisterPark(id uuid.UUID) {
 	e.mu.Lock()
 	delete(e.parks, id)
 	e.mu.Unlock()
+}
+
+// pending returns how many turns are parked on an approval.
+func (e *Engine) pending() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.parks)
 }
 
 // Active returns how many turns are running (parked ones included).

@@ -26,6 +26,8 @@ func (t *Turn) callTool(ctx context.Context, cfg *turnConfig, cites *citations, 
 		args, ok = tools.ParseArguments(call.Arguments)
 	}
 	var res tools.Result
+	// Every call that does not run ends here with its arguments refused, but an unknown tool.
+	outcome := "invalid_arguments"
 	switch {
 	case te == nil:
 		res = tools.UnknownTool(call.Name)
@@ -49,6 +51,7 @@ func (t *Turn) callTool(ctx context.Context, cfg *turnConfig, cites *citations, 
 			t.sink.ToolCall(call.Name, args)
 			return t.execTool(ctx, cfg, cites, te, args)
 		}
+		outcome = "" // decided by the park
 		if store.JSONBSize(args) > store.MaxApprovalArgumentsBytes {
 			// An approval stores its arguments: at most 64 KiB as stored (ADMIN-API §9.8).
 			args, res = json.RawMessage("{}"), tools.InvalidArguments("arguments exceed 65536 bytes")
@@ -60,22 +63,40 @@ func (t *Turn) callTool(ctx context.Context, cfg *turnConfig, cites *citations, 
 		}
 		switch {
 		case d.timedOut:
-			res = tools.ApprovalTimedOut(int(math.Ceil(t.e.cfg.ApprovalTimeout.Seconds())))
+			res, outcome = tools.ApprovalTimedOut(int(math.Ceil(t.e.cfg.ApprovalTimeout.Seconds()))), "approval_expired"
 		case d.outcome == approval.Approved:
 			return t.execTool(ctx, cfg, cites, te, args)
 		case d.outcome == approval.AgentDeleted:
-			res = tools.AgentDeleted()
+			res, outcome = tools.AgentDeleted(), "agent_deleted"
 		case d.via == "admin":
-			res = tools.RejectedByAdmin(d.reason)
+			res, outcome = tools.RejectedByAdmin(d.reason), "rejected"
 		default:
-			res = tools.RejectedByVisitor()
+			res, outcome = tools.RejectedByVisitor(), "rejected"
 		}
+		t.e.metrics.toolCall(toolKind(te), outcome, 0)
 		t.sink.ToolResult(call.Name, res.IsError, tools.WireResult(res.Text))
 		return res.Text, res.IsError, nil
+	}
+	if te == nil {
+		t.e.metrics.toolCall("unknown", "unknown_tool", 0)
+	} else {
+		t.e.metrics.toolCall(toolKind(te), outcome, 0)
 	}
 	t.sink.ToolCall(call.Name, args)
 	t.sink.ToolResult(call.Name, res.IsError, tools.WireResult(res.Text))
 	return res.Text, res.IsError, nil
+}
+
+// toolKind is a tool's label value in the tool metrics: the names are the tenants', so only
+// the kind is shown.
+func toolKind(te *toolEntry) string {
+	switch {
+	case te.builtin:
+		return "knowledge_search"
+	case te.row.Kind == store.ToolKindBuiltin:
+		return "builtin"
+	}
+	return "http"
 }
 
 // containTool runs fn, a tool executor's own code, so that a panic in it is contained: logged
@@ -95,6 +116,7 @@ func (t *Turn) containTool(name string, fn func()) (err error) {
 // execTool runs an allowed call and reports its result.
 func (t *Turn) execTool(ctx context.Context, cfg *turnConfig, cites *citations, te *toolEntry, args json.RawMessage) (string, bool, error) {
 	var res tools.Result
+	start := time.Now()
 	if te.builtin {
 		// The arguments have passed the built-in's schema: query is a string, limit 1..10.
 		q := struct {
@@ -116,6 +138,7 @@ func (t *Turn) execTool(ctx context.Context, cfg *turnConfig, cites *citations, 
 		}
 		switch {
 		case ctx.Err() != nil:
+			t.e.metrics.toolCall(toolKind(te), "cancelled", time.Since(start))
 			return "", false, context.Cause(ctx)
 		case err != nil:
 			res = tools.RequestFailed(err)
@@ -139,9 +162,15 @@ func (t *Turn) execTool(ctx context.Context, cfg *turnConfig, cites *citations, 
 			return "", false, perr
 		}
 		if err != nil {
+			t.e.metrics.toolCall(toolKind(te), "cancelled", time.Since(start))
 			return "", false, context.Cause(ctx)
 		}
 	}
+	outcome := "ok"
+	if res.IsError {
+		outcome = "error"
+	}
+	t.e.metrics.toolCall(toolKind(te), outcome, max(time.Since(start), time.Nanosecond))
 	if res.Cause != nil {
 		t.log.Warn("tool call failed", "tool", te.name, "delivery_id", res.DeliveryID, "err", res.Cause)
 	}
@@ -198,6 +227,8 @@ func (t *Turn) park(ctx context.Context, cfg *turnConfig, toolName string, args 
 	}
 	t.parked = id
 	t.mu.Unlock()
+	parkedAt := time.Now()
+	var out parkOutcome
 	// The approval's own timeout bounds the wait; the turn's clock does not run meanwhile.
 	t.clock.pause()
 	waited := false
@@ -211,10 +242,26 @@ func (t *Turn) park(ctx context.Context, cfg *turnConfig, toolName string, args 
 			// A panic unwinds through the park: the row must not stay pending.
 			t.abandonApproval(id)
 		}
+		t.e.metrics.approvalEnded(approvalOutcome(out, err, waited), time.Since(parkedAt))
 	}()
-	out, err := t.wait(ctx, id, timeout, toolName, args)
+	out, err = t.wait(ctx, id, timeout, toolName, args)
 	waited = true
 	return out, err
+}
+
+// approvalOutcome is a park's label value in the approval metrics.
+func approvalOutcome(out parkOutcome, err error, waited bool) string {
+	switch {
+	case err != nil || !waited:
+		return "cancelled"
+	case out.timedOut:
+		return "expired"
+	case out.outcome == approval.Approved:
+		return "approved"
+	case out.outcome == approval.AgentDeleted:
+		return "agent_deleted"
+	}
+	return "rejected"
 }
 
 // abandonApproval records a park the turn leaves without an outcome cancelled.

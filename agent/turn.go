@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -27,6 +28,8 @@ type Turn struct {
 	cancel context.CancelCauseFunc
 	done   chan struct{}
 	clock  *turnClock // SWITCHBOARD_TURN_TIMEOUT; stopped while parked
+	// started is when Start took the turn, for its duration and time to first token.
+	started time.Time
 
 	decisions chan approval.Decision
 
@@ -38,6 +41,7 @@ type Turn struct {
 	// Owned by the turn's goroutine, so that a contained panic ends the turn exactly once.
 	model    string // the turn's model, once prepared
 	recorded bool   // the turn's usage row is written (or was tried for the last time)
+	streamed bool   // a token reached the sink
 	ended    bool   // Completed or Failed was called
 }
 
@@ -128,6 +132,7 @@ func (t *Turn) run() {
 				msgID = uuid.New()
 			}
 			t.ended = true
+			t.e.metrics.turnEnded("completed", "", t.started)
 			t.sink.Completed(Reply{MessageID: msgID, Text: text, Usage: usage, Citations: cites})
 			return
 		}
@@ -182,6 +187,7 @@ func (t *Turn) fail(rec store.TurnRecord, err error) {
 		return
 	}
 	t.ended = true
+	t.e.metrics.turnEnded(rec.Outcome, msg, t.started)
 	switch {
 	case msg == "":
 		t.log.Debug("turn cancelled", "cause", cause)
@@ -260,6 +266,14 @@ func (t *Turn) execute(m *meter, summaries *[]toolSummary) (string, []Citation, 
 		// and the call stops (PROTOCOL-1.1 §1.11).
 		callCtx, stopCall := context.WithCancelCause(ctx)
 		segment := true
+		firstToken := func() {
+			// Only the first model call's: later ones follow tool calls, whose time is not
+			// the model's.
+			if iter == 1 && !t.streamed {
+				t.streamed = true
+				t.e.metrics.firstToken.WithLabelValues(t.e.metrics.models.label(cfg.model)).Observe(time.Since(t.started).Seconds())
+			}
+		}
 		res, err := model.Stream(callCtx, req, llm.Handler{
 			OnText: func(tok string) {
 				if segment && reply.Len() > 0 {
@@ -271,10 +285,14 @@ func (t *Turn) execute(m *meter, summaries *[]toolSummary) (string, []Citation, 
 				}
 				segment = false
 				reply.WriteString(tok)
+				firstToken()
 				t.sink.Token(tok)
 			},
-			OnReasoning: t.sink.Reasoning,
-			OnWait:      t.sink.Flush,
+			OnReasoning: func(tok string) {
+				firstToken()
+				t.sink.Reasoning(tok)
+			},
+			OnWait: t.sink.Flush,
 		})
 		stopCall(nil)
 		t.sink.Flush()
@@ -283,6 +301,7 @@ func (t *Turn) execute(m *meter, summaries *[]toolSummary) (string, []Citation, 
 				"reported_prompt_tokens", c.PromptTokens, "reported_completion_tokens", c.CompletionTokens, "reported_cost", c.Cost)
 		}
 		m.add(res.Usage, cfg.model, t.e.prices)
+		t.e.metrics.modelCall(cfg.model, res.Usage, err)
 		if err != nil {
 			if ctx.Err() == nil && errors.Is(err, errReplyTooLong) {
 				return "", nil, errReplyTooLong

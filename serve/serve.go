@@ -167,7 +167,7 @@ func (s *Server) start(ctx context.Context, box *seal.Box) error {
 	}
 	deps := agent.Deps{
 		Config: s.cfg, Store: st, Box: box, Log: s.log, InstanceID: in.ID, Retriever: r,
-		GatewayHTTP: s.opts.gatewayHTTP, Panics: s.panics,
+		GatewayHTTP: s.opts.gatewayHTTP, Panics: s.panics, Registerer: s.metrics,
 		Offline: agent.OfflineModel{Name: demomodel.Name, Model: demomodel.New(demomodel.Config{
 			TokenDelay: s.cfg.DemoTokenDelay, ArgumentBytes: s.cfg.ToolArgumentBytes,
 		})},
@@ -190,7 +190,7 @@ func (s *Server) start(ctx context.Context, box *seal.Box) error {
 	s.api = api.New(api.Deps{Pool: s.pool, Logger: s.log, ListenerUp: s.hub.Up, Metrics: s.metrics, Timeouts: s.cfg.HTTP},
 		admin.Mount(admin.Deps{
 			Config: s.cfg, Store: st, Box: box, Verifier: verifier, AuthMode: mode,
-			Log: s.log, InstanceID: in.ID, Knowledge: kn, Addrs: addrs,
+			Log: s.log, InstanceID: in.ID, Knowledge: kn, Addrs: addrs, Registerer: s.metrics,
 		}),
 		s.ws.Mount,
 		web.Mount(web.Deps{Config: s.cfg, DemoAgent: st.DemoAgent}),

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/switchboard-dev/switchboard/api"
 	"github.com/switchboard-dev/switchboard/auth"
@@ -35,6 +36,8 @@ type Deps struct {
 	Knowledge *knowledge.Service
 	// Addrs decides client addresses, shared with /ws; nil builds one from the config.
 	Addrs *api.ClientAddrs
+	// Registerer receives the admin API's metrics; nil keeps them unregistered.
+	Registerer prometheus.Registerer
 }
 
 // handlers holds what every handler shares.
@@ -69,6 +72,9 @@ func newHandlers(d Deps) *handlers {
 		h.addrs = api.NewClientAddrs(d.Config.TrustedProxies, log)
 	}
 	h.doc = buildOpenAPI()
+	if d.Registerer != nil {
+		d.Registerer.MustRegister(h.limits.refused)
+	}
 	return h
 }
 

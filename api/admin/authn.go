@@ -80,7 +80,7 @@ func (h *handlers) gate(min auth.Role) fiber.Handler {
 		if wait, blocked := h.limits.ipBlocked(ip); blocked {
 			h.log.Warn("admin request throttled: too many failed authentications",
 				"request_id", api.RequestID(c), "ip", ip, "credential", maskBearer(c.Get(fiber.HeaderAuthorization)))
-			return rateLimited(c, wait)
+			return h.limits.rateLimited(c, limitAuthFailures, wait)
 		}
 		p, err := h.authenticate(c, ip)
 		if err != nil {
@@ -94,7 +94,7 @@ func (h *handlers) gate(min auth.Role) fiber.Handler {
 		if wait, ok := h.limits.orgAllow(p.org); !ok {
 			h.log.Warn("admin request throttled: org rate limit",
 				"request_id", api.RequestID(c), "org_id", p.org, "ip", ip, "credential", p.credential)
-			return rateLimited(c, wait)
+			return h.limits.rateLimited(c, limitOrgRequests, wait)
 		}
 		if !p.Role.AtLeast(min) {
 			return &api.Error{Status: 403, Code: "FORBIDDEN", Message: auth.ForbiddenMessage(min, p.Role)}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 
 	"github.com/switchboard-dev/switchboard/api"
@@ -26,12 +27,22 @@ type limiters struct {
 	ips       map[string]*rate.Limiter
 	lastSweep time.Time
 	now       func() time.Time
+
+	// refused counts the 429s of these limits, by limit (org_requests, auth_failures).
+	refused *prometheus.CounterVec
 }
 
 const orgBurst = 100
 
 func newLimiters(orgPerMinute, failuresPerMinute int) *limiters {
-	l := &limiters{orgs: map[uuid.UUID]*rate.Limiter{}, ips: map[string]*rate.Limiter{}, now: time.Now}
+	l := &limiters{orgs: map[uuid.UUID]*rate.Limiter{}, ips: map[string]*rate.Limiter{}, now: time.Now,
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "switchboard", Name: "admin_rate_limited_total",
+			Help: "/admin requests refused with RATE_LIMITED by this instance, by limit (org_requests, auth_failures).",
+		}, []string{"limit"}),
+	}
+	l.refused.WithLabelValues(limitOrgRequests)
+	l.refused.WithLabelValues(limitAuthFailures)
 	if orgPerMinute > 0 {
 		l.orgRate, l.orgBurst = float64(orgPerMinute)/60, float64(min(orgBurst, orgPerMinute))
 	}
@@ -117,8 +128,16 @@ func (l *limiters) sweepLocked(now time.Time) {
 	}
 }
 
-// rateLimited answers 429 with Retry-After in whole seconds, at least 1.
-func rateLimited(c *fiber.Ctx, wait time.Duration) error {
+// Label values of switchboard_admin_rate_limited_total.
+const (
+	limitOrgRequests  = "org_requests"
+	limitAuthFailures = "auth_failures"
+)
+
+// rateLimited counts a refusal by limit and answers 429 with Retry-After in whole seconds,
+// at least 1.
+func (l *limiters) rateLimited(c *fiber.Ctx, limit string, wait time.Duration) error {
+	l.refused.WithLabelValues(limit).Inc()
 	secs := int(math.Ceil(wait.Seconds()))
 	if secs < 1 {
 		secs = 1
