@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/switchboard-dev/switchboard/llm"
+	"github.com/switchboard-dev/switchboard/netguard"
 	"github.com/switchboard-dev/switchboard/seal"
 	"github.com/switchboard-dev/switchboard/store"
 )
@@ -117,7 +118,12 @@ func (e *Engine) modelFor(k *GatewayKey) (llm.Model, error) {
 	if k.tenantURL {
 		httpClient = e.tenantHTTP
 	}
-	return llm.New(llm.Config{BaseURL: k.BaseURL, APIKey: k.secret, HTTPClient: httpClient, Limits: e.limits})
+	return llm.New(llm.Config{
+		BaseURL: k.BaseURL, APIKey: k.secret, HTTPClient: httpClient, Limits: e.limits,
+		Retries: e.cfg.GatewayRetries, RetryMaxDelay: e.cfg.GatewayRetryMaxDelay, OnRetry: e.metrics.retried,
+		// A refused address stays refused (ADMIN-API §6.4).
+		Permanent: func(err error) bool { return errors.Is(err, netguard.ErrRefusedAddress) },
+	})
 }
 
 // CheckBudget returns ErrQuotaExceeded when the org has a monthly token budget and its

@@ -33,6 +33,7 @@ type metrics struct {
 	modelCalls   *prometheus.CounterVec   // model
 	modelErrors  *prometheus.CounterVec   // model, class
 	tokens       *prometheus.CounterVec   // model, direction
+	retries      *prometheus.CounterVec   // reason
 	toolCalls    *prometheus.CounterVec   // kind, outcome
 	toolDuration *prometheus.HistogramVec // kind
 	approvals    *prometheus.CounterVec   // outcome
@@ -72,6 +73,10 @@ func newMetrics(reg prometheus.Registerer, pending func() float64) (*metrics, er
 			Namespace: ns, Name: "model_tokens_total",
 			Help: "Tokens of model calls, by model and direction (input, output); estimated when the gateway reported none.",
 		}, []string{"model", "direction"}),
+		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Name: "model_retries_total",
+			Help: "Model requests repeated before their response stream began, by the failure of the attempt before (connection, http_429, http_5xx).",
+		}, []string{"reason"}),
 		toolCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Name: "tool_calls_total",
 			Help: "Tool calls asked for by models, by tool kind (http, builtin, knowledge_search, unknown) and outcome.",
@@ -96,7 +101,7 @@ func newMetrics(reg prometheus.Registerer, pending func() float64) (*metrics, er
 		return m, nil
 	}
 	cs := []prometheus.Collector{
-		m.turns, m.turnDuration, m.firstToken, m.modelCalls, m.modelErrors, m.tokens,
+		m.turns, m.turnDuration, m.firstToken, m.modelCalls, m.modelErrors, m.tokens, m.retries,
 		m.toolCalls, m.toolDuration, m.approvals, m.approvalWait,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Namespace: ns, Name: "approvals_pending",
@@ -111,6 +116,9 @@ func newMetrics(reg prometheus.Registerer, pending func() float64) (*metrics, er
 	// Series that exist before anything happened, so that rates and alerts see a 0, not a gap.
 	m.turns.WithLabelValues("completed", "")
 	m.turns.WithLabelValues("cancelled", "")
+	for _, r := range []string{retryConnection, retry429, retry5xx} {
+		m.retries.WithLabelValues(r)
+	}
 	for _, o := range []string{"approved", "rejected", "expired", "agent_deleted", "cancelled"} {
 		m.approvals.WithLabelValues(o)
 	}
@@ -169,6 +177,25 @@ func errorClass(e *llm.Error) string {
 		return "timeout"
 	}
 	return "interrupted"
+}
+
+// Reasons of model_retries_total.
+const (
+	retryConnection = "connection"
+	retry429        = "http_429"
+	retry5xx        = "http_5xx"
+)
+
+// retried counts a request repeated after a failed attempt (llm.Config.OnRetry).
+func (m *metrics) retried(r llm.Retry) {
+	reason := retryConnection
+	switch {
+	case r.Status == 429:
+		reason = retry429
+	case r.Status >= 500:
+		reason = retry5xx
+	}
+	m.retries.WithLabelValues(reason).Inc()
 }
 
 // toolCall counts one tool call; d is its run time when it was executed, else 0.

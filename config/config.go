@@ -67,6 +67,9 @@ type Config struct {
 	GatewayResponseBytes int64
 	GatewayEventBytes    int64
 	GatewayToolCalls     int
+	// GatewayRetries and GatewayRetryMaxDelay: model requests repeated before their stream.
+	GatewayRetries       int
+	GatewayRetryMaxDelay time.Duration
 	ToolArgumentBytes    int
 	ReplyBytes           int
 	PriceTablePath       string
@@ -209,6 +212,8 @@ func LoadFrom(lookup func(string) (string, bool)) (*Config, error) {
 		GatewayResponseBytes: int64(r.intRange("SWITCHBOARD_GATEWAY_MAX_RESPONSE_BYTES", 64<<10, 1<<30)),
 		GatewayEventBytes:    int64(r.intRange("SWITCHBOARD_GATEWAY_MAX_EVENT_BYTES", 4<<10, 64<<20)),
 		GatewayToolCalls:     r.intRange("SWITCHBOARD_GATEWAY_MAX_TOOL_CALLS", 1, 1024),
+		GatewayRetries:       r.intRange("SWITCHBOARD_GATEWAY_RETRIES", 0, 10),
+		GatewayRetryMaxDelay: r.duration("SWITCHBOARD_GATEWAY_RETRY_MAX_DELAY"),
 		ToolArgumentBytes:    r.intRange("SWITCHBOARD_MAX_TOOL_ARGUMENT_BYTES", 2, 65536),
 		ReplyBytes:           r.intRange("SWITCHBOARD_MAX_REPLY_BYTES", 1, 131072),
 		PriceTablePath:       r.str("SWITCHBOARD_PRICE_TABLE"),

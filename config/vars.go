@@ -67,6 +67,8 @@ var Vars = []Var{
 	{"SWITCHBOARD_GATEWAY_MAX_RESPONSE_BYTES", "33554432", "bytes one model call may receive from the gateway; more ends the turn with `AGENT_ERROR` `model stream interrupted`"},
 	{"SWITCHBOARD_GATEWAY_MAX_EVENT_BYTES", "1048576", "bytes of one server-sent event (one line included) from the gateway; more ends the turn the same way"},
 	{"SWITCHBOARD_GATEWAY_MAX_TOOL_CALLS", "32", "tool calls one model response may ask for; more ends the turn the same way"},
+	{"SWITCHBOARD_GATEWAY_RETRIES", "2", "times a model request is repeated when it failed before its response stream began (no connection, HTTP 429 or 5xx), with jittered exponential backoff; `0` never repeats. Text already streamed is never repeated"},
+	{"SWITCHBOARD_GATEWAY_RETRY_MAX_DELAY", "8s", "longest wait between two attempts of a model request; a gateway's `Retry-After` longer than it ends the retries"},
 	{"SWITCHBOARD_MAX_TOOL_ARGUMENT_BYTES", "65536", "bytes of one tool call's arguments, at most 65536 (PROTOCOL-1.1 §1.11); a longer call is refused and the turn goes on"},
 	{"SWITCHBOARD_MAX_REPLY_BYTES", "131072", "bytes of a turn's reply, at most 131072 (PROTOCOL-1.1 §1.11); more ends the turn with `AGENT_ERROR` `reply too long`"},
 	{"SWITCHBOARD_PRICE_TABLE", "", "path to a JSON file `{model: {inputPer1M, outputPer1M}}` over the built-in prices"},

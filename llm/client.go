@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
+	"strconv"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
@@ -45,6 +46,33 @@ type Config struct {
 	StallTimeout time.Duration
 	// Limits bound what one call takes from the gateway; zero fields take the defaults.
 	Limits Limits
+	// Retries is how many times a call repeats its request when the attempt failed before
+	// any byte of a response stream: no connection could be made or the request could not
+	// be sent, or the gateway answered 429 or 5xx (unless it sent "x-should-retry: false").
+	// A stream that has started is never repeated, so nothing reaches a handler twice. Zero
+	// never repeats.
+	Retries int
+	// RetryMaxDelay bounds each wait between attempts: the jittered exponential backoff
+	// (0.5 s, 1 s, 2 s, … less up to a quarter) is cut to it, and a gateway's Retry-After
+	// longer than it ends the retries. Zero means DefaultRetryMaxDelay.
+	RetryMaxDelay time.Duration
+	// OnRetry, when set, is called before each repeated attempt, on the goroutine that
+	// called Stream.
+	OnRetry func(Retry)
+	// Permanent, when set, reports connection errors that repeating cannot fix (an address
+	// the dialer refuses); a call that meets one is not repeated.
+	Permanent func(error) bool
+}
+
+// DefaultRetryMaxDelay is Config.RetryMaxDelay when it is zero.
+const DefaultRetryMaxDelay = 8 * time.Second
+
+// Retry describes a repeated attempt: why the one before it failed.
+type Retry struct {
+	// Attempt is the number of the attempt about to be made (2 for the first repeat).
+	Attempt int
+	// Status is the previous attempt's HTTP status (429 or 5xx), 0 when it got no response.
+	Status int
 }
 
 // Client streams chat completions from one gateway with one key. It is safe
@@ -54,6 +82,8 @@ type Client struct {
 	apiKey      string
 	stall       time.Duration
 	limits      Limits
+	onRetry     func(Retry)
+	permanent   func(error) bool
 }
 
 // New returns a client for cfg. It fails only on a BaseURL that is not an
@@ -76,15 +106,24 @@ func New(cfg Config) (*Client, error) {
 	// OPENAI_BASE_URL, OPENAI_ORG_ID, OPENAI_CUSTOM_HEADERS and friends from
 	// the environment, which would send the server's settings along with
 	// a tenant's key.
+	maxDelay := cfg.RetryMaxDelay
+	if maxDelay <= 0 {
+		maxDelay = DefaultRetryMaxDelay
+	}
 	completions := openai.NewChatCompletionService(
 		option.WithBaseURL(cfg.BaseURL),
 		option.WithAPIKey(cfg.APIKey),
 		option.WithHTTPClient(hc),
-		// A turn never retries a model call: a retry would double-bill and
-		// could replay text the visitor has already seen.
-		option.WithMaxRetries(0),
+		// openai-go repeats a request only before it hands the response stream over, so a
+		// retry never replays text the visitor has seen; which failures are repeated is
+		// decided by Stream's middleware.
+		option.WithMaxRetries(max(cfg.Retries, 0)),
+		option.WithMaxRetryDelay(maxDelay),
 	)
-	return &Client{completions: completions, apiKey: cfg.APIKey, stall: stall, limits: cfg.Limits.withDefaults()}, nil
+	return &Client{
+		completions: completions, apiKey: cfg.APIKey, stall: stall, limits: cfg.Limits.withDefaults(),
+		onRetry: cfg.OnRetry, permanent: cfg.Permanent,
+	}, nil
 }
 
 // Handler receives the deltas of a stream, in stream order, on the
@@ -205,10 +244,30 @@ func (c *Client) Stream(ctx context.Context, req Request, h Handler) (Result, er
 			sent.Store(true)
 		}
 	}}
+	// The middleware runs once per attempt: openai-go repeats the request (Config.Retries)
+	// while no response stream has been handed over.
+	attempt, prevStatus := 0, 0
 	observe := func(r *http.Request, next option.MiddlewareNext) (*http.Response, error) {
+		attempt++
+		if attempt > 1 {
+			wd.touch() // the wait between attempts is the client's, not the gateway's silence
+			if c.onRetry != nil {
+				c.onRetry(Retry{Attempt: attempt, Status: prevStatus})
+			}
+		}
+		resp.received, resp.status = false, 0
+		sent.Store(false)
 		res, err := next(r.WithContext(httptrace.WithClientTrace(r.Context(), trace)))
+		prevStatus = 0
+		if err != nil && c.permanent != nil && c.permanent(err) {
+			// openai-go repeats every failure without a response; ending the call's context
+			// stops it, and classify reports err.
+			cancel(&permanentError{err})
+		}
 		if err == nil && res != nil {
 			resp.received, resp.status = true, res.StatusCode
+			prevStatus = res.StatusCode
+			markRetry(res)
 			if res.Body != nil {
 				var body io.ReadCloser = newBoundedBody(res.Body, c.limits)
 				if res.StatusCode/100 != 2 {
@@ -302,6 +361,27 @@ stream:
 	return res, err
 }
 
+// markRetry tells openai-go whether to repeat the request that got res: only after 429 or
+// 5xx (it would also repeat 408, 409 and whatever a gateway marks "x-should-retry: true",
+// 2xx included), and never when the gateway says "x-should-retry: false".
+func markRetry(res *http.Response) {
+	retry := res.StatusCode == http.StatusTooManyRequests || res.StatusCode >= 500
+	if res.Header == nil {
+		res.Header = http.Header{}
+	}
+	if res.Header.Get("x-should-retry") == "false" {
+		retry = false
+	}
+	res.Header.Set("x-should-retry", strconv.FormatBool(retry))
+}
+
+// permanentError is the cause a call's context is ended with when a connection error is one
+// repeating cannot fix (Config.Permanent).
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string { return e.err.Error() }
+func (e *permanentError) Unwrap() error { return e.err }
+
 // contextError reports why ctx ended: a deadline is a gateway timeout, a
 // cancel is a cancellation.
 func (c *Client) contextError(ctx context.Context) error {
@@ -320,6 +400,10 @@ func (c *Client) contextError(ctx context.Context) error {
 func (c *Client) classify(callCtx context.Context, received bool, status int, err error) *Error {
 	if errors.Is(context.Cause(callCtx), errStalled) {
 		return newError(KindTimeout, 0, fmt.Errorf("%w (%s)", errStalled, c.stall), c.apiKey)
+	}
+	var perm *permanentError
+	if errors.As(context.Cause(callCtx), &perm) {
+		return newError(KindUnreachable, 0, perm.err, c.apiKey)
 	}
 	var apiErr *openai.Error
 	if errors.As(err, &apiErr) {

@@ -237,3 +237,49 @@ func TestMetricsCountRateLimitRefusals(t *testing.T) {
 		"switchboard_admin_rate_limited_total{limit=org_requests}":  0,
 	})
 }
+
+func TestPreStreamGatewayFailuresAreRetriedAndCounted(t *testing.T) {
+	e := newEnv(t, fixture.Agent{Model: "gpt-metrics"}, nil)
+	e.gw.Push(llmtest.Error(429, ""), llmtest.Error(503, ""), llmtest.Text("Hello", " again").WithUsage(10, 2))
+	c, ack := e.session()
+	evs := c.Terminal(send(t, c, ack.Str("sessionId"), "hi"))
+	if last := evs[len(evs)-1]; last.Type() != "eventual_response" || tokens(evs) != "Hello again" {
+		t.Fatalf("turn %v, tokens %q", types(evs), tokens(evs))
+	}
+	if e.gw.RequestCount() != 3 {
+		t.Fatalf("gateway requests %d, want 3", e.gw.RequestCount())
+	}
+	wantValues(t, e.metrics(), map[string]float64{
+		"switchboard_model_retries_total{reason=http_429}":   1,
+		"switchboard_model_retries_total{reason=http_5xx}":   1,
+		"switchboard_model_retries_total{reason=connection}": 0,
+		"switchboard_model_calls_total{model=gpt-metrics}":   1,
+		"switchboard_turns_total{outcome=completed,error=}":  1,
+		// The turn's usage is the successful attempt's.
+		"switchboard_model_tokens_total{model=gpt-metrics,direction=input}": 10,
+	})
+	if rows := usageRows(t, e); len(rows) != 1 || rows[0].prompt != 10 || rows[0].estimated {
+		t.Fatalf("usage %+v", rows)
+	}
+}
+
+func TestFailureAfterTheFirstTokenIsNotRetried(t *testing.T) {
+	e := newEnv(t, fixture.Agent{Model: "gpt-metrics"}, nil)
+	e.gw.Push(llmtest.Text("Here are your last", " three").BreakAfter(1), textReply("never streamed"))
+	c, ack := e.session()
+	r := send(t, c, ack.Str("sessionId"), "hi")
+	evs := c.Terminal(r)
+	wstest.RequireError(t, evs[len(evs)-1], r, "AGENT_ERROR", "agent turn failed: model stream interrupted")
+	if got := tokens(evs); got != "Here are your last" {
+		t.Fatalf("tokens %q: the visitor saw text twice or not at all", got)
+	}
+	if e.gw.RequestCount() != 1 || e.gw.Pending() != 1 {
+		t.Fatalf("gateway requests %d: a started stream was repeated", e.gw.RequestCount())
+	}
+	m := e.metrics()
+	for _, reason := range []string{"connection", "http_429", "http_5xx"} {
+		if v := m.value("switchboard_model_retries_total", "reason="+reason); v != 0 {
+			t.Fatalf("retries{%s} = %v", reason, v)
+		}
+	}
+}

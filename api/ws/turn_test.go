@@ -156,14 +156,17 @@ func TestGatewayFailureEndsTurnWithAgentError(t *testing.T) {
 		name, msg string
 		resp      llmtest.Response
 		outcome   string
+		attempts  int // a 5xx is retried twice (SWITCHBOARD_GATEWAY_RETRIES), a started stream never
 	}{
-		{"HTTP 500", "agent turn failed: model gateway error (HTTP 500)", llmtest.Error(500, ""), "error"},
-		{"broken stream", "agent turn failed: model stream interrupted", llmtest.Text("Here are your last", " three").BreakAfter(1), "error"},
+		{"HTTP 500", "agent turn failed: model gateway error (HTTP 500)", llmtest.Error(500, ""), "error", 3},
+		{"broken stream", "agent turn failed: model stream interrupted", llmtest.Text("Here are your last", " three").BreakAfter(1), "error", 1},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t, fixture.Agent{}, nil)
-			e.gw.Push(tc.resp)
+			for range tc.attempts {
+				e.gw.Push(tc.resp)
+			}
 			c, ack := e.session()
 			r := send(t, c, ack.Str("sessionId"), "hi")
 			evs := c.Terminal(r)

@@ -45,6 +45,8 @@ func Config(t testing.TB, databaseURL string, env map[string]string) *config.Con
 		"SWITCHBOARD_LOG_LEVEL":                  "warn",
 		// switchboard-demo answers at once: tests wait for events, never for time.
 		"SWITCHBOARD_DEMO_MODEL_TOKEN_DELAY": "0s",
+		// Model requests are retried (SWITCHBOARD_GATEWAY_RETRIES) without the backoff's wait.
+		"SWITCHBOARD_GATEWAY_RETRY_MAX_DELAY": "1ms",
 	}
 	for k, v := range env {
 		base[k] = v
