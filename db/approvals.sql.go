@@ -379,6 +379,53 @@ func (q *Queries) ApprovalGetStatus(ctx context.Context, db DBTX, arg ApprovalGe
 	return i, err
 }
 
+const approvalListByConversations = `-- name: ApprovalListByConversations :many
+SELECT id, org_id, session_id, conversation_id, agent_id, request_id, tool_name, arguments, instance_id, status, decided_via, decided_by, reason, created_at, expires_at, decided_at FROM pending_approvals WHERE org_id = $1 AND conversation_id = ANY($2::uuid[])
+ORDER BY created_at, id
+`
+
+type ApprovalListByConversationsParams struct {
+	OrgID uuid.UUID
+	Ids   []uuid.UUID
+}
+
+func (q *Queries) ApprovalListByConversations(ctx context.Context, db DBTX, arg ApprovalListByConversationsParams) ([]PendingApproval, error) {
+	rows, err := db.Query(ctx, approvalListByConversations, arg.OrgID, arg.Ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []PendingApproval{}
+	for rows.Next() {
+		var i PendingApproval
+		if err := rows.Scan(
+			&i.ID,
+			&i.OrgID,
+			&i.SessionID,
+			&i.ConversationID,
+			&i.AgentID,
+			&i.RequestID,
+			&i.ToolName,
+			&i.Arguments,
+			&i.InstanceID,
+			&i.Status,
+			&i.DecidedVia,
+			&i.DecidedBy,
+			&i.Reason,
+			&i.CreatedAt,
+			&i.ExpiresAt,
+			&i.DecidedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const approvalListPending = `-- name: ApprovalListPending :many
 SELECT id, org_id, session_id, conversation_id, agent_id, request_id, tool_name, arguments, instance_id, status, decided_via, decided_by, reason, created_at, expires_at, decided_at FROM pending_approvals
 WHERE org_id = $1 AND status = 'pending' AND expires_at > now()

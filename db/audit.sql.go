@@ -103,3 +103,95 @@ func (q *Queries) AuditList(ctx context.Context, db DBTX, arg AuditListParams) (
 	}
 	return items, nil
 }
+
+const auditListAbout = `-- name: AuditListAbout :many
+SELECT id, org_id, at, actor_type, actor_id, actor_name, action, target_type, target_id, request_id, ip, details FROM audit_log
+WHERE org_id = $1
+  AND ((target_type = 'conversation' AND target_id = ANY($2::text[]))
+       OR (target_type = 'session' AND target_id = ANY($3::text[]))
+       OR (target_type = 'approval' AND target_id = ANY($4::text[]))
+       OR (target_type = 'user' AND target_id = ANY($5::text[])))
+ORDER BY at, id
+`
+
+type AuditListAboutParams struct {
+	OrgID           uuid.UUID
+	ConversationIds []string
+	SessionIds      []string
+	ApprovalIds     []string
+	Identities      []string
+}
+
+// The entries about erased things: a conversation, session or approval by id, or an end
+// user's identity (a publish to a `user` target).
+func (q *Queries) AuditListAbout(ctx context.Context, db DBTX, arg AuditListAboutParams) ([]AuditLog, error) {
+	rows, err := db.Query(ctx, auditListAbout,
+		arg.OrgID,
+		arg.ConversationIds,
+		arg.SessionIds,
+		arg.ApprovalIds,
+		arg.Identities,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []AuditLog{}
+	for rows.Next() {
+		var i AuditLog
+		if err := rows.Scan(
+			&i.ID,
+			&i.OrgID,
+			&i.At,
+			&i.ActorType,
+			&i.ActorID,
+			&i.ActorName,
+			&i.Action,
+			&i.TargetType,
+			&i.TargetID,
+			&i.RequestID,
+			&i.Ip,
+			&i.Details,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const auditScrubAbout = `-- name: AuditScrubAbout :execrows
+UPDATE audit_log SET target_id = 'erased', details = '{"erased": true}'::jsonb
+WHERE org_id = $1
+  AND ((target_type = 'conversation' AND target_id = ANY($2::text[]))
+       OR (target_type = 'session' AND target_id = ANY($3::text[]))
+       OR (target_type = 'approval' AND target_id = ANY($4::text[]))
+       OR (target_type = 'user' AND target_id = ANY($5::text[])))
+`
+
+type AuditScrubAboutParams struct {
+	OrgID           uuid.UUID
+	ConversationIds []string
+	SessionIds      []string
+	ApprovalIds     []string
+	Identities      []string
+}
+
+// Erasure keeps the entries (who did what, when) and drops what they said about the erased
+// things: the target's id and the details.
+func (q *Queries) AuditScrubAbout(ctx context.Context, db DBTX, arg AuditScrubAboutParams) (int64, error) {
+	result, err := db.Exec(ctx, auditScrubAbout,
+		arg.OrgID,
+		arg.ConversationIds,
+		arg.SessionIds,
+		arg.ApprovalIds,
+		arg.Identities,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}

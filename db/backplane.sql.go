@@ -13,6 +13,29 @@ import (
 	"github.com/google/uuid"
 )
 
+const backplaneEventDeleteMentions = `-- name: BackplaneEventDeleteMentions :execrows
+DELETE FROM backplane_events
+WHERE org_id = $1
+  AND (target_id = ANY($2::text[])
+       OR EXISTS (SELECT 1 FROM unnest($2::text[]) AS m(v) WHERE strpos(event::text, to_jsonb(m.v)::text) > 0))
+`
+
+type BackplaneEventDeleteMentionsParams struct {
+	OrgID    uuid.UUID
+	Mentions []string
+}
+
+// Erasure: the org's outbox events addressed to, or naming, an erased conversation,
+// session, approval or identity (an approval decision names its approval and session), as
+// a whole JSON string anywhere in the event.
+func (q *Queries) BackplaneEventDeleteMentions(ctx context.Context, db DBTX, arg BackplaneEventDeleteMentionsParams) (int64, error) {
+	result, err := db.Exec(ctx, backplaneEventDeleteMentions, arg.OrgID, arg.Mentions)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const backplaneEventListAfter = `-- name: BackplaneEventListAfter :many
 SELECT b.id, b.org_id, b.target_type, b.target_id, b.event, b.created_at,
     clock_timestamp()::timestamptz AS read_at

@@ -404,7 +404,7 @@ func (b *MessageListForTurnBatchResults) Close() error {
 }
 
 const orgSettingsGetForTurn = `-- name: OrgSettingsGetForTurn :batchone
-SELECT org_id, model, system_prompt, persona, default_tools, max_iterations, max_tokens, monthly_token_budget, updated_at FROM org_settings WHERE org_id = $1
+SELECT org_id, model, system_prompt, persona, default_tools, max_iterations, max_tokens, monthly_token_budget, updated_at, conversation_retention_days FROM org_settings WHERE org_id = $1
 `
 
 type OrgSettingsGetForTurnBatchResults struct {
@@ -446,6 +446,7 @@ func (b *OrgSettingsGetForTurnBatchResults) QueryRow(f func(int, OrgSetting, err
 			&i.MaxTokens,
 			&i.MonthlyTokenBudget,
 			&i.UpdatedAt,
+			&i.ConversationRetentionDays,
 		)
 		if f != nil {
 			f(t, i, err)
@@ -645,7 +646,7 @@ WITH usage AS (
     INSERT INTO usage_events (id, org_id, agent_id, conversation_id, session_id, request_id, model,
                               prompt_tokens, completion_tokens, tokens_estimated, cost_usd, cost_estimated,
                               gateway_key_id, outcome)
-    VALUES ($2, $1, $5, $6, $7, $8, $9,
+    VALUES ($2, $1, $5, $6::uuid, $7::uuid, $8::text, $9,
             $10, $11, $12, round(CAST($13 AS float8)::numeric, 10),
             $14, $15, $16)
 )

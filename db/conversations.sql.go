@@ -52,6 +52,97 @@ func (q *Queries) ConversationCreate(ctx context.Context, db DBTX, arg Conversat
 	return i, err
 }
 
+const conversationDeleteByIDs = `-- name: ConversationDeleteByIDs :execrows
+DELETE FROM conversations WHERE org_id = $1 AND id = ANY($2::uuid[])
+`
+
+type ConversationDeleteByIDsParams struct {
+	OrgID uuid.UUID
+	Ids   []uuid.UUID
+}
+
+// Their participants, messages, sessions and approvals go with them (ON DELETE CASCADE).
+func (q *Queries) ConversationDeleteByIDs(ctx context.Context, db DBTX, arg ConversationDeleteByIDsParams) (int64, error) {
+	result, err := db.Exec(ctx, conversationDeleteByIDs, arg.OrgID, arg.Ids)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const conversationDeleteExpired = `-- name: ConversationDeleteExpired :many
+DELETE FROM conversations c
+WHERE c.org_id = $1
+  AND c.id IN (SELECT x.id FROM conversations x
+               WHERE x.org_id = $1 AND x.created_at < $2 AND x.updated_at < $2
+               ORDER BY x.created_at, x.id
+               LIMIT $3
+               FOR UPDATE SKIP LOCKED)
+RETURNING c.id
+`
+
+type ConversationDeleteExpiredParams struct {
+	OrgID  uuid.UUID
+	Before time.Time
+	Lim    int32
+}
+
+// Retention (ADMIN-API §9.6): up to @lim conversations of the org last active before
+// @before. Rows another transaction holds are skipped, not waited for, so a batch never
+// queues behind a turn; they are taken by a later batch. A conversation last active before
+// @before was created before it, so the scan is a range of conversations_org_created_idx.
+func (q *Queries) ConversationDeleteExpired(ctx context.Context, db DBTX, arg ConversationDeleteExpiredParams) ([]uuid.UUID, error) {
+	rows, err := db.Query(ctx, conversationDeleteExpired, arg.OrgID, arg.Before, arg.Lim)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []uuid.UUID{}
+	for rows.Next() {
+		var id uuid.UUID
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const conversationErasureCounts = `-- name: ConversationErasureCounts :one
+SELECT (SELECT count(*) FROM participants p WHERE p.org_id = $1 AND p.conversation_id = ANY($2::uuid[]))::bigint AS participants,
+       (SELECT count(*) FROM messages m WHERE m.org_id = $1 AND m.conversation_id = ANY($2::uuid[]))::bigint AS messages,
+       (SELECT count(*) FROM sessions s WHERE s.org_id = $1 AND s.conversation_id = ANY($2::uuid[]))::bigint AS sessions,
+       (SELECT count(*) FROM pending_approvals a WHERE a.org_id = $1 AND a.conversation_id = ANY($2::uuid[]))::bigint AS approvals
+`
+
+type ConversationErasureCountsParams struct {
+	OrgID uuid.UUID
+	Ids   []uuid.UUID
+}
+
+type ConversationErasureCountsRow struct {
+	Participants int64
+	Messages     int64
+	Sessions     int64
+	Approvals    int64
+}
+
+// What deleting the conversations takes with it (their rows cascade).
+func (q *Queries) ConversationErasureCounts(ctx context.Context, db DBTX, arg ConversationErasureCountsParams) (ConversationErasureCountsRow, error) {
+	row := db.QueryRow(ctx, conversationErasureCounts, arg.OrgID, arg.Ids)
+	var i ConversationErasureCountsRow
+	err := row.Scan(
+		&i.Participants,
+		&i.Messages,
+		&i.Sessions,
+		&i.Approvals,
+	)
+	return i, err
+}
+
 const conversationGet = `-- name: ConversationGet :one
 SELECT id, org_id, agent_id, title, platform, metadata, client_supports, message_count, last_message_at, created_at, updated_at FROM conversations WHERE org_id = $1 AND id = $2
 `
@@ -102,6 +193,44 @@ func (q *Queries) ConversationGetForWS(ctx context.Context, db DBTX, id uuid.UUI
 		&i.UpdatedAt,
 	)
 	return i, err
+}
+
+const conversationIDsOfEndUser = `-- name: ConversationIDsOfEndUser :many
+SELECT c.id FROM conversations c
+WHERE c.org_id = $1
+  AND c.id IN (SELECT p.conversation_id FROM participants p
+               WHERE p.org_id = $1 AND p.type = 'user'
+                 AND (($2::text <> '' AND p.external_id = $2::text)
+                      OR ($3::text <> '' AND lower(btrim(p.email)) = lower(btrim($3::text)))))
+ORDER BY c.created_at, c.id
+`
+
+type ConversationIDsOfEndUserParams struct {
+	OrgID    uuid.UUID
+	Identity string
+	Email    string
+}
+
+// Erasure and export (ADMIN-API §9.17): the conversations with a user participant carrying
+// the identity, or the verified email (trimmed, case-insensitive), oldest first.
+func (q *Queries) ConversationIDsOfEndUser(ctx context.Context, db DBTX, arg ConversationIDsOfEndUserParams) ([]uuid.UUID, error) {
+	rows, err := db.Query(ctx, conversationIDsOfEndUser, arg.OrgID, arg.Identity, arg.Email)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []uuid.UUID{}
+	for rows.Next() {
+		var id uuid.UUID
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const conversationList = `-- name: ConversationList :many
@@ -204,6 +333,48 @@ func (q *Queries) ConversationList(ctx context.Context, db DBTX, arg Conversatio
 			&i.FirstDirection,
 			&i.FirstText,
 			&i.VisitorName,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const conversationListByIDs = `-- name: ConversationListByIDs :many
+SELECT id, org_id, agent_id, title, platform, metadata, client_supports, message_count, last_message_at, created_at, updated_at FROM conversations WHERE org_id = $1 AND id = ANY($2::uuid[])
+ORDER BY created_at, id
+`
+
+type ConversationListByIDsParams struct {
+	OrgID uuid.UUID
+	Ids   []uuid.UUID
+}
+
+func (q *Queries) ConversationListByIDs(ctx context.Context, db DBTX, arg ConversationListByIDsParams) ([]Conversation, error) {
+	rows, err := db.Query(ctx, conversationListByIDs, arg.OrgID, arg.Ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Conversation{}
+	for rows.Next() {
+		var i Conversation
+		if err := rows.Scan(
+			&i.ID,
+			&i.OrgID,
+			&i.AgentID,
+			&i.Title,
+			&i.Platform,
+			&i.Metadata,
+			&i.ClientSupports,
+			&i.MessageCount,
+			&i.LastMessageAt,
+			&i.CreatedAt,
+			&i.UpdatedAt,
 		); err != nil {
 			return nil, err
 		}
@@ -418,6 +589,42 @@ func (q *Queries) ParticipantCreate(ctx context.Context, db DBTX, arg Participan
 	return i, err
 }
 
+const participantIdentitiesOfEndUser = `-- name: ParticipantIdentitiesOfEndUser :many
+SELECT DISTINCT p.external_id::text FROM participants p
+WHERE p.org_id = $1 AND p.type = 'user' AND p.external_id IS NOT NULL
+  AND (($2::text <> '' AND p.external_id = $2::text)
+       OR ($3::text <> '' AND lower(btrim(p.email)) = lower(btrim($3::text))))
+ORDER BY 1
+`
+
+type ParticipantIdentitiesOfEndUserParams struct {
+	OrgID    uuid.UUID
+	Identity string
+	Email    string
+}
+
+// The identities an end user went by: the reference itself, or those of the participants
+// with the verified email (what a publish to a `user` target names).
+func (q *Queries) ParticipantIdentitiesOfEndUser(ctx context.Context, db DBTX, arg ParticipantIdentitiesOfEndUserParams) ([]string, error) {
+	rows, err := db.Query(ctx, participantIdentitiesOfEndUser, arg.OrgID, arg.Identity, arg.Email)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []string{}
+	for rows.Next() {
+		var p_external_id string
+		if err := rows.Scan(&p_external_id); err != nil {
+			return nil, err
+		}
+		items = append(items, p_external_id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const participantList = `-- name: ParticipantList :many
 SELECT id, org_id, conversation_id, type, name, email, external_id, browser_fingerprint, created_at FROM participants WHERE org_id = $1 AND conversation_id = $2
 ORDER BY created_at, id
@@ -430,6 +637,46 @@ type ParticipantListParams struct {
 
 func (q *Queries) ParticipantList(ctx context.Context, db DBTX, arg ParticipantListParams) ([]Participant, error) {
 	rows, err := db.Query(ctx, participantList, arg.OrgID, arg.ConversationID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Participant{}
+	for rows.Next() {
+		var i Participant
+		if err := rows.Scan(
+			&i.ID,
+			&i.OrgID,
+			&i.ConversationID,
+			&i.Type,
+			&i.Name,
+			&i.Email,
+			&i.ExternalID,
+			&i.BrowserFingerprint,
+			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const participantListByConversations = `-- name: ParticipantListByConversations :many
+SELECT id, org_id, conversation_id, type, name, email, external_id, browser_fingerprint, created_at FROM participants WHERE org_id = $1 AND conversation_id = ANY($2::uuid[])
+ORDER BY created_at, id
+`
+
+type ParticipantListByConversationsParams struct {
+	OrgID uuid.UUID
+	Ids   []uuid.UUID
+}
+
+func (q *Queries) ParticipantListByConversations(ctx context.Context, db DBTX, arg ParticipantListByConversationsParams) ([]Participant, error) {
+	rows, err := db.Query(ctx, participantListByConversations, arg.OrgID, arg.Ids)
 	if err != nil {
 		return nil, err
 	}

@@ -103,6 +103,49 @@ func (q *Queries) MessageInsertRow(ctx context.Context, db DBTX, arg MessageInse
 	return i, err
 }
 
+const messageListByConversations = `-- name: MessageListByConversations :many
+SELECT id, seq, org_id, conversation_id, participant_id, direction, text, request_id, usage, tool_calls, created_at FROM messages WHERE org_id = $1 AND conversation_id = ANY($2::uuid[])
+ORDER BY conversation_id, seq
+`
+
+type MessageListByConversationsParams struct {
+	OrgID uuid.UUID
+	Ids   []uuid.UUID
+}
+
+// Export (ADMIN-API §9.17): every message of the conversations, in order.
+func (q *Queries) MessageListByConversations(ctx context.Context, db DBTX, arg MessageListByConversationsParams) ([]Message, error) {
+	rows, err := db.Query(ctx, messageListByConversations, arg.OrgID, arg.Ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Message{}
+	for rows.Next() {
+		var i Message
+		if err := rows.Scan(
+			&i.ID,
+			&i.Seq,
+			&i.OrgID,
+			&i.ConversationID,
+			&i.ParticipantID,
+			&i.Direction,
+			&i.Text,
+			&i.RequestID,
+			&i.Usage,
+			&i.ToolCalls,
+			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const messageListNewestFirst = `-- name: MessageListNewestFirst :many
 SELECT id, seq, org_id, conversation_id, participant_id, direction, text, request_id, usage, tool_calls, created_at FROM messages
 WHERE org_id = $1 AND conversation_id = $2

@@ -260,15 +260,16 @@ type Org struct {
 }
 
 type OrgSetting struct {
-	OrgID              uuid.UUID
-	Model              string
-	SystemPrompt       string
-	Persona            *string
-	DefaultTools       []string
-	MaxIterations      *int32
-	MaxTokens          *int32
-	MonthlyTokenBudget *int64
-	UpdatedAt          time.Time
+	OrgID                     uuid.UUID
+	Model                     string
+	SystemPrompt              string
+	Persona                   *string
+	DefaultTools              []string
+	MaxIterations             *int32
+	MaxTokens                 *int32
+	MonthlyTokenBudget        *int64
+	UpdatedAt                 time.Time
+	ConversationRetentionDays *int32
 }
 
 type OrgUsageMonth struct {
@@ -385,9 +386,9 @@ type UsageEvent struct {
 	ID               uuid.UUID
 	OrgID            uuid.UUID
 	AgentID          uuid.UUID
-	ConversationID   uuid.UUID
-	SessionID        uuid.UUID
-	RequestID        string
+	ConversationID   uuid.NullUUID
+	SessionID        uuid.NullUUID
+	RequestID        *string
 	Model            string
 	PromptTokens     int64
 	CompletionTokens int64

@@ -38,6 +38,20 @@ func (q *Queries) OrgCreate(ctx context.Context, db DBTX, arg OrgCreateParams) (
 	return i, err
 }
 
+const orgDelete = `-- name: OrgDelete :execrows
+DELETE FROM orgs WHERE id = $1
+`
+
+// Every row of the org in every table goes with it: each tenant table's org_id references
+// orgs ON DELETE CASCADE, or (messages) the org's conversations (store/erasure.go).
+func (q *Queries) OrgDelete(ctx context.Context, db DBTX, id uuid.UUID) (int64, error) {
+	result, err := db.Exec(ctx, orgDelete, id)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const orgFindByName = `-- name: OrgFindByName :many
 SELECT id, name, external_id, created_at FROM orgs WHERE lower(name) = lower($1) ORDER BY created_at, id LIMIT 2
 `
@@ -217,8 +231,81 @@ func (q *Queries) OrgProvisionByID(ctx context.Context, db DBTX, arg OrgProvisio
 	return i, err
 }
 
+const orgRowCounts = `-- name: OrgRowCounts :one
+SELECT (SELECT count(*) FROM agents t WHERE t.org_id = $1)::bigint AS agents,
+       (SELECT count(*) FROM agent_tools t WHERE t.org_id = $1)::bigint AS agent_tools,
+       (SELECT count(*) FROM api_keys t WHERE t.org_id = $1)::bigint AS api_keys,
+       (SELECT count(*) FROM audit_log t WHERE t.org_id = $1)::bigint AS audit_log,
+       (SELECT count(*) FROM backplane_events t WHERE t.org_id = $1)::bigint AS backplane_events,
+       (SELECT count(*) FROM chunks t WHERE t.org_id = $1)::bigint AS chunks,
+       (SELECT count(*) FROM connectors t WHERE t.org_id = $1)::bigint AS connectors,
+       (SELECT count(*) FROM conversations t WHERE t.org_id = $1)::bigint AS conversations,
+       (SELECT count(*) FROM document_sets t WHERE t.org_id = $1)::bigint AS document_sets,
+       (SELECT count(*) FROM documents t WHERE t.org_id = $1)::bigint AS documents,
+       (SELECT count(*) FROM gateway_keys t WHERE t.org_id = $1)::bigint AS gateway_keys,
+       (SELECT count(*) FROM indexing_runs t WHERE t.org_id = $1)::bigint AS indexing_runs,
+       (SELECT count(*) FROM messages t WHERE t.org_id = $1)::bigint AS messages,
+       (SELECT count(*) FROM org_settings t WHERE t.org_id = $1)::bigint AS org_settings,
+       (SELECT count(*) FROM org_usage_months t WHERE t.org_id = $1)::bigint AS org_usage_months,
+       (SELECT count(*) FROM participants t WHERE t.org_id = $1)::bigint AS participants,
+       (SELECT count(*) FROM pending_approvals t WHERE t.org_id = $1)::bigint AS pending_approvals,
+       (SELECT count(*) FROM sessions t WHERE t.org_id = $1)::bigint AS sessions,
+       (SELECT count(*) FROM usage_events t WHERE t.org_id = $1)::bigint AS usage_events
+`
+
+type OrgRowCountsRow struct {
+	Agents           int64
+	AgentTools       int64
+	ApiKeys          int64
+	AuditLog         int64
+	BackplaneEvents  int64
+	Chunks           int64
+	Connectors       int64
+	Conversations    int64
+	DocumentSets     int64
+	Documents        int64
+	GatewayKeys      int64
+	IndexingRuns     int64
+	Messages         int64
+	OrgSettings      int64
+	OrgUsageMonths   int64
+	Participants     int64
+	PendingApprovals int64
+	Sessions         int64
+	UsageEvents      int64
+}
+
+// What deleting the org takes (the dry run of `switchboard orgs delete`): its rows in every
+// table with an org_id column (store/erasure.go lists them; a test holds the two together).
+func (q *Queries) OrgRowCounts(ctx context.Context, db DBTX, orgID uuid.UUID) (OrgRowCountsRow, error) {
+	row := db.QueryRow(ctx, orgRowCounts, orgID)
+	var i OrgRowCountsRow
+	err := row.Scan(
+		&i.Agents,
+		&i.AgentTools,
+		&i.ApiKeys,
+		&i.AuditLog,
+		&i.BackplaneEvents,
+		&i.Chunks,
+		&i.Connectors,
+		&i.Conversations,
+		&i.DocumentSets,
+		&i.Documents,
+		&i.GatewayKeys,
+		&i.IndexingRuns,
+		&i.Messages,
+		&i.OrgSettings,
+		&i.OrgUsageMonths,
+		&i.Participants,
+		&i.PendingApprovals,
+		&i.Sessions,
+		&i.UsageEvents,
+	)
+	return i, err
+}
+
 const orgSettingsGet = `-- name: OrgSettingsGet :one
-SELECT org_id, model, system_prompt, persona, default_tools, max_iterations, max_tokens, monthly_token_budget, updated_at FROM org_settings WHERE org_id = $1
+SELECT org_id, model, system_prompt, persona, default_tools, max_iterations, max_tokens, monthly_token_budget, updated_at, conversation_retention_days FROM org_settings WHERE org_id = $1
 `
 
 func (q *Queries) OrgSettingsGet(ctx context.Context, db DBTX, orgID uuid.UUID) (OrgSetting, error) {
@@ -234,8 +321,41 @@ func (q *Queries) OrgSettingsGet(ctx context.Context, db DBTX, orgID uuid.UUID) 
 		&i.MaxTokens,
 		&i.MonthlyTokenBudget,
 		&i.UpdatedAt,
+		&i.ConversationRetentionDays,
 	)
 	return i, err
+}
+
+const orgSettingsListRetention = `-- name: OrgSettingsListRetention :many
+SELECT org_id, conversation_retention_days::integer AS days FROM org_settings
+WHERE conversation_retention_days IS NOT NULL
+ORDER BY org_id
+`
+
+type OrgSettingsListRetentionRow struct {
+	OrgID uuid.UUID
+	Days  int32
+}
+
+// Allow-listed: the retention job visits every org with a retention period.
+func (q *Queries) OrgSettingsListRetention(ctx context.Context, db DBTX) ([]OrgSettingsListRetentionRow, error) {
+	rows, err := db.Query(ctx, orgSettingsListRetention)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []OrgSettingsListRetentionRow{}
+	for rows.Next() {
+		var i OrgSettingsListRetentionRow
+		if err := rows.Scan(&i.OrgID, &i.Days); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const orgSettingsLockWrites = `-- name: OrgSettingsLockWrites :exec
@@ -259,7 +379,7 @@ ON CONFLICT (org_id) DO UPDATE SET
     default_tools = EXCLUDED.default_tools, max_iterations = EXCLUDED.max_iterations,
     max_tokens = EXCLUDED.max_tokens, monthly_token_budget = EXCLUDED.monthly_token_budget,
     updated_at = now()
-RETURNING org_id, model, system_prompt, persona, default_tools, max_iterations, max_tokens, monthly_token_budget, updated_at
+RETURNING org_id, model, system_prompt, persona, default_tools, max_iterations, max_tokens, monthly_token_budget, updated_at, conversation_retention_days
 `
 
 type OrgSettingsUpsertParams struct {
@@ -295,6 +415,7 @@ func (q *Queries) OrgSettingsUpsert(ctx context.Context, db DBTX, arg OrgSetting
 		&i.MaxTokens,
 		&i.MonthlyTokenBudget,
 		&i.UpdatedAt,
+		&i.ConversationRetentionDays,
 	)
 	return i, err
 }

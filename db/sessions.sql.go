@@ -129,6 +129,50 @@ func (q *Queries) SessionGetForWS(ctx context.Context, db DBTX, id uuid.UUID) (S
 	return i, err
 }
 
+const sessionListByConversations = `-- name: SessionListByConversations :many
+SELECT id, org_id, conversation_id, agent_id, user_participant_id, agent_participant_id, status, contact_email, user_name, supports, resume_token_hash, resume_token_expires_at, created_at FROM sessions WHERE org_id = $1 AND conversation_id = ANY($2::uuid[])
+ORDER BY created_at, id
+`
+
+type SessionListByConversationsParams struct {
+	OrgID uuid.UUID
+	Ids   []uuid.UUID
+}
+
+func (q *Queries) SessionListByConversations(ctx context.Context, db DBTX, arg SessionListByConversationsParams) ([]Session, error) {
+	rows, err := db.Query(ctx, sessionListByConversations, arg.OrgID, arg.Ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Session{}
+	for rows.Next() {
+		var i Session
+		if err := rows.Scan(
+			&i.ID,
+			&i.OrgID,
+			&i.ConversationID,
+			&i.AgentID,
+			&i.UserParticipantID,
+			&i.AgentParticipantID,
+			&i.Status,
+			&i.ContactEmail,
+			&i.UserName,
+			&i.Supports,
+			&i.ResumeTokenHash,
+			&i.ResumeTokenExpiresAt,
+			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const sessionResumeTokenValid = `-- name: SessionResumeTokenValid :one
 SELECT EXISTS (
     SELECT 1 FROM sessions

@@ -217,7 +217,7 @@ const usageEventInsert = `-- name: UsageEventInsert :exec
 INSERT INTO usage_events (id, org_id, agent_id, conversation_id, session_id, request_id, model,
                           prompt_tokens, completion_tokens, tokens_estimated, cost_usd, cost_estimated,
                           gateway_key_id, outcome)
-VALUES ($1, $2, $3, $4, $5, $6, $7,
+VALUES ($1, $2, $3, $4::uuid, $5::uuid, $6::text, $7,
         $8, $9, $10, round(CAST($11 AS float8)::numeric, 10),
         $12, $13, $14)
 `
@@ -260,4 +260,69 @@ func (q *Queries) UsageEventInsert(ctx context.Context, db DBTX, arg UsageEventI
 		arg.Outcome,
 	)
 	return err
+}
+
+const usageEventListByConversations = `-- name: UsageEventListByConversations :many
+SELECT id, org_id, agent_id, conversation_id, session_id, request_id, model, prompt_tokens, completion_tokens, tokens_estimated, cost_usd, cost_estimated, gateway_key_id, outcome, created_at FROM usage_events WHERE org_id = $1 AND conversation_id = ANY($2::uuid[])
+ORDER BY created_at, id
+`
+
+type UsageEventListByConversationsParams struct {
+	OrgID uuid.UUID
+	Ids   []uuid.UUID
+}
+
+func (q *Queries) UsageEventListByConversations(ctx context.Context, db DBTX, arg UsageEventListByConversationsParams) ([]UsageEvent, error) {
+	rows, err := db.Query(ctx, usageEventListByConversations, arg.OrgID, arg.Ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []UsageEvent{}
+	for rows.Next() {
+		var i UsageEvent
+		if err := rows.Scan(
+			&i.ID,
+			&i.OrgID,
+			&i.AgentID,
+			&i.ConversationID,
+			&i.SessionID,
+			&i.RequestID,
+			&i.Model,
+			&i.PromptTokens,
+			&i.CompletionTokens,
+			&i.TokensEstimated,
+			&i.CostUsd,
+			&i.CostEstimated,
+			&i.GatewayKeyID,
+			&i.Outcome,
+			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const usageEventScrubConversations = `-- name: UsageEventScrubConversations :execrows
+UPDATE usage_events SET conversation_id = NULL, session_id = NULL, request_id = NULL
+WHERE org_id = $1 AND conversation_id = ANY($2::uuid[])
+`
+
+type UsageEventScrubConversationsParams struct {
+	OrgID uuid.UUID
+	Ids   []uuid.UUID
+}
+
+// Erasure keeps a turn's numbers and clears what ties it to the erased conversation.
+func (q *Queries) UsageEventScrubConversations(ctx context.Context, db DBTX, arg UsageEventScrubConversationsParams) (int64, error) {
+	result, err := db.Exec(ctx, usageEventScrubConversations, arg.OrgID, arg.Ids)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }

@@ -70,3 +70,7 @@ WHERE a.status = 'pending'
                       WHERE i.id = a.instance_id AND i.stopped_at IS NULL
                         AND i.heartbeat_at > now() - interval '15 seconds'))
 RETURNING id, org_id, session_id;
+
+-- name: ApprovalListByConversations :many
+SELECT * FROM pending_approvals WHERE org_id = @org_id AND conversation_id = ANY(@ids::uuid[])
+ORDER BY created_at, id;

@@ -34,3 +34,12 @@ SELECT coalesce(max(id), 0)::bigint FROM backplane_events;
 -- name: BackplaneEventPrune :execrows
 -- Allow-listed with the catch-up: pruning by age across orgs.
 DELETE FROM backplane_events WHERE created_at < @before;
+
+-- name: BackplaneEventDeleteMentions :execrows
+-- Erasure: the org's outbox events addressed to, or naming, an erased conversation,
+-- session, approval or identity (an approval decision names its approval and session), as
+-- a whole JSON string anywhere in the event.
+DELETE FROM backplane_events
+WHERE org_id = @org_id
+  AND (target_id = ANY(@mentions::text[])
+       OR EXISTS (SELECT 1 FROM unnest(@mentions::text[]) AS m(v) WHERE strpos(event::text, to_jsonb(m.v)::text) > 0));

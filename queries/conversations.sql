@@ -101,3 +101,56 @@ ORDER BY created_at, id;
 SELECT email, external_id FROM participants
 WHERE org_id = @org_id AND conversation_id = @conversation_id AND type = 'user'
   AND (nullif(btrim(email), '') IS NOT NULL OR nullif(btrim(external_id), '') IS NOT NULL);
+
+-- name: ConversationIDsOfEndUser :many
+-- Erasure and export (ADMIN-API §9.17): the conversations with a user participant carrying
+-- the identity, or the verified email (trimmed, case-insensitive), oldest first.
+SELECT c.id FROM conversations c
+WHERE c.org_id = @org_id
+  AND c.id IN (SELECT p.conversation_id FROM participants p
+               WHERE p.org_id = @org_id AND p.type = 'user'
+                 AND ((@identity::text <> '' AND p.external_id = @identity::text)
+                      OR (@email::text <> '' AND lower(btrim(p.email)) = lower(btrim(@email::text)))))
+ORDER BY c.created_at, c.id;
+
+-- name: ConversationListByIDs :many
+SELECT * FROM conversations WHERE org_id = @org_id AND id = ANY(@ids::uuid[])
+ORDER BY created_at, id;
+
+-- name: ConversationErasureCounts :one
+-- What deleting the conversations takes with it (their rows cascade).
+SELECT (SELECT count(*) FROM participants p WHERE p.org_id = @org_id AND p.conversation_id = ANY(@ids::uuid[]))::bigint AS participants,
+       (SELECT count(*) FROM messages m WHERE m.org_id = @org_id AND m.conversation_id = ANY(@ids::uuid[]))::bigint AS messages,
+       (SELECT count(*) FROM sessions s WHERE s.org_id = @org_id AND s.conversation_id = ANY(@ids::uuid[]))::bigint AS sessions,
+       (SELECT count(*) FROM pending_approvals a WHERE a.org_id = @org_id AND a.conversation_id = ANY(@ids::uuid[]))::bigint AS approvals;
+
+-- name: ConversationDeleteByIDs :execrows
+-- Their participants, messages, sessions and approvals go with them (ON DELETE CASCADE).
+DELETE FROM conversations WHERE org_id = @org_id AND id = ANY(@ids::uuid[]);
+
+-- name: ConversationDeleteExpired :many
+-- Retention (ADMIN-API §9.6): up to @lim conversations of the org last active before
+-- @before. Rows another transaction holds are skipped, not waited for, so a batch never
+-- queues behind a turn; they are taken by a later batch. A conversation last active before
+-- @before was created before it, so the scan is a range of conversations_org_created_idx.
+DELETE FROM conversations c
+WHERE c.org_id = @org_id
+  AND c.id IN (SELECT x.id FROM conversations x
+               WHERE x.org_id = @org_id AND x.created_at < @before AND x.updated_at < @before
+               ORDER BY x.created_at, x.id
+               LIMIT @lim
+               FOR UPDATE SKIP LOCKED)
+RETURNING c.id;
+
+-- name: ParticipantListByConversations :many
+SELECT * FROM participants WHERE org_id = @org_id AND conversation_id = ANY(@ids::uuid[])
+ORDER BY created_at, id;
+
+-- name: ParticipantIdentitiesOfEndUser :many
+-- The identities an end user went by: the reference itself, or those of the participants
+-- with the verified email (what a publish to a `user` target names).
+SELECT DISTINCT p.external_id::text FROM participants p
+WHERE p.org_id = @org_id AND p.type = 'user' AND p.external_id IS NOT NULL
+  AND ((@identity::text <> '' AND p.external_id = @identity::text)
+       OR (@email::text <> '' AND lower(btrim(p.email)) = lower(btrim(@email::text))))
+ORDER BY 1;

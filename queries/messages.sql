@@ -58,3 +58,8 @@ SELECT direction, left(text, 1024)::text AS text FROM messages
 WHERE org_id = @org_id AND conversation_id = @conversation_id
 ORDER BY seq
 LIMIT 1;
+
+-- name: MessageListByConversations :many
+-- Export (ADMIN-API §9.17): every message of the conversations, in order.
+SELECT * FROM messages WHERE org_id = @org_id AND conversation_id = ANY(@ids::uuid[])
+ORDER BY conversation_id, seq;

@@ -63,3 +63,37 @@ ON CONFLICT (org_id) DO UPDATE SET
     max_tokens = EXCLUDED.max_tokens, monthly_token_budget = EXCLUDED.monthly_token_budget,
     updated_at = now()
 RETURNING *;
+
+-- name: OrgSettingsListRetention :many
+-- Allow-listed: the retention job visits every org with a retention period.
+SELECT org_id, conversation_retention_days::integer AS days FROM org_settings
+WHERE conversation_retention_days IS NOT NULL
+ORDER BY org_id;
+
+-- name: OrgRowCounts :one
+-- What deleting the org takes (the dry run of `switchboard orgs delete`): its rows in every
+-- table with an org_id column (store/erasure.go lists them; a test holds the two together).
+SELECT (SELECT count(*) FROM agents t WHERE t.org_id = @org_id)::bigint AS agents,
+       (SELECT count(*) FROM agent_tools t WHERE t.org_id = @org_id)::bigint AS agent_tools,
+       (SELECT count(*) FROM api_keys t WHERE t.org_id = @org_id)::bigint AS api_keys,
+       (SELECT count(*) FROM audit_log t WHERE t.org_id = @org_id)::bigint AS audit_log,
+       (SELECT count(*) FROM backplane_events t WHERE t.org_id = @org_id)::bigint AS backplane_events,
+       (SELECT count(*) FROM chunks t WHERE t.org_id = @org_id)::bigint AS chunks,
+       (SELECT count(*) FROM connectors t WHERE t.org_id = @org_id)::bigint AS connectors,
+       (SELECT count(*) FROM conversations t WHERE t.org_id = @org_id)::bigint AS conversations,
+       (SELECT count(*) FROM document_sets t WHERE t.org_id = @org_id)::bigint AS document_sets,
+       (SELECT count(*) FROM documents t WHERE t.org_id = @org_id)::bigint AS documents,
+       (SELECT count(*) FROM gateway_keys t WHERE t.org_id = @org_id)::bigint AS gateway_keys,
+       (SELECT count(*) FROM indexing_runs t WHERE t.org_id = @org_id)::bigint AS indexing_runs,
+       (SELECT count(*) FROM messages t WHERE t.org_id = @org_id)::bigint AS messages,
+       (SELECT count(*) FROM org_settings t WHERE t.org_id = @org_id)::bigint AS org_settings,
+       (SELECT count(*) FROM org_usage_months t WHERE t.org_id = @org_id)::bigint AS org_usage_months,
+       (SELECT count(*) FROM participants t WHERE t.org_id = @org_id)::bigint AS participants,
+       (SELECT count(*) FROM pending_approvals t WHERE t.org_id = @org_id)::bigint AS pending_approvals,
+       (SELECT count(*) FROM sessions t WHERE t.org_id = @org_id)::bigint AS sessions,
+       (SELECT count(*) FROM usage_events t WHERE t.org_id = @org_id)::bigint AS usage_events;
+
+-- name: OrgDelete :execrows
+-- Every row of the org in every table goes with it: each tenant table's org_id references
+-- orgs ON DELETE CASCADE, or (messages) the org's conversations (store/erasure.go).
+DELETE FROM orgs WHERE id = @id;

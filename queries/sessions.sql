@@ -24,3 +24,7 @@ SELECT EXISTS (
     WHERE org_id = @org_id AND conversation_id = @conversation_id
       AND resume_token_hash = @resume_token_hash AND resume_token_expires_at > now()
 )::bool AS valid;
+
+-- name: SessionListByConversations :many
+SELECT * FROM sessions WHERE org_id = @org_id AND conversation_id = ANY(@ids::uuid[])
+ORDER BY created_at, id;

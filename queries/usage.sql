@@ -6,7 +6,7 @@
 INSERT INTO usage_events (id, org_id, agent_id, conversation_id, session_id, request_id, model,
                           prompt_tokens, completion_tokens, tokens_estimated, cost_usd, cost_estimated,
                           gateway_key_id, outcome)
-VALUES (@id, @org_id, @agent_id, @conversation_id, @session_id, @request_id, @model,
+VALUES (@id, @org_id, @agent_id, sqlc.arg(conversation_id)::uuid, sqlc.arg(session_id)::uuid, sqlc.arg(request_id)::text, @model,
         @prompt_tokens, @completion_tokens, @tokens_estimated, round(CAST(sqlc.arg(cost_usd) AS float8)::numeric, 10),
         @cost_estimated, sqlc.narg(gateway_key_id), @outcome);
 
@@ -18,7 +18,7 @@ WITH usage AS (
     INSERT INTO usage_events (id, org_id, agent_id, conversation_id, session_id, request_id, model,
                               prompt_tokens, completion_tokens, tokens_estimated, cost_usd, cost_estimated,
                               gateway_key_id, outcome)
-    VALUES (@id, @org_id, @agent_id, @conversation_id, @session_id, @request_id, @model,
+    VALUES (@id, @org_id, @agent_id, sqlc.arg(conversation_id)::uuid, sqlc.arg(session_id)::uuid, sqlc.arg(request_id)::text, @model,
             @prompt_tokens, @completion_tokens, @tokens_estimated, round(CAST(sqlc.arg(cost_usd) AS float8)::numeric, 10),
             @cost_estimated, sqlc.narg(gateway_key_id), @outcome)
 )
@@ -72,3 +72,12 @@ SELECT coalesce(gateway_key_id::text, 'server')::text AS bucket, count(*)::bigin
 FROM usage_events
 WHERE org_id = @org_id AND created_at >= @from_at AND created_at < @to_at
 GROUP BY 1 ORDER BY 1;
+
+-- name: UsageEventListByConversations :many
+SELECT * FROM usage_events WHERE org_id = @org_id AND conversation_id = ANY(@ids::uuid[])
+ORDER BY created_at, id;
+
+-- name: UsageEventScrubConversations :execrows
+-- Erasure keeps a turn's numbers and clears what ties it to the erased conversation.
+UPDATE usage_events SET conversation_id = NULL, session_id = NULL, request_id = NULL
+WHERE org_id = @org_id AND conversation_id = ANY(@ids::uuid[]);

@@ -12,15 +12,16 @@ import (
 // queryAllowList names, up front, the queries that may touch a tenant table without an
 // org_id condition, each with its reason (ADMIN-API §4.2, invariant 35).
 var queryAllowList = map[string]string{
-	"APIKeyGetByHash":         "authentication finds an API key by its hash before any org is known",
-	"BackplaneEventListAfter": "the backplane catch-up reads every org's events in id order",
-	"BackplaneEventMaxID":     "a fresh backplane listener starts at the newest event of any org",
-	"BackplaneEventPrune":     "backplane pruning deletes old events by age across orgs",
-	"ApprovalExpireStale":     "the approval expiry sweeper runs across orgs",
-	"InstancePrune":           "instance heartbeat housekeeping keeps any instance an approval still names",
-	"AgentGetForWS":           "/ws learns the org from the agent id; the org and grants are checked right after the fetch",
-	"SessionGetForWS":         "/ws looks a session up by id; the org and grants are checked right after the fetch",
-	"ConversationGetForWS":    "/ws looks a conversation up by id; the org and grants are checked right after the fetch",
+	"APIKeyGetByHash":          "authentication finds an API key by its hash before any org is known",
+	"BackplaneEventListAfter":  "the backplane catch-up reads every org's events in id order",
+	"BackplaneEventMaxID":      "a fresh backplane listener starts at the newest event of any org",
+	"BackplaneEventPrune":      "backplane pruning deletes old events by age across orgs",
+	"ApprovalExpireStale":      "the approval expiry sweeper runs across orgs",
+	"InstancePrune":            "instance heartbeat housekeeping keeps any instance an approval still names",
+	"OrgSettingsListRetention": "the retention job visits every org that set a retention period",
+	"AgentGetForWS":            "/ws learns the org from the agent id; the org and grants are checked right after the fetch",
+	"SessionGetForWS":          "/ws looks a session up by id; the org and grants are checked right after the fetch",
+	"ConversationGetForWS":     "/ws looks a conversation up by id; the org and grants are checked right after the fetch",
 }
 
 // tenantTables reads the migrations and returns every table with an org_id column.

@@ -136,6 +136,10 @@ func (h *handlers) routes() []route {
 		{get, "/admin/conversations", basic, h.listConversations},
 		{get, "/admin/conversations/:id", basic, h.getConversation},
 		{get, "/admin/conversations/:id/messages", basic, h.listMessages},
+		{del, "/admin/conversations/:id", admin, h.deleteConversation},
+
+		{del, "/admin/end-users/:ref", admin, h.eraseEndUser},
+		{get, "/admin/end-users/:ref/export", admin, h.exportEndUser},
 
 		{get, "/admin/approvals", curator, h.listApprovals},
 		{post, "/admin/approvals/:id", curator, h.decideApproval},

@@ -123,6 +123,7 @@ func idRouteCases(a, b tenant, unknown string) []idRouteCase {
 		{"delete A's other agent's tool", "DELETE", "/admin/agents/" + a.agent.String() + "/tools/" + a.tool2.String(), "/admin/agents/" + a.agent.String() + "/tools/" + unknown, nil},
 		{"get conversation", "GET", "/admin/conversations/" + b.chat.conv.String(), "/admin/conversations/" + unknown, nil},
 		{"get messages", "GET", "/admin/conversations/" + b.chat.conv.String() + "/messages", "/admin/conversations/" + unknown + "/messages", nil},
+		{"delete conversation", "DELETE", "/admin/conversations/" + b.chat.conv.String(), "/admin/conversations/" + unknown, nil},
 		{"decide approval", "POST", "/admin/approvals/" + b.approval.String(), "/admin/approvals/" + unknown, map[string]any{"approved": true}},
 		{"revoke gateway key", "DELETE", "/admin/gateway-keys/" + b.gatewayKey.String(), "/admin/gateway-keys/" + unknown, nil},
 		{"list documents of a set only B uses", "GET", "/admin/document-sets/only-B/documents", "/admin/document-sets/" + unknown + "/documents", nil},
@@ -140,6 +141,10 @@ func idRouteCases(a, b tenant, unknown string) []idRouteCase {
 var idRoutesWithoutACase = map[string]string{
 	"POST /admin/document-sets/:name/documents": "a set name is the caller's own namespace, not another org's row: " +
 		"ingesting into a name another org uses fills the caller's own set (TestKnowledgeOfTwoOrgsNeverMixes)",
+	"DELETE /admin/end-users/:ref": "a reference names an end user within the caller's org, never a row: erasing one only " +
+		"another org holds erases nothing and answers like any user with no data (TestEndUserErasureNeverCrossesOrgs)",
+	"GET /admin/end-users/:ref/export": "a reference names an end user within the caller's org, never a row: exporting one only " +
+		"another org holds exports nothing (TestEndUserErasureNeverCrossesOrgs)",
 }
 
 // routeOf returns the router pattern of the route that serves method and path, or "".
@@ -222,7 +227,7 @@ func TestTenantIsolationOfIDRoutes(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			creds := []string{a.key}
 			switch {
-			case strings.HasPrefix(c.foreign, "/admin/conversations"):
+			case strings.HasPrefix(c.foreign, "/admin/conversations") && c.method == "GET":
 				creds = append(creds, a.curator, a.basic, token(t, map[string]any{"org": a.id.String(), "role": "basic", "sub": "shared-user", "email": "shared@example.org"}))
 			case strings.HasSuffix(c.foreign, "/index"):
 				creds = append(creds, a.curator)

@@ -13,6 +13,7 @@ func operations() []operation {
 	toolID := pathParam("toolId", "tool id (UUID); a malformed id is 404")
 	setName := pathParam("name", "document-set name, case-sensitive (^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$); malformed is 400 on POST, 404 on GET")
 	docID := pathParam("id", "document id, percent-encoded; a malformed id is 404")
+	endUserRef := pathParam("ref", "an end user: jwt:<sub> or ctx:<userId> (a participant's externalId), or email:<address> (a verified email, compared trimmed and case-insensitively), percent-encoded; anything else is 400")
 	return []operation{
 		// Public endpoints. Fiber's app.Get also answers HEAD for /healthz and /readyz.
 		{method: get, path: "/healthz", summary: "Liveness", status: 200, response: "Status"},
@@ -50,6 +51,10 @@ func operations() []operation {
 			status: 200, response: "ConversationList"},
 		{method: get, path: "/admin/conversations/{id}", min: basic, summary: "Read a conversation with its participants", params: []obj{id("conversation")}, status: 200, response: "ConversationEnvelope", errs: []int{404}},
 		{method: get, path: "/admin/conversations/{id}/messages", min: basic, summary: "List a conversation's messages, oldest first", params: append([]obj{id("conversation")}, pageParams...), status: 200, response: "MessageList", errs: []int{404}},
+		{method: del, path: "/admin/conversations/{id}", min: admin, summary: "Erase a conversation: its messages, participants, sessions and approvals; its usage rows are kept without its ids", params: []obj{id("conversation")}, status: 204, errs: []int{404}},
+
+		{method: del, path: "/admin/end-users/{ref}", min: admin, summary: "Erase everything the org holds about one end user; usage numbers are kept", params: []obj{endUserRef}, status: 200, response: "ErasureEnvelope", errs: []int{400}},
+		{method: get, path: "/admin/end-users/{ref}/export", min: admin, summary: "Everything the org holds about one end user, as one document", params: []obj{endUserRef}, status: 200, response: "EndUserExportEnvelope", errs: []int{400}},
 
 		{method: get, path: "/admin/approvals", min: curator, summary: "List pending approvals, oldest first", params: pageParams, status: 200, response: "ApprovalList"},
 		{method: post, path: "/admin/approvals/{id}", min: curator, summary: "Approve or reject a parked tool call", params: []obj{id("approval")}, body: "ApprovalDecision", status: 200, response: "ApprovalEnvelope", errs: []int{404, 409}},

@@ -188,6 +188,36 @@ func schemas() obj {
 		"ApprovalEnvelope": envelope("approval", "Approval"),
 		"ApprovalList":     pageOf("approvals", "Approval"),
 
+		"Erasure": all(obj{
+			"conversations": integer(), "messages": integer(), "sessions": integer(), "approvals": integer(),
+			"usageEventsKept": integer(), "auditEntriesScrubbed": integer(),
+		}),
+		"ErasureEnvelope": envelope("erasure", "Erasure"),
+		"ExportConversation": all(func() obj {
+			p := conversationProps()
+			p["metadata"] = obj{"type": []string{"object", "null"}}
+			p["participants"] = list("Participant")
+			p["sessions"] = obj{"type": "array", "items": all(obj{
+				"id": uuidS(), "agentId": uuidS(), "status": enum("active", "idle", "ended"), "userName": str(),
+				"contactEmail": nstr(), "supports": strs(), "createdAt": stamp(),
+			})}
+			p["messages"] = list("Message")
+			p["approvals"] = list("Approval")
+			return p
+		}()),
+		"EndUserExport": all(obj{
+			"orgId": uuidS(), "endUser": str(), "exportedAt": stamp(),
+			"conversations": list("ExportConversation"),
+			"usage": obj{"type": "array", "items": all(obj{
+				"id": uuidS(), "agentId": uuidS(), "conversationId": obj{"type": []string{"string", "null"}, "format": "uuid"},
+				"sessionId": obj{"type": []string{"string", "null"}, "format": "uuid"}, "requestId": nstr(), "model": str(),
+				"promptTokens": integer(), "completionTokens": integer(), "costUsd": obj{"type": "number"},
+				"outcome": enum("completed", "cancelled", "error"), "createdAt": stamp(),
+			})},
+			"audit": list("AuditEntry"),
+		}),
+		"EndUserExportEnvelope": envelope("export", "EndUserExport"),
+
 		"GatewayKey": all(obj{
 			"id": uuidS(), "label": str(), "last4": str(), "baseUrl": nstr(), "createdAt": stamp(),
 			"revokedAt": nstamp(), "lastUsedAt": nstamp(),

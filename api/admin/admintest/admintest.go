@@ -413,3 +413,77 @@ type RunList struct {
 type ConnectorAnswer struct {
 	Connector Connector `json:"connector"`
 }
+
+// Erasure is what DELETE /admin/end-users/{ref} erased.
+type Erasure struct {
+	Conversations        int64 `json:"conversations"`
+	Messages             int64 `json:"messages"`
+	Sessions             int64 `json:"sessions"`
+	Approvals            int64 `json:"approvals"`
+	UsageEventsKept      int64 `json:"usageEventsKept"`
+	AuditEntriesScrubbed int64 `json:"auditEntriesScrubbed"`
+}
+
+// ErasureAnswer is the 200 of DELETE /admin/end-users/{ref}.
+type ErasureAnswer struct {
+	Erasure Erasure `json:"erasure"`
+}
+
+// ExportSession is a session in an end user's export.
+type ExportSession struct {
+	ID           string   `json:"id"`
+	AgentID      string   `json:"agentId"`
+	Status       string   `json:"status"`
+	UserName     string   `json:"userName"`
+	ContactEmail *string  `json:"contactEmail"`
+	Supports     []string `json:"supports"`
+	CreatedAt    string   `json:"createdAt"`
+}
+
+// ExportConversation is a conversation in an end user's export, with all its rows.
+type ExportConversation struct {
+	ID            string          `json:"id"`
+	AgentID       string          `json:"agentId"`
+	Title         *string         `json:"title"`
+	Name          string          `json:"name"`
+	Platform      string          `json:"platform"`
+	MessageCount  int32           `json:"messageCount"`
+	LastMessageAt *string         `json:"lastMessageAt"`
+	CreatedAt     string          `json:"createdAt"`
+	UpdatedAt     string          `json:"updatedAt"`
+	Metadata      json.RawMessage `json:"metadata"`
+	Participants  []Participant   `json:"participants"`
+	Sessions      []ExportSession `json:"sessions"`
+	Messages      []Message       `json:"messages"`
+	Approvals     []Approval      `json:"approvals"`
+}
+
+// ExportUsage is a usage row in an end user's export.
+type ExportUsage struct {
+	ID               string  `json:"id"`
+	AgentID          string  `json:"agentId"`
+	ConversationID   *string `json:"conversationId"`
+	SessionID        *string `json:"sessionId"`
+	RequestID        *string `json:"requestId"`
+	Model            string  `json:"model"`
+	PromptTokens     int64   `json:"promptTokens"`
+	CompletionTokens int64   `json:"completionTokens"`
+	CostUSD          float64 `json:"costUsd"`
+	Outcome          string  `json:"outcome"`
+	CreatedAt        string  `json:"createdAt"`
+}
+
+// Export is everything an org holds about one end user.
+type Export struct {
+	OrgID         string               `json:"orgId"`
+	EndUser       string               `json:"endUser"`
+	ExportedAt    string               `json:"exportedAt"`
+	Conversations []ExportConversation `json:"conversations"`
+	Usage         []ExportUsage        `json:"usage"`
+	Audit         []AuditEntry         `json:"audit"`
+}
+
+// ExportAnswer is the 200 of GET /admin/end-users/{ref}/export.
+type ExportAnswer struct {
+	Export Export `json:"export"`
+}
