@@ -21,6 +21,8 @@ commands:
   orgs create --name NAME [--external-id REF]
                                           create an org and print its first admin API key
   orgs list                               list every org: id, external id, name, creation time
+  orgs delete --org ORG [--confirm]       print every row of an org, by table (id, external id or
+                                          name); with --confirm, delete the org and all of them
   keys create --org ORG [--role ROLE] [--name NAME]
                                           mint an API key for an org (id, external id or name;
                                           role admin, curator or basic; default admin), print it once
@@ -48,7 +50,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, env func(
 	case "migrate":
 		err = cmdMigrate(ctx, args[1:], stdout, env)
 	case "orgs":
-		err = cmdOrgs(ctx, args[1:], stdout, env)
+		err = cmdOrgs(ctx, args[1:], stdout, stderr, env)
 	case "keys":
 		err = cmdKeys(ctx, args[1:], stdout, env)
 	case "demo":

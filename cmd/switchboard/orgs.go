@@ -18,14 +18,88 @@ import (
 	"github.com/switchboard-dev/switchboard/store"
 )
 
-func cmdOrgs(ctx context.Context, args []string, stdout io.Writer, env func(string) (string, bool)) error {
+func cmdOrgs(ctx context.Context, args []string, stdout, stderr io.Writer, env func(string) (string, bool)) error {
 	switch {
 	case len(args) > 0 && args[0] == "create":
 		return cmdOrgsCreate(ctx, args, stdout, env)
 	case len(args) > 0 && args[0] == "list":
 		return cmdOrgsList(ctx, args[1:], stdout, env)
+	case len(args) > 0 && args[0] == "delete":
+		return cmdOrgsDelete(ctx, args[1:], stdout, stderr, env)
 	}
-	return errors.New("want: orgs create --name NAME [--external-id REF], or orgs list")
+	return errors.New("want: orgs create --name NAME [--external-id REF], orgs list, or orgs delete --org ORG [--confirm]")
+}
+
+// cmdOrgsDelete is `orgs delete --org ORG [--confirm]`: it prints how many rows of the org
+// each table holds and, only with --confirm, deletes the org and every one of them
+// (store.DeleteOrg). The org's audit log goes with it, so the deletion is recorded in the
+// operator's log instead: one line naming the org id and the counts, nothing of the content.
+func cmdOrgsDelete(ctx context.Context, args []string, stdout, stderr io.Writer, env func(string) (string, bool)) error {
+	fs := flag.NewFlagSet("orgs delete", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	orgRef := fs.String("org", "", "the org's id, external id or name")
+	confirm := fs.Bool("confirm", false, "delete; without it nothing changes")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	ref := strings.TrimSpace(*orgRef)
+	if ref == "" {
+		return errors.New("--org is required: the org's id, external id or name (switchboard orgs list shows them)")
+	}
+	cfg, err := config.LoadFrom(env)
+	if err != nil {
+		return err
+	}
+	st, closeFn, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer closeFn()
+	org, err := st.FindOrg(ctx, ref)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return fmt.Errorf("no org has the id, external id or name %q (switchboard orgs list shows them)", ref)
+	case errors.Is(err, store.ErrAmbiguous):
+		return fmt.Errorf("several orgs are named %q: pass the id (switchboard orgs list shows them)", ref)
+	case err != nil:
+		return err
+	}
+	counts, err := st.OrgRows(ctx, org.ID)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	out := &output{w: tw}
+	out.printf("org %s (%s)\n", org.ID, oneLine(org.Name))
+	out.printf("TABLE\tROWS\n")
+	var total int64
+	fields := []any{"org_id", org.ID.String(), "actor", "cli"}
+	for _, c := range counts {
+		out.printf("%s\t%d\n", c.Table, c.Rows)
+		total += c.Rows
+		fields = append(fields, c.Table, c.Rows)
+	}
+	if !*confirm {
+		out.printf("dry run: nothing was deleted; run again with --confirm to delete the org and these %d rows\n", total)
+	}
+	if out.err != nil {
+		return out.err
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if !*confirm {
+		return nil
+	}
+	if err := st.DeleteOrg(ctx, org.ID); err != nil {
+		return err
+	}
+	newLogger(cfg, stderr).Info("org deleted", fields...)
+	_, err = fmt.Fprintf(stdout, "deleted org %s and %d rows\n", org.ID, total)
+	return err
 }
 
 func cmdOrgsCreate(ctx context.Context, args []string, stdout io.Writer, env func(string) (string, bool)) error {
