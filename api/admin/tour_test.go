@@ -2,6 +2,7 @@ package admin_test
 
 import (
 	"context"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -102,6 +103,11 @@ func TestEveryOperationAnswersItsDocumentedSchema(t *testing.T) {
 		"event":  map[string]any{"type": "notice", "data": map[string]any{"text": "hi"}},
 	}, 202)
 	tourKnowledge(t, s, a.key, call)
+	call("GET", "/admin/end-users/"+url.PathEscape("jwt:u1")+"/export", "/admin/end-users/{ref}/export", nil, 200)
+	call("DELETE", "/admin/end-users/email:u1@example.org", "/admin/end-users/{ref}", nil, 200)
+	c2 := s.seedChat(t, a, uuid.MustParse(agentID), "", "", 1)
+	call("DELETE", "/admin/conversations/"+c2.conv.String(), "/admin/conversations/{id}", nil, 204)
+	call("GET", "/admin/end-users/sms:1/export", "/admin/end-users/{ref}/export", nil, 400)
 	call("GET", "/admin/audit", "/admin/audit", nil, 200)
 	call("DELETE", "/admin/agents/"+agentID, "/admin/agents/{id}", nil, 204)
 
