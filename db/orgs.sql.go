@@ -371,26 +371,27 @@ func (q *Queries) OrgSettingsLockWrites(ctx context.Context, db DBTX, lockKey st
 
 const orgSettingsUpsert = `-- name: OrgSettingsUpsert :one
 INSERT INTO org_settings (org_id, model, system_prompt, persona, default_tools, max_iterations, max_tokens,
-                          monthly_token_budget, updated_at)
+                          monthly_token_budget, conversation_retention_days, updated_at)
 VALUES ($1, $2, $3, $4, $5, $6,
-        $7, $8, now())
+        $7, $8, $9, now())
 ON CONFLICT (org_id) DO UPDATE SET
     model = EXCLUDED.model, system_prompt = EXCLUDED.system_prompt, persona = EXCLUDED.persona,
     default_tools = EXCLUDED.default_tools, max_iterations = EXCLUDED.max_iterations,
     max_tokens = EXCLUDED.max_tokens, monthly_token_budget = EXCLUDED.monthly_token_budget,
-    updated_at = now()
+    conversation_retention_days = EXCLUDED.conversation_retention_days, updated_at = now()
 RETURNING org_id, model, system_prompt, persona, default_tools, max_iterations, max_tokens, monthly_token_budget, updated_at, conversation_retention_days
 `
 
 type OrgSettingsUpsertParams struct {
-	OrgID              uuid.UUID
-	Model              string
-	SystemPrompt       string
-	Persona            *string
-	DefaultTools       []string
-	MaxIterations      *int32
-	MaxTokens          *int32
-	MonthlyTokenBudget *int64
+	OrgID                     uuid.UUID
+	Model                     string
+	SystemPrompt              string
+	Persona                   *string
+	DefaultTools              []string
+	MaxIterations             *int32
+	MaxTokens                 *int32
+	MonthlyTokenBudget        *int64
+	ConversationRetentionDays *int32
 }
 
 func (q *Queries) OrgSettingsUpsert(ctx context.Context, db DBTX, arg OrgSettingsUpsertParams) (OrgSetting, error) {
@@ -403,6 +404,7 @@ func (q *Queries) OrgSettingsUpsert(ctx context.Context, db DBTX, arg OrgSetting
 		arg.MaxIterations,
 		arg.MaxTokens,
 		arg.MonthlyTokenBudget,
+		arg.ConversationRetentionDays,
 	)
 	var i OrgSetting
 	err := row.Scan(

@@ -62,6 +62,11 @@ type Options struct {
 	// PageTimeout bounds one web request (default 15 s).
 	PageTimeout time.Duration
 
+	// Jobs registers other packages' River work on this client, until the process has a
+	// River client of its own for all of them: each registers its workers and returns its
+	// periodic jobs and the queues they run on (retention.Jobs).
+	Jobs []func(*river.Workers) ([]*river.PeriodicJob, map[string]river.QueueConfig, error)
+
 	// testOnly makes River skip start-up jitter; set by this package's tests.
 	testOnly bool
 }
@@ -147,6 +152,19 @@ func New(st *store.Store, opts Options) (*Service, error) {
 	}
 	if opts.RetryDelay > 0 {
 		cfg.RetryPolicy = fixedRetry(opts.RetryDelay)
+	}
+	for _, register := range opts.Jobs {
+		periodic, queues, err := register(workers)
+		if err != nil {
+			return nil, fmt.Errorf("knowledge: register jobs: %w", err)
+		}
+		cfg.PeriodicJobs = append(cfg.PeriodicJobs, periodic...)
+		for name, q := range queues {
+			if _, taken := cfg.Queues[name]; taken {
+				return nil, fmt.Errorf("knowledge: queue %q registered twice", name)
+			}
+			cfg.Queues[name] = q
+		}
 	}
 	client, err := st.NewRiverClient(cfg)
 	if err != nil {

@@ -54,14 +54,14 @@ SELECT pg_advisory_xact_lock(hashtextextended(@lock_key::text, 0));
 
 -- name: OrgSettingsUpsert :one
 INSERT INTO org_settings (org_id, model, system_prompt, persona, default_tools, max_iterations, max_tokens,
-                          monthly_token_budget, updated_at)
+                          monthly_token_budget, conversation_retention_days, updated_at)
 VALUES (@org_id, @model, @system_prompt, sqlc.narg(persona), @default_tools, sqlc.narg(max_iterations),
-        sqlc.narg(max_tokens), sqlc.narg(monthly_token_budget), now())
+        sqlc.narg(max_tokens), sqlc.narg(monthly_token_budget), sqlc.narg(conversation_retention_days), now())
 ON CONFLICT (org_id) DO UPDATE SET
     model = EXCLUDED.model, system_prompt = EXCLUDED.system_prompt, persona = EXCLUDED.persona,
     default_tools = EXCLUDED.default_tools, max_iterations = EXCLUDED.max_iterations,
     max_tokens = EXCLUDED.max_tokens, monthly_token_budget = EXCLUDED.monthly_token_budget,
-    updated_at = now()
+    conversation_retention_days = EXCLUDED.conversation_retention_days, updated_at = now()
 RETURNING *;
 
 -- name: OrgSettingsListRetention :many

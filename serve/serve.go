@@ -15,6 +15,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/riverqueue/river"
 
 	"github.com/switchboard-dev/switchboard/agent"
 	"github.com/switchboard-dev/switchboard/api"
@@ -29,6 +30,7 @@ import (
 	"github.com/switchboard-dev/switchboard/knowledge"
 	"github.com/switchboard-dev/switchboard/llm/demomodel"
 	"github.com/switchboard-dev/switchboard/migrations"
+	"github.com/switchboard-dev/switchboard/retention"
 	"github.com/switchboard-dev/switchboard/seal"
 	"github.com/switchboard-dev/switchboard/store"
 	"github.com/switchboard-dev/switchboard/version"
@@ -152,9 +154,16 @@ func (s *Server) start(ctx context.Context, box *seal.Box) error {
 	}
 	st := store.New(s.pool, s.hub)
 
+	sweeper := retention.New(st, s.log, 0)
 	kn, err := knowledge.New(st, knowledge.Options{
 		Logger: s.log, InstanceID: in.ID.String(), MaxQueuedRuns: s.cfg.MaxQueuedRuns,
 		AllowPrivateURLs: s.cfg.AllowPrivateConnectors,
+		// The process's one River client works the retention job too.
+		Jobs: []func(*river.Workers) ([]*river.PeriodicJob, map[string]river.QueueConfig, error){
+			func(w *river.Workers) ([]*river.PeriodicJob, map[string]river.QueueConfig, error) {
+				return retention.Jobs(w, sweeper)
+			},
+		},
 	})
 	if err != nil {
 		return err

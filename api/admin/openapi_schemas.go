@@ -138,7 +138,7 @@ func schemas() obj {
 		"Settings": all(obj{
 			"orgId": uuidS(), "model": str(), "systemPrompt": str(), "persona": nstr(), "defaultTools": strs(),
 			"maxIterations": nint(1, 64), "maxTokens": nint(1, 128000), "monthlyTokenBudget": nint(0, maxTokenBudget),
-			"updatedAt": nstamp(),
+			"conversationRetentionDays": nint(1, maxRetentionDays), "updatedAt": nstamp(),
 		}),
 		// Partial: an omitted field keeps its stored value; null clears a nullable field.
 		"SettingsWrite": object(nil, obj{
@@ -149,6 +149,8 @@ func schemas() obj {
 			"maxIterations":      nint(1, 64),
 			"maxTokens":          nint(1, 128000),
 			"monthlyTokenBudget": nint(0, maxTokenBudget),
+			"conversationRetentionDays": obj{"type": []string{"integer", "null"}, "minimum": 1, "maximum": maxRetentionDays,
+				"description": "conversations last active (a message or a rename) more than this many days ago are deleted; null keeps them all"},
 		}),
 		"SettingsEnvelope": envelope("settings", "Settings"),
 

@@ -16,16 +16,21 @@ const DefaultSystemPrompt = "You are a helpful assistant on this organization's 
 
 const maxTokenBudget = 1_000_000_000_000
 
+// maxRetentionDays bounds conversationRetentionDays (about a hundred years).
+const maxRetentionDays = 36500
+
 type settingsJSON struct {
-	OrgID              string    `json:"orgId"`
-	Model              string    `json:"model"`
-	SystemPrompt       string    `json:"systemPrompt"`
-	Persona            *string   `json:"persona"`
-	DefaultTools       []string  `json:"defaultTools"`
-	MaxIterations      *int32    `json:"maxIterations"`
-	MaxTokens          *int32    `json:"maxTokens"`
-	MonthlyTokenBudget *int64    `json:"monthlyTokenBudget"`
-	UpdatedAt          *jsonTime `json:"updatedAt"`
+	OrgID              string   `json:"orgId"`
+	Model              string   `json:"model"`
+	SystemPrompt       string   `json:"systemPrompt"`
+	Persona            *string  `json:"persona"`
+	DefaultTools       []string `json:"defaultTools"`
+	MaxIterations      *int32   `json:"maxIterations"`
+	MaxTokens          *int32   `json:"maxTokens"`
+	MonthlyTokenBudget *int64   `json:"monthlyTokenBudget"`
+	// ConversationRetentionDays: conversations last active longer ago are deleted (§9.6).
+	ConversationRetentionDays *int32    `json:"conversationRetentionDays"`
+	UpdatedAt                 *jsonTime `json:"updatedAt"`
 }
 
 // effectiveSettings is what an org reads: its stored settings, or the defaults computed on
@@ -43,7 +48,7 @@ func settingsOut(s db.OrgSetting, found bool) settingsJSON {
 	out := settingsJSON{
 		OrgID: s.OrgID.String(), Model: s.Model, SystemPrompt: s.SystemPrompt, Persona: s.Persona,
 		DefaultTools: nonNil(s.DefaultTools), MaxIterations: s.MaxIterations, MaxTokens: s.MaxTokens,
-		MonthlyTokenBudget: s.MonthlyTokenBudget,
+		MonthlyTokenBudget: s.MonthlyTokenBudget, ConversationRetentionDays: s.ConversationRetentionDays,
 	}
 	if found {
 		out.UpdatedAt = tsPtr(&s.UpdatedAt)
@@ -75,6 +80,7 @@ type settingsPatch struct {
 	persona                  change[string]
 	maxIterations, maxTokens change[int32]
 	monthlyTokenBudget       change[int64]
+	retentionDays            change[int32]
 }
 
 // change is one nullable field of a partial write: untouched, or set to a value or null.
@@ -109,7 +115,8 @@ func notNull(r *reqjson.Reader, key, kind string, p reqjson.Presence) {
 }
 
 func decodeSettings(v *reqjson.Value) (settingsPatch, *reqjson.Error) {
-	r := reqjson.NewReader(v, "model", "systemPrompt", "persona", "defaultTools", "maxIterations", "maxTokens", "monthlyTokenBudget")
+	r := reqjson.NewReader(v, "model", "systemPrompt", "persona", "defaultTools", "maxIterations", "maxTokens", "monthlyTokenBudget",
+		"conversationRetentionDays")
 	var s settingsPatch
 	m, p := r.String("model", reqjson.Optional)
 	notNull(r, "model", "a string", p)
@@ -139,6 +146,8 @@ func decodeSettings(v *reqjson.Value) (settingsPatch, *reqjson.Error) {
 	s.maxTokens = changeOf(int32(n), p)
 	n, p = r.Int("monthlyTokenBudget", reqjson.Optional, 0, maxTokenBudget)
 	s.monthlyTokenBudget = changeOf(n, p)
+	n, p = r.Int("conversationRetentionDays", reqjson.Optional, 1, maxRetentionDays)
+	s.retentionDays = changeOf(int32(n), p)
 	return s, r.Err()
 }
 
@@ -148,6 +157,7 @@ func (s settingsPatch) apply(cur db.OrgSetting) db.OrgSettingsUpsertParams {
 		OrgID: cur.OrgID, Model: cur.Model, SystemPrompt: cur.SystemPrompt, DefaultTools: cur.DefaultTools,
 		Persona: s.persona.apply(cur.Persona), MaxIterations: s.maxIterations.apply(cur.MaxIterations),
 		MaxTokens: s.maxTokens.apply(cur.MaxTokens), MonthlyTokenBudget: s.monthlyTokenBudget.apply(cur.MonthlyTokenBudget),
+		ConversationRetentionDays: s.retentionDays.apply(cur.ConversationRetentionDays),
 	}
 	if s.model != nil {
 		next.Model = *s.model
@@ -207,5 +217,6 @@ func settingsChanges(cur db.OrgSetting, next db.OrgSettingsUpsertParams) []strin
 	add(!eqPtr(cur.MaxIterations, next.MaxIterations), "maxIterations")
 	add(!eqPtr(cur.MaxTokens, next.MaxTokens), "maxTokens")
 	add(!eqPtr(cur.MonthlyTokenBudget, next.MonthlyTokenBudget), "monthlyTokenBudget")
+	add(!eqPtr(cur.ConversationRetentionDays, next.ConversationRetentionDays), "conversationRetentionDays")
 	return out
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/switchboard-dev/switchboard/api/admin/admintest"
 )
 
 // settingsBody is the Settings object of ADMIN-API §9.6.
@@ -20,7 +22,9 @@ type settingsBody struct {
 	MaxIterations      *int     `json:"maxIterations"`
 	MaxTokens          *int     `json:"maxTokens"`
 	MonthlyTokenBudget *int64   `json:"monthlyTokenBudget"`
-	UpdatedAt          *string  `json:"updatedAt"`
+	// ConversationRetentionDays is null while conversations are kept for ever.
+	ConversationRetentionDays *int32  `json:"conversationRetentionDays"`
+	UpdatedAt                 *string `json:"updatedAt"`
 }
 
 // String renders every field but updatedAt, for comparisons.
@@ -67,7 +71,7 @@ func TestSettingsDefaultsAndPartialWrites(t *testing.T) {
 	s := start(t, map[string]string{"SWITCHBOARD_DEFAULT_MODEL": "house-model"})
 	a := s.newOrg(t, "A")
 	r := s.do(t, "GET", "/admin/settings", a.key, nil).want(t, 200)
-	want := `{"settings":{"orgId":"` + a.id.String() + `","model":"house-model","systemPrompt":"You are a helpful assistant on this organization's website. Answer concisely, use the knowledge tools when they help, and say so when you do not know.","persona":null,"defaultTools":["knowledge_search"],"maxIterations":null,"maxTokens":null,"monthlyTokenBudget":null,"updatedAt":null}}`
+	want := `{"settings":{"orgId":"` + a.id.String() + `","model":"house-model","systemPrompt":"You are a helpful assistant on this organization's website. Answer concisely, use the knowledge tools when they help, and say so when you do not know.","persona":null,"defaultTools":["knowledge_search"],"maxIterations":null,"maxTokens":null,"monthlyTokenBudget":null,"conversationRetentionDays":null,"updatedAt":null}}`
 	if string(r.body) != want {
 		t.Fatalf("defaults\n%s\nwant\n%s", r.body, want)
 	}
@@ -172,5 +176,38 @@ func TestConcurrentPartialSettingsWritesKeepEachOther(t *testing.T) {
 	got := decodeSettings(t, s.do(t, "GET", "/admin/settings", a.key, nil).want(t, 200))
 	if got.String() != `model=m-concurrent prompt=Concurrent. persona="Calm." tools=[] maxIterations=7 maxTokens=700 budget=7000` {
 		t.Fatalf("a concurrent partial write was lost: %+v", got)
+	}
+}
+
+func TestConversationRetentionDaysSetting(t *testing.T) {
+	t.Parallel()
+	s := start(t, nil)
+	a := s.newOrg(t, "A")
+	days := func(r resp) *int32 {
+		return decode[admintest.SettingsAnswer](t, r.want(t, 200)).Settings.ConversationRetentionDays
+	}
+	if got := days(s.do(t, "GET", "/admin/settings", a.key, nil)); got != nil {
+		t.Fatalf("default retention = %d, want null (keep everything)", *got)
+	}
+	if got := days(s.do(t, "PUT", "/admin/settings", a.key, `{"conversationRetentionDays":30}`)); got == nil || *got != 30 {
+		t.Fatalf("after setting 30: %v", got)
+	}
+	if got := days(s.do(t, "PUT", "/admin/settings", a.key, `{"maxTokens":100}`)); got == nil || *got != 30 {
+		t.Fatalf("a write that omits it changed it: %v", got)
+	}
+	for _, bad := range []string{`{"conversationRetentionDays":0}`, `{"conversationRetentionDays":36501}`,
+		`{"conversationRetentionDays":"30"}`, `{"conversationRetentionDays":1.5}`} {
+		s.do(t, "PUT", "/admin/settings", a.key, bad).wantError(t, 400, "VALIDATION_ERROR", "conversationRetentionDays")
+	}
+	rows := s.auditRows(t, a)
+	if last := rows[len(rows)-1]; !strings.Contains(string(last.Details), "maxTokens") {
+		t.Fatalf("last audit: %s", last.Details)
+	}
+	if got := days(s.do(t, "PUT", "/admin/settings", a.key, `{"conversationRetentionDays":null}`)); got != nil {
+		t.Fatalf("null did not clear it: %d", *got)
+	}
+	rows = s.auditRows(t, a)
+	if last := rows[len(rows)-1]; string(last.Details) != `{"fields": ["conversationRetentionDays"]}` {
+		t.Fatalf("audit of clearing it: %s", last.Details)
 	}
 }

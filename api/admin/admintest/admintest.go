@@ -79,7 +79,9 @@ type Settings struct {
 	MaxIterations      *int32   `json:"maxIterations"`
 	MaxTokens          *int32   `json:"maxTokens"`
 	MonthlyTokenBudget *int64   `json:"monthlyTokenBudget"`
-	UpdatedAt          *string  `json:"updatedAt"`
+	// ConversationRetentionDays is null while conversations are kept for ever.
+	ConversationRetentionDays *int32  `json:"conversationRetentionDays"`
+	UpdatedAt                 *string `json:"updatedAt"`
 }
 
 // APIKey is an org API key as listed (never its plaintext).
