@@ -10,6 +10,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -239,6 +241,43 @@ func TestErrorsAreShownInPlainWords(t *testing.T) {
 	}
 	if n := e.count(`SELECT count(*) FROM messages`); n != 0 {
 		t.Fatalf("%d messages stored", n)
+	}
+}
+
+func TestARateLimitedMessageSaysWhenToRetryAndKeepsTheText(t *testing.T) {
+	t.Parallel()
+	// One message per session per minute (PROTOCOL-1.1 L7): the second is refused with
+	// RATE_LIMITED and a retryAfterMs of up to a minute.
+	e := newEnv(t, map[string]string{
+		"SWITCHBOARD_WS_TURN_BURST_PER_SESSION":       "1",
+		"SWITCHBOARD_WS_TURNS_PER_SESSION_PER_MINUTE": "1",
+	})
+	e.gw.Push(llmtest.Text("Hello, how can I help?"))
+	p := newPage(t)
+	p.open(e.srv.URL + "/")
+	p.click("button", launcherName)
+	p.send("Hello")
+	p.waitText(logRole, logName, "Hello, how can I help?")
+	p.idle()
+
+	p.typeInto("textbox", "Message", "Are you still there?")
+	p.press(kb.Enter)
+	p.waitText(logRole, logName, "Too many messages. Please retry in")
+	p.idle()
+	log := p.text(logRole, logName)
+	m := regexp.MustCompile(`Too many messages\. Please retry in (\d+) s\.`).FindStringSubmatch(log)
+	if m == nil {
+		t.Fatalf("no retry time in the log: %q", log)
+	}
+	if n, _ := strconv.Atoi(m[1]); n < 1 || n > 60 {
+		t.Fatalf("retry in %d s, want 1..60", n)
+	}
+	// The refused message was not stored and goes back to the field for the retry.
+	if v := eval[string](p, `document.querySelector('switchboard-chat').shadowRoot.querySelector('textarea').value`); v != "Are you still there?" {
+		t.Fatalf("the message field holds %q", v)
+	}
+	if n := e.count(`SELECT count(*) FROM messages`); n != 2 {
+		t.Fatalf("%d messages stored, want the first exchange's 2", n)
 	}
 }
 
