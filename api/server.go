@@ -52,8 +52,12 @@ func New(d Deps, mounts ...Mount) *Server {
 		s.log = slog.Default()
 	}
 	s.app = fiber.New(fiber.Config{
-		BodyLimit:             BodyLimit,
-		ReadBufferSize:        16 << 10, // JWTs in headers can reach 8 KiB
+		BodyLimit:      BodyLimit,
+		ReadBufferSize: 16 << 10, // JWTs in headers can reach 8 KiB
+		// The read buffer goes back to a shared pool once a request is read, and so does the
+		// write buffer once a response is written, so that neither an idle keep-alive
+		// connection nor an upgraded WebSocket (which never needs them again) keeps its own.
+		ReduceMemoryUsage:     true,
 		CaseSensitive:         true,
 		DisableStartupMessage: true,
 		ErrorHandler:          s.errorHandler,
