@@ -269,3 +269,50 @@ func TestDrainEndsTurnsConcurrently(t *testing.T) {
 		}
 	})
 }
+
+// writing reports whether the outbox's writer is running.
+func (o *outbox) running() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.writing
+}
+
+// An idle socket holds no writer: it starts for what there is to write and ends once it is
+// written, and the next event starts it again.
+func TestTheWriterRunsOnlyWhileThereIsSomethingToWrite(t *testing.T) {
+	p := newPair(t)
+	o := newOutbox(p.server, nil, nil)
+	o.start()
+	defer o.shutdown()
+	for _, ev := range []string{`{"type":"pong","requestId":"a"}`, `{"type":"pong","requestId":"b"}`} {
+		if !o.push([]byte(ev)) {
+			t.Fatal("push refused")
+		}
+		_ = p.client.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if _, msg, err := p.client.ReadMessage(); err != nil || string(msg) != ev {
+			t.Fatalf("read %q %v, want %s", msg, err, ev)
+		}
+		testkit.Eventually(t, "the writer to end once the queue is written", func() bool { return !o.running() })
+	}
+}
+
+// PROTOCOL §1.6: a Ping every pingEvery, written by a writer started for it, on a socket
+// that has nothing else to write.
+func TestAnIdleSocketIsPingedEveryPeriod(t *testing.T) {
+	p := newPair(t)
+	o := newOutbox(p.server, nil, nil)
+	o.pingEvery = 20 * time.Millisecond
+	var pings atomic.Int32
+	p.client.SetPingHandler(func(string) error { pings.Add(1); return nil })
+	go func() {
+		for {
+			if _, _, err := p.client.NextReader(); err != nil {
+				return
+			}
+		}
+	}()
+	o.start()
+	defer o.shutdown()
+	testkit.Eventually(t, "three pings", func() bool { return pings.Load() >= 3 })
+	testkit.Eventually(t, "the writer to end after a ping", func() bool { return !o.running() })
+}

@@ -23,32 +23,41 @@ const (
 	controlWait    = 5 * time.Second
 )
 
-// outbox is a connection's outbound queue and the one goroutine that writes to its socket.
-// Everything else only pushes; push never blocks. More than maxQueued bytes unsent (queued,
-// or in the batch the writer holds) closes the connection with 1008, and so does a write
-// that stalls for writeWait. No event over 1 MiB is ever written (PROTOCOL §1.4).
+// outbox is a connection's outbound queue and its writer: the one goroutine at a time that
+// writes to its socket. Everything else only pushes; push never blocks. The writer exists only
+// while there is something to write (events, a ping, a close frame): the first push to an
+// idle outbox starts it, and it ends when it finds the queue empty, so that an idle socket
+// holds no goroutine for writing. Pings are due every pingEvery, on a timer.
+// More than maxQueued bytes unsent (queued, or in the batch the writer holds) closes the
+// connection with 1008, and so does a write that stalls for writeWait. No event over 1 MiB is
+// ever written (PROTOCOL §1.4).
 type outbox struct {
 	ws     *websocket.Conn
 	log    *slog.Logger
 	panics *panics.Counter
 
-	// maxQueued and writeWait are maxQueuedBytes and writeWait; tests shrink them.
+	// maxQueued, writeWait and pingEvery are maxQueuedBytes, writeWait and pingEvery; tests
+	// shrink them.
 	maxQueued int
 	writeWait time.Duration
+	pingEvery time.Duration
+	// write is the writer's body, run on a goroutine of its own; tests replace it.
+	write func()
 
 	mu        sync.Mutex
 	queue     [][]byte
 	bytes     int
 	closed    bool // nothing more is accepted
 	closeCode int  // set: write what is queued, then this close frame, then close the socket
+	pingDue   bool // the ping timer fired: the writer sends a ping next
+	writing   bool // a writer is running (or ended the socket: none starts again)
+	stopped   bool // shutdown: no writer starts again
+	ping      *time.Timer
 
 	// unsent is what the writer took from the queue and has not written yet.
 	unsent atomic.Int64
 
-	wake chan struct{}
-	stop chan struct{}
-	done chan struct{}
-	wg   sync.WaitGroup // the writer and an abort, if any
+	wg sync.WaitGroup // the writer and an abort, if any
 
 	killed atomic.Bool // the socket is dead: the reader must not extend its deadline
 }
@@ -57,19 +66,44 @@ func newOutbox(ws *websocket.Conn, log *slog.Logger, p *panics.Counter) *outbox 
 	if log == nil {
 		log = slog.Default()
 	}
-	return &outbox{
-		ws: ws, log: log, panics: p, maxQueued: maxQueuedBytes, writeWait: writeWait,
-		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
+	o := &outbox{ws: ws, log: log, panics: p, maxQueued: maxQueuedBytes, writeWait: writeWait, pingEvery: pingEvery}
+	o.write = o.run
+	return o
+}
+
+// start arms the ping timer: from now on a ping is due every pingEvery (PROTOCOL §1.6).
+func (o *outbox) start() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if !o.stopped {
+		o.ping = time.AfterFunc(o.pingEvery, o.pingFired)
 	}
 }
 
-func (o *outbox) start() {
+// pingFired makes a ping due, wakes the writer for it, and arms the timer again, so that
+// pings keep their period however long each one waits to be written.
+func (o *outbox) pingFired() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.stopped || o.closed {
+		return
+	}
+	o.pingDue = true
+	o.wakeLocked()
+	o.ping.Reset(o.pingEvery)
+}
+
+// wakeLocked starts the writer unless one is running; o.mu is held.
+func (o *outbox) wakeLocked() {
+	if o.writing || o.stopped {
+		return
+	}
+	o.writing = true
 	o.wg.Add(1)
 	go func() {
 		defer o.wg.Done()
-		defer close(o.done)
 		defer o.contain()
-		o.run()
+		o.write()
 	}()
 }
 
@@ -142,19 +176,14 @@ func (o *outbox) oversized(ev []byte) []byte {
 }
 
 // flush wakes the writer when events are queued.
-func (o *outbox) flush() {
-	o.mu.Lock()
-	queued := len(o.queue) > 0
-	o.mu.Unlock()
-	if queued {
-		o.signal()
-	}
-}
+func (o *outbox) flush() { o.signal() }
 
+// signal wakes the writer when events are queued.
 func (o *outbox) signal() {
-	select {
-	case o.wake <- struct{}{}:
-	default:
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if len(o.queue) > 0 {
+		o.wakeLocked()
 	}
 }
 
@@ -166,8 +195,8 @@ func (o *outbox) closeAfterFlush(code int) {
 		return
 	}
 	o.closed, o.closeCode = true, code
+	o.wakeLocked()
 	o.mu.Unlock()
-	o.signal()
 }
 
 // abort sends a close frame if the socket takes it soon, and kills the socket, which also
@@ -177,9 +206,10 @@ func (o *outbox) abort(code int) {
 	o.kill()
 }
 
-// kill unblocks every read and write on the socket and closes it. A hijacked fasthttp
-// connection ignores Close (it closes when the handler returns), so the deadlines do the
-// work.
+// kill unblocks every read and write on the socket and closes it. The deadlines unblock
+// them at once wherever the socket is; Close closes it when the server leaves hijacked
+// connections to their handler (Handler.Mount), and is ignored otherwise (fasthttp then
+// closes it when the upgrade's goroutine returns).
 func (o *outbox) kill() {
 	o.killed.Store(true)
 	past := time.Now().Add(-time.Second)
@@ -192,56 +222,63 @@ func (o *outbox) kill() {
 // shutdown stops the writer and waits for it; the socket is closed.
 func (o *outbox) shutdown() {
 	o.mu.Lock()
-	o.closed = true
-	o.mu.Unlock()
-	select {
-	case <-o.stop:
-	default:
-		close(o.stop)
+	o.closed, o.stopped = true, true
+	if o.ping != nil {
+		o.ping.Stop()
 	}
+	o.mu.Unlock()
 	o.kill()
 	o.wg.Wait()
 }
 
+// run is the writer: it writes what is due (a ping first, then the queued events in order,
+// then the close frame of closeAfterFlush) until nothing is, and ends. After a failed write or
+// a close it ends leaving writing set, so that no writer starts again on the dead socket.
 func (o *outbox) run() {
-	ping := time.NewTicker(pingEvery)
-	defer ping.Stop()
-	// The last batch, emptied, becomes the next queue, so that pushes do not allocate; one
-	// that grew large is dropped rather than kept for the connection's lifetime.
-	const maxSpareEvents = 1024
+	// While the writer runs, the last batch, emptied, becomes the next queue, so that pushes
+	// do not allocate; one that grew large is dropped rather than kept.
+	const maxSpareEvents, maxIdleQueue = 1024, 8
 	var spare [][]byte
 	for {
-		select {
-		case <-o.stop:
+		o.mu.Lock()
+		batch, code, ping := o.queue, o.closeCode, o.pingDue
+		if o.stopped || (len(batch) == 0 && code == 0 && !ping) {
+			// The emptied queue stays for the next burst only when it is small: an idle
+			// socket should not keep the capacity of its largest burst.
+			if cap(o.queue) > maxIdleQueue {
+				o.queue = nil
+			}
+			o.writing = false
+			o.mu.Unlock()
 			return
-		case <-ping.C:
+		}
+		o.pingDue = false
+		o.unsent.Store(int64(o.bytes))
+		o.queue, o.bytes = spare, 0
+		o.mu.Unlock()
+		if ping {
 			// A Ping waits behind unread data like any write, so it gets the same deadline.
 			if err := o.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(o.writeWait)); err != nil {
 				o.writeFailed(err)
 				return
 			}
-		case <-o.wake:
-			o.mu.Lock()
-			batch, code := o.queue, o.closeCode
-			o.unsent.Store(int64(o.bytes))
-			o.queue, o.bytes = spare, 0
-			o.mu.Unlock()
-			for _, ev := range batch {
-				_ = o.ws.SetWriteDeadline(time.Now().Add(o.writeWait))
-				if err := o.ws.WriteMessage(websocket.TextMessage, ev); err != nil {
-					o.writeFailed(err)
-					return
-				}
-				o.unsent.Add(-int64(len(ev)))
-			}
-			if cap(batch) <= maxSpareEvents {
-				clear(batch)
-				spare = batch[:0]
-			}
-			if code != 0 {
-				o.abort(code)
+		}
+		for _, ev := range batch {
+			_ = o.ws.SetWriteDeadline(time.Now().Add(o.writeWait))
+			if err := o.ws.WriteMessage(websocket.TextMessage, ev); err != nil {
+				o.writeFailed(err)
 				return
 			}
+			o.unsent.Add(-int64(len(ev)))
+		}
+		spare = nil
+		if cap(batch) <= maxSpareEvents {
+			clear(batch)
+			spare = batch[:0]
+		}
+		if code != 0 {
+			o.abort(code)
+			return
 		}
 	}
 }
