@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/google/uuid"
@@ -19,7 +20,7 @@ func (c *conn) access(ctx context.Context, orgID, convID uuid.UUID, extra string
 	if c.principal != nil && c.principal.orgID != orgID {
 		return false, false, nil
 	}
-	if _, ok := c.grants[convID]; ok {
+	if c.granted(convID) {
 		return true, false, nil
 	}
 	owners, err := c.h.d.Store.ConversationOwners(ctx, orgID, convID)
@@ -46,7 +47,28 @@ func (c *conn) matches(orgID uuid.UUID, o store.Owner, extra string) bool {
 	if o.ExternalID == "" {
 		return false
 	}
-	return o.ExternalID == extra || c.widgetW[widgetIdentity{org: orgID, identity: o.ExternalID}]
+	return o.ExternalID == extra || slices.Contains(c.widgetW, widgetIdentity{org: orgID, identity: o.ExternalID})
+}
+
+// granted reports whether a session of the conversation was created or resumed on this
+// connection.
+func (c *conn) granted(conv uuid.UUID) bool {
+	for i := range c.sessions {
+		if c.sessions[i].conversation == conv {
+			return true
+		}
+	}
+	return false
+}
+
+// adopted returns the keys of a session created or resumed on this connection.
+func (c *conn) adopted(id uuid.UUID) (sessionKeys, bool) {
+	for _, k := range c.sessions {
+		if k.id == id {
+			return k, true
+		}
+	}
+	return sessionKeys{}, false
 }
 
 // sessionKeys are a session's ids: all that an action takes from it.
@@ -76,7 +98,7 @@ func (c *conn) session(ctx context.Context, sid string, notFound *protocolError)
 // this connection needs no lookup, since its conversation is granted and its ids never change.
 func (c *conn) turnSession(ctx context.Context, sid string, notFound *protocolError) (sessionKeys, error) {
 	if id, ok := parseID(sid); ok {
-		if k, ok := c.sessions[id]; ok {
+		if k, ok := c.adopted(id); ok {
 			return k, nil
 		}
 	}
@@ -132,7 +154,7 @@ func (c *conn) identities(org uuid.UUID) []string {
 	if c.principal != nil && c.principal.orgID == org {
 		out = append(out, "jwt:"+c.principal.sub)
 	}
-	for w := range c.widgetW {
+	for _, w := range c.widgetW {
 		if w.org == org {
 			out = append(out, w.identity)
 		}

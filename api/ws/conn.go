@@ -34,18 +34,20 @@ type conn struct {
 	origin    string
 	client    client     // the client address (PROTOCOL-1.1 §1.9)
 	lim       connLimits // L3 and L4
-	log       *slog.Logger
 	out       *outbox
 	binding   *backplane.Binding // nil without a backplane
+	slot      *socketSlot        // the L2 slot, freed at teardown; nil when exempt
 	ctx       context.Context
 	cancel    context.CancelFunc
 
-	// Read goroutine only.
-	grants  map[uuid.UUID]uuid.UUID // conversation id → org id
-	widgetW map[widgetIdentity]bool
-	// Sessions created or resumed on this connection: their conversations are granted and
-	// their ids never change, so send_message and confirm_tool_action need no lookup for them.
-	sessions map[uuid.UUID]sessionKeys
+	// Read goroutine only. Slices, not maps: a connection holds one or a few of each (L4
+	// bounds the sessions it creates), and an idle socket should not pay for a map.
+	//
+	// Sessions created or resumed on this connection: their conversations are granted
+	// (PROTOCOL §3.3) and their ids never change, so send_message and confirm_tool_action
+	// need no lookup for them.
+	sessions []sessionKeys
+	widgetW  []widgetIdentity // W: the authContext identities verified on this connection
 
 	mu   sync.Mutex
 	turn *turnRun
@@ -57,6 +59,13 @@ type widgetIdentity struct {
 	identity string // ctx:<userId>
 }
 
+// serveConn runs on the upgrade's goroutine (fasthttp's hijack handler). When it can, it
+// detaches: the connection goes on in a goroutine of its own and serveConn returns, so that
+// the upgrade's request context, its copies of the request's headers and query, and the
+// stack of the goroutine that served the request are freed instead of being held for the
+// socket's lifetime. The connection cannot detach when fasthttp handed over a buffered reader
+// (the client sent data behind its upgrade request before the 101): fasthttp reuses that
+// reader once serveConn returns, so the connection then stays on this goroutine.
 func (h *Handler) serveConn(wc *websocket.Conn) {
 	init, _ := wc.Locals(localConnInit).(*connInit)
 	if init == nil {
@@ -67,26 +76,55 @@ func (h *Handler) serveConn(wc *websocket.Conn) {
 		h: h, ws: wc.Conn, id: uuid.New(), principal: init.principal, origin: init.origin,
 		client: init.client, lim: h.limits.forConn(),
 		out: newOutbox(wc.Conn, h.log, h.d.Panics), ctx: ctx, cancel: cancel,
-		grants: map[uuid.UUID]uuid.UUID{}, widgetW: map[widgetIdentity]bool{},
-		sessions: map[uuid.UUID]sessionKeys{},
 	}
-	c.log = h.log.With("connection_id", c.id)
+	if slot, ok := wc.Locals(localSocket).(*socketSlot); ok {
+		slot.owned.Store(true)
+		c.slot = slot
+	}
 	h.mu.Lock()
 	if h.closing {
 		h.mu.Unlock()
 		cancel()
 		_ = wc.WriteControl(fws.CloseMessage, fws.FormatCloseMessage(fws.CloseGoingAway, ""), time.Now().Add(controlWait))
+		_ = wc.Close()
+		c.freeSlot()
 		return
 	}
 	h.conns[c] = struct{}{}
 	h.wg.Add(1)
 	h.mu.Unlock()
-	defer h.wg.Done()
-	defer c.teardown()
 	c.out.start()
+	if h.detach && readsTheSocket(wc.NetConn()) {
+		go c.run()
+		return
+	}
+	c.run()
+}
+
+// run serves the connection until its socket fails or closes, then tears it down. A panic
+// is contained here: close 1011, logged, and the connection torn down like any other.
+func (c *conn) run() {
+	defer c.h.wg.Done()
+	defer c.teardown()
+	defer func() {
+		if r := recover(); r != nil {
+			c.h.log.Error("ws: connection handler panicked", "panic", r, "connection_id", c.id)
+			_ = c.ws.WriteControl(fws.CloseMessage, fws.FormatCloseMessage(fws.CloseInternalServerErr, ""), time.Now().Add(time.Second))
+		}
+	}()
 	c.subscribe()
 	c.serve()
 }
+
+func (c *conn) freeSlot() {
+	if c.slot != nil {
+		c.slot.free()
+	}
+}
+
+// logger is the connection's logger, built for each (rare) line rather than kept by every
+// socket.
+func (c *conn) logger() *slog.Logger { return c.h.log.With("connection_id", c.id) }
 
 func (c *conn) alive() {
 	if !c.out.killed.Load() {
@@ -222,6 +260,7 @@ func (c *conn) teardown() {
 	c.endTurn(errDisconnected, time.Now().Add(cancelWait))
 	c.cancel()
 	c.out.shutdown()
+	c.freeSlot()
 	c.h.mu.Lock()
 	delete(c.h.conns, c)
 	c.h.mu.Unlock()
@@ -254,7 +293,7 @@ func (c *conn) endTurn(cause error, by time.Time) {
 	select {
 	case <-run.handle.Done():
 	case <-wait.C:
-		c.log.Warn("ws: stopped turn did not end in time", "ws_request_id", run.requestID)
+		c.logger().Warn("ws: stopped turn did not end in time", "ws_request_id", run.requestID)
 	}
 	run.release()
 }

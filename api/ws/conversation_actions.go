@@ -180,12 +180,12 @@ func (c *conn) readableQueries(agentFilter uuid.NullUUID, limit int) map[uuid.UU
 	if c.principal != nil {
 		q(c.principal.orgID)
 	}
-	for w := range c.widgetW {
+	for _, w := range c.widgetW {
 		q(w.org)
 	}
-	for conv, org := range c.grants {
-		if qq := q(org); qq != nil {
-			qq.Granted = append(qq.Granted, conv)
+	for _, s := range c.sessions {
+		if qq := q(s.org); qq != nil && !slices.Contains(qq.Granted, s.conversation) {
+			qq.Granted = append(qq.Granted, s.conversation)
 		}
 	}
 	return queries

@@ -86,10 +86,10 @@ func (c *conn) fail(f *frame, err error) {
 	switch {
 	case errors.As(err, &pe):
 	case errors.As(err, &se):
-		c.log.Error("ws: storage failure", "action", f.action, "ws_request_id", f.requestID, "err", se.err)
+		c.logger().Error("ws: storage failure", "action", f.action, "ws_request_id", f.requestID, "err", se.err)
 		pe = errStorage
 	default:
-		c.log.Error("ws: internal failure", "action", f.action, "ws_request_id", f.requestID, "err", err)
+		c.logger().Error("ws: internal failure", "action", f.action, "ws_request_id", f.requestID, "err", err)
 		pe = errInternal
 	}
 	requestID := f.requestID

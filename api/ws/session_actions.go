@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -187,13 +188,14 @@ func (c *conn) newWidgetSession(f *frame, agent db.Agent, resumeID uuid.UUID, ct
 // adopt records a session created or resumed on this connection: its conversation is granted,
 // its verified identity joins W, and the backplane binds them.
 func (c *conn) adopt(agent db.Agent, ws store.WidgetSession, ctxIdentity string) {
-	c.grants[ws.ConversationID] = agent.OrgID
-	c.sessions[ws.SessionID] = sessionKeys{
-		id: ws.SessionID, org: agent.OrgID, agent: agent.ID, conversation: ws.ConversationID,
-		userParticipant: ws.UserParticipantID, agentParticipant: ws.AgentParticipantID,
+	if _, ok := c.adopted(ws.SessionID); !ok {
+		c.sessions = append(c.sessions, sessionKeys{
+			id: ws.SessionID, org: agent.OrgID, agent: agent.ID, conversation: ws.ConversationID,
+			userParticipant: ws.UserParticipantID, agentParticipant: ws.AgentParticipantID,
+		})
 	}
-	if ctxIdentity != "" {
-		c.widgetW[widgetIdentity{org: agent.OrgID, identity: ctxIdentity}] = true
+	if w := (widgetIdentity{org: agent.OrgID, identity: ctxIdentity}); ctxIdentity != "" && !slices.Contains(c.widgetW, w) {
+		c.widgetW = append(c.widgetW, w)
 	}
 	c.bindSession(agent.OrgID, ws.SessionID, ws.ConversationID, agent.ID, ctxIdentity)
 }
@@ -242,7 +244,7 @@ func (c *conn) verifyAuthContext(f *frame, agent db.Agent) (string, error) {
 	}
 	secret, err := c.h.d.Box.Open(agent.WidgetSigningSecret, seal.AAD("agents", "widget_signing_secret", agent.OrgID, agent.ID))
 	if err != nil {
-		c.log.Error("ws: open widget signing secret", "agent_id", agent.ID, "err", err)
+		c.logger().Error("ws: open widget signing secret", "agent_id", agent.ID, "err", err)
 		return "", failed
 	}
 	if !auth.VerifyAuthContext(secret, userID, ts, sig, time.Now()) {

@@ -200,7 +200,7 @@ func (c *conn) cancelTurn(_ context.Context, _ *frame) error {
 	select {
 	case <-run.handle.Done():
 	case <-wait.C:
-		c.log.Warn("ws: cancelled turn did not end in time", "ws_request_id", run.requestID)
+		c.logger().Warn("ws: cancelled turn did not end in time", "ws_request_id", run.requestID)
 	}
 	return nil
 }

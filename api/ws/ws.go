@@ -68,8 +68,11 @@ type Handler struct {
 	decisions approval.Deliverer
 	draining  atomic.Bool
 	upgrade   fiber.Handler
-	addrs     *api.ClientAddrs
-	limits    *edgeLimits
+	// detach: the server keeps hijacked connections open (Mount), so a connection may leave
+	// the upgrade's goroutine.
+	detach bool
+	addrs  *api.ClientAddrs
+	limits *edgeLimits
 	// tokenLog samples the log lines of refused /ws tokens, so that a flood of bad tokens
 	// cannot flood the log.
 	tokenLog *sampler
@@ -102,16 +105,34 @@ func New(d Deps) *Handler {
 	}
 	h.upgrade = websocket.New(h.serveConn, websocket.Config{
 		// The origin is checked per agent at create_conversation_session, never here.
-		Origins:         []string{"*"},
-		ReadBufferSize:  4 << 10,
+		Origins: []string{"*"},
+		// An idle socket keeps its read buffer, so it is small: a frame larger than the
+		// buffer is read straight into the frame's own buffer. The write buffer is taken
+		// from a pool for each message and given back at its end, so an idle socket has none.
+		ReadBufferSize:  readBufferSize,
 		WriteBufferSize: 4 << 10,
+		WriteBufferPool: writeBuffers,
 		RecoverHandler:  h.recoverConn,
 	})
 	return h
 }
 
-// Mount registers /ws (for api.New).
-func (h *Handler) Mount(app *fiber.App) { app.All("/ws", h.serveHTTP) }
+// readBufferSize is a socket's own read buffer (at least 125 bytes, the largest control
+// frame: pings and closes are read through it whole).
+const readBufferSize = 1 << 10
+
+// writeBuffers are the write buffers every socket borrows one message at a time.
+var writeBuffers = &sync.Pool{}
+
+// Mount registers /ws (for api.New). It also makes the app's server leave hijacked
+// connections open when their hijack handler returns (only /ws hijacks), so that an upgraded
+// socket can outlive the upgrade's goroutine and request context (detach): every socket is
+// then closed by its connection's teardown.
+func (h *Handler) Mount(app *fiber.App) {
+	app.Server().KeepHijackedConns = true
+	h.detach = true
+	app.All("/ws", h.serveHTTP)
+}
 
 // SetDraining makes the instance refuse upgrades (503) and new sessions and turns
 // (SERVER_SHUTTING_DOWN), while existing connections and turns go on (PROTOCOL §1.8).
@@ -250,13 +271,23 @@ func (h *Handler) admit(c *fiber.Ctx, cl client) *protocolError {
 	return nil
 }
 
-// socketSlot holds an L2 slot; fasthttp closes it with the request's context.
+// socketSlot holds an L2 slot. fasthttp closes it with the request's context, which frees it
+// for a request that never became a connection; a connection takes it over (own) and frees it
+// when it ends, since the request's context may be released long before that (detach).
 type socketSlot struct {
 	once    sync.Once
 	release func()
+	owned   atomic.Bool
 }
 
-func (s *socketSlot) Close() error { s.once.Do(s.release); return nil }
+func (s *socketSlot) Close() error {
+	if !s.owned.Load() {
+		s.free()
+	}
+	return nil
+}
+
+func (s *socketSlot) free() { s.once.Do(s.release) }
 
 // writeRateLimited writes the 429 of an upgrade: the error envelope with retryAfterMs, and
 // Retry-After in whole seconds rounded up (PROTOCOL-1.1 §1.10).
@@ -378,9 +409,12 @@ func (s *sampler) allow() (bool, int) {
 	return true, n
 }
 
+// recoverConn contains a panic of the upgrade's goroutine: close 1011. The server no longer
+// closes hijacked connections itself (Mount), so the socket is closed here.
 func (h *Handler) recoverConn(c *websocket.Conn) {
 	if r := recover(); r != nil {
 		h.log.Error("ws: connection handler panicked", "panic", r)
 		_ = c.WriteControl(fws.CloseMessage, fws.FormatCloseMessage(fws.CloseInternalServerErr, ""), time.Now().Add(time.Second))
+		_ = c.Close()
 	}
 }
