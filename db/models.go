@@ -382,6 +382,19 @@ type Session struct {
 	CreatedAt            time.Time
 }
 
+type UsageDay struct {
+	OrgID            uuid.UUID
+	Day              pgtype.Date
+	AgentID          uuid.UUID
+	Model            string
+	GatewayKeyID     uuid.UUID
+	Shard            int16
+	Turns            int64
+	PromptTokens     int64
+	CompletionTokens int64
+	CostUsd          pgtype.Numeric
+}
+
 type UsageEvent struct {
 	ID               uuid.UUID
 	OrgID            uuid.UUID

@@ -10,207 +10,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgtype"
 )
-
-const usageByAgent = `-- name: UsageByAgent :many
-SELECT agent_id::text AS bucket, count(*)::bigint AS turns,
-       coalesce(sum(prompt_tokens), 0)::bigint AS prompt_tokens,
-       coalesce(sum(completion_tokens), 0)::bigint AS completion_tokens,
-       coalesce(sum(cost_usd), 0)::float8 AS cost_usd
-FROM usage_events
-WHERE org_id = $1 AND created_at >= $2 AND created_at < $3
-GROUP BY 1 ORDER BY 1
-`
-
-type UsageByAgentParams struct {
-	OrgID  uuid.UUID
-	FromAt time.Time
-	ToAt   time.Time
-}
-
-type UsageByAgentRow struct {
-	Bucket           string
-	Turns            int64
-	PromptTokens     int64
-	CompletionTokens int64
-	CostUsd          float64
-}
-
-func (q *Queries) UsageByAgent(ctx context.Context, db DBTX, arg UsageByAgentParams) ([]UsageByAgentRow, error) {
-	rows, err := db.Query(ctx, usageByAgent, arg.OrgID, arg.FromAt, arg.ToAt)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []UsageByAgentRow{}
-	for rows.Next() {
-		var i UsageByAgentRow
-		if err := rows.Scan(
-			&i.Bucket,
-			&i.Turns,
-			&i.PromptTokens,
-			&i.CompletionTokens,
-			&i.CostUsd,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const usageByDay = `-- name: UsageByDay :many
-SELECT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')::text AS bucket, count(*)::bigint AS turns,
-       coalesce(sum(prompt_tokens), 0)::bigint AS prompt_tokens,
-       coalesce(sum(completion_tokens), 0)::bigint AS completion_tokens,
-       coalesce(sum(cost_usd), 0)::float8 AS cost_usd
-FROM usage_events
-WHERE org_id = $1 AND created_at >= $2 AND created_at < $3
-GROUP BY 1 ORDER BY 1
-`
-
-type UsageByDayParams struct {
-	OrgID  uuid.UUID
-	FromAt time.Time
-	ToAt   time.Time
-}
-
-type UsageByDayRow struct {
-	Bucket           string
-	Turns            int64
-	PromptTokens     int64
-	CompletionTokens int64
-	CostUsd          float64
-}
-
-func (q *Queries) UsageByDay(ctx context.Context, db DBTX, arg UsageByDayParams) ([]UsageByDayRow, error) {
-	rows, err := db.Query(ctx, usageByDay, arg.OrgID, arg.FromAt, arg.ToAt)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []UsageByDayRow{}
-	for rows.Next() {
-		var i UsageByDayRow
-		if err := rows.Scan(
-			&i.Bucket,
-			&i.Turns,
-			&i.PromptTokens,
-			&i.CompletionTokens,
-			&i.CostUsd,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const usageByKey = `-- name: UsageByKey :many
-SELECT coalesce(gateway_key_id::text, 'server')::text AS bucket, count(*)::bigint AS turns,
-       coalesce(sum(prompt_tokens), 0)::bigint AS prompt_tokens,
-       coalesce(sum(completion_tokens), 0)::bigint AS completion_tokens,
-       coalesce(sum(cost_usd), 0)::float8 AS cost_usd
-FROM usage_events
-WHERE org_id = $1 AND created_at >= $2 AND created_at < $3
-GROUP BY 1 ORDER BY 1
-`
-
-type UsageByKeyParams struct {
-	OrgID  uuid.UUID
-	FromAt time.Time
-	ToAt   time.Time
-}
-
-type UsageByKeyRow struct {
-	Bucket           string
-	Turns            int64
-	PromptTokens     int64
-	CompletionTokens int64
-	CostUsd          float64
-}
-
-func (q *Queries) UsageByKey(ctx context.Context, db DBTX, arg UsageByKeyParams) ([]UsageByKeyRow, error) {
-	rows, err := db.Query(ctx, usageByKey, arg.OrgID, arg.FromAt, arg.ToAt)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []UsageByKeyRow{}
-	for rows.Next() {
-		var i UsageByKeyRow
-		if err := rows.Scan(
-			&i.Bucket,
-			&i.Turns,
-			&i.PromptTokens,
-			&i.CompletionTokens,
-			&i.CostUsd,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const usageByModel = `-- name: UsageByModel :many
-SELECT model::text AS bucket, count(*)::bigint AS turns,
-       coalesce(sum(prompt_tokens), 0)::bigint AS prompt_tokens,
-       coalesce(sum(completion_tokens), 0)::bigint AS completion_tokens,
-       coalesce(sum(cost_usd), 0)::float8 AS cost_usd
-FROM usage_events
-WHERE org_id = $1 AND created_at >= $2 AND created_at < $3
-GROUP BY 1 ORDER BY 1
-`
-
-type UsageByModelParams struct {
-	OrgID  uuid.UUID
-	FromAt time.Time
-	ToAt   time.Time
-}
-
-type UsageByModelRow struct {
-	Bucket           string
-	Turns            int64
-	PromptTokens     int64
-	CompletionTokens int64
-	CostUsd          float64
-}
-
-func (q *Queries) UsageByModel(ctx context.Context, db DBTX, arg UsageByModelParams) ([]UsageByModelRow, error) {
-	rows, err := db.Query(ctx, usageByModel, arg.OrgID, arg.FromAt, arg.ToAt)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []UsageByModelRow{}
-	for rows.Next() {
-		var i UsageByModelRow
-		if err := rows.Scan(
-			&i.Bucket,
-			&i.Turns,
-			&i.PromptTokens,
-			&i.CompletionTokens,
-			&i.CostUsd,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
 
 const usageEventInsert = `-- name: UsageEventInsert :exec
 
@@ -325,4 +126,94 @@ func (q *Queries) UsageEventScrubConversations(ctx context.Context, db DBTX, arg
 		return 0, err
 	}
 	return result.RowsAffected(), nil
+}
+
+const usageReport = `-- name: UsageReport :many
+WITH parts AS (
+    SELECT u.day, u.agent_id, u.model, nullif(u.gateway_key_id, '00000000-0000-0000-0000-000000000000'::uuid) AS gateway_key_id,
+           u.turns, u.prompt_tokens, u.completion_tokens, u.cost_usd
+    FROM usage_days u
+    WHERE u.org_id = $2 AND u.day >= $3::date AND u.day < $4::date
+    UNION ALL
+    SELECT (e.created_at AT TIME ZONE 'UTC')::date, e.agent_id, e.model, e.gateway_key_id,
+           1, e.prompt_tokens, e.completion_tokens, e.cost_usd
+    FROM usage_events e
+    WHERE e.org_id = $2 AND e.created_at >= $5 AND e.created_at < $6
+    UNION ALL
+    SELECT (e.created_at AT TIME ZONE 'UTC')::date, e.agent_id, e.model, e.gateway_key_id,
+           1, e.prompt_tokens, e.completion_tokens, e.cost_usd
+    FROM usage_events e
+    WHERE e.org_id = $2 AND e.created_at >= $7 AND e.created_at < $8
+)
+SELECT (CASE $1::text
+            WHEN 'day' THEN to_char(day, 'YYYY-MM-DD')
+            WHEN 'model' THEN model
+            WHEN 'agent' THEN agent_id::text
+            ELSE coalesce(gateway_key_id::text, 'server')
+        END)::text AS bucket,
+       coalesce(sum(turns), 0)::bigint AS turns,
+       coalesce(sum(prompt_tokens), 0)::bigint AS prompt_tokens,
+       coalesce(sum(completion_tokens), 0)::bigint AS completion_tokens,
+       coalesce(sum(cost_usd), 0)::float8 AS cost_usd
+FROM parts
+GROUP BY 1 ORDER BY 1
+`
+
+type UsageReportParams struct {
+	GroupBy  string
+	OrgID    uuid.UUID
+	DayFrom  pgtype.Date
+	DayTo    pgtype.Date
+	FromAt   time.Time
+	HeadTo   time.Time
+	TailFrom time.Time
+	ToAt     time.Time
+}
+
+type UsageReportRow struct {
+	Bucket           string
+	Turns            int64
+	PromptTokens     int64
+	CompletionTokens int64
+	CostUsd          float64
+}
+
+// GET /admin/usage (ADMIN-API §7.4): the whole UTC days of the window [@day_from, @day_to)
+// from the usage_days rollup, the partial days at its edges ([@from_at, @head_to) and
+// [@tail_from, @to_at), empty when the window starts or ends at midnight) from usage_events,
+// grouped by @group_by (day, model, agent or key). Costs are summed as numeric and cast
+// once, so the result equals the aggregate of the raw rows.
+func (q *Queries) UsageReport(ctx context.Context, db DBTX, arg UsageReportParams) ([]UsageReportRow, error) {
+	rows, err := db.Query(ctx, usageReport,
+		arg.GroupBy,
+		arg.OrgID,
+		arg.DayFrom,
+		arg.DayTo,
+		arg.FromAt,
+		arg.HeadTo,
+		arg.TailFrom,
+		arg.ToAt,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []UsageReportRow{}
+	for rows.Next() {
+		var i UsageReportRow
+		if err := rows.Scan(
+			&i.Bucket,
+			&i.Turns,
+			&i.PromptTokens,
+			&i.CompletionTokens,
+			&i.CostUsd,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }

@@ -37,40 +37,39 @@ SELECT coalesce(sum(tokens), 0)::bigint AS tokens, coalesce(sum(server_key_token
 FROM org_usage_months
 WHERE org_id = @org_id AND month = date_trunc('month', now() AT TIME ZONE 'UTC')::date;
 
--- name: UsageByDay :many
-SELECT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')::text AS bucket, count(*)::bigint AS turns,
+-- name: UsageReport :many
+-- GET /admin/usage (ADMIN-API §7.4): the whole UTC days of the window [@day_from, @day_to)
+-- from the usage_days rollup, the partial days at its edges ([@from_at, @head_to) and
+-- [@tail_from, @to_at), empty when the window starts or ends at midnight) from usage_events,
+-- grouped by @group_by (day, model, agent or key). Costs are summed as numeric and cast
+-- once, so the result equals the aggregate of the raw rows.
+WITH parts AS (
+    SELECT u.day, u.agent_id, u.model, nullif(u.gateway_key_id, '00000000-0000-0000-0000-000000000000'::uuid) AS gateway_key_id,
+           u.turns, u.prompt_tokens, u.completion_tokens, u.cost_usd
+    FROM usage_days u
+    WHERE u.org_id = @org_id AND u.day >= @day_from::date AND u.day < @day_to::date
+    UNION ALL
+    SELECT (e.created_at AT TIME ZONE 'UTC')::date, e.agent_id, e.model, e.gateway_key_id,
+           1, e.prompt_tokens, e.completion_tokens, e.cost_usd
+    FROM usage_events e
+    WHERE e.org_id = @org_id AND e.created_at >= @from_at AND e.created_at < @head_to
+    UNION ALL
+    SELECT (e.created_at AT TIME ZONE 'UTC')::date, e.agent_id, e.model, e.gateway_key_id,
+           1, e.prompt_tokens, e.completion_tokens, e.cost_usd
+    FROM usage_events e
+    WHERE e.org_id = @org_id AND e.created_at >= @tail_from AND e.created_at < @to_at
+)
+SELECT (CASE @group_by::text
+            WHEN 'day' THEN to_char(day, 'YYYY-MM-DD')
+            WHEN 'model' THEN model
+            WHEN 'agent' THEN agent_id::text
+            ELSE coalesce(gateway_key_id::text, 'server')
+        END)::text AS bucket,
+       coalesce(sum(turns), 0)::bigint AS turns,
        coalesce(sum(prompt_tokens), 0)::bigint AS prompt_tokens,
        coalesce(sum(completion_tokens), 0)::bigint AS completion_tokens,
        coalesce(sum(cost_usd), 0)::float8 AS cost_usd
-FROM usage_events
-WHERE org_id = @org_id AND created_at >= @from_at AND created_at < @to_at
-GROUP BY 1 ORDER BY 1;
-
--- name: UsageByModel :many
-SELECT model::text AS bucket, count(*)::bigint AS turns,
-       coalesce(sum(prompt_tokens), 0)::bigint AS prompt_tokens,
-       coalesce(sum(completion_tokens), 0)::bigint AS completion_tokens,
-       coalesce(sum(cost_usd), 0)::float8 AS cost_usd
-FROM usage_events
-WHERE org_id = @org_id AND created_at >= @from_at AND created_at < @to_at
-GROUP BY 1 ORDER BY 1;
-
--- name: UsageByAgent :many
-SELECT agent_id::text AS bucket, count(*)::bigint AS turns,
-       coalesce(sum(prompt_tokens), 0)::bigint AS prompt_tokens,
-       coalesce(sum(completion_tokens), 0)::bigint AS completion_tokens,
-       coalesce(sum(cost_usd), 0)::float8 AS cost_usd
-FROM usage_events
-WHERE org_id = @org_id AND created_at >= @from_at AND created_at < @to_at
-GROUP BY 1 ORDER BY 1;
-
--- name: UsageByKey :many
-SELECT coalesce(gateway_key_id::text, 'server')::text AS bucket, count(*)::bigint AS turns,
-       coalesce(sum(prompt_tokens), 0)::bigint AS prompt_tokens,
-       coalesce(sum(completion_tokens), 0)::bigint AS completion_tokens,
-       coalesce(sum(cost_usd), 0)::float8 AS cost_usd
-FROM usage_events
-WHERE org_id = @org_id AND created_at >= @from_at AND created_at < @to_at
+FROM parts
 GROUP BY 1 ORDER BY 1;
 
 -- name: UsageEventListByConversations :many

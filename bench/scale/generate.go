@@ -136,7 +136,7 @@ func humanBytes(n int64) string {
 // loadedTables are the tables the generator fills, in foreign-key order.
 var loadedTables = []string{
 	"orgs", "api_keys", "agents", "agent_tools", "org_settings", "gateway_keys",
-	"conversations", "participants", "sessions", "messages", "usage_events", "org_usage_months",
+	"conversations", "participants", "sessions", "messages", "usage_events", "org_usage_months", "usage_days",
 	"document_sets", "indexing_runs", "documents", "chunks", "audit_log",
 }
 
@@ -197,6 +197,7 @@ func generate(ctx context.Context, dbURL string, sz Size, seed uint64, logf Logf
 		{"messages", g.messages},
 		{"usage_events", g.usage},
 		{"org_usage_months", g.usageMonths},
+		{"usage_days", g.usageDays},
 		{"knowledge", g.knowledge},
 		{"chunks", g.chunks},
 		{"audit_log", g.audit},

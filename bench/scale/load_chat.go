@@ -173,3 +173,17 @@ func (g *gen) usageMonths(ctx context.Context) error {
 		FROM usage_events GROUP BY 1, 2, 3`)
 	return err
 }
+
+// usageDays writes the daily rollup GET /admin/usage reads (migration 00025), from the usage
+// rows, as the triggers on usage_events would have kept it (they do not fire during the
+// load, under session_replication_role = replica; when they did, this replaces their rows).
+func (g *gen) usageDays(ctx context.Context) error {
+	_, err := g.conn.Exec(ctx, `
+		DELETE FROM usage_days;
+		INSERT INTO usage_days (org_id, day, agent_id, model, gateway_key_id, shard, turns, prompt_tokens, completion_tokens, cost_usd)
+		SELECT org_id, (created_at AT TIME ZONE 'UTC')::date, agent_id, model,
+		       coalesce(gateway_key_id, '00000000-0000-0000-0000-000000000000'), get_byte(uuid_send(id), 15) % 4,
+		       count(*), sum(prompt_tokens), sum(completion_tokens), sum(cost_usd)
+		FROM usage_events GROUP BY 1, 2, 3, 4, 5, 6`)
+	return err
+}

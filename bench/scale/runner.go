@@ -48,7 +48,7 @@ func reset(ctx context.Context, pool *pgxpool.Pool, small, big Probe) error {
 		return fmt.Errorf("reset needs a role that may set session_replication_role: %w", err)
 	}
 	for _, t := range []struct{ table, column string }{
-		{"messages", "created_at"}, {"usage_events", "created_at"}, {"org_usage_months", "month"}, {"sessions", "created_at"},
+		{"messages", "created_at"}, {"usage_events", "created_at"}, {"org_usage_months", "month"}, {"usage_days", "day"}, {"sessions", "created_at"},
 		{"participants", "created_at"}, {"conversations", "created_at"}, {"audit_log", "at"}, {"backplane_events", "created_at"},
 	} {
 		if _, err := tx.Exec(ctx, "DELETE FROM "+t.table+" WHERE org_id = ANY($1) AND "+t.column+" >= $2", orgs, Anchor); err != nil {
@@ -64,7 +64,7 @@ func reset(ctx context.Context, pool *pgxpool.Pool, small, big Probe) error {
 	if err := tx.Commit(ctx); err != nil {
 		return err
 	}
-	_, err = pool.Exec(ctx, `VACUUM messages, usage_events, org_usage_months, sessions, participants, conversations, audit_log, backplane_events`)
+	_, err = pool.Exec(ctx, `VACUUM messages, usage_events, org_usage_months, usage_days, sessions, participants, conversations, audit_log, backplane_events`)
 	return err
 }
 
