@@ -206,7 +206,7 @@ type parkOutcome struct {
 // park writes the approval row, announces it, and waits for a decision carrying its own id,
 // the expiry, or the turn's cancellation (PROTOCOL §7.5).
 func (t *Turn) park(ctx context.Context, cfg *turnConfig, toolName string, args json.RawMessage) (parkOutcome, error) {
-	id := uuid.New()
+	id := uuid.Must(uuid.NewV7()) // time-ordered: see migration 00026
 	timeout := t.e.cfg.ApprovalTimeout
 	t.mu.Lock()
 	if t.stopped {

@@ -66,7 +66,7 @@ func (s *Store) CreateWidgetSession(ctx context.Context, p NewWidgetSession) (Wi
 		convID := p.ResumeConversationID
 		if convID == uuid.Nil {
 			c, err := queries.ConversationCreate(ctx, tx.pg, db.ConversationCreateParams{
-				ID: uuid.New(), OrgID: p.OrgID, AgentID: p.AgentID, Metadata: p.Metadata, ClientSupports: p.Supports,
+				ID: uuid.Must(uuid.NewV7()), OrgID: p.OrgID, AgentID: p.AgentID, Metadata: p.Metadata, ClientSupports: p.Supports,
 			})
 			if err != nil {
 				return fmt.Errorf("create conversation: %w", err)
@@ -93,7 +93,7 @@ func (s *Store) CreateWidgetSession(ctx context.Context, p NewWidgetSession) (Wi
 			return fmt.Errorf("create agent participant: %w", err)
 		}
 		sess, err := queries.SessionCreate(ctx, tx.pg, db.SessionCreateParams{
-			ID: uuid.New(), OrgID: p.OrgID, ConversationID: convID, AgentID: p.AgentID,
+			ID: uuid.Must(uuid.NewV7()), OrgID: p.OrgID, ConversationID: convID, AgentID: p.AgentID,
 			UserParticipantID: user.ID, AgentParticipantID: agent.ID, ContactEmail: p.ContactEmail,
 			UserName: p.UserName, Supports: p.Supports, ResumeTokenHash: p.ResumeTokenHash,
 			ResumeTokenExpiresAt: p.ResumeTokenExpiresAt,

@@ -61,8 +61,10 @@ func (c *conn) sendMessage(ctx context.Context, f *frame) error {
 		release()
 		return storageFailure(err)
 	}
+	// The turn id is its usage row's id: time-ordered, like every id of a growing table
+	// (migration 00026).
 	c.startTurn(agent.TurnSpec{
-		TurnID: uuid.New(), OrgID: sess.org, AgentID: sess.agent, SessionID: sess.id,
+		TurnID: uuid.Must(uuid.NewV7()), OrgID: sess.org, AgentID: sess.agent, SessionID: sess.id,
 		ConversationID: sess.conversation, AgentParticipantID: sess.agentParticipant, RequestID: r,
 		UserMessage: text, Inputs: in, Key: key, Viewer: c.viewer(sess.org),
 	}, release)
