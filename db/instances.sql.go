@@ -7,6 +7,7 @@ package db
 
 import (
 	"context"
+	"time"
 
 	"github.com/google/uuid"
 )
@@ -22,12 +23,13 @@ func (q *Queries) InstanceHeartbeat(ctx context.Context, db DBTX, id uuid.UUID) 
 
 const instancePrune = `-- name: InstancePrune :exec
 DELETE FROM instances i
-WHERE i.heartbeat_at < now() - interval '7 days'
+WHERE i.heartbeat_at < $1
   AND NOT EXISTS (SELECT 1 FROM pending_approvals a WHERE a.instance_id = i.id)
 `
 
-func (q *Queries) InstancePrune(ctx context.Context, db DBTX) error {
-	_, err := db.Exec(ctx, instancePrune)
+// The rows of instances whose last heartbeat is before @silent_since (a week ago).
+func (q *Queries) InstancePrune(ctx context.Context, db DBTX, silentSince time.Time) error {
+	_, err := db.Exec(ctx, instancePrune, silentSince)
 	return err
 }
 

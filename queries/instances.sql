@@ -10,6 +10,7 @@ UPDATE instances SET heartbeat_at = now() WHERE id = @id AND stopped_at IS NULL;
 UPDATE instances SET stopped_at = now() WHERE id = @id;
 
 -- name: InstancePrune :exec
+-- The rows of instances whose last heartbeat is before @silent_since (a week ago).
 DELETE FROM instances i
-WHERE i.heartbeat_at < now() - interval '7 days'
+WHERE i.heartbeat_at < @silent_since
   AND NOT EXISTS (SELECT 1 FROM pending_approvals a WHERE a.instance_id = i.id);

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -12,9 +13,16 @@ import (
 // Instances are not tenant data: one row per `switchboard serve` process (package instance
 // registers it and keeps its heartbeat).
 
+// InstanceRetention is how long the row of a silent instance is kept.
+const InstanceRetention = 7 * 24 * time.Hour
+
 // PruneInstances deletes the rows of instances silent for a week that no approval names.
-func (s *Store) PruneInstances(ctx context.Context) error {
-	if err := queries.InstancePrune(ctx, s.pool); err != nil {
+func (s *Store) PruneInstances(ctx context.Context) error { return s.PruneInstancesAt(ctx, time.Now()) }
+
+// PruneInstancesAt is PruneInstances as of now (a simulated clock in bench/scale's
+// housekeeping simulation).
+func (s *Store) PruneInstancesAt(ctx context.Context, now time.Time) error {
+	if err := queries.InstancePrune(ctx, s.pool, now.Add(-InstanceRetention)); err != nil {
 		return fmt.Errorf("prune instances: %w", err)
 	}
 	return nil
