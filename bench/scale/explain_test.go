@@ -2,7 +2,6 @@ package scalebench
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -189,7 +188,7 @@ func TestHotQueriesUseTheirIndexes(t *testing.T) {
 					}
 				}
 				if len(plans) == 0 {
-					t.Fatal(fmt.Sprintf("%s sent no statement", c.name))
+					t.Fatalf("%s sent no statement", c.name)
 				}
 			})
 		}

@@ -63,7 +63,9 @@ func (h Housekeeping) Simulate(ctx context.Context, dbURL string, every time.Dur
 	perMinute := h.TurnsPerSecond * 60 / h.Sample
 	var c HousekeepingCounts
 	instances := make([]uuid.UUID, h.Instances)
-	fmt.Fprintf(out, "%-10s %16s %16s %10s\n", "simulated", "backplane_events", "river_job", "instances")
+	if _, err := fmt.Fprintf(out, "%-10s %16s %16s %10s\n", "simulated", "backplane_events", "river_job", "instances"); err != nil {
+		return HousekeepingCounts{}, err
+	}
 	for minute := 0; minute < h.Days*24*60; minute++ {
 		now := start.Add(time.Duration(minute) * time.Minute)
 		// A deploy a day restarts every instance: a new row each; the old ones stop.
@@ -137,7 +139,9 @@ func (h Housekeeping) Simulate(ctx context.Context, dbURL string, every time.Dur
 		c.MaxBackplane, c.MaxRiver, c.MaxInstances = max(c.MaxBackplane, c.BackplaneEvents), max(c.MaxRiver, c.RiverJobs), max(c.MaxInstances, c.Instances)
 		c.At = time.Duration(minute+1) * time.Minute
 		if c.At%every == 0 {
-			fmt.Fprintf(out, "%-10s %16d %16d %10d\n", fmtSim(c.At), c.BackplaneEvents, c.RiverJobs, c.Instances)
+			if _, err := fmt.Fprintf(out, "%-10s %16d %16d %10d\n", fmtSim(c.At), c.BackplaneEvents, c.RiverJobs, c.Instances); err != nil {
+				return c, err
+			}
 		}
 	}
 	return c, nil
