@@ -174,8 +174,9 @@ func (t *Turn) fail(rec store.TurnRecord, err error) {
 		msg = wireError(err)
 	}
 	rec.Outcome, rec.Reply, rec.ReplyUsage, rec.ToolCalls = "error", "", nil, nil
+	rec.Failure = agentErrorPrefix + msg
 	if msg == "" {
-		rec.Outcome = "cancelled"
+		rec.Outcome, rec.Failure = "cancelled", ""
 	}
 	if !t.recorded {
 		t.recorded = true

@@ -251,15 +251,15 @@ func (b *GatewayKeyTouchBatchResults) Close() error {
 const messageInsert = `-- name: MessageInsert :batchone
 
 WITH m AS (
-    INSERT INTO messages (org_id, conversation_id, participant_id, direction, text, request_id, usage, tool_calls)
-    VALUES ($1, $2, $3, $4, $5, $6,
-            $7, $8)
+    INSERT INTO messages (id, org_id, conversation_id, participant_id, direction, text, request_id, usage, tool_calls)
+    VALUES ($1, $2, $3, $4, $5, $6, $7,
+            $8, $9)
     RETURNING id, created_at
 ), activity AS (
     UPDATE conversations c
     SET message_count = c.message_count + 1, last_message_at = m.created_at, updated_at = m.created_at
     FROM m
-    WHERE c.org_id = $1 AND c.id = $2
+    WHERE c.org_id = $2 AND c.id = $3
 )
 SELECT id FROM m
 `
@@ -271,6 +271,7 @@ type MessageInsertBatchResults struct {
 }
 
 type MessageInsertParams struct {
+	ID             uuid.UUID
 	OrgID          uuid.UUID
 	ConversationID uuid.UUID
 	ParticipantID  uuid.NullUUID
@@ -284,11 +285,13 @@ type MessageInsertParams struct {
 // The :batch queries travel together, several to a round trip and one implicit transaction
 // (the pipeline of store/pipeline.go): a turn's reads (*ForTurn) and its writes.
 // A turn's inbound message or its reply, and the conversation's last activity, in one
-// statement (PROTOCOL §8).
+// statement (PROTOCOL §8). The id comes from the caller, so that the message.created event
+// queued beside it in the same pipeline can name it.
 func (q *Queries) MessageInsert(ctx context.Context, db DBTX, arg []MessageInsertParams) *MessageInsertBatchResults {
 	batch := &pgx.Batch{}
 	for _, a := range arg {
 		vals := []interface{}{
+			a.ID,
 			a.OrgID,
 			a.ConversationID,
 			a.ParticipantID,
@@ -731,6 +734,98 @@ func (b *UsageRecordBatchResults) Exec(f func(int, error)) {
 }
 
 func (b *UsageRecordBatchResults) Close() error {
+	b.closed = true
+	return b.br.Close()
+}
+
+const webhookEventEmit = `-- name: WebhookEventEmit :batchexec
+
+WITH ep AS (
+    SELECT e.id FROM webhook_endpoints e
+    WHERE e.org_id = $2 AND e.enabled AND $3::text = ANY (e.event_types)
+), ev AS (
+    INSERT INTO webhook_events (org_id, id, type, conversation_id, data, dedupe_key)
+    SELECT $2, $4, $3::text, $5, $6, $7
+    WHERE EXISTS (SELECT 1 FROM ep)
+    ON CONFLICT (org_id, dedupe_key) DO NOTHING
+    RETURNING org_id, id
+), dl AS (
+    INSERT INTO webhook_deliveries (org_id, endpoint_id, event_id)
+    SELECT ev.org_id, ep.id, ev.id FROM ev CROSS JOIN ep
+    RETURNING org_id, id
+), job AS (
+    INSERT INTO river_job (args, kind, max_attempts, queue, priority, state, metadata, tags)
+    SELECT jsonb_build_object('org_id', dl.org_id, 'delivery_id', dl.id), $8::text, $9::smallint,
+        $1::text, 1, 'available'::river_job_state, '{}'::jsonb, '{}'::varchar(255)[]
+    FROM dl
+    RETURNING id
+)
+SELECT pg_notify(current_schema() || '.river_insert', json_build_object('queue', $1::text)::text)
+FROM (SELECT 1 FROM job LIMIT 1) AS j
+`
+
+type WebhookEventEmitBatchResults struct {
+	br     pgx.BatchResults
+	tot    int
+	closed bool
+}
+
+type WebhookEventEmitParams struct {
+	Queue          string
+	OrgID          uuid.UUID
+	Type           string
+	ID             uuid.UUID
+	ConversationID uuid.NullUUID
+	Data           json.RawMessage
+	DedupeKey      *string
+	Kind           string
+	MaxAttempts    int16
+}
+
+// Webhook endpoints, events and deliveries (ADMIN-API §12). A delivery's River job is
+// inserted by the same statement that writes the delivery, with a NOTIFY on River's insert
+// channel so that a worker picks it up at once (River's own inserts send the same).
+// One event and, for each enabled endpoint of the org subscribed to its type, a delivery and
+// its job; nothing at all when no endpoint subscribes, or when an event with the same
+// dedupe key exists. One statement, so it joins a pipeline (store/pipeline.go) or a
+// transaction alike.
+func (q *Queries) WebhookEventEmit(ctx context.Context, db DBTX, arg []WebhookEventEmitParams) *WebhookEventEmitBatchResults {
+	batch := &pgx.Batch{}
+	for _, a := range arg {
+		vals := []interface{}{
+			a.Queue,
+			a.OrgID,
+			a.Type,
+			a.ID,
+			a.ConversationID,
+			a.Data,
+			a.DedupeKey,
+			a.Kind,
+			a.MaxAttempts,
+		}
+		batch.Queue(webhookEventEmit, vals...)
+	}
+	br := db.SendBatch(ctx, batch)
+	return &WebhookEventEmitBatchResults{br, len(arg), false}
+}
+
+func (b *WebhookEventEmitBatchResults) Exec(f func(int, error)) {
+	defer b.br.Close()
+	for t := 0; t < b.tot; t++ {
+		if b.closed {
+			if f != nil {
+				f(t, ErrBatchAlreadyClosed)
+			}
+			continue
+		}
+		_, err := b.br.Exec()
+		if f != nil {
+			f(t, err)
+		}
+	}
+}
+
+func (b *WebhookEventEmitBatchResults) Close() error {
 	b.closed = true
 	return b.br.Close()
 }

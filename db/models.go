@@ -412,3 +412,43 @@ type UsageEvent struct {
 	Outcome          string
 	CreatedAt        time.Time
 }
+
+type WebhookDelivery struct {
+	OrgID          uuid.UUID
+	ID             uuid.UUID
+	EndpointID     uuid.UUID
+	EventID        uuid.UUID
+	Status         string
+	Attempts       int32
+	LastAttemptAt  *time.Time
+	LastStatusCode *int32
+	LastError      *string
+	LastResponse   *string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+type WebhookEndpoint struct {
+	OrgID            uuid.UUID
+	ID               uuid.UUID
+	Url              string
+	Description      *string
+	EventTypes       []string
+	Enabled          bool
+	DisabledReason   *string
+	SecretCiphertext []byte
+	FailingSince     *time.Time
+	CreatedBy        string
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+}
+
+type WebhookEvent struct {
+	OrgID          uuid.UUID
+	ID             uuid.UUID
+	Type           string
+	ConversationID uuid.NullUUID
+	Data           json.RawMessage
+	DedupeKey      *string
+	CreatedAt      time.Time
+}

@@ -3,10 +3,11 @@
 
 -- name: MessageInsert :batchone
 -- A turn's inbound message or its reply, and the conversation's last activity, in one
--- statement (PROTOCOL §8).
+-- statement (PROTOCOL §8). The id comes from the caller, so that the message.created event
+-- queued beside it in the same pipeline can name it.
 WITH m AS (
-    INSERT INTO messages (org_id, conversation_id, participant_id, direction, text, request_id, usage, tool_calls)
-    VALUES (@org_id, @conversation_id, sqlc.narg(participant_id), @direction, @text, @request_id,
+    INSERT INTO messages (id, org_id, conversation_id, participant_id, direction, text, request_id, usage, tool_calls)
+    VALUES (@id, @org_id, @conversation_id, sqlc.narg(participant_id), @direction, @text, @request_id,
             sqlc.narg(usage), sqlc.narg(tool_calls))
     RETURNING id, created_at
 ), activity AS (

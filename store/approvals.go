@@ -12,6 +12,7 @@ import (
 
 	"github.com/switchboard-dev/switchboard/approval"
 	"github.com/switchboard-dev/switchboard/db"
+	"github.com/switchboard-dev/switchboard/events"
 )
 
 // NewApproval is a park about to be written.
@@ -22,11 +23,20 @@ type NewApproval struct {
 	ExpiresAt                                                 time.Time
 }
 
-// CreateApproval commits a pending approval.
+// CreateApproval commits a pending approval with its approval.requested event.
 func (s *Store) CreateApproval(ctx context.Context, a NewApproval) error {
-	_, err := queries.ApprovalCreate(ctx, s.pool, db.ApprovalCreateParams{
-		ID: a.ID, OrgID: a.OrgID, SessionID: a.SessionID, ConversationID: a.ConversationID, AgentID: a.AgentID,
-		RequestID: a.RequestID, ToolName: a.ToolName, Arguments: a.Arguments, InstanceID: a.InstanceID, ExpiresAt: a.ExpiresAt,
+	err := s.InTx(ctx, func(tx *Tx) error {
+		row, err := queries.ApprovalCreate(ctx, tx.pg, db.ApprovalCreateParams{
+			ID: a.ID, OrgID: a.OrgID, SessionID: a.SessionID, ConversationID: a.ConversationID, AgentID: a.AgentID,
+			RequestID: a.RequestID, ToolName: a.ToolName, Arguments: a.Arguments, InstanceID: a.InstanceID, ExpiresAt: a.ExpiresAt,
+		})
+		if err != nil {
+			return err
+		}
+		return tx.Emit(ctx, a.OrgID, events.ApprovalRequested{
+			ApprovalID: row.ID, ConversationID: row.ConversationID, AgentID: row.AgentID, SessionID: row.SessionID,
+			RequestID: row.RequestID, ToolName: row.ToolName, Arguments: row.Arguments, ExpiresAt: row.ExpiresAt,
+		})
 	})
 	if err != nil {
 		return fmt.Errorf("create approval %s: %w", a.ID, err)
@@ -128,6 +138,9 @@ func (s *Store) DecideApprovalByWidget(ctx context.Context, orgID, id uuid.UUID,
 	err := s.InTx(ctx, func(tx *Tx) error {
 		row, err := queries.ApprovalDecide(ctx, tx.pg, db.ApprovalDecideParams{Status: status, DecidedVia: &via, OrgID: orgID, ID: id})
 		if err == nil {
+			if err := tx.Emit(ctx, orgID, approvalDecided(row)); err != nil {
+				return err
+			}
 			if publish {
 				return s.publish(ctx, tx, row.InstanceID, approval.Decision{ApprovalID: row.ID, OrgID: orgID, Outcome: outcome, Via: via})
 			}
@@ -152,6 +165,18 @@ func (s *Store) DecideApprovalByWidget(ctx context.Context, orgID, id uuid.UUID,
 		return fmt.Errorf("decide approval %s: %w", id, err)
 	}
 	return nil
+}
+
+// approvalDecided is the approval.decided event of a decided row.
+func approvalDecided(row db.PendingApproval) events.ApprovalDecided {
+	via := ""
+	if row.DecidedVia != nil {
+		via = *row.DecidedVia
+	}
+	return events.ApprovalDecided{
+		ApprovalID: row.ID, ConversationID: row.ConversationID, AgentID: row.AgentID, ToolName: row.ToolName,
+		Status: row.Status, DecidedVia: via, DecidedBy: row.DecidedBy, Reason: row.Reason,
+	}
 }
 
 // AdminDecision is an admin's decision on a parked tool call.
@@ -186,6 +211,9 @@ func (s *Store) DecideApprovalByAdmin(ctx context.Context, orgID, id uuid.UUID, 
 				details["reason"] = *d.Reason
 			}
 			if err := tx.Audit(ctx, orgID, m, "approval.decide", "approval", id.String(), details); err != nil {
+				return err
+			}
+			if err := tx.Emit(ctx, orgID, approvalDecided(row)); err != nil {
 				return err
 			}
 			dec := approval.Decision{ApprovalID: row.ID, OrgID: orgID, Outcome: approval.Rejected, Via: via}

@@ -9,10 +9,11 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/switchboard-dev/switchboard/db"
+	"github.com/switchboard-dev/switchboard/events"
 )
 
-// InsertUserMessage stores a turn's inbound message, exactly as sent, and the conversation's
-// last activity, in one statement.
+// InsertUserMessage stores a turn's inbound message, exactly as sent, the conversation's last
+// activity, and its message.created event, in one transaction.
 //
 // Its commit does not wait for the disk (synchronous_commit off for this transaction only):
 // the message is committed, visible to every instance, before it returns, and durable once
@@ -22,15 +23,23 @@ import (
 func (s *Store) InsertUserMessage(ctx context.Context, orgID, conversationID, participantID uuid.UUID, text, requestID string) error {
 	p := &pipeline{}
 	async := queries.TransactionSetSynchronousCommit(ctx, p, []string{"off"})
+	id := uuid.New()
 	ins := queries.MessageInsert(ctx, p, []db.MessageInsertParams{{
-		OrgID: orgID, ConversationID: conversationID, ParticipantID: uuid.NullUUID{UUID: participantID, Valid: true},
+		ID: id, OrgID: orgID, ConversationID: conversationID, ParticipantID: uuid.NullUUID{UUID: participantID, Valid: true},
 		Direction: "inbound", Text: text, RequestID: &requestID,
 	}})
+	emitted, err := emitBatch(ctx, p, []uuid.UUID{orgID}, []events.Data{events.MessageCreated{
+		ConversationID: conversationID, MessageID: id, Role: events.RoleVisitor, Text: text, RequestID: requestID,
+	}})
+	if err != nil {
+		return err
+	}
 	p.send(ctx, s.pool)
-	var asyncErr, err error
+	var asyncErr, emitErr error
 	async.Exec(func(_ int, e error) { asyncErr = e })
 	ins.QueryRow(func(_ int, _ uuid.UUID, e error) { err = e })
-	if err = errors.Join(asyncErr, err, p.close()); err != nil {
+	emitted.Exec(func(_ int, e error) { emitErr = e })
+	if err = errors.Join(asyncErr, err, emitErr, p.close()); err != nil {
 		return fmt.Errorf("store user message: %w", err)
 	}
 	return nil

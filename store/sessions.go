@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/switchboard-dev/switchboard/db"
+	"github.com/switchboard-dev/switchboard/events"
 )
 
 // SessionForWS returns a session by id, whatever its org.
@@ -58,8 +59,9 @@ type WidgetSession struct {
 	AgentParticipantID uuid.UUID
 }
 
-// CreateWidgetSession writes, in one transaction, the conversation (when fresh) or its new
-// clientSupports (on a resume with supports), both participants and the session.
+// CreateWidgetSession writes, in one transaction, the conversation (when fresh, with its
+// conversation.created event) or its new clientSupports (on a resume with supports), both
+// participants and the session.
 func (s *Store) CreateWidgetSession(ctx context.Context, p NewWidgetSession) (WidgetSession, error) {
 	var out WidgetSession
 	err := s.InTx(ctx, func(tx *Tx) error {
@@ -102,7 +104,12 @@ func (s *Store) CreateWidgetSession(ctx context.Context, p NewWidgetSession) (Wi
 			return fmt.Errorf("create session: %w", err)
 		}
 		out = WidgetSession{SessionID: sess.ID, ConversationID: convID, UserParticipantID: user.ID, AgentParticipantID: agent.ID}
-		return nil
+		if p.ResumeConversationID != uuid.Nil {
+			return nil
+		}
+		return tx.Emit(ctx, p.OrgID, events.ConversationCreated{
+			ConversationID: convID, AgentID: p.AgentID, SessionID: sess.ID, ExternalUserID: p.ExternalID, Metadata: p.Metadata,
+		})
 	})
 	if err != nil {
 		return WidgetSession{}, fmt.Errorf("create widget session: %w", err)

@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/switchboard-dev/switchboard/db"
+	"github.com/switchboard-dev/switchboard/events"
 )
 
 // TurnRecord is what the end of a turn writes (PROTOCOL §8).
@@ -23,12 +24,15 @@ type TurnRecord struct {
 	AgentParticipantID                        uuid.UUID
 	RequestID, Model                          string
 	Outcome                                   string // completed, cancelled, error
-	Reply                                     string // stored only when Outcome is completed and non-empty
-	ReplyUsage, ToolCalls                     json.RawMessage
-	PromptTokens, CompletionTokens            int64
-	TokensEstimated, CostEstimated            bool
-	CostUSD                                   float64
-	GatewayKeyID                              uuid.NullUUID
+	// Failure is the error a failed turn (Outcome error) ended with, as its client saw it;
+	// it is what the turn.failed event carries.
+	Failure                        string
+	Reply                          string // stored only when Outcome is completed and non-empty
+	ReplyUsage, ToolCalls          json.RawMessage
+	PromptTokens, CompletionTokens int64
+	TokensEstimated, CostEstimated bool
+	CostUSD                        float64
+	GatewayKeyID                   uuid.NullUUID
 	// ServerKeyPaid: the server's gateway key paid (its tokens count toward the org's monthly
 	// allowance on it); false for an org key and for the offline model, which nobody pays.
 	ServerKeyPaid bool
@@ -37,9 +41,12 @@ type TurnRecord struct {
 
 func (r *TurnRecord) storesReply() bool { return r.Outcome == "completed" && r.Reply != "" }
 
+func (r *TurnRecord) failed() bool { return r.Outcome == "error" }
+
 // RecordTurn writes the end of a turn, all of it or nothing: the assistant message (completed
-// turns with a non-empty reply) with the conversation's last activity, and the turn's usage
-// row with the org's month counter and the paying key's last use. It returns the stored
+// turns with a non-empty reply) with the conversation's last activity and its message.created
+// event, the turn's usage row with the org's month counter and the paying key's last use, and
+// for a failed turn its turn.failed event. It returns the stored
 // message id, or uuid.Nil when nothing was stored.
 //
 // Turns of this Store that end while another end-of-turn write is in flight are written
@@ -50,7 +57,7 @@ func (r *TurnRecord) storesReply() bool { return r.Outcome == "completed" && r.R
 // failure never costs another its record. A turn that ends while none is in flight is
 // written at once.
 func (s *Store) RecordTurn(ctx context.Context, r TurnRecord) (uuid.UUID, error) {
-	if !r.storesReply() && !r.CalledGateway {
+	if !r.storesReply() && !r.CalledGateway && !r.failed() {
 		return uuid.Nil, nil
 	}
 	w := &turnWrite{r: r, done: make(chan bool, 1)}
@@ -150,9 +157,17 @@ func (s *Store) writeTurns(ctx context.Context, batch []*turnWrite) {
 func (s *Store) writeTurnBatch(ctx context.Context, ws []*turnWrite) error {
 	var replies, usages []*turnWrite
 	var keys []db.GatewayKeyTouchParams
+	var eventOrgs []uuid.UUID
+	var evs []events.Data
 	for _, w := range ws {
 		if w.r.storesReply() {
 			replies = append(replies, w)
+		}
+		if w.r.failed() {
+			r := &w.r
+			eventOrgs = append(eventOrgs, r.OrgID)
+			evs = append(evs, events.TurnFailed{ConversationID: r.ConversationID, AgentID: r.AgentID,
+				SessionID: r.SessionID, RequestID: r.RequestID, Error: r.Failure})
 		}
 		if w.r.CalledGateway {
 			usages = append(usages, w)
@@ -175,8 +190,12 @@ func (s *Store) writeTurnBatch(ctx context.Context, ws []*turnWrite) error {
 		params := make([]db.MessageInsertParams, len(replies))
 		for i, w := range replies {
 			r := &w.r
+			w.msgID = uuid.New()
+			eventOrgs = append(eventOrgs, r.OrgID)
+			evs = append(evs, events.MessageCreated{ConversationID: r.ConversationID, MessageID: w.msgID,
+				Role: events.RoleAssistant, Text: r.Reply, RequestID: r.RequestID})
 			params[i] = db.MessageInsertParams{
-				OrgID: r.OrgID, ConversationID: r.ConversationID,
+				ID: w.msgID, OrgID: r.OrgID, ConversationID: r.ConversationID,
 				ParticipantID: uuid.NullUUID{UUID: r.AgentParticipantID, Valid: r.AgentParticipantID != uuid.Nil},
 				Direction:     "outbound", Text: r.Reply, RequestID: &r.RequestID, Usage: r.ReplyUsage, ToolCalls: r.ToolCalls,
 			}
@@ -202,6 +221,13 @@ func (s *Store) writeTurnBatch(ctx context.Context, ws []*turnWrite) error {
 	if len(keys) > 0 {
 		keyRes = queries.GatewayKeyTouch(ctx, p, keys)
 	}
+	var eventRes *db.WebhookEventEmitBatchResults
+	if len(evs) > 0 {
+		var err error
+		if eventRes, err = emitBatch(ctx, p, eventOrgs, evs); err != nil {
+			return err
+		}
+	}
 	p.send(ctx, s.pool)
 
 	var errs []error
@@ -213,6 +239,9 @@ func (s *Store) writeTurnBatch(ctx context.Context, ws []*turnWrite) error {
 	}
 	if keyRes != nil {
 		keyRes.Exec(func(_ int, err error) { errs = append(errs, err) })
+	}
+	if eventRes != nil {
+		eventRes.Exec(func(_ int, err error) { errs = append(errs, err) })
 	}
 	if err := errors.Join(cmp.Or(errs...), p.close()); err != nil {
 		for _, w := range ws {

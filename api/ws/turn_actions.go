@@ -13,6 +13,7 @@ import (
 	"github.com/switchboard-dev/switchboard/agent"
 	"github.com/switchboard-dev/switchboard/approval"
 	"github.com/switchboard-dev/switchboard/db"
+	"github.com/switchboard-dev/switchboard/events"
 	"github.com/switchboard-dev/switchboard/ratelimit"
 	"github.com/switchboard-dev/switchboard/store"
 )
@@ -131,7 +132,7 @@ func (c *conn) turnInputs(ctx context.Context, sess sessionKeys, overL7 *protoco
 		return nil, nil, nil, lim.rateLimited("L8", ratelimit.CapRetryAfter)
 	}
 	release := func() { lim.orgTurns.Release(sess.org) }
-	key, err := c.turnKey(in, sess)
+	key, err := c.turnKey(ctx, in, sess)
 	if err != nil {
 		release()
 		return nil, nil, nil, err
@@ -141,7 +142,7 @@ func (c *conn) turnInputs(ctx context.Context, sess sessionKeys, overL7 *protoco
 
 // turnKey applies checks 9, 10 and 10a: the key that pays, the org's budget, and the server
 // key's monthly allowance per org (L9, computed from PostgreSQL).
-func (c *conn) turnKey(in *store.TurnInputs, sess sessionKeys) (*agent.GatewayKey, error) {
+func (c *conn) turnKey(ctx context.Context, in *store.TurnInputs, sess sessionKeys) (*agent.GatewayKey, error) {
 	key, err := c.h.d.Engine.ResolveKey(sess.org, in)
 	switch {
 	case errors.Is(err, agent.ErrNoGatewayKey):
@@ -150,6 +151,7 @@ func (c *conn) turnKey(in *store.TurnInputs, sess sessionKeys) (*agent.GatewayKe
 		return nil, err
 	}
 	if agent.CheckBudget(in) != nil {
+		c.budgetReached(ctx, sess.org, in)
 		return nil, newError(codeQuota, "the organization's monthly token budget is exhausted")
 	}
 	if allowance := c.h.d.Config.Limits.ServerKeyMonthlyTokens; allowance > 0 && key.ServerKey() && in.ServerKeyMonthTokens >= allowance {
@@ -372,4 +374,15 @@ func (s *turnSink) Completed(r agent.Reply) {
 
 func (s *turnSink) Failed(message string) {
 	s.finish(errorEvent(s.run.requestID, newError(codeAgentError, message)))
+}
+
+// budgetReached emits budget.reached for the month the budget first refused a turn in (the
+// event's dedupe key keeps it to one per org and month). The turn is refused either way.
+func (c *conn) budgetReached(ctx context.Context, org uuid.UUID, in *store.TurnInputs) {
+	err := c.h.d.Store.Emit(ctx, org, events.BudgetReached{
+		Month: time.Now().UTC().Format("2006-01"), Budget: *in.Settings.MonthlyTokenBudget, UsedTokens: in.MonthTokens,
+	})
+	if err != nil {
+		c.logger().Warn("emit budget.reached", "org_id", org, "err", err)
+	}
 }
