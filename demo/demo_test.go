@@ -16,6 +16,7 @@ import (
 
 	"github.com/switchboard-dev/switchboard/dbtest"
 	"github.com/switchboard-dev/switchboard/demo"
+	"github.com/switchboard-dev/switchboard/jobs"
 	"github.com/switchboard-dev/switchboard/knowledge"
 	"github.com/switchboard-dev/switchboard/store"
 	"github.com/switchboard-dev/switchboard/tools"
@@ -48,7 +49,7 @@ func TestEnsureTwiceLeavesTheSameRows(t *testing.T) {
 	ctx := context.Background()
 	pool := dbtest.NewPool(t)
 	st := store.New(pool, nil)
-	kn, err := knowledge.New(st, knowledge.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	kn, err := knowledge.New(st, jobs.New(st, jobs.Options{}), knowledge.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +92,7 @@ func TestEnsureKeepsAToolThePersonChanged(t *testing.T) {
 	ctx := context.Background()
 	pool := dbtest.NewPool(t)
 	st := store.New(pool, nil)
-	kn, err := knowledge.New(st, knowledge.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	kn, err := knowledge.New(st, jobs.New(st, jobs.Options{}), knowledge.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/switchboard-dev/switchboard/dbtest"
+	"github.com/switchboard-dev/switchboard/jobs"
 	"github.com/switchboard-dev/switchboard/store"
 	"github.com/switchboard-dev/switchboard/testkit"
 	"github.com/switchboard-dev/switchboard/testkit/fixture"
@@ -25,18 +26,19 @@ var testMeta = store.Meta{Actor: store.Actor{Type: "user", ID: "tester"}, Reques
 // a test; production keeps the defaults of Options.
 func testOptions() Options {
 	return Options{
-		Logger:               slog.New(slog.NewTextHandler(io.Discard, nil)),
-		AllowPrivateURLs:     true,
-		MaxAttempts:          3,
-		RescueStuckJobsAfter: 3 * time.Second,
-		JobTimeout:           3 * time.Second,
-		SliceBudget:          time.Second,
-		RetryDelay:           50 * time.Millisecond,
-		MaintenanceInterval:  200 * time.Millisecond,
-		PageTimeout:          500 * time.Millisecond,
-		testOnly:             true,
+		Logger:              slog.New(slog.NewTextHandler(io.Discard, nil)),
+		AllowPrivateURLs:    true,
+		MaxAttempts:         3,
+		JobTimeout:          3 * time.Second,
+		SliceBudget:         time.Second,
+		RetryDelay:          50 * time.Millisecond,
+		MaintenanceInterval: 200 * time.Millisecond,
+		PageTimeout:         500 * time.Millisecond,
 	}
 }
+
+// testRescue is the stuck-job rescue of the tests' job runners.
+const testRescue = 3 * time.Second
 
 type env struct {
 	t    *testing.T
@@ -53,22 +55,30 @@ func newEnv(t *testing.T) *env {
 	return &env{t: t, url: u, pool: pool, st: store.New(pool, nil), fx: fixture.New(t, pool)}
 }
 
-// service builds a Service on the env's database; started ones are stopped at cleanup.
+// service builds a Service on the env's database, on a job runner of its own (a process of
+// its own, to River) whose stuck-job rescue is testRescue; started ones are stopped at
+// cleanup.
 func (e *env) service(opts Options, start bool) *Service {
 	e.t.Helper()
-	s, err := New(e.st, opts)
+	return e.serviceRescue(opts, testRescue, start)
+}
+
+func (e *env) serviceRescue(opts Options, rescue time.Duration, start bool) *Service {
+	e.t.Helper()
+	r := jobs.New(e.st, jobs.Options{Logger: opts.Logger, RescueStuckJobsAfter: rescue, TestOnly: true})
+	s, err := New(e.st, r, opts)
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	if start {
-		if err := s.Start(context.Background()); err != nil {
+		if err := r.Start(context.Background()); err != nil {
 			e.t.Fatal(err)
 		}
 		e.t.Cleanup(func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			if err := s.Stop(ctx); err != nil {
-				e.t.Logf("stop knowledge service: %v", err)
+			if err := r.Stop(ctx); err != nil {
+				e.t.Logf("stop job runner: %v", err)
 			}
 		})
 	}

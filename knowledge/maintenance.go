@@ -20,6 +20,10 @@ type maintenanceWorker struct {
 	s *Service
 }
 
+func (w *maintenanceWorker) Timeout(*river.Job[maintenanceArgs]) time.Duration {
+	return w.s.opts.JobTimeout
+}
+
 func (w *maintenanceWorker) Work(ctx context.Context, _ *river.Job[maintenanceArgs]) error {
 	return errors.Join(w.s.SweepLostRuns(ctx), w.s.QueueScheduledRuns(ctx, time.Now()))
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/google/uuid"
+	"github.com/riverqueue/river"
 
 	"github.com/switchboard-dev/switchboard/db"
 	"github.com/switchboard-dev/switchboard/store"
@@ -33,7 +34,12 @@ func (s *Service) createRun(ctx context.Context, tx *store.Tx, orgID uuid.UUID, 
 	if err != nil {
 		return db.IndexingRun{}, fmt.Errorf("create run: %w", err)
 	}
-	if err := tx.InsertJob(ctx, s.river, indexRunArgs{OrgID: orgID, RunID: run.ID}, nil); err != nil {
+	client, err := s.river()
+	if err != nil {
+		return db.IndexingRun{}, err
+	}
+	opts := &river.InsertOpts{Queue: riverQueue, MaxAttempts: s.opts.MaxAttempts}
+	if err := tx.InsertJob(ctx, client, indexRunArgs{OrgID: orgID, RunID: run.ID}, opts); err != nil {
 		return db.IndexingRun{}, fmt.Errorf("enqueue run %s: %w", run.ID, err)
 	}
 	return run, nil

@@ -1,7 +1,6 @@
 package knowledge
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,17 +9,17 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
 
+	"github.com/switchboard-dev/switchboard/jobs"
 	"github.com/switchboard-dev/switchboard/knowledge/webconn"
 	"github.com/switchboard-dev/switchboard/store"
 )
 
 // Production settings of ADMIN-API §9.12 and §9.11.
 const (
-	DefaultMaxAttempts          = 3
-	DefaultRescueStuckJobsAfter = 2 * time.Minute
-	// An attempt's work is cut into slices that each end well inside the rescue window:
+	DefaultMaxAttempts = 3
+	// An attempt's work is cut into slices that each end well inside the rescue window
+	// (jobs.DefaultRescueStuckJobsAfter):
 	// a slice stops taking new documents after SliceBudget and the job snoozes to
 	// continue, so a long run is never mistaken for a stuck one.
 	DefaultSliceBudget         = 60 * time.Second
@@ -39,9 +38,6 @@ const MsgWorkerLost = "indexing worker lost"
 // Options configure a Service. Zero values take the production defaults above.
 type Options struct {
 	Logger *slog.Logger
-	// InstanceID names this process to River (its client id must be unique among the
-	// running clients); empty means a random one.
-	InstanceID string
 	// MaxQueuedRuns is SWITCHBOARD_INDEXING_MAX_QUEUED_RUNS; 0 disables the limit.
 	MaxQueuedRuns int
 	// AllowPrivateURLs is SWITCHBOARD_ALLOW_PRIVATE_CONNECTOR_URLS.
@@ -49,11 +45,11 @@ type Options struct {
 	// Workers is how many runs this instance indexes at once.
 	Workers int
 
-	// Job tuning; tests shorten these, production keeps the defaults.
-	MaxAttempts          int
-	RescueStuckJobsAfter time.Duration
-	JobTimeout           time.Duration
-	SliceBudget          time.Duration
+	// Job tuning; tests shorten these, production keeps the defaults. The stuck-job rescue
+	// is the Runner's (jobs.Options).
+	MaxAttempts int
+	JobTimeout  time.Duration
+	SliceBudget time.Duration
 	// RetryDelay, when set, replaces River's exponential backoff between attempts.
 	RetryDelay time.Duration
 	// MaintenanceInterval is how often the leader queues scheduled connector runs and
@@ -61,17 +57,9 @@ type Options struct {
 	MaintenanceInterval time.Duration
 	// PageTimeout bounds one web request (default 15 s).
 	PageTimeout time.Duration
-
-	// Jobs registers other packages' River work on this client, until the process has a
-	// River client of its own for all of them: each registers its workers and returns its
-	// periodic jobs and the queues they run on (retention.Jobs).
-	Jobs []func(*river.Workers) ([]*river.PeriodicJob, map[string]river.QueueConfig, error)
-
-	// testOnly makes River skip start-up jitter; set by this package's tests.
-	testOnly bool
 }
 
-func (o *Options) defaults() error {
+func (o *Options) defaults(rescue time.Duration) error {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -80,9 +68,6 @@ func (o *Options) defaults() error {
 	}
 	if o.MaxAttempts <= 0 {
 		o.MaxAttempts = DefaultMaxAttempts
-	}
-	if o.RescueStuckJobsAfter <= 0 {
-		o.RescueStuckJobsAfter = DefaultRescueStuckJobsAfter
 	}
 	if o.JobTimeout <= 0 {
 		o.JobTimeout = DefaultJobTimeout
@@ -96,8 +81,8 @@ func (o *Options) defaults() error {
 	if o.PageTimeout <= 0 {
 		o.PageTimeout = webconn.PageTimeout
 	}
-	if o.JobTimeout > o.RescueStuckJobsAfter {
-		return fmt.Errorf("knowledge: job timeout %s must not exceed the stuck-job rescue %s", o.JobTimeout, o.RescueStuckJobsAfter)
+	if o.JobTimeout > rescue {
+		return fmt.Errorf("knowledge: job timeout %s must not exceed the stuck-job rescue %s", o.JobTimeout, rescue)
 	}
 	if o.SliceBudget >= o.JobTimeout {
 		return fmt.Errorf("knowledge: slice budget %s must be below the job timeout %s", o.SliceBudget, o.JobTimeout)
@@ -106,103 +91,38 @@ func (o *Options) defaults() error {
 }
 
 // Service is the knowledge component of one process. Its methods are safe for
-// concurrent use. The River client it holds inserts jobs from any instance; Start makes
-// this instance work them too.
+// concurrent use. Its jobs run on the process's jobs.Runner: the Runner's client inserts
+// them from any instance, and starting the Runner makes this instance work them too, and,
+// when it is River's elected leader, run the maintenance job (connector schedules, lost
+// runs).
 type Service struct {
-	st    *store.Store
-	log   *slog.Logger
-	opts  Options
-	river *river.Client[pgx.Tx]
-	web   *webconn.Fetcher
+	st   *store.Store
+	log  *slog.Logger
+	opts Options
+	jobs *jobs.Runner
+	web  *webconn.Fetcher
 }
 
-// New builds a Service on st. It does not start workers: call Start.
-func New(st *store.Store, opts Options) (*Service, error) {
-	if err := opts.defaults(); err != nil {
+// New builds a Service on st and registers its queue, workers and maintenance job on r.
+func New(st *store.Store, r *jobs.Runner, opts Options) (*Service, error) {
+	if err := opts.defaults(r.RescueStuckJobsAfter()); err != nil {
 		return nil, err
 	}
-	s := &Service{st: st, log: opts.Logger, opts: opts}
+	s := &Service{st: st, log: opts.Logger, opts: opts, jobs: r}
 	s.web = webconn.New(webconn.Options{AllowPrivate: opts.AllowPrivateURLs, Timeout: opts.PageTimeout})
-
-	workers := river.NewWorkers()
-	if err := river.AddWorkerSafely(workers, &indexWorker{s: s}); err != nil {
-		return nil, fmt.Errorf("knowledge: register index worker: %w", err)
-	}
-	if err := river.AddWorkerSafely(workers, &maintenanceWorker{s: s}); err != nil {
-		return nil, fmt.Errorf("knowledge: register maintenance worker: %w", err)
-	}
-	id := opts.InstanceID
-	if id == "" {
-		id = uuid.NewString()
-	}
-	cfg := &river.Config{
-		ID:                   "switchboard_" + id,
-		Logger:               opts.Logger,
-		Queues:               map[string]river.QueueConfig{riverQueue: {MaxWorkers: opts.Workers}},
-		Workers:              workers,
-		MaxAttempts:          opts.MaxAttempts,
-		JobTimeout:           opts.JobTimeout,
-		RescueStuckJobsAfter: opts.RescueStuckJobsAfter,
-		TestOnly:             opts.testOnly,
-		PeriodicJobs: []*river.PeriodicJob{
-			river.NewPeriodicJob(river.PeriodicInterval(opts.MaintenanceInterval),
-				func() (river.JobArgs, *river.InsertOpts) { return maintenanceArgs{}, nil },
-				&river.PeriodicJobOpts{RunOnStart: true}),
-		},
-	}
-	if opts.RetryDelay > 0 {
-		cfg.RetryPolicy = fixedRetry(opts.RetryDelay)
-	}
-	for _, register := range opts.Jobs {
-		periodic, queues, err := register(workers)
-		if err != nil {
-			return nil, fmt.Errorf("knowledge: register jobs: %w", err)
-		}
-		cfg.PeriodicJobs = append(cfg.PeriodicJobs, periodic...)
-		for name, q := range queues {
-			if _, taken := cfg.Queues[name]; taken {
-				return nil, fmt.Errorf("knowledge: queue %q registered twice", name)
-			}
-			cfg.Queues[name] = q
-		}
-	}
-	client, err := st.NewRiverClient(cfg)
+	err := errors.Join(
+		r.Queue(riverQueue, opts.Workers),
+		jobs.Add(r, &indexWorker{s: s}),
+		jobs.Periodic(r, opts.MaintenanceInterval, &maintenanceWorker{s: s}),
+	)
 	if err != nil {
-		return nil, fmt.Errorf("knowledge: river client: %w", err)
+		return nil, fmt.Errorf("knowledge: register jobs: %w", err)
 	}
-	s.river = client
 	return s, nil
 }
 
-// Start makes this instance work indexing jobs and, when it is River's elected leader,
-// run the maintenance job (connector schedules, lost runs). Stop ends it.
-func (s *Service) Start(ctx context.Context) error {
-	if err := s.river.Start(context.WithoutCancel(ctx)); err != nil {
-		return fmt.Errorf("knowledge: start river: %w", err)
-	}
-	return nil
-}
-
-// Stop stops working jobs. Slices in progress may finish until ctx is done; then they are
-// cancelled, and River hands their jobs to another instance without counting an
-// attempt. It returns once every job goroutine has returned.
-func (s *Service) Stop(ctx context.Context) error {
-	err := s.river.Stop(ctx)
-	if err == nil {
-		return nil
-	}
-	hard, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	if herr := s.river.StopAndCancel(hard); herr != nil {
-		return fmt.Errorf("knowledge: stop river: %w", errors.Join(err, herr))
-	}
-	return nil
-}
-
-// fixedRetry waits the same delay before every retry.
-type fixedRetry time.Duration
-
-func (f fixedRetry) NextRetry(*rivertype.JobRow) time.Time { return time.Now().Add(time.Duration(f)) }
+// river is the process's River client, to insert jobs with.
+func (s *Service) river() (*river.Client[pgx.Tx], error) { return s.jobs.Client() }
 
 // indexRunArgs is the job of one indexing run.
 type indexRunArgs struct {

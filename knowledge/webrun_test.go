@@ -246,8 +246,7 @@ func TestStoppingTheWorkerMidRunHandsTheRunToAnotherWorker(t *testing.T) {
 	opts.PageTimeout = 30 * time.Second
 	opts.JobTimeout = 40 * time.Second
 	opts.SliceBudget = 20 * time.Second
-	opts.RescueStuckJobsAfter = time.Minute
-	a := e.service(opts, true)
+	a := e.serviceRescue(opts, time.Minute, true)
 	c, err := a.CreateConnector(context.Background(), org, webInput("w", `{"urls":["`+srv.URL+`/walrus"]}`), testMeta)
 	if err != nil {
 		t.Fatal(err)
@@ -259,7 +258,7 @@ func TestStoppingTheWorkerMidRunHandsTheRunToAnotherWorker(t *testing.T) {
 	<-entered // worker A is inside the page fetch
 	stopCtx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
-	if err := a.Stop(stopCtx); err != nil {
+	if err := a.jobs.Stop(stopCtx); err != nil {
 		t.Fatal(err)
 	}
 	mid, _ := a.GetRun(context.Background(), org, run.ID)
@@ -267,7 +266,7 @@ func TestStoppingTheWorkerMidRunHandsTheRunToAnotherWorker(t *testing.T) {
 		t.Fatalf("run after the worker stopped = %+v", mid)
 	}
 	block.Store(false)
-	b := e.service(opts, true)
+	b := e.serviceRescue(opts, time.Minute, true)
 	final := waitRun(t, b, org, run.ID)
 	if final.Status != StatusSucceeded || final.DocumentsIndexed != 1 || final.Error != nil {
 		t.Fatalf("run after another worker took it = %+v", final)

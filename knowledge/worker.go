@@ -30,6 +30,14 @@ type indexWorker struct {
 
 func (w *indexWorker) Timeout(*river.Job[indexRunArgs]) time.Duration { return w.s.opts.JobTimeout }
 
+// NextRetry is River's exponential backoff, or Options.RetryDelay when set (tests).
+func (w *indexWorker) NextRetry(*river.Job[indexRunArgs]) time.Time {
+	if d := w.s.opts.RetryDelay; d > 0 {
+		return time.Now().Add(d)
+	}
+	return time.Time{}
+}
+
 func (w *indexWorker) Work(ctx context.Context, job *river.Job[indexRunArgs]) error {
 	return w.s.work(ctx, job.Args.OrgID, job.Args.RunID, job.Attempt, job.MaxAttempts)
 }

@@ -15,7 +15,6 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/riverqueue/river"
 
 	"github.com/switchboard-dev/switchboard/agent"
 	"github.com/switchboard-dev/switchboard/api"
@@ -27,6 +26,7 @@ import (
 	"github.com/switchboard-dev/switchboard/demo"
 	"github.com/switchboard-dev/switchboard/instance"
 	"github.com/switchboard-dev/switchboard/internal/panics"
+	"github.com/switchboard-dev/switchboard/jobs"
 	"github.com/switchboard-dev/switchboard/knowledge"
 	"github.com/switchboard-dev/switchboard/llm/demomodel"
 	"github.com/switchboard-dev/switchboard/migrations"
@@ -48,8 +48,8 @@ type Server struct {
 	ws       *ws.Handler
 	engine   *agent.Engine
 	ln       net.Listener
-	// knowledge runs indexing jobs (River) on this instance.
-	knowledge *knowledge.Service
+	// jobs is the process's River client: knowledge's indexing jobs, webhook deliveries.
+	jobs *jobs.Runner
 	// hub is the backplane (cluster.go); metrics is what GET /metrics exposes.
 	hub              *backplane.Hub
 	metrics          *prometheus.Registry
@@ -154,21 +154,19 @@ func (s *Server) start(ctx context.Context, box *seal.Box) error {
 	}
 	st := store.New(s.pool, s.hub)
 
-	sweeper := retention.New(st, s.log, 0)
-	kn, err := knowledge.New(st, knowledge.Options{
-		Logger: s.log, InstanceID: in.ID.String(), MaxQueuedRuns: s.cfg.MaxQueuedRuns,
-		AllowPrivateURLs: s.cfg.AllowPrivateConnectors,
-		// The process's one River client works the retention job too.
-		Jobs: []func(*river.Workers) ([]*river.PeriodicJob, map[string]river.QueueConfig, error){
-			func(w *river.Workers) ([]*river.PeriodicJob, map[string]river.QueueConfig, error) {
-				return retention.Jobs(w, sweeper)
-			},
-		},
+	s.jobs = jobs.New(st, jobs.Options{Logger: s.log, InstanceID: in.ID.String()})
+	if err := errors.Join(
+		s.jobs.Queue(retention.Queue, 1),
+		jobs.Periodic(s.jobs, retention.Interval, &retention.Worker{Sweeper: retention.New(st, s.log, 0)}),
+	); err != nil {
+		return err
+	}
+	kn, err := knowledge.New(st, s.jobs, knowledge.Options{
+		Logger: s.log, MaxQueuedRuns: s.cfg.MaxQueuedRuns, AllowPrivateURLs: s.cfg.AllowPrivateConnectors,
 	})
 	if err != nil {
 		return err
 	}
-	s.knowledge = kn
 
 	var r agent.Retriever = retriever{kn: kn}
 	if s.opts.retriever != nil {
@@ -209,7 +207,7 @@ func (s *Server) start(ctx context.Context, box *seal.Box) error {
 		return fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)
 	}
 	s.ln = ln
-	if err := s.knowledge.Start(ctx); err != nil {
+	if err := s.jobs.Start(ctx); err != nil {
 		_ = ln.Close()
 		return err
 	}
@@ -237,7 +235,7 @@ func (s *Server) Done() <-chan error { return s.served }
 // running turns finish and parked ones stay decidable here, on another instance or through
 // the admin API; at the drain deadline (SWITCHBOARD_SHUTDOWN_TIMEOUT) the remaining turns end
 // with AGENT_ERROR and their approvals are recorded cancelled; sockets close with 1001; then
-// the HTTP server shuts down, the indexing workers stop, the LISTEN connection closes, the
+// the HTTP server shuts down, the job workers stop, the LISTEN connection closes, the
 // heartbeat and the sweeper stop, the instance is marked stopped, and the pool closes last.
 // It returns an error when turns had to be ended at the deadline. Calling it again returns
 // the first result.
@@ -274,12 +272,12 @@ func (s *Server) shutdown(ctx context.Context) error {
 	if aerr := s.api.App().ShutdownWithContext(appCtx); aerr != nil {
 		s.log.Warn("stop the HTTP server", "err", aerr)
 	}
-	// Indexing slices still running after the grace are interrupted; River hands their
-	// jobs to another instance without counting an attempt.
-	knCtx, cancelKn := context.WithTimeout(context.WithoutCancel(ctx), afterDrain)
-	defer cancelKn()
-	if kerr := s.knowledge.Stop(knCtx); kerr != nil {
-		s.log.Warn("stop knowledge workers", "err", kerr)
+	// Jobs still running after the grace (indexing slices, webhook deliveries) are
+	// interrupted; River hands them to another instance without counting an attempt.
+	jobsCtx, cancelJobs := context.WithTimeout(context.WithoutCancel(ctx), afterDrain)
+	defer cancelJobs()
+	if jerr := s.jobs.Stop(jobsCtx); jerr != nil {
+		s.log.Warn("stop job workers", "err", jerr)
 	}
 	s.hub.Close()
 	s.cancel()

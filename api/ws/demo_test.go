@@ -13,6 +13,7 @@ import (
 	"github.com/switchboard-dev/switchboard/api/ws/wstest"
 	"github.com/switchboard-dev/switchboard/auth"
 	"github.com/switchboard-dev/switchboard/demo"
+	"github.com/switchboard-dev/switchboard/jobs"
 	"github.com/switchboard-dev/switchboard/knowledge"
 	"github.com/switchboard-dev/switchboard/serve/servetest"
 	"github.com/switchboard-dev/switchboard/store"
@@ -32,7 +33,7 @@ type demoEnv struct {
 func newDemoEnv(t *testing.T) *demoEnv {
 	t.Helper()
 	srv := servetest.Start(t, nil)
-	kn, err := knowledge.New(srv.Store, knowledge.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	kn, err := knowledge.New(srv.Store, jobs.New(srv.Store, jobs.Options{}), knowledge.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/switchboard-dev/switchboard/dbtest"
+	"github.com/switchboard-dev/switchboard/jobs"
 	"github.com/switchboard-dev/switchboard/knowledge"
 	"github.com/switchboard-dev/switchboard/store"
 	"github.com/switchboard-dev/switchboard/testkit"
@@ -275,7 +276,8 @@ func BenchmarkKnowledge(b *testing.B) {
 	}
 	defer pool.Close()
 	st := store.New(pool, nil)
-	s, err := knowledge.New(st, knowledge.Options{
+	runner := jobs.New(st, jobs.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	s, err := knowledge.New(st, runner, knowledge.Options{
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Workers: workers,
 	})
 	if err != nil {
@@ -292,7 +294,7 @@ func BenchmarkKnowledge(b *testing.B) {
 		orgs, chunks, others, questions, workers, os.Getenv("GOMAXPROCS"))
 
 	// The other orgs' documents first, so the target org's retrieval shares the indexes.
-	if err := s.Start(ctx); err != nil {
+	if err := runner.Start(ctx); err != nil {
 		b.Fatal(err)
 	}
 	var wg sync.WaitGroup
@@ -311,7 +313,7 @@ func BenchmarkKnowledge(b *testing.B) {
 	elapsed := time.Since(start)
 	stopCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if err := s.Stop(stopCtx); err != nil {
+	if err := runner.Stop(stopCtx); err != nil {
 		b.Fatal(err)
 	}
 	if _, err := pool.Exec(ctx, "ANALYZE"); err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/switchboard-dev/switchboard/jobs"
 	"github.com/switchboard-dev/switchboard/knowledge"
 	"github.com/switchboard-dev/switchboard/store"
 )
@@ -77,7 +78,8 @@ func openSize(ctx context.Context, dbURL string, sz Size, o Options) (e *sizeEnv
 	if e.sPool, err = openPool(ctx, dbURL, searchApp, 1); err != nil {
 		return e, err
 	}
-	e.search, err = knowledge.New(store.New(e.sPool, nil), knowledge.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	st := store.New(e.sPool, nil)
+	e.search, err = knowledge.New(st, jobs.New(st, jobs.Options{}), knowledge.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	return e, err
 }
 

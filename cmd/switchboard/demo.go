@@ -10,6 +10,7 @@ import (
 	"github.com/switchboard-dev/switchboard/auth"
 	"github.com/switchboard-dev/switchboard/config"
 	"github.com/switchboard-dev/switchboard/demo"
+	"github.com/switchboard-dev/switchboard/jobs"
 	"github.com/switchboard-dev/switchboard/knowledge"
 	"github.com/switchboard-dev/switchboard/store"
 	"github.com/switchboard-dev/switchboard/web"
@@ -30,7 +31,7 @@ func cmdDemo(ctx context.Context, args []string, stdout io.Writer, env func(stri
 	}
 	defer closeFn()
 	// Only to queue the indexing of the demo's documents: the server's workers index them.
-	kn, err := knowledge.New(st, knowledge.Options{Logger: slog.New(slog.DiscardHandler), MaxQueuedRuns: cfg.MaxQueuedRuns})
+	kn, err := knowledge.New(st, jobs.New(st, jobs.Options{Logger: slog.New(slog.DiscardHandler)}), knowledge.Options{Logger: slog.New(slog.DiscardHandler), MaxQueuedRuns: cfg.MaxQueuedRuns})
 	if err != nil {
 		return err
 	}

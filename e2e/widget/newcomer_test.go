@@ -17,6 +17,7 @@ import (
 
 	"github.com/switchboard-dev/switchboard/auth"
 	"github.com/switchboard-dev/switchboard/demo"
+	"github.com/switchboard-dev/switchboard/jobs"
 	"github.com/switchboard-dev/switchboard/knowledge"
 	"github.com/switchboard-dev/switchboard/serve/servetest"
 	"github.com/switchboard-dev/switchboard/store"
@@ -29,7 +30,7 @@ import (
 func seededDemo(t *testing.T) *servetest.Server {
 	t.Helper()
 	srv := servetest.Start(t, map[string]string{"SWITCHBOARD_DEMO_MODEL_TOKEN_DELAY": "20ms"})
-	kn, err := knowledge.New(srv.Store, knowledge.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	kn, err := knowledge.New(srv.Store, jobs.New(srv.Store, jobs.Options{}), knowledge.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
