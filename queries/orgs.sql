@@ -91,7 +91,10 @@ SELECT (SELECT count(*) FROM agents t WHERE t.org_id = @org_id)::bigint AS agent
        (SELECT count(*) FROM participants t WHERE t.org_id = @org_id)::bigint AS participants,
        (SELECT count(*) FROM pending_approvals t WHERE t.org_id = @org_id)::bigint AS pending_approvals,
        (SELECT count(*) FROM sessions t WHERE t.org_id = @org_id)::bigint AS sessions,
-       (SELECT count(*) FROM usage_events t WHERE t.org_id = @org_id)::bigint AS usage_events;
+       (SELECT count(*) FROM usage_events t WHERE t.org_id = @org_id)::bigint AS usage_events,
+       (SELECT count(*) FROM webhook_deliveries t WHERE t.org_id = @org_id)::bigint AS webhook_deliveries,
+       (SELECT count(*) FROM webhook_endpoints t WHERE t.org_id = @org_id)::bigint AS webhook_endpoints,
+       (SELECT count(*) FROM webhook_events t WHERE t.org_id = @org_id)::bigint AS webhook_events;
 
 -- name: OrgDelete :execrows
 -- Every row of the org in every table goes with it: each tenant table's org_id references

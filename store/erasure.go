@@ -59,6 +59,9 @@ var TenantTables = []TenantTable{
 	{"chunks", OrgDataOnly, "the org's knowledge"},
 	{"connectors", OrgDataOnly, "the org's connectors"},
 	{"indexing_runs", OrgDataOnly, "the org's indexing runs"},
+	{"webhook_events", EndUserDeleted, "events about an erased conversation, with it (ON DELETE CASCADE on (org_id, conversation_id))"},
+	{"webhook_deliveries", EndUserDeleted, "with their events (ON DELETE CASCADE)"},
+	{"webhook_endpoints", OrgDataOnly, "the org's webhook endpoints"},
 }
 
 // EndUser names one end user of an org (ADMIN-API §9.17): a namespaced identity (jwt:<sub>
@@ -341,6 +344,7 @@ func (s *Store) OrgRows(ctx context.Context, orgID uuid.UUID) ([]TableRows, erro
 		"gateway_keys": r.GatewayKeys, "indexing_runs": r.IndexingRuns, "messages": r.Messages,
 		"org_settings": r.OrgSettings, "org_usage_months": r.OrgUsageMonths, "participants": r.Participants,
 		"pending_approvals": r.PendingApprovals, "sessions": r.Sessions, "usage_events": r.UsageEvents,
+		"webhook_deliveries": r.WebhookDeliveries, "webhook_endpoints": r.WebhookEndpoints, "webhook_events": r.WebhookEvents,
 	}
 	out := make([]TableRows, 0, len(TenantTables))
 	for _, t := range TenantTables {

@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/switchboard-dev/switchboard/dbtest"
+	"github.com/switchboard-dev/switchboard/events"
 	"github.com/switchboard-dev/switchboard/store"
 	"github.com/switchboard-dev/switchboard/testkit/fixture"
 )
@@ -139,6 +140,9 @@ type seededChat struct {
 	org, conversation, session, approval uuid.UUID
 	identity, email                      string
 	marks                                []string
+	// derived are ids of rows that only copy the chat's data (webhook events, named by their
+	// deliveries): erased with it, not exported.
+	derived []string
 }
 
 func newErasureWorld(t *testing.T) *erasureWorld {
@@ -158,6 +162,7 @@ func newErasureWorld(t *testing.T) *erasureWorld {
 		}
 		agent := fx.Agent(org, fixture.Agent{Name: "Support"})
 		fx.Tool(org, agent.ID, fixture.Tool{Name: "refund", URL: "https://tools.example.com/refund"})
+		fx.Webhook(org, fixture.Webhook{URL: "https://hooks.example.com/" + o, Events: []string{"message.created", "budget.reached"}})
 		fx.APIKey(org, fixture.APIKey{})
 		key := fx.GatewayKey(org, fixture.GatewayKey{Secret: "sk-test-" + o + "abcd"})
 		w.exec(t, `INSERT INTO org_settings (org_id, model, system_prompt) VALUES ($1, 'gpt-4o-mini', 'be kind')`, org)
@@ -175,6 +180,10 @@ func newErasureWorld(t *testing.T) *erasureWorld {
 			w.chats[o+u] = w.seedChat(t, fx, org, agent.ID, key.ID, instance, identity, email, o+u)
 			// The same person without a token, with their verified email written otherwise.
 			w.chats[o+u+"mail"] = w.seedChat(t, fx, org, agent.ID, key.ID, instance, "", "  "+strings.ToUpper(email)+" ", o+u+"mail")
+		}
+		// An org-wide webhook event that names no end user.
+		if err := w.st.Emit(ctx, org, events.BudgetReached{Month: "2026-01", Budget: 10, UsedTokens: 10}); err != nil {
+			t.Fatal(err)
 		}
 		// An org-wide event and audit entry that name no end user.
 		w.exec(t, `INSERT INTO backplane_events (org_id, target_type, target_id, event) VALUES ($1, 'org', $2, '{"type":"notice"}')`, org, org.String())
@@ -226,8 +235,16 @@ func (w *erasureWorld) seedChat(t *testing.T, fx *fixture.Factory, org, agent, k
 	}
 	event("conversation", c.conversation.String(), map[string]any{"type": "notice", "text": secret})
 	event("instance", instance.String(), map[string]any{"type": "decision", "approvalId": c.approval.String(), "sessionId": c.session.String()})
+	// A webhook event about the conversation; its delivery names the event.
+	if err := w.st.Emit(w.ctx, org, events.MessageCreated{ConversationID: c.conversation, MessageID: msg, Role: events.RoleVisitor,
+		Text: "my order " + secret, RequestID: "req-" + secret}); err != nil {
+		t.Fatal(err)
+	}
+	var webhookEvent uuid.UUID
+	w.scan(t, []any{&webhookEvent}, `SELECT id FROM webhook_events WHERE org_id = $1 AND conversation_id = $2`, org, c.conversation)
 	c.marks = []string{secret, c.conversation.String(), c.session.String(), c.approval.String(), msg.String(),
 		ch.User.ID.String(), ch.Agent.ID.String()}
+	c.derived = []string{webhookEvent.String()}
 	if identity != "" {
 		audit("publish.send", "user", identity, `{"eventType":"notice"}`)
 		event("user", identity, map[string]any{"type": "notice"})
@@ -285,6 +302,7 @@ func (w *erasureWorld) checkErased(t *testing.T, before, after map[string][]stri
 	var marks []string
 	for _, c := range erased {
 		marks = append(marks, c.marks...)
+		marks = append(marks, c.derived...)
 	}
 	for table, rows := range after {
 		for _, r := range rows {
