@@ -17,6 +17,7 @@ import (
 
 	"github.com/switchboard-dev/switchboard/auth"
 	"github.com/switchboard-dev/switchboard/dbtest"
+	"github.com/switchboard-dev/switchboard/jobs"
 	"github.com/switchboard-dev/switchboard/knowledge"
 	"github.com/switchboard-dev/switchboard/store"
 )
@@ -98,7 +99,7 @@ func TestHotQueriesUseTheirIndexes(t *testing.T) {
 	}
 	defer pool.Close()
 	st := store.New(pool, nil)
-	kn, err := knowledge.New(st, knowledge.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	kn, err := knowledge.New(st, jobs.New(st, jobs.Options{}), knowledge.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
