@@ -462,6 +462,61 @@ func (b *OrgSettingsGetForTurnBatchResults) Close() error {
 	return b.br.Close()
 }
 
+const sessionCapabilitiesForTurn = `-- name: SessionCapabilitiesForTurn :batchone
+SELECT coalesce(s.supports, c.client_supports, '{}'::text[])::text[] AS supports
+FROM sessions s JOIN conversations c ON c.org_id = s.org_id AND c.id = s.conversation_id
+WHERE s.org_id = $1 AND s.id = $2
+`
+
+type SessionCapabilitiesForTurnBatchResults struct {
+	br     pgx.BatchResults
+	tot    int
+	closed bool
+}
+
+type SessionCapabilitiesForTurnParams struct {
+	OrgID uuid.UUID
+	ID    uuid.UUID
+}
+
+// The session's capabilities (PROTOCOL-1.1 §4.2.8), read at the turn's start; a session
+// written before 1.1 without stored capabilities uses its conversation's clientSupports.
+func (q *Queries) SessionCapabilitiesForTurn(ctx context.Context, db DBTX, arg []SessionCapabilitiesForTurnParams) *SessionCapabilitiesForTurnBatchResults {
+	batch := &pgx.Batch{}
+	for _, a := range arg {
+		vals := []interface{}{
+			a.OrgID,
+			a.ID,
+		}
+		batch.Queue(sessionCapabilitiesForTurn, vals...)
+	}
+	br := db.SendBatch(ctx, batch)
+	return &SessionCapabilitiesForTurnBatchResults{br, len(arg), false}
+}
+
+func (b *SessionCapabilitiesForTurnBatchResults) QueryRow(f func(int, []string, error)) {
+	defer b.br.Close()
+	for t := 0; t < b.tot; t++ {
+		var supports []string
+		if b.closed {
+			if f != nil {
+				f(t, supports, ErrBatchAlreadyClosed)
+			}
+			continue
+		}
+		row := b.br.QueryRow()
+		err := row.Scan(&supports)
+		if f != nil {
+			f(t, supports, err)
+		}
+	}
+}
+
+func (b *SessionCapabilitiesForTurnBatchResults) Close() error {
+	b.closed = true
+	return b.br.Close()
+}
+
 const toolListForTurn = `-- name: ToolListForTurn :batchmany
 SELECT id, org_id, agent_id, name, description, parameters, url, requires_approval, timeout_ms, created_at, updated_at, kind FROM agent_tools WHERE org_id = $1 AND agent_id = $2 ORDER BY lower(name), id
 `

@@ -626,8 +626,11 @@ func (q *Queries) ParticipantIdentitiesOfEndUser(ctx context.Context, db DBTX, a
 }
 
 const participantList = `-- name: ParticipantList :many
-SELECT id, org_id, conversation_id, type, name, email, external_id, browser_fingerprint, created_at FROM participants WHERE org_id = $1 AND conversation_id = $2
-ORDER BY created_at, id
+SELECT p.id, p.org_id, p.conversation_id, p.type, p.name, p.email, p.external_id, p.browser_fingerprint, p.created_at, s.contact_email, s.contact_phone
+FROM participants p
+LEFT JOIN sessions s ON s.org_id = p.org_id AND s.conversation_id = p.conversation_id AND s.user_participant_id = p.id
+WHERE p.org_id = $1 AND p.conversation_id = $2
+ORDER BY p.created_at, p.id
 `
 
 type ParticipantListParams struct {
@@ -635,25 +638,34 @@ type ParticipantListParams struct {
 	ConversationID uuid.UUID
 }
 
-func (q *Queries) ParticipantList(ctx context.Context, db DBTX, arg ParticipantListParams) ([]Participant, error) {
+type ParticipantListRow struct {
+	Participant  Participant
+	ContactEmail *string
+	ContactPhone *string
+}
+
+// With each user participant, the contact of its session (PROTOCOL-1.1 Appendix C.5).
+func (q *Queries) ParticipantList(ctx context.Context, db DBTX, arg ParticipantListParams) ([]ParticipantListRow, error) {
 	rows, err := db.Query(ctx, participantList, arg.OrgID, arg.ConversationID)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []Participant{}
+	items := []ParticipantListRow{}
 	for rows.Next() {
-		var i Participant
+		var i ParticipantListRow
 		if err := rows.Scan(
-			&i.ID,
-			&i.OrgID,
-			&i.ConversationID,
-			&i.Type,
-			&i.Name,
-			&i.Email,
-			&i.ExternalID,
-			&i.BrowserFingerprint,
-			&i.CreatedAt,
+			&i.Participant.ID,
+			&i.Participant.OrgID,
+			&i.Participant.ConversationID,
+			&i.Participant.Type,
+			&i.Participant.Name,
+			&i.Participant.Email,
+			&i.Participant.ExternalID,
+			&i.Participant.BrowserFingerprint,
+			&i.Participant.CreatedAt,
+			&i.ContactEmail,
+			&i.ContactPhone,
 		); err != nil {
 			return nil, err
 		}
@@ -740,4 +752,19 @@ func (q *Queries) ParticipantListUserIdentities(ctx context.Context, db DBTX, ar
 		return nil, err
 	}
 	return items, nil
+}
+
+const participantSetName = `-- name: ParticipantSetName :exec
+UPDATE participants SET name = $1 WHERE org_id = $2 AND id = $3
+`
+
+type ParticipantSetNameParams struct {
+	Name  string
+	OrgID uuid.UUID
+	ID    uuid.UUID
+}
+
+func (q *Queries) ParticipantSetName(ctx context.Context, db DBTX, arg ParticipantSetNameParams) error {
+	_, err := db.Exec(ctx, participantSetName, arg.Name, arg.OrgID, arg.ID)
+	return err
 }

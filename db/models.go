@@ -311,6 +311,24 @@ type PendingApproval struct {
 	DecidedAt      *time.Time
 }
 
+type PendingInteraction struct {
+	ID              uuid.UUID
+	OrgID           uuid.UUID
+	SessionID       uuid.UUID
+	ConversationID  uuid.UUID
+	AgentID         uuid.UUID
+	RequestID       string
+	Kind            string
+	Spec            json.RawMessage
+	Reason          string
+	InstanceID      uuid.UUID
+	Status          string
+	SubmittedValues json.RawMessage
+	CreatedAt       time.Time
+	ExpiresAt       time.Time
+	DecidedAt       *time.Time
+}
+
 type RiverJob struct {
 	ID           int64
 	State        RiverJobState
@@ -380,6 +398,7 @@ type Session struct {
 	ResumeTokenHash      []byte
 	ResumeTokenExpiresAt time.Time
 	CreatedAt            time.Time
+	ContactPhone         *string
 }
 
 type UsageDay struct {

@@ -23,7 +23,7 @@ VALUES ($1, $2, $3, $4, $5, $6,
                  (SELECT c.client_supports FROM conversations c WHERE c.org_id = $2 AND c.id = $3),
                  '{}'::text[]),
         $10, $11)
-RETURNING id, org_id, conversation_id, agent_id, user_participant_id, agent_participant_id, status, contact_email, user_name, supports, resume_token_hash, resume_token_expires_at, created_at
+RETURNING id, org_id, conversation_id, agent_id, user_participant_id, agent_participant_id, status, contact_email, user_name, supports, resume_token_hash, resume_token_expires_at, created_at, contact_phone
 `
 
 type SessionCreateParams struct {
@@ -69,12 +69,13 @@ func (q *Queries) SessionCreate(ctx context.Context, db DBTX, arg SessionCreateP
 		&i.ResumeTokenHash,
 		&i.ResumeTokenExpiresAt,
 		&i.CreatedAt,
+		&i.ContactPhone,
 	)
 	return i, err
 }
 
 const sessionGet = `-- name: SessionGet :one
-SELECT id, org_id, conversation_id, agent_id, user_participant_id, agent_participant_id, status, contact_email, user_name, supports, resume_token_hash, resume_token_expires_at, created_at FROM sessions WHERE org_id = $1 AND id = $2
+SELECT id, org_id, conversation_id, agent_id, user_participant_id, agent_participant_id, status, contact_email, user_name, supports, resume_token_hash, resume_token_expires_at, created_at, contact_phone FROM sessions WHERE org_id = $1 AND id = $2
 `
 
 type SessionGetParams struct {
@@ -99,12 +100,13 @@ func (q *Queries) SessionGet(ctx context.Context, db DBTX, arg SessionGetParams)
 		&i.ResumeTokenHash,
 		&i.ResumeTokenExpiresAt,
 		&i.CreatedAt,
+		&i.ContactPhone,
 	)
 	return i, err
 }
 
 const sessionGetForWS = `-- name: SessionGetForWS :one
-SELECT id, org_id, conversation_id, agent_id, user_participant_id, agent_participant_id, status, contact_email, user_name, supports, resume_token_hash, resume_token_expires_at, created_at FROM sessions WHERE id = $1
+SELECT id, org_id, conversation_id, agent_id, user_participant_id, agent_participant_id, status, contact_email, user_name, supports, resume_token_hash, resume_token_expires_at, created_at, contact_phone FROM sessions WHERE id = $1
 `
 
 // Allow-listed: /ws resolves a session by id, then checks org and grants at once.
@@ -125,12 +127,13 @@ func (q *Queries) SessionGetForWS(ctx context.Context, db DBTX, id uuid.UUID) (S
 		&i.ResumeTokenHash,
 		&i.ResumeTokenExpiresAt,
 		&i.CreatedAt,
+		&i.ContactPhone,
 	)
 	return i, err
 }
 
 const sessionListByConversations = `-- name: SessionListByConversations :many
-SELECT id, org_id, conversation_id, agent_id, user_participant_id, agent_participant_id, status, contact_email, user_name, supports, resume_token_hash, resume_token_expires_at, created_at FROM sessions WHERE org_id = $1 AND conversation_id = ANY($2::uuid[])
+SELECT id, org_id, conversation_id, agent_id, user_participant_id, agent_participant_id, status, contact_email, user_name, supports, resume_token_hash, resume_token_expires_at, created_at, contact_phone FROM sessions WHERE org_id = $1 AND conversation_id = ANY($2::uuid[])
 ORDER BY created_at, id
 `
 
@@ -162,6 +165,7 @@ func (q *Queries) SessionListByConversations(ctx context.Context, db DBTX, arg S
 			&i.ResumeTokenHash,
 			&i.ResumeTokenExpiresAt,
 			&i.CreatedAt,
+			&i.ContactPhone,
 		); err != nil {
 			return nil, err
 		}
@@ -192,4 +196,36 @@ func (q *Queries) SessionResumeTokenValid(ctx context.Context, db DBTX, arg Sess
 	var valid bool
 	err := row.Scan(&valid)
 	return valid, err
+}
+
+const sessionSetContact = `-- name: SessionSetContact :one
+UPDATE sessions SET
+    user_name = coalesce($1, user_name),
+    contact_email = coalesce($2, contact_email),
+    contact_phone = coalesce($3, contact_phone)
+WHERE org_id = $4 AND id = $5
+RETURNING user_participant_id
+`
+
+type SessionSetContactParams struct {
+	UserName     *string
+	ContactEmail *string
+	ContactPhone *string
+	OrgID        uuid.UUID
+	ID           uuid.UUID
+}
+
+// An identity intake's host effect (PROTOCOL-1.1 §7.12): each given value replaces the
+// session's; an absent one leaves it.
+func (q *Queries) SessionSetContact(ctx context.Context, db DBTX, arg SessionSetContactParams) (uuid.UUID, error) {
+	row := db.QueryRow(ctx, sessionSetContact,
+		arg.UserName,
+		arg.ContactEmail,
+		arg.ContactPhone,
+		arg.OrgID,
+		arg.ID,
+	)
+	var user_participant_id uuid.UUID
+	err := row.Scan(&user_participant_id)
+	return user_participant_id, err
 }

@@ -93,8 +93,12 @@ VALUES (@org_id, @conversation_id, @type, @name, sqlc.narg(email), sqlc.narg(ext
 RETURNING *;
 
 -- name: ParticipantList :many
-SELECT * FROM participants WHERE org_id = @org_id AND conversation_id = @conversation_id
-ORDER BY created_at, id;
+-- With each user participant, the contact of its session (PROTOCOL-1.1 Appendix C.5).
+SELECT sqlc.embed(p), s.contact_email, s.contact_phone
+FROM participants p
+LEFT JOIN sessions s ON s.org_id = p.org_id AND s.conversation_id = p.conversation_id AND s.user_participant_id = p.id
+WHERE p.org_id = @org_id AND p.conversation_id = @conversation_id
+ORDER BY p.created_at, p.id;
 
 -- name: ParticipantListUserIdentities :many
 -- What the /ws read rule compares: the owners of a conversation.
@@ -154,3 +158,6 @@ WHERE p.org_id = @org_id AND p.type = 'user' AND p.external_id IS NOT NULL
   AND ((@identity::text <> '' AND p.external_id = @identity::text)
        OR (@email::text <> '' AND lower(btrim(p.email)) = lower(btrim(@email::text))))
 ORDER BY 1;
+
+-- name: ParticipantSetName :exec
+UPDATE participants SET name = @name WHERE org_id = @org_id AND id = @id;

@@ -28,3 +28,20 @@ SELECT EXISTS (
 -- name: SessionListByConversations :many
 SELECT * FROM sessions WHERE org_id = @org_id AND conversation_id = ANY(@ids::uuid[])
 ORDER BY created_at, id;
+
+-- name: SessionSetContact :one
+-- An identity intake's host effect (PROTOCOL-1.1 §7.12): each given value replaces the
+-- session's; an absent one leaves it.
+UPDATE sessions SET
+    user_name = coalesce(sqlc.narg(user_name), user_name),
+    contact_email = coalesce(sqlc.narg(contact_email), contact_email),
+    contact_phone = coalesce(sqlc.narg(contact_phone), contact_phone)
+WHERE org_id = @org_id AND id = @id
+RETURNING user_participant_id;
+
+-- name: SessionCapabilitiesForTurn :batchone
+-- The session's capabilities (PROTOCOL-1.1 §4.2.8), read at the turn's start; a session
+-- written before 1.1 without stored capabilities uses its conversation's clientSupports.
+SELECT coalesce(s.supports, c.client_supports, '{}'::text[])::text[] AS supports
+FROM sessions s JOIN conversations c ON c.org_id = s.org_id AND c.id = s.conversation_id
+WHERE s.org_id = @org_id AND s.id = @id;

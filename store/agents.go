@@ -89,8 +89,8 @@ func (s *Store) UpdateAgent(ctx context.Context, orgID, id uuid.UUID, plan Agent
 	return row, nil
 }
 
-// DeleteAgent soft-deletes a live agent, cancels its pending approvals (telling the
-// instances whose turns are parked on them) and writes the agent.delete audit row, in one
+// DeleteAgent soft-deletes a live agent, cancels its pending approvals and interactions
+// (telling the instances whose turns are parked on them) and writes the agent.delete audit row, in one
 // transaction.
 func (s *Store) DeleteAgent(ctx context.Context, orgID, id uuid.UUID, m Meta) error {
 	err := s.InTx(ctx, func(tx *Tx) error {
@@ -102,6 +102,9 @@ func (s *Store) DeleteAgent(ctx context.Context, orgID, id uuid.UUID, m Meta) er
 			return ErrAgentNotFound
 		}
 		if err := s.cancelAgentApprovals(ctx, tx, orgID, id); err != nil {
+			return err
+		}
+		if err := s.cancelAgentInteractions(ctx, tx, orgID, id); err != nil {
 			return err
 		}
 		return tx.Audit(ctx, orgID, m, "agent.delete", "agent", id.String(), nil)

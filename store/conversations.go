@@ -78,7 +78,7 @@ func (s *Store) VisibleConversation(ctx context.Context, orgID, id uuid.UUID, v 
 }
 
 // Participants lists a conversation's participants in creation order.
-func (s *Store) Participants(ctx context.Context, orgID, conversationID uuid.UUID) ([]db.Participant, error) {
+func (s *Store) Participants(ctx context.Context, orgID, conversationID uuid.UUID) ([]db.ParticipantListRow, error) {
 	rows, err := queries.ParticipantList(ctx, s.pool, db.ParticipantListParams{OrgID: orgID, ConversationID: conversationID})
 	if err != nil {
 		return nil, fmt.Errorf("list participants: %w", err)

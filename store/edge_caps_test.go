@@ -114,7 +114,7 @@ func TestTheMonthCounterKeepsTheServerKeysShare(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	in, err := w.st.LoadTurnInputs(w.ctx, w.org, w.agent.ID, w.conv.ID, 10)
+	in, err := w.st.LoadTurnInputs(w.ctx, w.org, w.agent.ID, uuid.Nil, w.conv.ID, 10)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -100,7 +100,7 @@ func TestLoadTurnInputsReadsEveryInputOfTheOrg(t *testing.T) {
 		w.exec(t, `INSERT INTO messages (org_id, conversation_id, direction, text) VALUES ($1, $2, $3, $4)`, w.org, w.conv.ID, m.dir, m.text)
 	}
 
-	in, err := w.st.LoadTurnInputs(w.ctx, w.org, w.agent.ID, w.conv.ID, 3)
+	in, err := w.st.LoadTurnInputs(w.ctx, w.org, w.agent.ID, uuid.Nil, w.conv.ID, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,10 +125,10 @@ func TestLoadTurnInputsReadsEveryInputOfTheOrg(t *testing.T) {
 	w.exec(t, `WITH s AS (INSERT INTO document_sets (org_id, name) VALUES ($1, 'faq') RETURNING id)
 	           INSERT INTO documents (org_id, doc_id, document_set_id, title, content_hash, content_bytes, state)
 	           SELECT $1, 'd1', s.id, 'T', '\x00', 1, 'indexed' FROM s`, w.org)
-	if in, err := w.st.LoadTurnInputs(w.ctx, w.org, w.agent.ID, w.conv.ID, 3); err != nil || !in.HasKnowledge {
+	if in, err := w.st.LoadTurnInputs(w.ctx, w.org, w.agent.ID, uuid.Nil, w.conv.ID, 3); err != nil || !in.HasKnowledge {
 		t.Errorf("after indexing a document: HasKnowledge=%v err=%v", in != nil && in.HasKnowledge, err)
 	}
-	if in, err := w.st.LoadTurnInputs(w.ctx, w.otherOrgID, w.agent.ID, w.conv.ID, 3); err != nil || in.HasKnowledge {
+	if in, err := w.st.LoadTurnInputs(w.ctx, w.otherOrgID, w.agent.ID, uuid.Nil, w.conv.ID, 3); err != nil || in.HasKnowledge {
 		t.Errorf("another org sees this org's knowledge: %v", err)
 	}
 	var got []string
@@ -156,7 +156,7 @@ func TestLoadTurnInputsReportsWhatIsMissing(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			in, err := w.st.LoadTurnInputs(w.ctx, tc.org, tc.agent, w.conv.ID, 50)
+			in, err := w.st.LoadTurnInputs(w.ctx, tc.org, tc.agent, uuid.Nil, w.conv.ID, 50)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -34,6 +34,8 @@ type TurnInputs struct {
 	ServerKeyMonthTokens int64
 	HasKnowledge         bool             // the org has at least one indexed document
 	History              []HistoryMessage // oldest first
+	// Capabilities are the session's (PROTOCOL-1.1 §4.2.8), read at the turn's start.
+	Capabilities []string
 }
 
 // HistoryMessage is one replayed message.
@@ -45,7 +47,7 @@ type HistoryMessage struct {
 // LoadTurnInputs reads a turn's inputs in one round trip. History is the newest historyLimit
 // non-empty messages of the conversation stored so far: load before the turn's user message
 // is stored.
-func (s *Store) LoadTurnInputs(ctx context.Context, orgID, agentID, conversationID uuid.UUID, historyLimit int) (*TurnInputs, error) {
+func (s *Store) LoadTurnInputs(ctx context.Context, orgID, agentID, sessionID, conversationID uuid.UUID, historyLimit int) (*TurnInputs, error) {
 	p := &pipeline{}
 	agent := queries.AgentGetForTurn(ctx, p, []db.AgentGetForTurnParams{{OrgID: orgID, ID: agentID}})
 	settings := queries.OrgSettingsGetForTurn(ctx, p, []uuid.UUID{orgID})
@@ -54,6 +56,7 @@ func (s *Store) LoadTurnInputs(ctx context.Context, orgID, agentID, conversation
 	month := queries.UsageMonthTokensForTurn(ctx, p, []uuid.UUID{orgID})
 	knowledge := queries.DocumentHasIndexedForTurn(ctx, p, []uuid.UUID{orgID})
 	history := queries.MessageListForTurn(ctx, p, []db.MessageListForTurnParams{{OrgID: orgID, ConversationID: conversationID, Lim: int32(historyLimit)}})
+	caps := queries.SessionCapabilitiesForTurn(ctx, p, []db.SessionCapabilitiesForTurnParams{{OrgID: orgID, ID: sessionID}})
 	p.send(ctx, s.pool)
 
 	// Read in the order queued; a missing agent, settings or key is an answer, not a failure.
@@ -102,6 +105,12 @@ func (s *Store) LoadTurnInputs(ctx context.Context, orgID, agentID, conversation
 		in.History = make([]HistoryMessage, len(rows))
 		for i, r := range rows {
 			in.History[len(rows)-1-i] = HistoryMessage{Inbound: r.Direction == "inbound", Text: r.Text}
+		}
+	})
+	caps.QueryRow(func(_ int, c []string, err error) {
+		in.Capabilities = c
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			errs = append(errs, fmt.Errorf("load session capabilities: %w", err))
 		}
 	})
 	if err := errors.Join(append(errs, p.close())...); err != nil {

@@ -58,7 +58,7 @@ func BenchmarkTurnRoundTrips(b *testing.B) {
 		call func() error
 	}{
 		{"session", func() error { _, err := st.SessionForWS(ctx, sess.ID); return err }},
-		{"inputs", func() error { _, err := st.LoadTurnInputs(ctx, org.ID, ag.ID, conv.ID, 50); return err }},
+		{"inputs", func() error { _, err := st.LoadTurnInputs(ctx, org.ID, ag.ID, uuid.Nil, conv.ID, 50); return err }},
 		{"user_message", func() error { return st.InsertUserMessage(ctx, org.ID, conv.ID, user.ID, "benchmark question", "r") }},
 		{"record_turn", func() error {
 			_, err := st.RecordTurn(ctx, store.TurnRecord{TurnID: uuid.New(), OrgID: org.ID, AgentID: ag.ID,
