@@ -25,6 +25,7 @@ const instancePrune = `-- name: InstancePrune :exec
 DELETE FROM instances i
 WHERE i.heartbeat_at < $1
   AND NOT EXISTS (SELECT 1 FROM pending_approvals a WHERE a.instance_id = i.id)
+  AND NOT EXISTS (SELECT 1 FROM pending_interactions n WHERE n.instance_id = i.id)
 `
 
 // The rows of instances whose last heartbeat is before @silent_since (a week ago).

@@ -263,6 +263,47 @@ func (q *Queries) ToolList(ctx context.Context, db DBTX, arg ToolListParams) ([]
 	return items, nil
 }
 
+const toolListReservedNamed = `-- name: ToolListReservedNamed :many
+SELECT t.org_id, t.agent_id, t.id, t.name FROM agent_tools t
+JOIN agents a ON a.org_id = t.org_id AND a.id = t.agent_id
+WHERE a.deleted_at IS NULL AND lower(t.name) = ANY ($1::text[])
+ORDER BY t.org_id, t.agent_id, t.id
+`
+
+type ToolListReservedNamedRow struct {
+	OrgID   uuid.UUID
+	AgentID uuid.UUID
+	ID      uuid.UUID
+	Name    string
+}
+
+// Allow-listed: at start the server warns, across orgs, about the live agents' HTTP tools
+// stored under a name reserved since PROTOCOL-1.1 (Appendix C.3); they are never offered.
+func (q *Queries) ToolListReservedNamed(ctx context.Context, db DBTX, names []string) ([]ToolListReservedNamedRow, error) {
+	rows, err := db.Query(ctx, toolListReservedNamed, names)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ToolListReservedNamedRow{}
+	for rows.Next() {
+		var i ToolListReservedNamedRow
+		if err := rows.Scan(
+			&i.OrgID,
+			&i.AgentID,
+			&i.ID,
+			&i.Name,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const toolUpdate = `-- name: ToolUpdate :one
 UPDATE agent_tools SET
     name = $1, description = $2, parameters = $3, url = $4,

@@ -46,3 +46,11 @@ RETURNING *;
 
 -- name: ToolDelete :execrows
 DELETE FROM agent_tools WHERE org_id = @org_id AND agent_id = @agent_id AND id = @id;
+
+-- name: ToolListReservedNamed :many
+-- Allow-listed: at start the server warns, across orgs, about the live agents' HTTP tools
+-- stored under a name reserved since PROTOCOL-1.1 (Appendix C.3); they are never offered.
+SELECT t.org_id, t.agent_id, t.id, t.name FROM agent_tools t
+JOIN agents a ON a.org_id = t.org_id AND a.id = t.agent_id
+WHERE a.deleted_at IS NULL AND lower(t.name) = ANY (@names::text[])
+ORDER BY t.org_id, t.agent_id, t.id;

@@ -167,3 +167,13 @@ func (s *Store) DeleteTool(ctx context.Context, orgID, agentID, id uuid.UUID, m 
 	}
 	return nil
 }
+
+// ReservedNamedTools lists, across orgs, the live agents' tools whose name equals one of names
+// (lower case) ignoring case: tools stored before those names were reserved.
+func (s *Store) ReservedNamedTools(ctx context.Context, names []string) ([]db.ToolListReservedNamedRow, error) {
+	rows, err := queries.ToolListReservedNamed(ctx, s.pool, names)
+	if err != nil {
+		return nil, fmt.Errorf("list tools under reserved names: %w", err)
+	}
+	return rows, nil
+}
