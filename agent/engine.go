@@ -23,6 +23,7 @@ import (
 
 	"github.com/switchboard-dev/switchboard/approval"
 	"github.com/switchboard-dev/switchboard/config"
+	"github.com/switchboard-dev/switchboard/interaction"
 	"github.com/switchboard-dev/switchboard/internal/panics"
 	"github.com/switchboard-dev/switchboard/llm"
 	"github.com/switchboard-dev/switchboard/netguard"
@@ -91,7 +92,7 @@ type Engine struct {
 
 	mu     sync.Mutex
 	turns  map[*Turn]struct{}
-	parks  map[uuid.UUID]*Turn // approval id → the turn parked on it
+	parks  map[uuid.UUID]*Turn // approval or interaction id → the turn parked on it
 	closed bool
 	wg     sync.WaitGroup
 }
@@ -154,6 +155,7 @@ func (e *Engine) Start(spec TurnSpec, sink Sink) *Turn {
 		done:      make(chan struct{}),
 		started:   time.Now(),
 		decisions: make(chan approval.Decision, 4),
+		answers:   make(chan interaction.Answer, 4),
 		log: e.log.With("org_id", spec.OrgID, "session_id", spec.SessionID,
 			"conversation_id", spec.ConversationID, "request_id", spec.RequestID, "turn_id", spec.TurnID),
 	}

@@ -54,8 +54,8 @@ func (k *GatewayKey) LogValue() slog.Value { return slog.StringValue(k.String())
 // its turn then runs on (PROTOCOL §4.7, §7.1): the agent, its tools, the org settings, the
 // org's newest active gateway key, its month-to-date tokens, and the conversation's newest
 // SWITCHBOARD_HISTORY_MESSAGES messages. Call it before the turn's user message is stored.
-func (e *Engine) LoadInputs(ctx context.Context, orgID, agentID, conversationID uuid.UUID) (*store.TurnInputs, error) {
-	return e.store.LoadTurnInputs(ctx, orgID, agentID, conversationID, e.cfg.HistoryMessages)
+func (e *Engine) LoadInputs(ctx context.Context, orgID, agentID, sessionID, conversationID uuid.UUID) (*store.TurnInputs, error) {
+	return e.store.LoadTurnInputs(ctx, orgID, agentID, sessionID, conversationID, e.cfg.HistoryMessages)
 }
 
 // ResolveKey returns the key that pays for a turn of the org (ADMIN-API §7.1): its newest

@@ -2,12 +2,14 @@ package agent
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/switchboard-dev/switchboard/db"
+	"github.com/switchboard-dev/switchboard/interaction"
 	"github.com/switchboard-dev/switchboard/llm"
 	"github.com/switchboard-dev/switchboard/seal"
 	"github.com/switchboard-dev/switchboard/tools"
@@ -26,15 +28,21 @@ type turnConfig struct {
 	confirmTools  []string
 	knowledge     bool
 	tools         map[string]*toolEntry
-	specs         []llm.Tool
-	toolSecret    []byte
-	messages      []llm.Message
+	// remembered is the spec of the latest conversational raise of each kind in this turn
+	// (PROTOCOL-1.1 §7.10), owned by the turn's goroutine.
+	remembered map[interaction.Kind]json.RawMessage
+	specs      []llm.Tool
+	toolSecret []byte
+	messages   []llm.Message
 }
 
 type toolEntry struct {
 	name             string
 	builtin          bool
 	requiresApproval bool
+	raise            interaction.Kind // a raise tool's kind (PROTOCOL-1.1 §7.8); "" for others
+	rich             bool             // a raise on the rich path for this session
+	submit           bool             // the submit_interaction tool (§7.10)
 	row              db.AgentTool
 	schema           *tools.Schema
 	schemaErr        error
@@ -54,7 +62,7 @@ func (t *Turn) prepare(ctx context.Context) (*turnConfig, *citations, error) {
 	agent, settings, hasSettings, rows, history := in.Agent, in.Settings, in.HasSettings, in.Tools, in.History
 
 	c := &turnConfig{agent: agent, confirmTools: agent.ConfirmTools, tools: map[string]*toolEntry{}}
-	prompt, persona, defaultTools := DefaultSystemPrompt, "", []string{KnowledgeSearch}
+	prompt, persona, defaultTools := DefaultSystemPrompt, "", DefaultTools
 	c.model, c.maxIterations = e.turnModel(in), e.cfg.MaxIterations
 	if s.Key != nil && s.Key.model != nil {
 		c.model = s.Key.modelName // the offline model answers whatever the agent asked for
@@ -97,8 +105,9 @@ func (t *Turn) prepare(ctx context.Context) (*turnConfig, *citations, error) {
 		te.schema, te.schemaErr = knowledgeSearchCompiled()
 		c.add(te, llm.Tool{Name: KnowledgeSearch, Description: knowledgeSearchDescription, Parameters: knowledgeSearchSchema})
 	}
+	c.addInteractionTools(defaultTools, in.Capabilities)
 	for _, r := range rows {
-		if _, taken := c.tools[r.Name]; taken {
+		if _, taken := c.tools[r.Name]; taken || ReservedToolName(r.Name) {
 			continue
 		}
 		te := &toolEntry{name: r.Name, requiresApproval: r.RequiresApproval, row: r}

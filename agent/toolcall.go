@@ -47,6 +47,9 @@ func (t *Turn) callTool(ctx context.Context, cfg *turnConfig, cites *citations, 
 			res = tools.InvalidArguments(verr.Error())
 			break
 		}
+		if te.raise != "" || te.submit {
+			return t.callInteractionTool(ctx, cfg, te, args)
+		}
 		if !tools.NeedsApproval(te.name, te.requiresApproval, cfg.confirmTools) {
 			t.sink.ToolCall(call.Name, args)
 			return t.execTool(ctx, cfg, cites, te, args)

@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/switchboard-dev/switchboard/approval"
+	"github.com/switchboard-dev/switchboard/interaction"
 	"github.com/switchboard-dev/switchboard/internal/panics"
 	"github.com/switchboard-dev/switchboard/llm"
 	"github.com/switchboard-dev/switchboard/store"
@@ -32,11 +33,14 @@ type Turn struct {
 	started time.Time
 
 	decisions chan approval.Decision
+	answers   chan interaction.Answer
 
 	mu      sync.Mutex
 	stopped bool      // Cancel took the turn
 	settled bool      // the turn chose its own outcome (completed or failed); Cancel no longer can
 	parked  uuid.UUID // the pending approval the turn waits on; uuid.Nil when none
+	// parkedCard is the pending interaction the turn waits on; uuid.Nil when none.
+	parkedCard uuid.UUID
 
 	// Owned by the turn's goroutine, so that a contained panic ends the turn exactly once.
 	model    string // the turn's model, once prepared
@@ -49,7 +53,7 @@ type Turn struct {
 func (t *Turn) Done() <-chan struct{} { return t.done }
 
 // Cancel stops the turn at once: no further model or tool call is made, and its pending
-// approval, if any, is recorded cancelled before Cancel returns, so that a later decision
+// approval or interaction, if any, is recorded cancelled before Cancel returns, so that a later decision
 // finds nothing. With ErrShuttingDown as cause the turn still ends with Failed; with any
 // other cause it ends without a terminal event.
 //
@@ -64,8 +68,11 @@ func (t *Turn) Cancel(cause error) bool {
 	}
 	t.stopped = true
 	t.cancel(cause)
-	parked := t.parked
+	parked, card := t.parked, t.parkedCard
 	t.mu.Unlock()
+	if card != uuid.Nil {
+		t.finishCard(card, "cancelled")
+	}
 	if parked == uuid.Nil {
 		return true
 	}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/switchboard-dev/switchboard/interaction"
 	"github.com/switchboard-dev/switchboard/store"
 )
 
@@ -56,6 +57,9 @@ type Sink interface {
 	// ConfirmationRequired reports a park, after its approval row is committed and before
 	// the held-back ToolCall.
 	ConfirmationRequired(toolName string, approvalID uuid.UUID, args json.RawMessage)
+	// InteractionRequired reports a park on a card (PROTOCOL-1.1 §7.9), after its row is
+	// committed and before the held-back ToolCall of the raise.
+	InteractionRequired(interactionID uuid.UUID, kind interaction.Kind, spec json.RawMessage, reason string)
 	// Completed follows the commit of the reply and the usage row.
 	Completed(r Reply)
 	// Failed carries the whole AGENT_ERROR message ("agent turn failed: …").

@@ -76,10 +76,11 @@ type Config struct {
 	GitHubAPIURL         string // reserved, no effect yet (the github connector kind is refused)
 	ApprovalTimeout      time.Duration
 	// SMTP and OTP are one-time-code verification (PROTOCOL-1.1 §7.14); SMTP.URL nil: none.
-	SMTP            SMTP
-	OTP             OTP
-	HistoryMessages int
-	ResumeTokenTTL  time.Duration
+	SMTP               SMTP
+	OTP                OTP
+	HistoryMessages    int
+	ResumeTokenTTL     time.Duration
+	InteractionTimeout time.Duration
 }
 
 // Auth holds the AUTH_* variables as given; the auth package decides what they mean together.
@@ -226,8 +227,9 @@ func LoadFrom(lookup func(string) (string, bool)) (*Config, error) {
 			SendsPerSession: r.limit("SWITCHBOARD_OTP_SENDS_PER_SESSION_PER_HOUR"),
 			SendsPerAddress: r.limit("SWITCHBOARD_OTP_SENDS_PER_ADDRESS_PER_HOUR"),
 		},
-		HistoryMessages: r.intRange("SWITCHBOARD_HISTORY_MESSAGES", 1, 1000),
-		ResumeTokenTTL:  r.duration("SWITCHBOARD_RESUME_TOKEN_TTL"),
+		HistoryMessages:    r.intRange("SWITCHBOARD_HISTORY_MESSAGES", 1, 1000),
+		ResumeTokenTTL:     r.duration("SWITCHBOARD_RESUME_TOKEN_TTL"),
+		InteractionTimeout: r.duration("SWITCHBOARD_INTERACTION_TIMEOUT"),
 	}
 	switch env := r.oneOf("SWITCHBOARD_ENV", "development", "production"); env {
 	case "production":

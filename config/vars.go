@@ -82,6 +82,7 @@ var Vars = []Var{
 	{"SWITCHBOARD_OTP_VERIFIED_TTL", "24h", "how long a verification by code lasts in its session"},
 	{"SWITCHBOARD_OTP_SENDS_PER_SESSION_PER_HOUR", "3", "codes sent per session per hour, across all instances; `0` disables"},
 	{"SWITCHBOARD_OTP_SENDS_PER_ADDRESS_PER_HOUR", "5", "codes sent to one address per hour, across all sessions, orgs and instances; `0` disables"},
+	{"SWITCHBOARD_INTERACTION_TIMEOUT", "300s", "how long a card (identity form, choice chips) waits for the visitor's answer (PROTOCOL-1.1 §7.9)"},
 	{"SWITCHBOARD_HISTORY_MESSAGES", "50", "newest messages replayed to the model each turn"},
 	{"SWITCHBOARD_RESUME_TOKEN_TTL", "720h", "lifetime of a conversation resume token"},
 }

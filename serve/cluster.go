@@ -50,7 +50,11 @@ func (s *Server) newBackplane(instanceID uuid.UUID) (err error) {
 		Namespace: "switchboard", Name: "approvals_expired_total",
 		Help: "Pending approvals this instance's sweeper recorded expired (past their expiry, or owned by an instance that is no longer live).",
 	})
-	reg.MustRegister(s.approvalsExpired)
+	s.interactionsExpired = prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: "switchboard", Name: "interactions_expired_total",
+		Help: "Pending interactions this instance's sweeper recorded expired (past their deadline, or owned by an instance that is no longer live).",
+	})
+	reg.MustRegister(s.approvalsExpired, s.interactionsExpired)
 	s.panics, err = panics.NewCounter(reg)
 	if err != nil {
 		return err
@@ -91,7 +95,7 @@ func (s *Server) runCluster(ctx, bg context.Context) {
 	}
 }
 
-// sweep records stale approvals expired every sweepEvery and prunes old instances rows
+// sweep records stale approvals and interactions expired every sweepEvery and prunes old instances rows
 // every pruneInstancesEvery, until ctx is done. Every instance sweeps; the updates are
 // idempotent.
 func (s *Server) sweep(ctx context.Context, st *store.Store) {
@@ -115,12 +119,28 @@ func (s *Server) sweep(ctx context.Context, st *store.Store) {
 		for _, a := range expired {
 			s.log.Info("approval expired by the sweeper", "org_id", a.OrgID, "session_id", a.SessionID, "approval_id", a.ID)
 		}
+		s.sweepInteractions(ctx, st)
 		if time.Since(lastPrune) >= pruneInstancesEvery {
 			lastPrune = time.Now()
 			if _, err := sweepOnce(ctx, func(ctx context.Context) (struct{}, error) { return struct{}{}, st.PruneInstances(ctx) }); err != nil && ctx.Err() == nil {
 				s.log.Warn("instance pruning failed", "err", err)
 			}
 		}
+	}
+}
+
+// sweepInteractions records stale interactions expired, as the sweep does approvals.
+func (s *Server) sweepInteractions(ctx context.Context, st *store.Store) {
+	expired, err := sweepOnce(ctx, st.ExpireStaleInteractions)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Warn("interaction sweep failed", "err", err)
+		}
+		return
+	}
+	s.interactionsExpired.Add(float64(len(expired)))
+	for _, i := range expired {
+		s.log.Info("interaction expired by the sweeper", "org_id", i.OrgID, "session_id", i.SessionID, "interaction_id", i.ID)
 	}
 }
 

@@ -54,9 +54,11 @@ type Server struct {
 	hub              *backplane.Hub
 	metrics          *prometheus.Registry
 	approvalsExpired prometheus.Counter
-	panics           *panics.Counter // switchboard_panics_total, for every component
-	stopHeartbeat    context.CancelFunc
-	opts             options
+	// interactionsExpired counts the pending interactions the sweeper recorded expired.
+	interactionsExpired prometheus.Counter
+	panics              *panics.Counter // switchboard_panics_total, for every component
+	stopHeartbeat       context.CancelFunc
+	opts                options
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -153,6 +155,7 @@ func (s *Server) start(ctx context.Context, box *seal.Box) error {
 		return err
 	}
 	st := store.New(s.pool, s.hub)
+	s.warnReservedToolNames(ctx, st)
 
 	s.jobs = jobs.New(st, jobs.Options{Logger: s.log, InstanceID: in.ID.String()})
 	if err := errors.Join(
@@ -189,6 +192,7 @@ func (s *Server) start(ctx context.Context, box *seal.Box) error {
 	}
 	s.engine = engine
 	s.hub.DeliverDecisions(engine)
+	s.hub.DeliverInteractions(engine)
 	addrs := api.NewClientAddrs(s.cfg.TrustedProxies, s.log)
 	s.ws = ws.New(ws.Deps{
 		Config: s.cfg, Store: st, Box: box, Verifier: verifier, Log: s.log, Instance: in, Engine: engine, Hub: s.hub,
@@ -331,4 +335,19 @@ func migrateUp(ctx context.Context, url string, log *slog.Logger) error {
 	}
 	log.Info("migrations applied", "count", len(res), "version", migrations.Latest())
 	return nil
+}
+
+// warnReservedToolNames logs, once at start, every HTTP tool stored under a name that
+// PROTOCOL-1.1 reserved (Appendix C.3): such a tool is never offered to the model until it is
+// renamed with PUT.
+func (s *Server) warnReservedToolNames(ctx context.Context, st *store.Store) {
+	rows, err := st.ReservedNamedTools(ctx, agent.ReservedToolNames())
+	if err != nil {
+		s.log.Warn("could not check tool names against the reserved names", "err", err)
+		return
+	}
+	for _, r := range rows {
+		s.log.Warn("tool is stored under a reserved name and is never offered to the model; rename it with PUT",
+			"org_id", r.OrgID, "agent_id", r.AgentID, "tool_id", r.ID, "tool", r.Name)
+	}
 }

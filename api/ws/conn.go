@@ -241,7 +241,7 @@ func init() {
 		"send_message":                (*conn).sendMessage,
 		"cancel":                      (*conn).cancelTurn,
 		"confirm_tool_action":         (*conn).confirmToolAction,
-		"submit_interaction":          reserved,
+		"submit_interaction":          (*conn).submitInteraction,
 		"verify_otp":                  reserved,
 	}
 }

@@ -53,7 +53,7 @@ func TestBadFramesGetOneErrorAndTheConnectionStaysOpen(t *testing.T) {
 		{"missing action echoes requestId", websocket.TextMessage, []byte(`{"requestId":"q-1"}`), "VALIDATION_ERROR", "missing 'action' field", false, "q-1"},
 		{"action not a string", websocket.TextMessage, []byte(`{"action":5,"requestId":"q-2"}`), "VALIDATION_ERROR", "missing 'action' field", false, "q-2"},
 		{"unknown action", websocket.TextMessage, []byte(`{"action":"dance","requestId":"q-3"}`), "UNSUPPORTED_ACTION", "action 'dance' is not supported by this server", false, "q-3"},
-		{"submit_interaction", websocket.TextMessage, []byte(`{"action":"submit_interaction","requestId":"q-4"}`), "UNSUPPORTED_ACTION", "action 'submit_interaction' is not supported by this server", false, "q-4"},
+		{"submit_interaction", websocket.TextMessage, []byte(`{"action":"submit_interaction","requestId":"q-4"}`), "VALIDATION_ERROR", "submit_interaction requires a 'sessionId'", false, "q-4"},
 		{"verify_otp", websocket.TextMessage, []byte(`{"action":"verify_otp","requestId":"q-5"}`), "UNSUPPORTED_ACTION", "action 'verify_otp' is not supported by this server", false, "q-5"},
 	}
 	for _, tc := range cases {

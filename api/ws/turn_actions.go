@@ -117,7 +117,7 @@ func (c *conn) turnFields(f *frame) (sid, text string, err error) {
 // frees.
 func (c *conn) turnInputs(ctx context.Context, sess sessionKeys, overL7 *protocolError) (*store.TurnInputs, *agent.GatewayKey, func(), error) {
 	eng := c.h.d.Engine
-	in, err := eng.LoadInputs(ctx, sess.org, sess.agent, sess.conversation)
+	in, err := eng.LoadInputs(ctx, sess.org, sess.agent, sess.id, sess.conversation)
 	if err != nil {
 		return nil, nil, nil, storageFailure(err)
 	}

@@ -31,6 +31,7 @@ import (
 	"github.com/switchboard-dev/switchboard/backplane"
 	"github.com/switchboard-dev/switchboard/config"
 	"github.com/switchboard-dev/switchboard/instance"
+	"github.com/switchboard-dev/switchboard/interaction"
 	"github.com/switchboard-dev/switchboard/internal/panics"
 	"github.com/switchboard-dev/switchboard/ratelimit"
 	"github.com/switchboard-dev/switchboard/seal"
@@ -49,6 +50,9 @@ type Deps struct {
 	// Decisions hands confirm_tool_action decisions to turns parked on this instance; nil
 	// delivers to Engine.
 	Decisions approval.Deliverer
+	// Interactions hands submit_interaction answers to turns parked on this instance; nil
+	// delivers to Engine.
+	Interactions interaction.Deliverer
 	// Hub, when set, binds every socket to the backplane (published events reach it) and
 	// carries decisions for turns parked on other instances there, published in the deciding
 	// transaction. Nil serves this instance alone.
@@ -66,8 +70,10 @@ type Handler struct {
 	d         Deps
 	log       *slog.Logger
 	decisions approval.Deliverer
-	draining  atomic.Bool
-	upgrade   fiber.Handler
+	// interactions receives the answers to cards parked on this instance.
+	interactions interaction.Deliverer
+	draining     atomic.Bool
+	upgrade      fiber.Handler
 	// detach: the server keeps hijacked connections open (Mount), so a connection may leave
 	// the upgrade's goroutine.
 	detach bool
@@ -102,6 +108,10 @@ func New(d Deps) *Handler {
 	}
 	if h.decisions == nil {
 		h.decisions = d.Engine
+	}
+	h.interactions = d.Interactions
+	if h.interactions == nil {
+		h.interactions = d.Engine
 	}
 	h.upgrade = websocket.New(h.serveConn, websocket.Config{
 		// The origin is checked per agent at create_conversation_session, never here.
