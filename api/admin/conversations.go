@@ -24,12 +24,17 @@ type conversationJSON struct {
 }
 
 type participantJSON struct {
-	ID         string   `json:"id"`
-	Type       string   `json:"type"`
-	Name       string   `json:"name"`
-	Email      *string  `json:"email"`
-	ExternalID *string  `json:"externalId"`
-	CreatedAt  jsonTime `json:"createdAt"`
+	ID         string  `json:"id"`
+	Type       string  `json:"type"`
+	Name       string  `json:"name"`
+	Email      *string `json:"email"`
+	ExternalID *string `json:"externalId"`
+	// The contact of the user participant's session (PROTOCOL-1.1 Appendix C.5); null for
+	// agent participants.
+	ContactEmail           *string   `json:"contactEmail"`
+	ContactPhone           *string   `json:"contactPhone"`
+	ContactEmailVerifiedAt *jsonTime `json:"contactEmailVerifiedAt"`
+	CreatedAt              jsonTime  `json:"createdAt"`
 }
 
 func conversationOut(c db.Conversation, name string) conversationJSON {
@@ -125,8 +130,8 @@ func (h *handlers) getConversation(c *fiber.Ctx) error {
 	}
 	visitor := ""
 	for _, pt := range parts { // in creation order
-		if pt.Type == "user" {
-			visitor = pt.Name
+		if pt.Participant.Type == "user" {
+			visitor = pt.Participant.Name
 			break
 		}
 	}
@@ -134,10 +139,14 @@ func (h *handlers) getConversation(c *fiber.Ctx) error {
 		conversationJSON
 		Participants []participantJSON `json:"participants"`
 	}{conversationJSON: conversationOut(conv, conversationName(conv.Title, first, visitor)), Participants: make([]participantJSON, len(parts))}
-	for i, pt := range parts {
+	for i, row := range parts {
+		pt := row.Participant
 		out.Participants[i] = participantJSON{
 			ID: pt.ID.String(), Type: pt.Type, Name: pt.Name, Email: pt.Email, ExternalID: pt.ExternalID,
 			CreatedAt: ts(pt.CreatedAt),
+		}
+		if pt.Type == "user" {
+			out.Participants[i].ContactEmail, out.Participants[i].ContactPhone = row.ContactEmail, row.ContactPhone
 		}
 	}
 	return reply(c, fiber.StatusOK, fiber.Map{"conversation": out})

@@ -162,7 +162,8 @@ func schemas() obj {
 		}()),
 		"Participant": all(obj{
 			"id": uuidS(), "type": enum("user", "ai-agent", "human-agent"), "name": str(), "email": nstr(),
-			"externalId": nstr(), "createdAt": stamp(),
+			"externalId": nstr(), "contactEmail": nstr(), "contactPhone": nstr(), "contactEmailVerifiedAt": nstamp(),
+			"createdAt": stamp(),
 		}),
 		"ConversationEnvelope": envelope("conversation", "ConversationDetail"),
 		"ConversationList":     pageOf("conversations", "Conversation"),

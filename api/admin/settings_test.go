@@ -71,7 +71,7 @@ func TestSettingsDefaultsAndPartialWrites(t *testing.T) {
 	s := start(t, map[string]string{"SWITCHBOARD_DEFAULT_MODEL": "house-model"})
 	a := s.newOrg(t, "A")
 	r := s.do(t, "GET", "/admin/settings", a.key, nil).want(t, 200)
-	want := `{"settings":{"orgId":"` + a.id.String() + `","model":"house-model","systemPrompt":"You are a helpful assistant on this organization's website. Answer concisely, use the knowledge tools when they help, and say so when you do not know.","persona":null,"defaultTools":["knowledge_search"],"maxIterations":null,"maxTokens":null,"monthlyTokenBudget":null,"conversationRetentionDays":null,"updatedAt":null}}`
+	want := `{"settings":{"orgId":"` + a.id.String() + `","model":"house-model","systemPrompt":"You are a helpful assistant on this organization's website. Answer concisely, use the knowledge tools when they help, and say so when you do not know.","persona":null,"defaultTools":["knowledge_search","request_identity_intake","request_choices"],"maxIterations":null,"maxTokens":null,"monthlyTokenBudget":null,"conversationRetentionDays":null,"updatedAt":null}}`
 	if string(r.body) != want {
 		t.Fatalf("defaults\n%s\nwant\n%s", r.body, want)
 	}
@@ -124,7 +124,7 @@ func TestSettingsDefaultsAndPartialWrites(t *testing.T) {
 	t.Run("a first partial write stores the defaults it read for the rest", func(t *testing.T) {
 		b := s.newOrg(t, "B")
 		got := decodeSettings(t, s.do(t, "PUT", "/admin/settings", b.key, `{"monthlyTokenBudget":1000}`).want(t, 200))
-		if got.UpdatedAt == nil || got.String() != `model=house-model prompt=You are a helpful assistant on this organization's website. Answer concisely, use the knowledge tools when they help, and say so when you do not know. persona=null tools=["knowledge_search"] maxIterations=null maxTokens=null budget=1000` {
+		if got.UpdatedAt == nil || got.String() != `model=house-model prompt=You are a helpful assistant on this organization's website. Answer concisely, use the knowledge tools when they help, and say so when you do not know. persona=null tools=["knowledge_search","request_identity_intake","request_choices"] maxIterations=null maxTokens=null budget=1000` {
 			t.Fatalf("first write %+v", got)
 		}
 		if f := s.lastSettingsFields(t, b); !slices.Equal(f, []string{"monthlyTokenBudget"}) {

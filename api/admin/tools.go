@@ -20,8 +20,13 @@ import (
 
 var toolNamePattern = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
 
-// builtinTools are the tools Switchboard provides itself; tenant tools may not take their names.
-var builtinTools = []string{"knowledge_search"}
+// builtinTools are the tools Switchboard provides itself, the values of defaultTools and its
+// default (PROTOCOL-1.1 Appendix C.4).
+var builtinTools = []string{"knowledge_search", "request_identity_intake", "request_choices"}
+
+// reservedToolNames are the names a tenant tool may not take (PROTOCOL-1.1 Appendix C.3): the
+// built-in tools and the submit_interaction tool, which follows from them.
+var reservedToolNames = append(slices.Clone(builtinTools), "submit_interaction")
 
 type toolJSON struct {
 	ID               string          `json:"id"`
@@ -61,7 +66,7 @@ func (h *handlers) decodeToolWrite(v *reqjson.Value) (toolWrite, *reqjson.Error)
 		switch {
 		case !toolNamePattern.MatchString(n):
 			r.Fail("name", "name must match ^[a-zA-Z0-9_-]{1,64}$")
-		case slices.ContainsFunc(builtinTools, func(b string) bool { return strings.EqualFold(b, n) }):
+		case slices.ContainsFunc(reservedToolNames, func(b string) bool { return strings.EqualFold(b, n) }):
 			r.Fail("name", "name "+reqjson.Quote(n)+" is the name of a built-in tool")
 		}
 		w.name = n

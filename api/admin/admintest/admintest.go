@@ -127,7 +127,11 @@ type Participant struct {
 	Name       string  `json:"name"`
 	Email      *string `json:"email"`
 	ExternalID *string `json:"externalId"`
-	CreatedAt  string  `json:"createdAt"`
+	// The contact of the participant's session (PROTOCOL-1.1 Appendix C.5).
+	ContactEmail           *string `json:"contactEmail"`
+	ContactPhone           *string `json:"contactPhone"`
+	ContactEmailVerifiedAt *string `json:"contactEmailVerifiedAt"`
+	CreatedAt              string  `json:"createdAt"`
 }
 
 // Message is one message of a conversation.
