@@ -249,6 +249,7 @@ SELECT (SELECT count(*) FROM agents t WHERE t.org_id = $1)::bigint AS agents,
        (SELECT count(*) FROM org_usage_months t WHERE t.org_id = $1)::bigint AS org_usage_months,
        (SELECT count(*) FROM participants t WHERE t.org_id = $1)::bigint AS participants,
        (SELECT count(*) FROM pending_approvals t WHERE t.org_id = $1)::bigint AS pending_approvals,
+       (SELECT count(*) FROM pending_interactions t WHERE t.org_id = $1)::bigint AS pending_interactions,
        (SELECT count(*) FROM sessions t WHERE t.org_id = $1)::bigint AS sessions,
        (SELECT count(*) FROM usage_events t WHERE t.org_id = $1)::bigint AS usage_events,
        (SELECT count(*) FROM webhook_deliveries t WHERE t.org_id = $1)::bigint AS webhook_deliveries,
@@ -257,28 +258,29 @@ SELECT (SELECT count(*) FROM agents t WHERE t.org_id = $1)::bigint AS agents,
 `
 
 type OrgRowCountsRow struct {
-	Agents            int64
-	AgentTools        int64
-	ApiKeys           int64
-	AuditLog          int64
-	BackplaneEvents   int64
-	Chunks            int64
-	Connectors        int64
-	Conversations     int64
-	DocumentSets      int64
-	Documents         int64
-	GatewayKeys       int64
-	IndexingRuns      int64
-	Messages          int64
-	OrgSettings       int64
-	OrgUsageMonths    int64
-	Participants      int64
-	PendingApprovals  int64
-	Sessions          int64
-	UsageEvents       int64
-	WebhookDeliveries int64
-	WebhookEndpoints  int64
-	WebhookEvents     int64
+	Agents              int64
+	AgentTools          int64
+	ApiKeys             int64
+	AuditLog            int64
+	BackplaneEvents     int64
+	Chunks              int64
+	Connectors          int64
+	Conversations       int64
+	DocumentSets        int64
+	Documents           int64
+	GatewayKeys         int64
+	IndexingRuns        int64
+	Messages            int64
+	OrgSettings         int64
+	OrgUsageMonths      int64
+	Participants        int64
+	PendingApprovals    int64
+	PendingInteractions int64
+	Sessions            int64
+	UsageEvents         int64
+	WebhookDeliveries   int64
+	WebhookEndpoints    int64
+	WebhookEvents       int64
 }
 
 // What deleting the org takes (the dry run of `switchboard orgs delete`): its rows in every
@@ -304,6 +306,7 @@ func (q *Queries) OrgRowCounts(ctx context.Context, db DBTX, orgID uuid.UUID) (O
 		&i.OrgUsageMonths,
 		&i.Participants,
 		&i.PendingApprovals,
+		&i.PendingInteractions,
 		&i.Sessions,
 		&i.UsageEvents,
 		&i.WebhookDeliveries,

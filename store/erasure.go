@@ -45,6 +45,7 @@ var TenantTables = []TenantTable{
 	{"messages", EndUserDeleted, "with their conversations (ON DELETE CASCADE)"},
 	{"sessions", EndUserDeleted, "with their conversations (ON DELETE CASCADE)"},
 	{"pending_approvals", EndUserDeleted, "with their conversations (ON DELETE CASCADE), arguments and reasons included"},
+	{"pending_interactions", EndUserDeleted, "with their conversations (ON DELETE CASCADE), submitted values included"},
 	{"backplane_events", EndUserDeleted, "outbox events addressed to or naming an erased conversation, session, approval or identity"},
 	{"usage_events", EndUserScrubbed, "kept for the org's totals; conversation_id, session_id and request_id cleared"},
 	{"audit_log", EndUserScrubbed, "entries about an erased conversation, session, approval or identity keep who and when; target_id and details replaced"},
@@ -343,7 +344,8 @@ func (s *Store) OrgRows(ctx context.Context, orgID uuid.UUID) ([]TableRows, erro
 		"conversations": r.Conversations, "document_sets": r.DocumentSets, "documents": r.Documents,
 		"gateway_keys": r.GatewayKeys, "indexing_runs": r.IndexingRuns, "messages": r.Messages,
 		"org_settings": r.OrgSettings, "org_usage_months": r.OrgUsageMonths, "participants": r.Participants,
-		"pending_approvals": r.PendingApprovals, "sessions": r.Sessions, "usage_events": r.UsageEvents,
+		"pending_approvals": r.PendingApprovals, "pending_interactions": r.PendingInteractions, "sessions": r.Sessions,
+		"usage_events": r.UsageEvents,
 		"webhook_deliveries": r.WebhookDeliveries, "webhook_endpoints": r.WebhookEndpoints, "webhook_events": r.WebhookEvents,
 	}
 	out := make([]TableRows, 0, len(TenantTables))
