@@ -1,6 +1,7 @@
 package ws_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 
@@ -690,4 +691,33 @@ func deref(s *string) string {
 		return ""
 	}
 	return *s
+}
+
+// TestDrainServesSubmitsThenEndsParkedCardsAtTheDeadline pins PROTOCOL-1.1 §1.8: while the
+// instance drains, submit_interaction is still served and resumes its turn; a card still
+// parked at the deadline is recorded cancelled and its turn ends with AGENT_ERROR.
+func TestDrainServesSubmitsThenEndsParkedCardsAtTheDeadline(t *testing.T) {
+	e := newEnv(t, fixture.Agent{}, map[string]string{"SWITCHBOARD_SHUTDOWN_TIMEOUT": "2s"})
+	answered := newCard(t, e, []string{"choice_chips"}, "request_choices", choicesArgs)
+	answered.required(t, "choices", choicesSpec, "to route you to the right team", "request_choices", choicesArgs)
+	left := newCard(t, e, []string{"identity_form"}, "request_identity_intake", identityArgs)
+	left.required(t, "identity_intake", identitySpec, "to email you the brochure", "request_identity_intake", identityArgs)
+	e.gw.Push(textReply("Routed."))
+	other := e.dial(nil)
+	shut := make(chan error, 1)
+	go func() { shut <- e.srv.Shutdown(context.Background()) }()
+	testkit.Eventually(t, "draining", func() bool {
+		ev := other.Request(map[string]any{"action": "create_conversation_session", "requestId": "d1", "agentId": e.agent.ID.String()})
+		return ev.Code() == "SERVER_SHUTTING_DOWN"
+	})
+	requireAck(t, answered.submit(map[string]any{"declined": true}), "Interaction declined",
+		wstest.InteractionAck{SessionID: answered.sid, InteractionID: answered.id, Kind: "choices", Declined: true})
+	answered.resumed(t, "request_choices")
+	evs := left.c.Terminal(left.r)
+	wstest.RequireError(t, evs[len(evs)-1], left.r, "AGENT_ERROR", "agent turn failed: server is shutting down")
+	// The turn's end and the row's update race (both follow the cancellation).
+	testkit.Eventually(t, "the card left at the deadline is cancelled", func() bool { return left.status(t) == "cancelled" })
+	if err := <-shut; err != nil {
+		t.Logf("shutdown: %v (the parked turn outlives the drain on purpose)", err)
+	}
 }
