@@ -162,7 +162,7 @@ func (t *Turn) submitTool(ctx context.Context, cfg *turnConfig, name string, arg
 // own id, the deadline, or the turn's cancellation (PROTOCOL-1.1 §7.9). It returns the text
 // the raise's result carries.
 func (t *Turn) parkOnCard(ctx context.Context, name string, args json.RawMessage, r interaction.Raise) (string, error) {
-	id := uuid.New()
+	id := uuid.Must(uuid.NewV7()) // time-ordered: see migration 00026
 	timeout := t.e.cfg.InteractionTimeout
 	t.mu.Lock()
 	if t.stopped {
