@@ -6,9 +6,9 @@
 ALTER TABLE sessions ADD COLUMN contact_phone text;
 
 -- Keys for composite foreign keys from tables that reference a session or an agent within
--- its org (IF NOT EXISTS: another table's migration may need the same key).
-CREATE UNIQUE INDEX IF NOT EXISTS sessions_org_id_id_key ON sessions (org_id, id);
-CREATE UNIQUE INDEX IF NOT EXISTS agents_org_id_id_key ON agents (org_id, id);
+-- its org, as conversations_org_id_id_key (00016) does for conversations.
+ALTER TABLE sessions ADD CONSTRAINT sessions_org_id_id_key UNIQUE (org_id, id);
+ALTER TABLE agents ADD CONSTRAINT agents_org_id_id_key UNIQUE (org_id, id);
 
 -- Rows are never deleted by the server: every card stays with its final status.
 CREATE TABLE pending_interactions (
@@ -59,6 +59,6 @@ UPDATE org_settings
 SET default_tools = array_remove(array_remove(default_tools, 'request_identity_intake'), 'request_choices');
 ALTER TABLE org_settings ALTER COLUMN default_tools SET DEFAULT '{knowledge_search}';
 DROP TABLE pending_interactions;
-DROP INDEX IF EXISTS agents_org_id_id_key;
-DROP INDEX IF EXISTS sessions_org_id_id_key;
+ALTER TABLE agents DROP CONSTRAINT agents_org_id_id_key;
+ALTER TABLE sessions DROP CONSTRAINT sessions_org_id_id_key;
 ALTER TABLE sessions DROP COLUMN contact_phone;

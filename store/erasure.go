@@ -345,7 +345,7 @@ func (s *Store) OrgRows(ctx context.Context, orgID uuid.UUID) ([]TableRows, erro
 		"gateway_keys": r.GatewayKeys, "indexing_runs": r.IndexingRuns, "messages": r.Messages,
 		"org_settings": r.OrgSettings, "org_usage_months": r.OrgUsageMonths, "participants": r.Participants,
 		"pending_approvals": r.PendingApprovals, "pending_interactions": r.PendingInteractions, "sessions": r.Sessions,
-		"usage_events": r.UsageEvents,
+		"usage_events":       r.UsageEvents,
 		"webhook_deliveries": r.WebhookDeliveries, "webhook_endpoints": r.WebhookEndpoints, "webhook_events": r.WebhookEvents,
 	}
 	out := make([]TableRows, 0, len(TenantTables))
