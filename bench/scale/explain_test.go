@@ -147,7 +147,10 @@ func TestHotQueriesUseTheirIndexes(t *testing.T) {
 			}, []string{"messages_org_conversation_seq_idx"}},
 			{"audit page", func() error { _, err := st.ListAudit(ctx, p.OrgID, store.Page{Limit: 51}); return err },
 				[]string{"audit_log_org_at_idx"}},
-			{"turn inputs", func() error { _, err := st.LoadTurnInputs(ctx, p.OrgID, p.AgentID, uuid.Nil, p.ConversationID, 50); return err },
+			{"turn inputs", func() error {
+				_, err := st.LoadTurnInputs(ctx, p.OrgID, p.AgentID, uuid.Nil, p.ConversationID, 50)
+				return err
+			},
 				[]string{"messages_org_conversation_seq_idx", "org_usage_months_pkey"}},
 			{"session resume", func() error {
 				if _, err := st.ConversationForWS(ctx, p.ConversationID); err != nil {
