@@ -49,7 +49,7 @@ test('creates a session, declares its capabilities and keeps the resume token pe
   s.client.start();
   const { create } = await accept(s, 1, 'C1');
   assert.equal(create.agentId, 'A1');
-  assert.deepEqual(create.supports, []);
+  assert.deepEqual(create.supports, ['identity_form', 'choice_chips', 'otp_form']);
   assert.equal(create.conversationId, undefined, 'a first visit asks for no conversation');
   assert.equal(typeof create.requestId, 'string');
   const stored = new Conversations(s.store, 'A1', 'anon').current();
@@ -348,4 +348,60 @@ test('an authContext provider is asked for a fresh signature before every sessio
   assert.deepEqual(create3.authContext, { userId: 'dana', signature: 'sig-3', timestamp: 1003 });
   assert.deepEqual([create3.conversationId, create3.resumeToken], ['C1', 'srt_token_1']);
   assert.equal(again.frames.size, 0, 'nothing was sent on the socket whose provider call failed');
+});
+
+test('submit_interaction and verify_otp go under the turn\'s R; their answers settle them and the turn keeps running', async (t) => {
+  const s = await setup(t);
+  s.client.start();
+  const { conn } = await accept(s, 1, 'C1');
+  const sent = s.client.send('Send me the brochure');
+  const f = await conn.next();
+  const R = f.requestId as string;
+  conn.ok(f, {}, 202, 'Processing your request...');
+  await sent;
+  conn.send({ type: 'interaction_required', requestId: R, data: { requestId: R, data: { interactionId: 'I1', kind: 'identity_intake', spec: { fields: [{ key: 'email', required: true }] }, reason: 'to email you' } } });
+
+  // interaction_invalid answers the submit; the turn stays parked.
+  const bad = s.client.submitInteraction({ interactionId: 'I1', kind: 'identity_intake', values: { email: 'nope' } });
+  const sf = await conn.next();
+  assert.deepEqual(sf, { action: 'submit_interaction', requestId: R, sessionId: 'S1', interactionId: 'I1', kind: 'identity_intake', values: { email: 'nope' } });
+  conn.send({ type: 'interaction_invalid', requestId: R, data: { requestId: R, data: { interactionId: 'I1', kind: 'identity_intake', errors: [{ field: 'email', message: 'must be a valid email address' }], message: 'Some fields need attention.' } } });
+  const inv = await bad;
+  assert.equal(inv.type, 'interaction_invalid');
+  assert.equal(s.client.activeTurn, R);
+
+  // An error only the submit can cause rejects it and leaves the turn running.
+  const mismatch = s.client.submitInteraction({ interactionId: 'I9', kind: 'identity_intake', declined: true });
+  const mf = await conn.next();
+  assert.equal(mf.declined, true);
+  assert.equal(mf.values, undefined);
+  conn.error(R, 'INTERACTION_MISMATCH', 'the submitted \'interactionId\' does not match the pending interaction');
+  const err = await mismatch.then(() => assert.fail('resolved'), (e: unknown) => e);
+  assert.ok(err instanceof ProtocolError && err.code === 'INTERACTION_MISMATCH');
+  assert.equal(s.client.activeTurn, R, 'a refused submit does not end the turn');
+
+  const good = s.client.submitInteraction({ interactionId: 'I1', kind: 'identity_intake', values: { email: 'Dana@Example.COM' } });
+  const gf = await conn.next();
+  conn.ok(gf, { sessionId: 'S1', interactionId: 'I1', kind: 'identity_intake', values: { email: 'Dana@example.com' } }, 200, 'Interaction submitted');
+  assert.equal((await good).type, 'immediate_response');
+
+  // The code entry: otp_invalid then otp_verified answer verify_otp.
+  conn.send({ type: 'otp_verification_required', requestId: R, data: { requestId: R, data: { toolId: 'orders', actionDescription: '', availableChannels: ['email'], authLevel: 'end_user' } } });
+  conn.send({ type: 'otp_sent', requestId: R, data: { requestId: R, data: { channel: 'email', maskedDestination: 'D***@example.com' } } });
+  const wrong = s.client.verifyOtp('000000');
+  const of = await conn.next();
+  assert.deepEqual(of, { action: 'verify_otp', requestId: R, sessionId: 'S1', code: '000000' });
+  conn.send({ type: 'otp_invalid', requestId: R, data: { requestId: R, data: { error: 'INVALID_CODE', attemptsRemaining: 4, message: 'That code is not correct. Try again.' } } });
+  assert.equal((await wrong).data.data.attemptsRemaining, 4);
+  const right = s.client.verifyOtp('123456');
+  await conn.next();
+  conn.send({ type: 'otp_verified', requestId: R, data: { requestId: R, data: { message: 'Identity verified successfully.' } } });
+  assert.equal((await right).type, 'otp_verified');
+
+  // The turn's own terminal error still ends the turn.
+  conn.error(R, 'AGENT_ERROR', 'agent turn failed: llm error');
+  await s.events.waitFor('turn', (e) => e.event.type === 'error');
+  const turn = s.events.all.filter((e) => e.kind === 'turn').map((e) => (e as any).event.type);
+  assert.deepEqual(turn, ['interaction_required', 'otp_verification_required', 'otp_sent', 'error']);
+  assert.equal(s.client.activeTurn, undefined);
 });

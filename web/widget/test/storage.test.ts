@@ -29,7 +29,7 @@ test('a corrupt entry is treated as empty', () => {
 });
 
 // Words French writes exactly as English does.
-const SAME_IN_FRENCH = new Set(['title', 'message', 'transcript', 'assistant', 'conversations', 'sources']);
+const SAME_IN_FRENCH = new Set(['title', 'message', 'transcript', 'assistant', 'conversations', 'sources', 'codeLabel']);
 
 test('every locale translates every string, placeholders included', () => {
   assert.ok(LOCALES.length >= 2);

@@ -42,11 +42,21 @@ const FATAL_CREATE_CODES = new Set([
 ]);
 
 /**
- * Render capabilities declared at create (`supports`, PROTOCOL-1.1 §4.2.8). A rich
- * interaction renderer adds its value here when it lands (`choice_chips`, `identity_form`,
- * `otp_form`); until then the server falls back to plain conversation.
+ * Render capabilities declared at create (`supports`, PROTOCOL-1.1 §4.2.8): the widget
+ * renders the identity form, the choice chips and the one-time-code entry (ui/interact.ts).
  */
-export const CAPABILITIES: string[] = [];
+export const CAPABILITIES: string[] = ['identity_form', 'choice_chips', 'otp_form'];
+
+/** Errors that can answer submit_interaction or verify_otp (1.1 §4.12, §4.13), not the turn. */
+const SIDE_ERRORS = new Set(['VALIDATION_ERROR', 'NO_PENDING_INTERACTION', 'INTERACTION_MISMATCH', 'SESSION_NOT_FOUND', 'RATE_LIMITED', 'STORAGE_ERROR']);
+
+/**
+ * What answers a frame that carries the running turn's R (1.1 §4.12, §4.13: clients SHOULD
+ * send R): the given event types, or an error that only the frame itself can cause. The
+ * turn's own events, its terminal `error` included, keep going to the turn.
+ */
+const sideAnswer = (types: string[]) => (ev: WireEvent) =>
+  types.includes(ev.type) || (ev.type === 'error' && SIDE_ERRORS.has(errorOf(ev).code));
 
 export type Status = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'stopped';
 
@@ -99,6 +109,8 @@ export interface ClientOptions {
 }
 
 interface Pending {
+  /** The frame is a send_message: an error answering it means the turn never started. */
+  startsTurn: boolean;
   resolve: (ev: WireEvent) => void;
   reject: (err: ProtocolError) => void;
   answers: (ev: WireEvent) => boolean;
@@ -344,6 +356,7 @@ export class ChatClient {
         return;
       }
       this.pending.set(requestId, {
+        startsTurn: frame.action === 'send_message',
         resolve: (ev) => resolve((ev.data ?? {}) as T),
         reject,
         answers,
@@ -370,7 +383,7 @@ export class ChatClient {
     if (rid && p && p.answers(ev)) {
       this.pending.delete(rid);
       if (ev.type === 'error') {
-        if (rid === this.activeTurn) this.activeTurn = undefined; // refused before its 202 (§7.2 O1)
+        if (p.startsTurn && rid === this.activeTurn) this.activeTurn = undefined; // refused before its 202 (§7.2 O1)
         p.reject(new ProtocolError(errorOf(ev)));
       } else {
         p.resolve(ev);
@@ -424,6 +437,43 @@ export class ChatClient {
     const frame: Frame = { action: 'confirm_tool_action', sessionId: s.sessionId, approved };
     if (approvalId) frame.approvalId = approvalId;
     return this.request(frame);
+  }
+
+  /**
+   * Answers the parked interaction of the running turn (1.1 §4.12) under the turn's R.
+   * Resolves with the answering event: the `immediate_response` ack, or
+   * `interaction_invalid` (the turn stays parked); rejects with the error.
+   */
+  submitInteraction(answer: { interactionId: string; kind: string; values?: unknown; declined?: boolean }): Promise<WireEvent> {
+    const s = this.requireSession();
+    const frame: Frame = { action: 'submit_interaction', sessionId: s.sessionId, ...answer };
+    if (this.activeTurn) frame.requestId = this.activeTurn;
+    return this.requestEvent(frame, sideAnswer(['immediate_response', 'interaction_invalid']));
+  }
+
+  /**
+   * Submits a one-time code for the running turn (1.1 §4.13) under the turn's R. Resolves
+   * with `otp_verified` or `otp_invalid`; rejects with the error.
+   */
+  verifyOtp(code: string): Promise<WireEvent> {
+    const s = this.requireSession();
+    const frame: Frame = { action: 'verify_otp', sessionId: s.sessionId, code };
+    if (this.activeTurn) frame.requestId = this.activeTurn;
+    return this.requestEvent(frame, sideAnswer(['otp_verified', 'otp_invalid']));
+  }
+
+  /** As request, but resolves with the whole answering event. */
+  private requestEvent(frame: Frame, answers: (ev: WireEvent) => boolean): Promise<WireEvent> {
+    const requestId = frame.requestId ?? this.nextRequestId();
+    return new Promise<WireEvent>((resolve, reject) => {
+      const s = this.socket;
+      if (!s || s.readyState !== OPEN || this.pending.has(requestId)) {
+        reject(new ProtocolError({ code: s && s.readyState === OPEN ? 'TURN_IN_PROGRESS' : DISCONNECTED, message: 'not sent' }));
+        return;
+      }
+      this.pending.set(requestId, { startsTurn: false, resolve, reject, answers });
+      s.send(JSON.stringify({ ...frame, requestId }));
+    });
   }
 
   /** One page of the conversation's history, newest first (§4.4). */

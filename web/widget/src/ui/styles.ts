@@ -66,6 +66,9 @@ header h2{flex:1;margin:0;font-size:16px;font-weight:600;overflow:hidden;text-ov
 .card dl{margin:0;font-size:13px;display:grid;grid-template-columns:auto 1fr;gap:2px 8px}
 .card dt{color:var(--sb-muted)}.card dd{margin:0;overflow-wrap:anywhere}
 .actions{display:flex;gap:8px}
+.field{display:flex;flex-direction:column;gap:2px;font-size:13px}.field input{font:inherit;padding:6px 8px;border:1px solid var(--sb-border);border-radius:6px}.ferr{color:var(--sb-danger);font-size:12px}
+.chips{border:0;margin:0;padding:0;display:flex;flex-wrap:wrap;gap:6px}.chips legend{font-size:13px;margin-bottom:4px}.chips .ferr{flex-basis:100%}
+.chip{border:1px solid var(--sb-accent);border-radius:999px;padding:4px 12px;background:var(--sb-bg);color:inherit}.chip[aria-pressed=true]{background:var(--sb-accent);color:var(--sb-accent-fg)}
 .btn{border-radius:8px;padding:6px 14px;border:1px solid var(--sb-border);background:var(--sb-bg)}
 .btn.primary{background:var(--sb-accent);border-color:var(--sb-accent);color:var(--sb-accent-fg)}
 .sources{font-size:13px}

@@ -23,6 +23,10 @@ export interface TurnContext {
   /** The host page's URL, against which relative links in replies resolve. */
   base: string;
   confirm(approved: boolean, approvalId?: string): Promise<unknown>;
+  /** Answers the turn's parked interaction (1.1 §4.12); resolves with the answering event. */
+  submitInteraction(answer: { interactionId: string; kind: string; values?: unknown; declined?: boolean }): Promise<WireEvent>;
+  /** Sends a one-time code (1.1 §4.13); resolves with `otp_verified` or `otp_invalid`. */
+  verifyOtp(code: string): Promise<WireEvent>;
   /** Keeps the newest content in view after the log grew. */
   grew(): void;
 }
@@ -36,7 +40,7 @@ interface ToolLine {
   body: HTMLElement;
 }
 
-interface Card {
+export interface Card {
   tool: string;
   el: HTMLElement;
   actions: HTMLElement;
@@ -178,6 +182,13 @@ export class TurnView {
     this.add(el);
   }
 
+  /** Shows a card the turn parked on; it closes when its tool's result comes or the turn ends. */
+  addCard(card: Card): void {
+    this.cards.push(card);
+    this.breakText();
+    this.add(card.el);
+  }
+
   private closeCard(c: Card): void {
     if (c.decided) return;
     c.decided = true;
@@ -199,6 +210,12 @@ export class TurnView {
       });
     if (items.length === 0) return;
     this.add(h('div', { class: 'sources' }, h('span', {}, this.ctx.t('sources')), h('ol', {}, ...items)));
+  }
+
+  /** The error text of a failed request, in plain words. */
+  failure(err: unknown): string {
+    const code = err instanceof ProtocolError ? err.code : 'default';
+    return errorText(this.ctx.t, code, err instanceof ProtocolError ? err.error.retryAfterMs : undefined);
   }
 
   /** Adds a line under the reply: how it ended, or an error in plain words. */

@@ -12,6 +12,7 @@ import { ICONS, h, icon, renderMarkdown, replace } from './dom';
 import { adoptStyles } from './styles';
 import { socketURL } from '../urls';
 import { TurnView, turnRenderers } from './turn';
+import './interact';
 
 export interface WidgetOptions {
   agentId: string;
@@ -304,6 +305,8 @@ export class Widget {
       t: this.t,
       base: location.href,
       confirm: (approved, approvalId) => this.client.confirm(approved, approvalId),
+      submitInteraction: (answer) => this.client.submitInteraction(answer),
+      verifyOtp: (code) => this.client.verifyOtp(code),
       grew: () => this.grew(),
     });
     this.turn = turn;
