@@ -42,6 +42,7 @@ type Config struct {
 	SecretsDir             string // reserved, no effect yet (no connector reads a secret)
 	AllowPrivateTools      bool
 	AllowPrivateConnectors bool
+	AllowPrivateWebhooks   bool
 	AllowPrivateGateway    bool
 	TrustedProxies         []netip.Prefix
 	AdminCORSOrigins       []string
@@ -178,6 +179,7 @@ func LoadFrom(lookup func(string) (string, bool)) (*Config, error) {
 		SecretsDir:             r.str("SWITCHBOARD_SECRETS_DIR"),
 		AllowPrivateTools:      r.boolean("SWITCHBOARD_ALLOW_PRIVATE_TOOL_URLS"),
 		AllowPrivateConnectors: r.boolean("SWITCHBOARD_ALLOW_PRIVATE_CONNECTOR_URLS"),
+		AllowPrivateWebhooks:   r.boolean("SWITCHBOARD_ALLOW_PRIVATE_WEBHOOK_URLS"),
 		AllowPrivateGateway:    r.boolean("SWITCHBOARD_ALLOW_PRIVATE_GATEWAY_URLS"),
 		TrustedProxies:         r.prefixes("SWITCHBOARD_TRUSTED_PROXIES"),
 		AdminCORSOrigins:       r.list("SWITCHBOARD_ADMIN_CORS_ORIGINS"),

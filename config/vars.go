@@ -34,6 +34,7 @@ var Vars = []Var{
 	{"SWITCHBOARD_SECRETS_DIR", "", "reserved, no effect yet: root of per-org connector secrets (`authRef`)"},
 	{"SWITCHBOARD_ALLOW_PRIVATE_TOOL_URLS", "0", "`1` lets tool URLs reach private and loopback addresses"},
 	{"SWITCHBOARD_ALLOW_PRIVATE_CONNECTOR_URLS", "0", "`1` lets connector URLs and sitemaps reach private and loopback addresses"},
+	{"SWITCHBOARD_ALLOW_PRIVATE_WEBHOOK_URLS", "0", "`1` lets webhook endpoints (and their redirects) reach private and loopback addresses"},
 	{"SWITCHBOARD_ALLOW_PRIVATE_GATEWAY_URLS", "0", "`1` lets gateway-key `baseUrl`s reach private and loopback addresses"},
 	{"SWITCHBOARD_TRUSTED_PROXIES", "", "comma-separated CIDRs whose `X-Forwarded-For` is trusted"},
 	{"SWITCHBOARD_ADMIN_CORS_ORIGINS", "", "comma-separated origins (or `*`) allowed to call `/admin`; `*` when `AUTH_MODE=none` and unset"},

@@ -186,14 +186,16 @@ func (q *Queries) WebhookDeliveryList(ctx context.Context, db DBTX, arg WebhookD
 
 const webhookDeliveryRecordAttempt = `-- name: WebhookDeliveryRecordAttempt :exec
 UPDATE webhook_deliveries
-SET status = $1, attempts = attempts + 1, last_attempt_at = now(),
-    last_status_code = $2, last_error = $3,
-    last_response = $4, updated_at = now()
-WHERE org_id = $5 AND id = $6
+SET status = $1, attempts = attempts + CASE WHEN $2::boolean THEN 1 ELSE 0 END,
+    last_attempt_at = CASE WHEN $2::boolean THEN now() ELSE last_attempt_at END,
+    last_status_code = $3, last_error = $4,
+    last_response = $5, updated_at = now()
+WHERE org_id = $6 AND id = $7
 `
 
 type WebhookDeliveryRecordAttemptParams struct {
 	Status         string
+	Attempted      bool
 	LastStatusCode *int32
 	LastError      *string
 	LastResponse   *string
@@ -204,6 +206,7 @@ type WebhookDeliveryRecordAttemptParams struct {
 func (q *Queries) WebhookDeliveryRecordAttempt(ctx context.Context, db DBTX, arg WebhookDeliveryRecordAttemptParams) error {
 	_, err := db.Exec(ctx, webhookDeliveryRecordAttempt,
 		arg.Status,
+		arg.Attempted,
 		arg.LastStatusCode,
 		arg.LastError,
 		arg.LastResponse,

@@ -132,7 +132,8 @@ WHERE d.org_id = @org_id AND d.id = @id;
 
 -- name: WebhookDeliveryRecordAttempt :exec
 UPDATE webhook_deliveries
-SET status = @status, attempts = attempts + 1, last_attempt_at = now(),
+SET status = @status, attempts = attempts + CASE WHEN @attempted::boolean THEN 1 ELSE 0 END,
+    last_attempt_at = CASE WHEN @attempted::boolean THEN now() ELSE last_attempt_at END,
     last_status_code = sqlc.narg(last_status_code), last_error = sqlc.narg(last_error),
     last_response = sqlc.narg(last_response), updated_at = now()
 WHERE org_id = @org_id AND id = @id;

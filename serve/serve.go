@@ -35,6 +35,7 @@ import (
 	"github.com/switchboard-dev/switchboard/store"
 	"github.com/switchboard-dev/switchboard/version"
 	"github.com/switchboard-dev/switchboard/web"
+	"github.com/switchboard-dev/switchboard/webhooks"
 )
 
 // Server is a started process.
@@ -168,6 +169,9 @@ func (s *Server) start(ctx context.Context, box *seal.Box) error {
 		Logger: s.log, MaxQueuedRuns: s.cfg.MaxQueuedRuns, AllowPrivateURLs: s.cfg.AllowPrivateConnectors,
 	})
 	if err != nil {
+		return err
+	}
+	if _, err := webhooks.New(st, s.jobs, box, webhooks.Options{Logger: s.log, AllowPrivateURLs: s.cfg.AllowPrivateWebhooks}); err != nil {
 		return err
 	}
 
