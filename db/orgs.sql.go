@@ -251,6 +251,7 @@ SELECT (SELECT count(*) FROM agents t WHERE t.org_id = $1)::bigint AS agents,
        (SELECT count(*) FROM pending_approvals t WHERE t.org_id = $1)::bigint AS pending_approvals,
        (SELECT count(*) FROM pending_interactions t WHERE t.org_id = $1)::bigint AS pending_interactions,
        (SELECT count(*) FROM sessions t WHERE t.org_id = $1)::bigint AS sessions,
+       (SELECT count(*) FROM usage_days t WHERE t.org_id = $1)::bigint AS usage_days,
        (SELECT count(*) FROM usage_events t WHERE t.org_id = $1)::bigint AS usage_events,
        (SELECT count(*) FROM webhook_deliveries t WHERE t.org_id = $1)::bigint AS webhook_deliveries,
        (SELECT count(*) FROM webhook_endpoints t WHERE t.org_id = $1)::bigint AS webhook_endpoints,
@@ -277,6 +278,7 @@ type OrgRowCountsRow struct {
 	PendingApprovals    int64
 	PendingInteractions int64
 	Sessions            int64
+	UsageDays           int64
 	UsageEvents         int64
 	WebhookDeliveries   int64
 	WebhookEndpoints    int64
@@ -308,6 +310,7 @@ func (q *Queries) OrgRowCounts(ctx context.Context, db DBTX, orgID uuid.UUID) (O
 		&i.PendingApprovals,
 		&i.PendingInteractions,
 		&i.Sessions,
+		&i.UsageDays,
 		&i.UsageEvents,
 		&i.WebhookDeliveries,
 		&i.WebhookEndpoints,

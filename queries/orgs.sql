@@ -92,6 +92,7 @@ SELECT (SELECT count(*) FROM agents t WHERE t.org_id = @org_id)::bigint AS agent
        (SELECT count(*) FROM pending_approvals t WHERE t.org_id = @org_id)::bigint AS pending_approvals,
        (SELECT count(*) FROM pending_interactions t WHERE t.org_id = @org_id)::bigint AS pending_interactions,
        (SELECT count(*) FROM sessions t WHERE t.org_id = @org_id)::bigint AS sessions,
+       (SELECT count(*) FROM usage_days t WHERE t.org_id = @org_id)::bigint AS usage_days,
        (SELECT count(*) FROM usage_events t WHERE t.org_id = @org_id)::bigint AS usage_events,
        (SELECT count(*) FROM webhook_deliveries t WHERE t.org_id = @org_id)::bigint AS webhook_deliveries,
        (SELECT count(*) FROM webhook_endpoints t WHERE t.org_id = @org_id)::bigint AS webhook_endpoints,

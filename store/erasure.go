@@ -50,6 +50,7 @@ var TenantTables = []TenantTable{
 	{"usage_events", EndUserScrubbed, "kept for the org's totals; conversation_id, session_id and request_id cleared"},
 	{"audit_log", EndUserScrubbed, "entries about an erased conversation, session, approval or identity keep who and when; target_id and details replaced"},
 	{"org_usage_months", OrgDataOnly, "monthly token totals of the org"},
+	{"usage_days", OrgDataOnly, "daily usage totals of the org by agent and model, kept by triggers on usage_events; no conversation, session or identity"},
 	{"org_settings", OrgDataOnly, "the org's settings"},
 	{"agents", OrgDataOnly, "the org's agents"},
 	{"agent_tools", OrgDataOnly, "the org's tools"},
@@ -345,6 +346,7 @@ func (s *Store) OrgRows(ctx context.Context, orgID uuid.UUID) ([]TableRows, erro
 		"gateway_keys": r.GatewayKeys, "indexing_runs": r.IndexingRuns, "messages": r.Messages,
 		"org_settings": r.OrgSettings, "org_usage_months": r.OrgUsageMonths, "participants": r.Participants,
 		"pending_approvals": r.PendingApprovals, "pending_interactions": r.PendingInteractions, "sessions": r.Sessions,
+		"usage_days":         r.UsageDays,
 		"usage_events":       r.UsageEvents,
 		"webhook_deliveries": r.WebhookDeliveries, "webhook_endpoints": r.WebhookEndpoints, "webhook_events": r.WebhookEvents,
 	}
