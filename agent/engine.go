@@ -20,6 +20,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/switchboard-dev/switchboard/approval"
 	"github.com/switchboard-dev/switchboard/config"
@@ -30,6 +31,7 @@ import (
 	"github.com/switchboard-dev/switchboard/seal"
 	"github.com/switchboard-dev/switchboard/store"
 	"github.com/switchboard-dev/switchboard/tools"
+	"github.com/switchboard-dev/switchboard/tracing"
 	"github.com/switchboard-dev/switchboard/version"
 )
 
@@ -63,6 +65,8 @@ type Deps struct {
 	// demo's create_ticket, in development). A builtin tool without an entry fails as a tool
 	// whose request failed.
 	Builtins map[string]tools.Builtin
+	// Tracing receives the turn spans; nil traces nothing.
+	Tracing *tracing.Provider
 }
 
 // OfflineModel is a model served in-process, and the model name that selects it.
@@ -89,6 +93,7 @@ type Engine struct {
 	offline    OfflineModel
 	builtins   map[string]tools.Builtin
 	metrics    *metrics
+	tracer     trace.Tracer
 
 	mu     sync.Mutex
 	turns  map[*Turn]struct{}
@@ -126,6 +131,13 @@ func New(d Deps) (*Engine, error) {
 	if maxReply <= 0 {
 		maxReply = MaxReplyBytes
 	}
+	if d.Tracing == nil {
+		d.Tracing = tracing.Off()
+	}
+	tracer := d.Tracing.Tracer(TracerName)
+	if d.Retriever != nil && d.Tracing.Enabled() {
+		d.Retriever = tracedRetriever{r: d.Retriever, tracer: tracer, content: d.Config.TraceContent}
+	}
 	tenantTr := netguard.Transport(d.Config.AllowPrivateGateway)
 	tenantTr.MaxIdleConnsPerHost = 64
 	e := &Engine{
@@ -136,6 +148,7 @@ func New(d Deps) (*Engine, error) {
 		tenantHTTP: &http.Client{Transport: tenantTr, CheckRedirect: netguard.NoRedirects},
 		offline:    d.Offline,
 		builtins:   d.Builtins,
+		tracer:     tracer,
 		turns:      map[*Turn]struct{}{},
 		parks:      map[uuid.UUID]*Turn{},
 	}
@@ -150,8 +163,9 @@ func New(d Deps) (*Engine, error) {
 // stored the user message and sent the 202; sink gets every later event of the turn.
 func (e *Engine) Start(spec TurnSpec, sink Sink) *Turn {
 	ctx, cancel := context.WithCancelCause(context.Background())
+	ctx, span := e.startTurnSpan(ctx, spec)
 	t := &Turn{
-		e: e, spec: spec, sink: sink, ctx: ctx, cancel: cancel,
+		e: e, spec: spec, sink: sink, ctx: ctx, cancel: cancel, span: span,
 		done:      make(chan struct{}),
 		started:   time.Now(),
 		decisions: make(chan approval.Decision, 4),
@@ -165,6 +179,8 @@ func (e *Engine) Start(spec TurnSpec, sink Sink) *Turn {
 		// Draining refuses turns before they get here; this is the race with the deadline.
 		t.stopped = true
 		cancel(ErrShuttingDown)
+		t.traceFailure(ErrShuttingDown, ErrShuttingDown.Error())
+		span.End()
 		close(t.done)
 		e.metrics.turnEnded("error", ErrShuttingDown.Error(), t.started)
 		sink.Failed(agentErrorPrefix + ErrShuttingDown.Error())
@@ -190,7 +206,10 @@ func (e *Engine) forget(t *Turn) {
 
 // Deliver hands a committed decision to the turn parked on it, when that turn runs on this
 // instance; otherwise, or when the turn no longer waits on that approval, it does nothing.
-func (e *Engine) Deliver(_ context.Context, d approval.Decision) {
+func (e *Engine) Deliver(ctx context.Context, d approval.Decision) {
+	if d.Traceparent == "" { // decided on this instance
+		d.Traceparent = tracing.Traceparent(ctx)
+	}
 	e.mu.Lock()
 	t := e.parks[d.ApprovalID]
 	e.mu.Unlock()

@@ -112,18 +112,22 @@ func (e *Engine) turnModel(in *store.TurnInputs) string {
 // modelFor is what answers the model calls of a turn paid by k.
 func (e *Engine) modelFor(k *GatewayKey) (llm.Model, error) {
 	if k.model != nil {
-		return k.model, nil
+		return e.traced(k.model, providerOffline), nil
 	}
 	httpClient := e.serverHTTP
 	if k.tenantURL {
 		httpClient = e.tenantHTTP
 	}
-	return llm.New(llm.Config{
+	c, err := llm.New(llm.Config{
 		BaseURL: k.BaseURL, APIKey: k.secret, HTTPClient: httpClient, Limits: e.limits,
 		Retries: e.cfg.GatewayRetries, RetryMaxDelay: e.cfg.GatewayRetryMaxDelay, OnRetry: e.metrics.retried,
 		// A refused address stays refused (ADMIN-API §6.4).
 		Permanent: func(err error) bool { return errors.Is(err, netguard.ErrRefusedAddress) },
 	})
+	if err != nil {
+		return nil, err
+	}
+	return e.traced(c, providerGateway), nil
 }
 
 // CheckBudget returns ErrQuotaExceeded when the org has a monthly token budget and its

@@ -8,12 +8,14 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/switchboard-dev/switchboard/approval"
 	"github.com/switchboard-dev/switchboard/internal/panics"
 	"github.com/switchboard-dev/switchboard/llm"
 	"github.com/switchboard-dev/switchboard/store"
 	"github.com/switchboard-dev/switchboard/tools"
+	"github.com/switchboard-dev/switchboard/tracing"
 )
 
 // callTool runs one tool call (PROTOCOL §7.4, §7.5) and returns the text the model receives.
@@ -204,6 +206,7 @@ type parkOutcome struct {
 	via      string
 	reason   string
 	timedOut bool
+	trace    trace.SpanContext // the span that decided, for a decision
 }
 
 // park writes the approval row, announces it, and waits for a decision carrying its own id,
@@ -230,6 +233,7 @@ func (t *Turn) park(ctx context.Context, cfg *turnConfig, toolName string, args 
 	}
 	t.parked = id
 	t.mu.Unlock()
+	span := t.startApprovalSpan(ctx, toolName, id.String())
 	parkedAt := time.Now()
 	var out parkOutcome
 	// The approval's own timeout bounds the wait; the turn's clock does not run meanwhile.
@@ -249,6 +253,7 @@ func (t *Turn) park(ctx context.Context, cfg *turnConfig, toolName string, args 
 	}()
 	out, err = t.wait(ctx, id, timeout, toolName, args)
 	waited = true
+	endApprovalSpan(span, out, err)
 	return out, err
 }
 
@@ -292,7 +297,7 @@ func (t *Turn) wait(ctx context.Context, id uuid.UUID, timeout time.Duration, to
 			if d.ApprovalID != id {
 				continue // a decision for an earlier park of this turn
 			}
-			return parkOutcome{outcome: d.Outcome, via: d.Via, reason: d.Reason}, nil
+			return parkOutcome{outcome: d.Outcome, via: d.Via, reason: d.Reason, trace: tracing.ParseTraceparent(d.Traceparent)}, nil
 		case <-timer.C:
 			return t.expire(ctx, id)
 		}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/switchboard-dev/switchboard/approval"
 	"github.com/switchboard-dev/switchboard/interaction"
@@ -28,6 +29,7 @@ type Turn struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 	done   chan struct{}
+	span   trace.Span // invoke_agent
 	clock  *turnClock // SWITCHBOARD_TURN_TIMEOUT; stopped while parked
 	// started is when Start took the turn, for its duration and time to first token.
 	started time.Time
@@ -114,6 +116,7 @@ var (
 // Completed, Failed, or (cancelled) nothing, even when something in it panics.
 func (t *Turn) run() {
 	defer close(t.done)
+	defer t.span.End()
 	defer t.clock.stop()
 	m := &meter{}
 	defer t.containPanic(m)
@@ -185,6 +188,7 @@ func (t *Turn) fail(rec store.TurnRecord, err error) {
 	if msg == "" {
 		rec.Outcome, rec.Failure = "cancelled", ""
 	}
+	t.traceFailure(err, msg)
 	if !t.recorded {
 		t.recorded = true
 		if _, werr := t.record(rec); werr != nil {
@@ -226,6 +230,7 @@ func (t *Turn) containPanic(m *meter) {
 }
 
 func (t *Turn) record(rec store.TurnRecord) (uuid.UUID, error) {
+	t.traceRecord(rec)
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(t.ctx), backgroundTimeout)
 	defer cancel()
 	return t.e.store.RecordTurn(ctx, rec)
@@ -324,7 +329,9 @@ func (t *Turn) execute(m *meter, summaries *[]toolSummary) (string, []Citation, 
 			if ctx.Err() != nil {
 				return "", nil, context.Cause(ctx)
 			}
-			text, isError, err := t.callTool(ctx, cfg, cites, call)
+			toolCtx, span := t.startToolSpan(ctx, cfg, call)
+			text, isError, err := t.callTool(toolCtx, cfg, cites, call)
+			t.endToolSpan(span, text, isError, err)
 			if err != nil {
 				return "", nil, err
 			}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/switchboard-dev/switchboard/interaction"
 	"github.com/switchboard-dev/switchboard/store"
@@ -32,6 +33,9 @@ type TurnSpec struct {
 	Key *GatewayKey
 	// Viewer is who may see which documents in retrieval (ADMIN-API §9.10).
 	Viewer Viewer
+	// Trace is the span of the send_message that accepted the turn: the turn's span is its
+	// child. The zero value starts a trace of its own.
+	Trace trace.SpanContext
 }
 
 // Viewer is the connection's identities in the turn's org and its token's groups.

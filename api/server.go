@@ -14,6 +14,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/switchboard-dev/switchboard/config"
+	"github.com/switchboard-dev/switchboard/tracing"
 )
 
 // BodyLimit is the largest request body read (ADMIN-API §1.1).
@@ -30,6 +31,8 @@ type Deps struct {
 	Metrics prometheus.Gatherer
 	// Timeouts bound every HTTP exchange; zero values leave one unbounded (tests).
 	Timeouts config.HTTPTimeouts
+	// Tracing, when on, gives every request a server span; nil or off adds no middleware.
+	Tracing *tracing.Provider
 }
 
 // Server owns the Fiber app and the state its handlers share.
@@ -68,7 +71,11 @@ func New(d Deps, mounts ...Mount) *Server {
 		IdleTimeout:  d.Timeouts.Idle,
 	})
 	setTimeouts(s.app, d.Timeouts)
-	s.app.Use(requestID, s.accessLog, s.recoverPanic)
+	s.app.Use(requestID)
+	if d.Tracing != nil && d.Tracing.Enabled() {
+		s.app.Use(traceRequests(d.Tracing.Tracer(TracerName)))
+	}
+	s.app.Use(s.accessLog, s.recoverPanic)
 	s.app.Get("/healthz", s.healthz)
 	s.app.Get("/readyz", s.readyz)
 	// GET only: HEAD /metrics is a 404 like every other undefined method.

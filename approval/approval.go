@@ -26,6 +26,9 @@ type Decision struct {
 	Outcome    Outcome
 	Via        string // "widget" or "admin"; "" for AgentDeleted
 	Reason     string // admin rejections may carry one
+	// Traceparent is the span that decided (W3C Trace Context), so that the parked turn's
+	// trace links to it, across instances too; "" when unknown.
+	Traceparent string
 }
 
 // Deliverer hands a committed decision to the turn parked on it, wherever it runs. A

@@ -9,6 +9,7 @@ import (
 
 	"github.com/switchboard-dev/switchboard/approval"
 	"github.com/switchboard-dev/switchboard/db"
+	"github.com/switchboard-dev/switchboard/tracing"
 )
 
 // handler is one in-process consumer of internal events.
@@ -70,6 +71,9 @@ type decisionEvent struct {
 	Outcome    approval.Outcome `json:"outcome"`
 	Via        string           `json:"via,omitempty"`
 	Reason     string           `json:"reason,omitempty"`
+	// Traceparent is the deciding span (W3C Trace Context), so that the parked turn's
+	// trace on the owning instance links to it.
+	Traceparent string `json:"traceparent,omitempty"`
 }
 
 // PublishDecision publishes d to the instance owning the parked turn. Call it in the
@@ -78,6 +82,7 @@ type decisionEvent struct {
 func (h *Hub) PublishDecision(ctx context.Context, tx db.DBTX, owner uuid.UUID, d approval.Decision) (int64, error) {
 	payload, err := json.Marshal(decisionEvent{
 		Type: DecisionEventType, ApprovalID: d.ApprovalID, Outcome: d.Outcome, Via: d.Via, Reason: d.Reason,
+		Traceparent: tracing.Traceparent(ctx),
 	})
 	if err != nil {
 		return 0, fmt.Errorf("encode approval decision: %w", err)
@@ -96,6 +101,7 @@ func (h *Hub) DeliverDecisions(to approval.Deliverer) (remove func()) {
 		}
 		to.Deliver(ctx, approval.Decision{
 			ApprovalID: de.ApprovalID, OrgID: ev.OrgID, Outcome: de.Outcome, Via: de.Via, Reason: de.Reason,
+			Traceparent: de.Traceparent,
 		})
 	})
 }

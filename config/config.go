@@ -54,6 +54,8 @@ type Config struct {
 	// Limits are the public-edge limits of PROTOCOL-1.1 §1.10; a zero disables one.
 	Limits       Limits
 	WidgetStrict bool
+	// TraceContent puts prompts, replies, tool arguments and results in trace spans.
+	TraceContent bool
 
 	GatewayURL    string
 	GatewayKey    string
@@ -206,6 +208,7 @@ func LoadFrom(lookup func(string) (string, bool)) (*Config, error) {
 			ServerKeyMonthlyTokens:       int64(r.intRange("SWITCHBOARD_SERVER_KEY_MONTHLY_TOKENS_PER_ORG", 0, 1<<53)),
 		},
 		WidgetStrict:         r.boolean("SWITCHBOARD_WIDGET_STRICT"),
+		TraceContent:         r.boolean("SWITCHBOARD_TRACE_CONTENT"),
 		GatewayURL:           r.aliased("SWITCHBOARD_GATEWAY_URL", "SMOOAI_GATEWAY_URL"),
 		GatewayKey:           r.aliased("SWITCHBOARD_GATEWAY_KEY", "SMOOAI_GATEWAY_KEY"),
 		DefaultModel:         r.str("SWITCHBOARD_DEFAULT_MODEL"),

@@ -18,6 +18,7 @@ var Vars = []Var{
 	{"SWITCHBOARD_DOCS", "", "`1` serves the API reference page at `/docs`, `0` does not; unset: `1` in development, `0` in production"},
 	{"SWITCHBOARD_LOG_LEVEL", "info", "`debug`, `info`, `warn` or `error`"},
 	{"SWITCHBOARD_LOG_FORMAT", "json", "`json` or `text`"},
+	{"SWITCHBOARD_TRACE_CONTENT", "0", "`1` records prompts, replies, tool arguments and results and search queries in trace spans (tracing itself is configured by the standard `OTEL_*` variables, see Observability)"},
 	{"SWITCHBOARD_DB_MAX_CONNS", "10", "size of the PostgreSQL connection pool (the LISTEN connection is extra)"},
 	{"SWITCHBOARD_AUTO_MIGRATE", "0", "`1`: `serve` applies pending migrations before starting instead of refusing to start"},
 	{"SWITCHBOARD_ENCRYPTION_KEY", "", "required: standard base64 of 32 bytes; seals gateway keys and signing secrets (AES-256-GCM)"},

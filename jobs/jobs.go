@@ -28,6 +28,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/switchboard-dev/switchboard/store"
 )
@@ -50,6 +51,8 @@ type Options struct {
 	RescueStuckJobsAfter time.Duration
 	// TestOnly makes River skip its start-up jitter; tests only.
 	TestOnly bool
+	// Middleware wraps every job insert and work (tracing).
+	Middleware []rivertype.Middleware
 }
 
 // ErrStarted: a registration came after the client was built (by Client or Start).
@@ -144,6 +147,7 @@ func (r *Runner) Client() (*river.Client[pgx.Tx], error) {
 			// Workers set their own timeouts below the rescue; this bounds those that do not.
 			JobTimeout: r.opts.RescueStuckJobsAfter,
 			TestOnly:   r.opts.TestOnly,
+			Middleware: r.opts.Middleware,
 		})
 		if r.err != nil {
 			r.err = fmt.Errorf("jobs: river client: %w", r.err)

@@ -28,6 +28,7 @@ type accumulator struct {
 	byIndex         map[int64]*callBuilder
 	finish          string
 	finished        bool
+	model           string // the first model name a chunk carried
 	usage           Usage
 	reasoningChars  int64
 
@@ -65,6 +66,9 @@ var costKeys = []string{"cost", "cost_usd"}
 func (a *accumulator) add(chunk openai.ChatCompletionChunk) []delta {
 	if chunk.JSON.Usage.Valid() {
 		a.usage = usageOf(chunk.Usage)
+	}
+	if a.model == "" {
+		a.model = chunk.Model
 	}
 	if a.err != nil {
 		return nil

@@ -153,7 +153,10 @@ type Result struct {
 	// FinishReason is the gateway's finish_reason ("stop", "tool_calls",
 	// "length", ...).
 	FinishReason string
-	Usage        Usage
+	// ResponseModel is the model the gateway says answered (its chunks' "model"), "" when
+	// it named none.
+	ResponseModel string
+	Usage         Usage
 }
 
 // Usage is the token count and cost of one call.
@@ -352,6 +355,7 @@ stream:
 
 	res.Text = string(text)
 	res.FinishReason = acc.finish
+	res.ResponseModel = acc.model
 	res.Usage = acc.usage
 	if !res.Usage.Reported && (resp.received && resp.status/100 == 2 || !resp.received && sent.Load()) {
 		res.Usage.PromptTokens = ceilQuarter(req.promptChars())

@@ -10,11 +10,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/switchboard-dev/switchboard/agent"
 	"github.com/switchboard-dev/switchboard/api"
@@ -33,6 +35,7 @@ import (
 	"github.com/switchboard-dev/switchboard/retention"
 	"github.com/switchboard-dev/switchboard/seal"
 	"github.com/switchboard-dev/switchboard/store"
+	"github.com/switchboard-dev/switchboard/tracing"
 	"github.com/switchboard-dev/switchboard/version"
 	"github.com/switchboard-dev/switchboard/web"
 	"github.com/switchboard-dev/switchboard/webhooks"
@@ -77,6 +80,7 @@ type Option func(*options)
 type options struct {
 	gatewayHTTP *http.Client
 	retriever   agent.Retriever
+	tracing     *tracing.Provider
 }
 
 // WithGatewayClient makes turns reach SWITCHBOARD_GATEWAY_URL through c (a gateway key's own
@@ -86,6 +90,12 @@ func WithGatewayClient(c *http.Client) Option { return func(o *options) { o.gate
 // WithRetriever replaces the knowledge retrieval of turns: the pre-turn context and the
 // knowledge_search tool.
 func WithRetriever(r agent.Retriever) Option { return func(o *options) { o.retriever = r } }
+
+// WithTracerProvider makes the server trace to tp instead of what the OTEL_* environment
+// variables ask for; the caller shuts tp down.
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return func(o *options) { o.tracing = tracing.Use(tp) }
+}
 
 // Start prepares everything and begins serving on cfg.Addr (port 0 picks a free port).
 // It fails fast on a bad configuration, an unreachable database, a schema older than
@@ -103,22 +113,31 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 			return nil, err
 		}
 	}
+	s := &Server{cfg: cfg, log: log, served: make(chan error, 1)}
+	for _, o := range opts {
+		o(&s.opts)
+	}
+	if s.opts.tracing == nil {
+		if s.opts.tracing, err = tracing.FromEnv(ctx, os.LookupEnv); err != nil {
+			return nil, err
+		}
+	}
 	poolCfg, err := pgxpool.ParseConfig(cfg.DatabaseURL)
 	if err != nil {
 		return nil, fmt.Errorf("DATABASE_URL: %w", err)
 	}
 	poolCfg.MaxConns = cfg.DBMaxConns
 	poolCfg.ConnConfig.RuntimeParams["application_name"] = "switchboard"
+	traceQueries(poolCfg.ConnConfig, s.opts.tracing)
 	pool, err := pgxpool.NewWithConfig(ctx, poolCfg)
 	if err != nil {
+		s.stopTracing()
 		return nil, fmt.Errorf("open database pool: %w", err)
 	}
-	s := &Server{cfg: cfg, log: log, pool: pool, served: make(chan error, 1)}
-	for _, o := range opts {
-		o(&s.opts)
-	}
+	s.pool = pool
 	if err := s.start(ctx, box); err != nil {
 		pool.Close()
+		s.stopTracing()
 		return nil, err
 	}
 	return s, nil
@@ -158,7 +177,7 @@ func (s *Server) start(ctx context.Context, box *seal.Box) error {
 	st := store.New(s.pool, s.hub)
 	s.warnReservedToolNames(ctx, st)
 
-	s.jobs = jobs.New(st, jobs.Options{Logger: s.log, InstanceID: in.ID.String()})
+	s.jobs = jobs.New(st, jobs.Options{Logger: s.log, InstanceID: in.ID.String(), Middleware: riverMiddleware(s.opts.tracing)})
 	if err := errors.Join(
 		s.jobs.Queue(retention.Queue, 1),
 		jobs.Periodic(s.jobs, retention.Interval, &retention.Worker{Sweeper: retention.New(st, s.log, 0)}),
@@ -181,7 +200,7 @@ func (s *Server) start(ctx context.Context, box *seal.Box) error {
 	}
 	deps := agent.Deps{
 		Config: s.cfg, Store: st, Box: box, Log: s.log, InstanceID: in.ID, Retriever: r,
-		GatewayHTTP: s.opts.gatewayHTTP, Panics: s.panics, Registerer: s.metrics,
+		GatewayHTTP: s.opts.gatewayHTTP, Panics: s.panics, Registerer: s.metrics, Tracing: s.opts.tracing,
 		Offline: agent.OfflineModel{Name: demomodel.Name, Model: demomodel.New(demomodel.Config{
 			TokenDelay: s.cfg.DemoTokenDelay, ArgumentBytes: s.cfg.ToolArgumentBytes,
 		})},
@@ -200,9 +219,10 @@ func (s *Server) start(ctx context.Context, box *seal.Box) error {
 	addrs := api.NewClientAddrs(s.cfg.TrustedProxies, s.log)
 	s.ws = ws.New(ws.Deps{
 		Config: s.cfg, Store: st, Box: box, Verifier: verifier, Log: s.log, Instance: in, Engine: engine, Hub: s.hub,
-		Addrs: addrs, Registerer: s.metrics, Panics: s.panics,
+		Addrs: addrs, Registerer: s.metrics, Panics: s.panics, Tracing: s.opts.tracing,
 	})
-	s.api = api.New(api.Deps{Pool: s.pool, Logger: s.log, ListenerUp: s.hub.Up, Metrics: s.metrics, Timeouts: s.cfg.HTTP},
+	s.api = api.New(api.Deps{Pool: s.pool, Logger: s.log, ListenerUp: s.hub.Up, Metrics: s.metrics, Timeouts: s.cfg.HTTP,
+		Tracing: s.opts.tracing},
 		admin.Mount(admin.Deps{
 			Config: s.cfg, Store: st, Box: box, Verifier: verifier, AuthMode: mode,
 			Log: s.log, InstanceID: in.ID, Knowledge: kn, Addrs: addrs, Registerer: s.metrics,
@@ -244,9 +264,9 @@ func (s *Server) Done() <-chan error { return s.served }
 // the admin API; at the drain deadline (SWITCHBOARD_SHUTDOWN_TIMEOUT) the remaining turns end
 // with AGENT_ERROR and their approvals are recorded cancelled; sockets close with 1001; then
 // the HTTP server shuts down, the job workers stop, the LISTEN connection closes, the
-// heartbeat and the sweeper stop, the instance is marked stopped, and the pool closes last.
-// It returns an error when turns had to be ended at the deadline. Calling it again returns
-// the first result.
+// heartbeat and the sweeper stop, the instance is marked stopped, the pool closes, and last
+// the spans still buffered are exported (bounded by afterDrain). It returns an error when
+// turns had to be ended at the deadline. Calling it again returns the first result.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.shutdownOnce.Do(func() { s.shutdownErr = s.shutdown(ctx) })
 	return s.shutdownErr
@@ -299,6 +319,7 @@ func (s *Server) shutdown(ctx context.Context) error {
 		s.verifier.Close()
 	}
 	s.pool.Close()
+	s.stopTracing()
 	return err
 }
 

@@ -12,6 +12,9 @@ import (
 	fws "github.com/fasthttp/websocket"
 	"github.com/gofiber/contrib/websocket"
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/codes"
+	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/switchboard-dev/switchboard/agent"
 	"github.com/switchboard-dev/switchboard/backplane"
@@ -37,6 +40,7 @@ type conn struct {
 	out       *outbox
 	binding   *backplane.Binding // nil without a backplane
 	slot      *socketSlot        // the L2 slot, freed at teardown; nil when exempt
+	upgrade   trace.SpanContext  // the upgrade request's span
 	ctx       context.Context
 	cancel    context.CancelFunc
 
@@ -74,7 +78,7 @@ func (h *Handler) serveConn(wc *websocket.Conn) {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &conn{
 		h: h, ws: wc.Conn, id: uuid.New(), principal: init.principal, origin: init.origin,
-		client: init.client, lim: h.limits.forConn(),
+		client: init.client, lim: h.limits.forConn(), upgrade: init.upgrade,
 		out: newOutbox(wc.Conn, h.log, h.d.Panics), ctx: ctx, cancel: cancel,
 	}
 	if slot, ok := wc.Locals(localSocket).(*socketSlot); ok {
@@ -183,11 +187,15 @@ func (c *conn) handle(typ int, data []byte, oversized bool) {
 		return
 	}
 	f, err := readFrame(typ, data, oversized)
+	ctx, span := c.startAction(f)
+	defer span.End()
 	if err == nil {
-		err = c.dispatch(f)
+		err = c.dispatch(ctx, f)
 	}
 	if err != nil {
-		c.fail(f, err)
+		code := c.fail(f, err)
+		span.SetStatus(codes.Error, "")
+		span.SetAttributes(semconv.ErrorTypeKey.String(code))
 	}
 }
 
@@ -213,12 +221,12 @@ func readFrame(typ int, data []byte, oversized bool) (*frame, error) {
 	return parseFrame(data)
 }
 
-func (c *conn) dispatch(f *frame) error {
+func (c *conn) dispatch(ctx context.Context, f *frame) error {
 	act, ok := actions[f.action]
 	if !ok {
 		return unsupported(f.action)
 	}
-	ctx, cancel := context.WithTimeout(c.ctx, actionTimeout)
+	ctx, cancel := context.WithTimeout(ctx, actionTimeout)
 	defer cancel()
 	return act(c, ctx, f)
 }

@@ -79,8 +79,8 @@ func storageFailure(err error) error { return &storageError{err: err} }
 
 // fail writes the one error event a frame gets. A protocol error is answered as it is; a
 // storage failure as STORAGE_ERROR and any other error as INTERNAL_ERROR, their causes logged
-// here, once, and never sent (PROTOCOL §6).
-func (c *conn) fail(f *frame, err error) {
+// here, once, and never sent (PROTOCOL §6). It returns the code sent.
+func (c *conn) fail(f *frame, err error) (code string) {
 	var pe *protocolError
 	var se *storageError
 	switch {
@@ -97,4 +97,5 @@ func (c *conn) fail(f *frame, err error) {
 		requestID = ""
 	}
 	c.send(errorEvent(requestID, pe))
+	return pe.Code
 }

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/switchboard-dev/switchboard/agent"
 	"github.com/switchboard-dev/switchboard/approval"
@@ -67,7 +68,7 @@ func (c *conn) sendMessage(ctx context.Context, f *frame) error {
 	c.startTurn(agent.TurnSpec{
 		TurnID: uuid.Must(uuid.NewV7()), OrgID: sess.org, AgentID: sess.agent, SessionID: sess.id,
 		ConversationID: sess.conversation, AgentParticipantID: sess.agentParticipant, RequestID: r,
-		UserMessage: text, Inputs: in, Key: key, Viewer: c.viewer(sess.org),
+		UserMessage: text, Inputs: in, Key: key, Viewer: c.viewer(sess.org), Trace: trace.SpanContextFromContext(ctx),
 	}, release)
 	return nil
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/switchboard-dev/switchboard/agent"
 	"github.com/switchboard-dev/switchboard/api"
@@ -36,6 +37,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ratelimit"
 	"github.com/switchboard-dev/switchboard/seal"
 	"github.com/switchboard-dev/switchboard/store"
+	"github.com/switchboard-dev/switchboard/tracing"
 )
 
 // Deps are what /ws needs from the process.
@@ -63,6 +65,8 @@ type Deps struct {
 	Registerer prometheus.Registerer
 	// Panics counts the panics contained in socket writers; nil only logs them.
 	Panics *panics.Counter
+	// Tracing gives every frame's action a span; nil traces nothing.
+	Tracing *tracing.Provider
 }
 
 // Handler serves /ws and owns every connection it upgraded.
@@ -79,6 +83,7 @@ type Handler struct {
 	detach bool
 	addrs  *api.ClientAddrs
 	limits *edgeLimits
+	tracer trace.Tracer
 	// tokenLog samples the log lines of refused /ws tokens, so that a flood of bad tokens
 	// cannot flood the log.
 	tokenLog *sampler
@@ -102,6 +107,10 @@ func New(d Deps) *Handler {
 		h.addrs = api.NewClientAddrs(d.Config.TrustedProxies, h.log)
 	}
 	h.limits = newEdgeLimits(d.Config.Limits, nil)
+	if d.Tracing == nil {
+		d.Tracing = tracing.Off()
+	}
+	h.tracer = d.Tracing.Tracer(TracerName)
 	h.tokenLog = newSampler(tokenLogEvery)
 	if d.Registerer != nil {
 		d.Registerer.MustRegister(h.limits.refused)
@@ -233,6 +242,7 @@ type connInit struct {
 	principal *principal
 	origin    string
 	client    client
+	upgrade   trace.SpanContext // the upgrade request's span, which every action links to
 }
 
 const (
@@ -257,7 +267,8 @@ func (h *Handler) serveHTTP(c *fiber.Ctx) error {
 	if apiErr != nil {
 		return api.WriteError(c, apiErr)
 	}
-	c.Locals(localConnInit, &connInit{principal: p, origin: originOf(c.Get(fiber.HeaderOrigin)), client: cl})
+	c.Locals(localConnInit, &connInit{principal: p, origin: originOf(c.Get(fiber.HeaderOrigin)), client: cl,
+		upgrade: trace.SpanContextFromContext(c.UserContext())})
 	if err := h.upgrade(c); err != nil {
 		return upgradeRequired(c)
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/switchboard-dev/switchboard/db"
 	"github.com/switchboard-dev/switchboard/dbtest"
 	"github.com/switchboard-dev/switchboard/llm/llmtest"
+	"github.com/switchboard-dev/switchboard/serve"
 	"github.com/switchboard-dev/switchboard/serve/servetest"
 	"github.com/switchboard-dev/switchboard/store"
 	"github.com/switchboard-dev/switchboard/testkit/fixture"
@@ -85,7 +86,7 @@ func (c *cluster) addTool(agentID uuid.UUID) {
 
 // start runs one more instance on the cluster's database; extra overrides variables.
 // servetest returns once the instance serves and its LISTEN connection is up.
-func (c *cluster) start(extra map[string]string) *servetest.Server {
+func (c *cluster) start(extra map[string]string, opts ...serve.Option) *servetest.Server {
 	c.t.Helper()
 	vars := map[string]string{}
 	for k, v := range c.vars {
@@ -94,7 +95,7 @@ func (c *cluster) start(extra map[string]string) *servetest.Server {
 	for k, v := range extra {
 		vars[k] = v
 	}
-	srv := servetest.StartOn(c.t, c.url, vars)
+	srv := servetest.StartOn(c.t, c.url, vars, opts...)
 	if code, body := readyz(c.t, srv); code != 200 || body.Checks["listener"] != "ok" {
 		c.t.Fatalf("instance not ready after start: %d %+v", code, body)
 	}

@@ -63,7 +63,7 @@ func New(cfg Config) *Model {
 func (m *Model) Stream(ctx context.Context, req llm.Request, h llm.Handler) (llm.Result, error) {
 	text, call := respond(req)
 	text = storable(text)
-	res := llm.Result{Usage: llm.Usage{PromptTokens: promptTokens(req), Reported: true, CostReported: true}}
+	res := llm.Result{ResponseModel: Name, Usage: llm.Usage{PromptTokens: promptTokens(req), Reported: true, CostReported: true}}
 	if ctx.Err() != nil {
 		return res, cancelled(ctx)
 	}
