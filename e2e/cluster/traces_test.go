@@ -92,7 +92,7 @@ func genAI(s sdktrace.ReadOnlySpan) map[string]string {
 	for k, v := range attrs(s) {
 		if strings.HasPrefix(k, "gen_ai.") && k != "gen_ai.input.messages" && k != "gen_ai.output.messages" &&
 			k != "gen_ai.tool.call.arguments" && k != "gen_ai.tool.call.result" {
-			m[k] = v.Emit()
+			m[k] = v.String()
 		}
 	}
 	return m
@@ -226,7 +226,7 @@ func TestATurnIsOneTraceLinkedToTheApprovalOnAnotherInstance(t *testing.T) {
 	for _, r := range []recorder{ra, rb} {
 		for _, s := range r.Ended() {
 			for _, kv := range s.Attributes() {
-				v := kv.Value.Emit()
+				v := kv.Value.String()
 				for _, secret := range []string{tracedQuestion, tracedReply, "pro-traced", tracedResult} {
 					if strings.Contains(v, secret) {
 						t.Errorf("span %q attribute %s records content %q", s.Name(), kv.Key, secret)
