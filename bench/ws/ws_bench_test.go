@@ -360,15 +360,19 @@ func startSwitchboards(b *testing.B, k int) (gw *llmtest.Gateway, on, off *serve
 	off = servetest.StartOn(b, on.Config.DatabaseURL, with(base, limitsOff))
 	fx := fixture.New(b, on.Pool)
 	ag := fx.Agent(fx.Org(fixture.Org{Name: "Bench"}).ID, fixture.Agent{})
-	createSession = func(c *fws.Conn) string {
-		_ = c.WriteJSON(map[string]any{"action": "create_conversation_session", "agentId": ag.ID.String()})
+	return gw, on, off, sessionCreator(b, ag.ID.String())
+}
+
+// sessionCreator creates a session on agentID for each client.
+func sessionCreator(b *testing.B, agentID string) func(*fws.Conn) string {
+	return func(c *fws.Conn) string {
+		_ = c.WriteJSON(map[string]any{"action": "create_conversation_session", "agentId": agentID})
 		var ack struct{ Data struct{ SessionID string } }
 		if err := c.ReadJSON(&ack); err != nil || ack.Data.SessionID == "" {
 			b.Fatalf("create session: %v", err)
 		}
 		return ack.Data.SessionID
 	}
-	return gw, on, off, createSession
 }
 
 // BenchmarkLimits compares Switchboard with the public-edge limits on and off at one
