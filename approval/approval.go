@@ -17,9 +17,14 @@ const (
 	Approved     Outcome = "approved"
 	Rejected     Outcome = "rejected"
 	AgentDeleted Outcome = "agentDeleted"
+	// Verified and VerificationFailed end a park on a one-time code (PROTOCOL-1.1 §7.13):
+	// the code was verified, or its last attempt was wrong. AgentDeleted ends one too.
+	Verified           Outcome = "verified"
+	VerificationFailed Outcome = "verificationFailed"
 )
 
-// Decision is the committed outcome of one approval.
+// Decision is the committed outcome of one park: an approval, or a one-time-code challenge,
+// whose id is then ApprovalID (ids are UUIDs, so the two never collide).
 type Decision struct {
 	ApprovalID uuid.UUID
 	OrgID      uuid.UUID

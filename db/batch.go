@@ -518,7 +518,7 @@ func (b *SessionCapabilitiesForTurnBatchResults) Close() error {
 }
 
 const toolListForTurn = `-- name: ToolListForTurn :batchmany
-SELECT id, org_id, agent_id, name, description, parameters, url, requires_approval, timeout_ms, created_at, updated_at, kind FROM agent_tools WHERE org_id = $1 AND agent_id = $2 ORDER BY lower(name), id
+SELECT id, org_id, agent_id, name, description, parameters, url, requires_approval, timeout_ms, created_at, updated_at, kind, requires_verification FROM agent_tools WHERE org_id = $1 AND agent_id = $2 ORDER BY lower(name), id
 `
 
 type ToolListForTurnBatchResults struct {
@@ -576,6 +576,7 @@ func (b *ToolListForTurnBatchResults) Query(f func(int, []AgentTool, error)) {
 					&i.CreatedAt,
 					&i.UpdatedAt,
 					&i.Kind,
+					&i.RequiresVerification,
 				); err != nil {
 					return err
 				}

@@ -26,6 +26,7 @@ DELETE FROM instances i
 WHERE i.heartbeat_at < $1
   AND NOT EXISTS (SELECT 1 FROM pending_approvals a WHERE a.instance_id = i.id)
   AND NOT EXISTS (SELECT 1 FROM pending_interactions n WHERE n.instance_id = i.id)
+  AND NOT EXISTS (SELECT 1 FROM otp_challenges c WHERE c.instance_id = i.id)
 `
 
 // The rows of instances whose last heartbeat is before @silent_since (a week ago).

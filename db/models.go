@@ -84,18 +84,19 @@ type Agent struct {
 }
 
 type AgentTool struct {
-	ID               uuid.UUID
-	OrgID            uuid.UUID
-	AgentID          uuid.UUID
-	Name             string
-	Description      string
-	Parameters       json.RawMessage
-	Url              string
-	RequiresApproval bool
-	TimeoutMs        int32
-	CreatedAt        time.Time
-	UpdatedAt        time.Time
-	Kind             string
+	ID                   uuid.UUID
+	OrgID                uuid.UUID
+	AgentID              uuid.UUID
+	Name                 string
+	Description          string
+	Parameters           json.RawMessage
+	Url                  string
+	RequiresApproval     bool
+	TimeoutMs            int32
+	CreatedAt            time.Time
+	UpdatedAt            time.Time
+	Kind                 string
+	RequiresVerification bool
 }
 
 type ApiKey struct {
@@ -280,6 +281,26 @@ type OrgUsageMonth struct {
 	ServerKeyTokens int64
 }
 
+type OtpChallenge struct {
+	ID             uuid.UUID
+	OrgID          uuid.UUID
+	SessionID      uuid.UUID
+	ConversationID uuid.UUID
+	AgentID        uuid.UUID
+	RequestID      string
+	ToolName       string
+	Channel        string
+	Destination    string
+	CodeHash       []byte
+	Attempts       int32
+	MaxAttempts    int32
+	InstanceID     uuid.UUID
+	Status         string
+	CreatedAt      time.Time
+	ExpiresAt      time.Time
+	DecidedAt      *time.Time
+}
+
 type Participant struct {
 	ID                 uuid.UUID
 	OrgID              uuid.UUID
@@ -399,6 +420,8 @@ type Session struct {
 	ResumeTokenExpiresAt time.Time
 	CreatedAt            time.Time
 	ContactPhone         *string
+	VerifiedEmail        *string
+	VerifiedAt           *time.Time
 }
 
 type UsageDay struct {

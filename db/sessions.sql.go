@@ -12,6 +12,50 @@ import (
 	"github.com/google/uuid"
 )
 
+const sessionContactsForConversation = `-- name: SessionContactsForConversation :many
+SELECT user_participant_id, contact_email, verified_email, verified_at
+FROM sessions WHERE org_id = $1 AND conversation_id = $2
+`
+
+type SessionContactsForConversationParams struct {
+	OrgID          uuid.UUID
+	ConversationID uuid.UUID
+}
+
+type SessionContactsForConversationRow struct {
+	UserParticipantID uuid.UUID
+	ContactEmail      *string
+	VerifiedEmail     *string
+	VerifiedAt        *time.Time
+}
+
+// The contact of each session of a conversation, by its user participant (ADMIN-API §9.7,
+// PROTOCOL-1.1 Appendix C.5).
+func (q *Queries) SessionContactsForConversation(ctx context.Context, db DBTX, arg SessionContactsForConversationParams) ([]SessionContactsForConversationRow, error) {
+	rows, err := db.Query(ctx, sessionContactsForConversation, arg.OrgID, arg.ConversationID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []SessionContactsForConversationRow{}
+	for rows.Next() {
+		var i SessionContactsForConversationRow
+		if err := rows.Scan(
+			&i.UserParticipantID,
+			&i.ContactEmail,
+			&i.VerifiedEmail,
+			&i.VerifiedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const sessionCreate = `-- name: SessionCreate :one
 INSERT INTO sessions (id, org_id, conversation_id, agent_id, user_participant_id, agent_participant_id,
                       contact_email, user_name, supports, resume_token_hash, resume_token_expires_at)
@@ -23,7 +67,7 @@ VALUES ($1, $2, $3, $4, $5, $6,
                  (SELECT c.client_supports FROM conversations c WHERE c.org_id = $2 AND c.id = $3),
                  '{}'::text[]),
         $10, $11)
-RETURNING id, org_id, conversation_id, agent_id, user_participant_id, agent_participant_id, status, contact_email, user_name, supports, resume_token_hash, resume_token_expires_at, created_at, contact_phone
+RETURNING id, org_id, conversation_id, agent_id, user_participant_id, agent_participant_id, status, contact_email, user_name, supports, resume_token_hash, resume_token_expires_at, created_at, contact_phone, verified_email, verified_at
 `
 
 type SessionCreateParams struct {
@@ -70,12 +114,14 @@ func (q *Queries) SessionCreate(ctx context.Context, db DBTX, arg SessionCreateP
 		&i.ResumeTokenExpiresAt,
 		&i.CreatedAt,
 		&i.ContactPhone,
+		&i.VerifiedEmail,
+		&i.VerifiedAt,
 	)
 	return i, err
 }
 
 const sessionGet = `-- name: SessionGet :one
-SELECT id, org_id, conversation_id, agent_id, user_participant_id, agent_participant_id, status, contact_email, user_name, supports, resume_token_hash, resume_token_expires_at, created_at, contact_phone FROM sessions WHERE org_id = $1 AND id = $2
+SELECT id, org_id, conversation_id, agent_id, user_participant_id, agent_participant_id, status, contact_email, user_name, supports, resume_token_hash, resume_token_expires_at, created_at, contact_phone, verified_email, verified_at FROM sessions WHERE org_id = $1 AND id = $2
 `
 
 type SessionGetParams struct {
@@ -101,12 +147,14 @@ func (q *Queries) SessionGet(ctx context.Context, db DBTX, arg SessionGetParams)
 		&i.ResumeTokenExpiresAt,
 		&i.CreatedAt,
 		&i.ContactPhone,
+		&i.VerifiedEmail,
+		&i.VerifiedAt,
 	)
 	return i, err
 }
 
 const sessionGetForWS = `-- name: SessionGetForWS :one
-SELECT id, org_id, conversation_id, agent_id, user_participant_id, agent_participant_id, status, contact_email, user_name, supports, resume_token_hash, resume_token_expires_at, created_at, contact_phone FROM sessions WHERE id = $1
+SELECT id, org_id, conversation_id, agent_id, user_participant_id, agent_participant_id, status, contact_email, user_name, supports, resume_token_hash, resume_token_expires_at, created_at, contact_phone, verified_email, verified_at FROM sessions WHERE id = $1
 `
 
 // Allow-listed: /ws resolves a session by id, then checks org and grants at once.
@@ -128,12 +176,14 @@ func (q *Queries) SessionGetForWS(ctx context.Context, db DBTX, id uuid.UUID) (S
 		&i.ResumeTokenExpiresAt,
 		&i.CreatedAt,
 		&i.ContactPhone,
+		&i.VerifiedEmail,
+		&i.VerifiedAt,
 	)
 	return i, err
 }
 
 const sessionListByConversations = `-- name: SessionListByConversations :many
-SELECT id, org_id, conversation_id, agent_id, user_participant_id, agent_participant_id, status, contact_email, user_name, supports, resume_token_hash, resume_token_expires_at, created_at, contact_phone FROM sessions WHERE org_id = $1 AND conversation_id = ANY($2::uuid[])
+SELECT id, org_id, conversation_id, agent_id, user_participant_id, agent_participant_id, status, contact_email, user_name, supports, resume_token_hash, resume_token_expires_at, created_at, contact_phone, verified_email, verified_at FROM sessions WHERE org_id = $1 AND conversation_id = ANY($2::uuid[])
 ORDER BY created_at, id
 `
 
@@ -166,6 +216,8 @@ func (q *Queries) SessionListByConversations(ctx context.Context, db DBTX, arg S
 			&i.ResumeTokenExpiresAt,
 			&i.CreatedAt,
 			&i.ContactPhone,
+			&i.VerifiedEmail,
+			&i.VerifiedAt,
 		); err != nil {
 			return nil, err
 		}
@@ -228,4 +280,59 @@ func (q *Queries) SessionSetContact(ctx context.Context, db DBTX, arg SessionSet
 	var user_participant_id uuid.UUID
 	err := row.Scan(&user_participant_id)
 	return user_participant_id, err
+}
+
+const sessionSetVerified = `-- name: SessionSetVerified :exec
+UPDATE sessions SET verified_email = $1, verified_at = now()
+WHERE org_id = $2 AND id = $3
+`
+
+type SessionSetVerifiedParams struct {
+	VerifiedEmail *string
+	OrgID         uuid.UUID
+	ID            uuid.UUID
+}
+
+// A verified code (PROTOCOL-1.1 §4.13 step 6): the session's verified address and its time.
+func (q *Queries) SessionSetVerified(ctx context.Context, db DBTX, arg SessionSetVerifiedParams) error {
+	_, err := db.Exec(ctx, sessionSetVerified, arg.VerifiedEmail, arg.OrgID, arg.ID)
+	return err
+}
+
+const sessionVerificationState = `-- name: SessionVerificationState :one
+SELECT coalesce(s.supports, c.client_supports, '{}'::text[])::text[] AS supports,
+       s.contact_email, s.verified_email, s.verified_at, p.external_id
+FROM sessions s
+JOIN conversations c ON c.org_id = s.org_id AND c.id = s.conversation_id
+JOIN participants p ON p.org_id = s.org_id AND p.id = s.user_participant_id
+WHERE s.org_id = $1 AND s.id = $2
+`
+
+type SessionVerificationStateParams struct {
+	OrgID uuid.UUID
+	ID    uuid.UUID
+}
+
+type SessionVerificationStateRow struct {
+	Supports      []string
+	ContactEmail  *string
+	VerifiedEmail *string
+	VerifiedAt    *time.Time
+	ExternalID    *string
+}
+
+// What the verification gate reads of a session when a gated call comes up (PROTOCOL-1.1
+// §3.6, §7.13): its capabilities, contact email, verified address and the user's identity.
+// A session written before 1.1 without stored capabilities uses its conversation's.
+func (q *Queries) SessionVerificationState(ctx context.Context, db DBTX, arg SessionVerificationStateParams) (SessionVerificationStateRow, error) {
+	row := db.QueryRow(ctx, sessionVerificationState, arg.OrgID, arg.ID)
+	var i SessionVerificationStateRow
+	err := row.Scan(
+		&i.Supports,
+		&i.ContactEmail,
+		&i.VerifiedEmail,
+		&i.VerifiedAt,
+		&i.ExternalID,
+	)
+	return i, err
 }

@@ -30,20 +30,23 @@ func (q *Queries) ToolCount(ctx context.Context, db DBTX, arg ToolCountParams) (
 
 const toolCreate = `-- name: ToolCreate :one
 
-INSERT INTO agent_tools (org_id, agent_id, name, description, parameters, url, requires_approval, timeout_ms)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-RETURNING id, org_id, agent_id, name, description, parameters, url, requires_approval, timeout_ms, created_at, updated_at, kind
+INSERT INTO agent_tools (org_id, agent_id, name, description, parameters, url, requires_approval,
+                         requires_verification, timeout_ms)
+VALUES ($1, $2, $3, $4, $5, $6, $7,
+        $8, $9)
+RETURNING id, org_id, agent_id, name, description, parameters, url, requires_approval, timeout_ms, created_at, updated_at, kind, requires_verification
 `
 
 type ToolCreateParams struct {
-	OrgID            uuid.UUID
-	AgentID          uuid.UUID
-	Name             string
-	Description      string
-	Parameters       json.RawMessage
-	Url              string
-	RequiresApproval bool
-	TimeoutMs        int32
+	OrgID                uuid.UUID
+	AgentID              uuid.UUID
+	Name                 string
+	Description          string
+	Parameters           json.RawMessage
+	Url                  string
+	RequiresApproval     bool
+	RequiresVerification bool
+	TimeoutMs            int32
 }
 
 // The :batch queries travel together, several to a round trip and one implicit transaction
@@ -57,6 +60,7 @@ func (q *Queries) ToolCreate(ctx context.Context, db DBTX, arg ToolCreateParams)
 		arg.Parameters,
 		arg.Url,
 		arg.RequiresApproval,
+		arg.RequiresVerification,
 		arg.TimeoutMs,
 	)
 	var i AgentTool
@@ -73,6 +77,7 @@ func (q *Queries) ToolCreate(ctx context.Context, db DBTX, arg ToolCreateParams)
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.Kind,
+		&i.RequiresVerification,
 	)
 	return i, err
 }
@@ -80,7 +85,7 @@ func (q *Queries) ToolCreate(ctx context.Context, db DBTX, arg ToolCreateParams)
 const toolCreateBuiltin = `-- name: ToolCreateBuiltin :one
 INSERT INTO agent_tools (org_id, agent_id, name, description, parameters, url, requires_approval, timeout_ms, kind)
 VALUES ($1, $2, $3, $4, $5, '', $6, $7, 'builtin')
-RETURNING id, org_id, agent_id, name, description, parameters, url, requires_approval, timeout_ms, created_at, updated_at, kind
+RETURNING id, org_id, agent_id, name, description, parameters, url, requires_approval, timeout_ms, created_at, updated_at, kind, requires_verification
 `
 
 type ToolCreateBuiltinParams struct {
@@ -118,6 +123,7 @@ func (q *Queries) ToolCreateBuiltin(ctx context.Context, db DBTX, arg ToolCreate
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.Kind,
+		&i.RequiresVerification,
 	)
 	return i, err
 }
@@ -141,7 +147,7 @@ func (q *Queries) ToolDelete(ctx context.Context, db DBTX, arg ToolDeleteParams)
 }
 
 const toolGet = `-- name: ToolGet :one
-SELECT t.id, t.org_id, t.agent_id, t.name, t.description, t.parameters, t.url, t.requires_approval, t.timeout_ms, t.created_at, t.updated_at, t.kind FROM agent_tools t
+SELECT t.id, t.org_id, t.agent_id, t.name, t.description, t.parameters, t.url, t.requires_approval, t.timeout_ms, t.created_at, t.updated_at, t.kind, t.requires_verification FROM agent_tools t
 JOIN agents a ON a.id = t.agent_id AND a.org_id = t.org_id AND a.deleted_at IS NULL
 WHERE t.org_id = $1 AND t.agent_id = $2 AND t.id = $3
 `
@@ -168,12 +174,13 @@ func (q *Queries) ToolGet(ctx context.Context, db DBTX, arg ToolGetParams) (Agen
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.Kind,
+		&i.RequiresVerification,
 	)
 	return i, err
 }
 
 const toolGetByName = `-- name: ToolGetByName :one
-SELECT id, org_id, agent_id, name, description, parameters, url, requires_approval, timeout_ms, created_at, updated_at, kind FROM agent_tools WHERE org_id = $1 AND agent_id = $2 AND lower(name) = lower($3)
+SELECT id, org_id, agent_id, name, description, parameters, url, requires_approval, timeout_ms, created_at, updated_at, kind, requires_verification FROM agent_tools WHERE org_id = $1 AND agent_id = $2 AND lower(name) = lower($3)
 `
 
 type ToolGetByNameParams struct {
@@ -198,12 +205,13 @@ func (q *Queries) ToolGetByName(ctx context.Context, db DBTX, arg ToolGetByNameP
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.Kind,
+		&i.RequiresVerification,
 	)
 	return i, err
 }
 
 const toolList = `-- name: ToolList :many
-SELECT t.id, t.org_id, t.agent_id, t.name, t.description, t.parameters, t.url, t.requires_approval, t.timeout_ms, t.created_at, t.updated_at, t.kind FROM agent_tools t
+SELECT t.id, t.org_id, t.agent_id, t.name, t.description, t.parameters, t.url, t.requires_approval, t.timeout_ms, t.created_at, t.updated_at, t.kind, t.requires_verification FROM agent_tools t
 WHERE t.org_id = $1 AND t.agent_id = $2
   AND ($3::uuid IS NULL
        OR (lower(t.name), t.id) > (lower(coalesce($4::text,
@@ -252,6 +260,7 @@ func (q *Queries) ToolList(ctx context.Context, db DBTX, arg ToolListParams) ([]
 			&i.CreatedAt,
 			&i.UpdatedAt,
 			&i.Kind,
+			&i.RequiresVerification,
 		); err != nil {
 			return nil, err
 		}
@@ -307,21 +316,23 @@ func (q *Queries) ToolListReservedNamed(ctx context.Context, db DBTX, names []st
 const toolUpdate = `-- name: ToolUpdate :one
 UPDATE agent_tools SET
     name = $1, description = $2, parameters = $3, url = $4,
-    requires_approval = $5, timeout_ms = $6, kind = 'http', updated_at = now()
-WHERE org_id = $7 AND agent_id = $8 AND id = $9
-RETURNING id, org_id, agent_id, name, description, parameters, url, requires_approval, timeout_ms, created_at, updated_at, kind
+    requires_approval = $5, requires_verification = $6,
+    timeout_ms = $7, kind = 'http', updated_at = now()
+WHERE org_id = $8 AND agent_id = $9 AND id = $10
+RETURNING id, org_id, agent_id, name, description, parameters, url, requires_approval, timeout_ms, created_at, updated_at, kind, requires_verification
 `
 
 type ToolUpdateParams struct {
-	Name             string
-	Description      string
-	Parameters       json.RawMessage
-	Url              string
-	RequiresApproval bool
-	TimeoutMs        int32
-	OrgID            uuid.UUID
-	AgentID          uuid.UUID
-	ID               uuid.UUID
+	Name                 string
+	Description          string
+	Parameters           json.RawMessage
+	Url                  string
+	RequiresApproval     bool
+	RequiresVerification bool
+	TimeoutMs            int32
+	OrgID                uuid.UUID
+	AgentID              uuid.UUID
+	ID                   uuid.UUID
 }
 
 func (q *Queries) ToolUpdate(ctx context.Context, db DBTX, arg ToolUpdateParams) (AgentTool, error) {
@@ -331,6 +342,7 @@ func (q *Queries) ToolUpdate(ctx context.Context, db DBTX, arg ToolUpdateParams)
 		arg.Parameters,
 		arg.Url,
 		arg.RequiresApproval,
+		arg.RequiresVerification,
 		arg.TimeoutMs,
 		arg.OrgID,
 		arg.AgentID,
@@ -350,6 +362,7 @@ func (q *Queries) ToolUpdate(ctx context.Context, db DBTX, arg ToolUpdateParams)
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.Kind,
+		&i.RequiresVerification,
 	)
 	return i, err
 }

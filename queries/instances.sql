@@ -14,4 +14,5 @@ UPDATE instances SET stopped_at = now() WHERE id = @id;
 DELETE FROM instances i
 WHERE i.heartbeat_at < @silent_since
   AND NOT EXISTS (SELECT 1 FROM pending_approvals a WHERE a.instance_id = i.id)
-  AND NOT EXISTS (SELECT 1 FROM pending_interactions n WHERE n.instance_id = i.id);
+  AND NOT EXISTS (SELECT 1 FROM pending_interactions n WHERE n.instance_id = i.id)
+  AND NOT EXISTS (SELECT 1 FROM otp_challenges c WHERE c.instance_id = i.id);

@@ -14,6 +14,28 @@ RETURNING *;
 -- name: SessionGet :one
 SELECT * FROM sessions WHERE org_id = @org_id AND id = @id;
 
+-- name: SessionVerificationState :one
+-- What the verification gate reads of a session when a gated call comes up (PROTOCOL-1.1
+-- §3.6, §7.13): its capabilities, contact email, verified address and the user's identity.
+-- A session written before 1.1 without stored capabilities uses its conversation's.
+SELECT coalesce(s.supports, c.client_supports, '{}'::text[])::text[] AS supports,
+       s.contact_email, s.verified_email, s.verified_at, p.external_id
+FROM sessions s
+JOIN conversations c ON c.org_id = s.org_id AND c.id = s.conversation_id
+JOIN participants p ON p.org_id = s.org_id AND p.id = s.user_participant_id
+WHERE s.org_id = @org_id AND s.id = @id;
+
+-- name: SessionContactsForConversation :many
+-- The contact of each session of a conversation, by its user participant (ADMIN-API §9.7,
+-- PROTOCOL-1.1 Appendix C.5).
+SELECT user_participant_id, contact_email, verified_email, verified_at
+FROM sessions WHERE org_id = @org_id AND conversation_id = @conversation_id;
+
+-- name: SessionSetVerified :exec
+-- A verified code (PROTOCOL-1.1 §4.13 step 6): the session's verified address and its time.
+UPDATE sessions SET verified_email = @verified_email, verified_at = now()
+WHERE org_id = @org_id AND id = @id;
+
 -- name: SessionGetForWS :one
 -- Allow-listed: /ws resolves a session by id, then checks org and grants at once.
 SELECT * FROM sessions WHERE id = @id;

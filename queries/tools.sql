@@ -2,8 +2,10 @@
 -- (the pipeline of store/pipeline.go): a turn's reads (*ForTurn) and its writes.
 
 -- name: ToolCreate :one
-INSERT INTO agent_tools (org_id, agent_id, name, description, parameters, url, requires_approval, timeout_ms)
-VALUES (@org_id, @agent_id, @name, @description, @parameters, @url, @requires_approval, @timeout_ms)
+INSERT INTO agent_tools (org_id, agent_id, name, description, parameters, url, requires_approval,
+                         requires_verification, timeout_ms)
+VALUES (@org_id, @agent_id, @name, @description, @parameters, @url, @requires_approval,
+        @requires_verification, @timeout_ms)
 RETURNING *;
 
 -- name: ToolCreateBuiltin :one
@@ -40,7 +42,8 @@ SELECT * FROM agent_tools WHERE org_id = @org_id AND agent_id = @agent_id ORDER 
 -- name: ToolUpdate :one
 UPDATE agent_tools SET
     name = @name, description = @description, parameters = @parameters, url = @url,
-    requires_approval = @requires_approval, timeout_ms = @timeout_ms, kind = 'http', updated_at = now()
+    requires_approval = @requires_approval, requires_verification = @requires_verification,
+    timeout_ms = @timeout_ms, kind = 'http', updated_at = now()
 WHERE org_id = @org_id AND agent_id = @agent_id AND id = @id
 RETURNING *;
 

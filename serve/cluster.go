@@ -120,6 +120,16 @@ func (s *Server) sweep(ctx context.Context, st *store.Store) {
 			s.log.Info("approval expired by the sweeper", "org_id", a.OrgID, "session_id", a.SessionID, "approval_id", a.ID)
 		}
 		s.sweepInteractions(ctx, st)
+		// Challenges of one-time codes are parks too (PROTOCOL-1.1 §9).
+		if stale, err := sweepOnce(ctx, st.ExpireStaleChallenges); err != nil {
+			if ctx.Err() == nil {
+				s.log.Warn("challenge sweep failed", "err", err)
+			}
+		} else {
+			for _, c := range stale {
+				s.log.Info("challenge expired by the sweeper", "org_id", c.OrgID, "session_id", c.SessionID, "challenge_id", c.ID)
+			}
+		}
 		if time.Since(lastPrune) >= pruneInstancesEvery {
 			lastPrune = time.Now()
 			if _, err := sweepOnce(ctx, func(ctx context.Context) (struct{}, error) { return struct{}{}, st.PruneInstances(ctx) }); err != nil && ctx.Err() == nil {

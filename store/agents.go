@@ -101,6 +101,9 @@ func (s *Store) DeleteAgent(ctx context.Context, orgID, id uuid.UUID, m Meta) er
 		if n == 0 {
 			return ErrAgentNotFound
 		}
+		if err := s.cancelAgentChallenges(ctx, tx, orgID, id); err != nil {
+			return err
+		}
 		if err := s.cancelAgentApprovals(ctx, tx, orgID, id); err != nil {
 			return err
 		}
