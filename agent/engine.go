@@ -28,6 +28,7 @@ import (
 	"github.com/switchboard-dev/switchboard/internal/panics"
 	"github.com/switchboard-dev/switchboard/llm"
 	"github.com/switchboard-dev/switchboard/netguard"
+	"github.com/switchboard-dev/switchboard/otp"
 	"github.com/switchboard-dev/switchboard/seal"
 	"github.com/switchboard-dev/switchboard/store"
 	"github.com/switchboard-dev/switchboard/tools"
@@ -67,6 +68,9 @@ type Deps struct {
 	Builtins map[string]tools.Builtin
 	// Tracing receives the turn spans; nil traces nothing.
 	Tracing *tracing.Provider
+	// OTPSender delivers one-time codes (PROTOCOL-1.1 §7.14); nil uses SWITCHBOARD_SMTP_*,
+	// and without a mail server verification by code is unavailable.
+	OTPSender otp.Sender
 }
 
 // OfflineModel is a model served in-process, and the model name that selects it.
@@ -94,6 +98,8 @@ type Engine struct {
 	builtins   map[string]tools.Builtin
 	metrics    *metrics
 	tracer     trace.Tracer
+	otpSender  otp.Sender  // nil: no mail server, the gate fails closed
+	otpHasher  *otp.Hasher // nil without an encryption key: the gate fails closed
 
 	mu     sync.Mutex
 	turns  map[*Turn]struct{}
@@ -138,6 +144,18 @@ func New(d Deps) (*Engine, error) {
 	if d.Retriever != nil && d.Tracing.Enabled() {
 		d.Retriever = tracedRetriever{r: d.Retriever, tracer: tracer, content: d.Config.TraceContent}
 	}
+	sender := d.OTPSender
+	if sender == nil {
+		if s := otp.NewSMTPSender(d.Config.SMTP, d.Config.OTP.TTL); s != nil {
+			sender = s
+		}
+	}
+	var hasher *otp.Hasher
+	if len(d.Config.EncryptionKey) > 0 {
+		if hasher, err = otp.NewHasher(d.Config.EncryptionKey); err != nil {
+			return nil, err
+		}
+	}
 	tenantTr := netguard.Transport(d.Config.AllowPrivateGateway)
 	tenantTr.MaxIdleConnsPerHost = 64
 	e := &Engine{
@@ -149,6 +167,8 @@ func New(d Deps) (*Engine, error) {
 		offline:    d.Offline,
 		builtins:   d.Builtins,
 		tracer:     tracer,
+		otpSender:  sender,
+		otpHasher:  hasher,
 		turns:      map[*Turn]struct{}{},
 		parks:      map[uuid.UUID]*Turn{},
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/switchboard-dev/switchboard/interaction"
 	"github.com/switchboard-dev/switchboard/llm"
 	"github.com/switchboard-dev/switchboard/seal"
+	"github.com/switchboard-dev/switchboard/store"
 	"github.com/switchboard-dev/switchboard/tools"
 )
 
@@ -43,9 +44,11 @@ type toolEntry struct {
 	raise            interaction.Kind // a raise tool's kind (PROTOCOL-1.1 §7.8); "" for others
 	rich             bool             // a raise on the rich path for this session
 	submit           bool             // the submit_interaction tool (§7.10)
-	row              db.AgentTool
-	schema           *tools.Schema
-	schemaErr        error
+	// requiresVerification: an HTTP tool that runs only for a verified visitor (PROTOCOL-1.1 §7.13).
+	requiresVerification bool
+	row                  db.AgentTool
+	schema               *tools.Schema
+	schemaErr            error
 }
 
 // errStorage marks failures the wire reports as "storage error".
@@ -110,7 +113,10 @@ func (t *Turn) prepare(ctx context.Context) (*turnConfig, *citations, error) {
 		if _, taken := c.tools[r.Name]; taken || ReservedToolName(r.Name) {
 			continue
 		}
-		te := &toolEntry{name: r.Name, requiresApproval: r.RequiresApproval, row: r}
+		te := &toolEntry{
+			name: r.Name, requiresApproval: r.RequiresApproval, row: r,
+			requiresVerification: r.RequiresVerification && r.Kind == store.ToolKindHTTP,
+		}
 		te.schema, te.schemaErr = tools.CompileSchema(r.Parameters)
 		if te.schemaErr != nil {
 			t.log.Warn("stored tool parameters do not compile; calls will be refused", "tool", r.Name, "err", te.schemaErr)

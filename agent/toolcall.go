@@ -52,17 +52,42 @@ func (t *Turn) callTool(ctx context.Context, cfg *turnConfig, cites *citations, 
 		if te.raise != "" || te.submit {
 			return t.callInteractionTool(ctx, cfg, te, args)
 		}
+		// Verification before approval (PROTOCOL-1.1 §7.5, §7.13).
+		var g gateResult
+		if te.requiresVerification {
+			var err error
+			if g, err = t.gate(ctx, te.name, args); err != nil {
+				return "", false, err
+			}
+			if g.denied != nil {
+				if !g.announced {
+					t.sink.ToolCall(call.Name, args)
+				}
+				t.e.metrics.toolCall(toolKind(te), "verification_denied", 0)
+				res = *g.denied
+				t.sink.ToolResult(call.Name, res.IsError, tools.WireResult(res.Text))
+				return res.Text, res.IsError, nil
+			}
+		}
 		if !tools.NeedsApproval(te.name, te.requiresApproval, cfg.confirmTools) {
-			t.sink.ToolCall(call.Name, args)
-			return t.execTool(ctx, cfg, cites, te, args)
+			if !g.announced {
+				t.sink.ToolCall(call.Name, args)
+			}
+			return t.execTool(ctx, cfg, cites, te, args, g.verification)
 		}
 		outcome = "" // decided by the park
 		if store.JSONBSize(args) > store.MaxApprovalArgumentsBytes {
 			// An approval stores its arguments: at most 64 KiB as stored (ADMIN-API §9.8).
-			args, res = json.RawMessage("{}"), tools.InvalidArguments("arguments exceed 65536 bytes")
+			res = tools.InvalidArguments("arguments exceed 65536 bytes")
+			if g.announced {
+				t.e.metrics.toolCall(toolKind(te), "invalid_arguments", 0)
+				t.sink.ToolResult(call.Name, res.IsError, tools.WireResult(res.Text))
+				return res.Text, res.IsError, nil
+			}
+			args = json.RawMessage("{}")
 			break
 		}
-		d, err := t.park(ctx, cfg, te.name, args)
+		d, err := t.park(ctx, cfg, te.name, args, g.announced)
 		if err != nil {
 			return "", false, err
 		}
@@ -70,7 +95,7 @@ func (t *Turn) callTool(ctx context.Context, cfg *turnConfig, cites *citations, 
 		case d.timedOut:
 			res, outcome = tools.ApprovalTimedOut(int(math.Ceil(t.e.cfg.ApprovalTimeout.Seconds()))), "approval_expired"
 		case d.outcome == approval.Approved:
-			return t.execTool(ctx, cfg, cites, te, args)
+			return t.execTool(ctx, cfg, cites, te, args, g.verification)
 		case d.outcome == approval.AgentDeleted:
 			res, outcome = tools.AgentDeleted(), "agent_deleted"
 		case d.via == "admin":
@@ -119,7 +144,7 @@ func (t *Turn) containTool(name string, fn func()) (err error) {
 }
 
 // execTool runs an allowed call and reports its result.
-func (t *Turn) execTool(ctx context.Context, cfg *turnConfig, cites *citations, te *toolEntry, args json.RawMessage) (string, bool, error) {
+func (t *Turn) execTool(ctx context.Context, cfg *turnConfig, cites *citations, te *toolEntry, args json.RawMessage, verification *tools.Verification) (string, bool, error) {
 	var res tools.Result
 	start := time.Now()
 	if te.builtin {
@@ -156,6 +181,7 @@ func (t *Turn) execTool(ctx context.Context, cfg *turnConfig, cites *citations, 
 		call := tools.Call{
 			URL: te.row.Url, ToolName: te.name, Arguments: args, ConversationID: t.spec.ConversationID,
 			OrgID: t.spec.OrgID, TimeoutMs: int(te.row.TimeoutMs), SigningSecret: cfg.toolSecret,
+			Verification: verification,
 		}
 		if perr := t.containTool(te.name, func() {
 			if te.row.Kind == store.ToolKindBuiltin {
@@ -210,8 +236,9 @@ type parkOutcome struct {
 }
 
 // park writes the approval row, announces it, and waits for a decision carrying its own id,
-// the expiry, or the turn's cancellation (PROTOCOL §7.5).
-func (t *Turn) park(ctx context.Context, cfg *turnConfig, toolName string, args json.RawMessage) (parkOutcome, error) {
+// the expiry, or the turn's cancellation (PROTOCOL §7.5). announced: the call's toolCall
+// chunk was already sent (after a verification park, PROTOCOL-1.1 O11), and is not sent again.
+func (t *Turn) park(ctx context.Context, cfg *turnConfig, toolName string, args json.RawMessage, announced bool) (parkOutcome, error) {
 	id := uuid.Must(uuid.NewV7()) // time-ordered: see migration 00026
 	timeout := t.e.cfg.ApprovalTimeout
 	t.mu.Lock()
@@ -251,7 +278,7 @@ func (t *Turn) park(ctx context.Context, cfg *turnConfig, toolName string, args 
 		}
 		t.e.metrics.approvalEnded(approvalOutcome(out, err, waited), time.Since(parkedAt))
 	}()
-	out, err = t.wait(ctx, id, timeout, toolName, args)
+	out, err = t.wait(ctx, id, timeout, toolName, args, announced)
 	waited = true
 	endApprovalSpan(span, out, err)
 	return out, err
@@ -283,9 +310,11 @@ func (t *Turn) abandonApproval(id uuid.UUID) {
 
 // wait announces the park and waits for a decision carrying its own id, the expiry, or the
 // turn's cancellation.
-func (t *Turn) wait(ctx context.Context, id uuid.UUID, timeout time.Duration, toolName string, args json.RawMessage) (parkOutcome, error) {
+func (t *Turn) wait(ctx context.Context, id uuid.UUID, timeout time.Duration, toolName string, args json.RawMessage, announced bool) (parkOutcome, error) {
 	t.sink.ConfirmationRequired(toolName, id, args)
-	t.sink.ToolCall(toolName, args)
+	if !announced {
+		t.sink.ToolCall(toolName, args)
+	}
 
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()

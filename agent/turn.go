@@ -40,7 +40,9 @@ type Turn struct {
 	mu      sync.Mutex
 	stopped bool      // Cancel took the turn
 	settled bool      // the turn chose its own outcome (completed or failed); Cancel no longer can
-	parked  uuid.UUID // the pending approval the turn waits on; uuid.Nil when none
+	parked  uuid.UUID // the pending approval or challenge the turn waits on; uuid.Nil when none
+	// parkedOnCode: parked is a one-time-code challenge (PROTOCOL-1.1 §7.13), not an approval.
+	parkedOnCode bool
 	// parkedCard is the pending interaction the turn waits on; uuid.Nil when none.
 	parkedCard uuid.UUID
 
@@ -70,7 +72,7 @@ func (t *Turn) Cancel(cause error) bool {
 	}
 	t.stopped = true
 	t.cancel(cause)
-	parked, card := t.parked, t.parkedCard
+	parked, card, onCode := t.parked, t.parkedCard, t.parkedOnCode
 	t.mu.Unlock()
 	if card != uuid.Nil {
 		t.finishCard(card, "cancelled")
@@ -80,6 +82,12 @@ func (t *Turn) Cancel(cause error) bool {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), backgroundTimeout)
 	defer cancel()
+	if onCode {
+		if _, err := t.e.store.FinishChallenge(ctx, t.spec.OrgID, parked, store.ChallengeCancelled); err != nil {
+			t.log.Error("record cancelled challenge", "challenge_id", parked, "err", err)
+		}
+		return true
+	}
 	if _, err := t.e.store.FinishApproval(ctx, t.spec.OrgID, parked, "cancelled"); err != nil {
 		t.log.Error("record cancelled approval", "approval_id", parked, "err", err)
 	}

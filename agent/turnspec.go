@@ -64,6 +64,11 @@ type Sink interface {
 	// InteractionRequired reports a park on a card (PROTOCOL-1.1 §7.9), after its row is
 	// committed and before the held-back ToolCall of the raise.
 	InteractionRequired(interactionID uuid.UUID, kind interaction.Kind, spec json.RawMessage, reason string)
+	// VerificationRequired and CodeSent report a park on a one-time code (PROTOCOL-1.1 O11),
+	// after its challenge row is committed and the mail server accepted the code, and before
+	// the held-back ToolCall. maskedDestination is the address as visitors may see it.
+	VerificationRequired(toolName string)
+	CodeSent(maskedDestination string)
 	// Completed follows the commit of the reply and the usage row.
 	Completed(r Reply)
 	// Failed carries the whole AGENT_ERROR message ("agent turn failed: …").

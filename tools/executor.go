@@ -79,6 +79,9 @@ type Call struct {
 	TimeoutMs int
 	// SigningSecret is the agent's tool signing secret; nil or empty sends the call unsigned.
 	SigningSecret []byte
+	// Verification names the verified visitor of a tool with requiresVerification
+	// (PROTOCOL-1.1 Appendix C.2); nil for every other tool, whose body is unchanged.
+	Verification *Verification
 }
 
 // errToolTimeout is the cause of the per-call deadline, which tells it apart from the
@@ -182,7 +185,8 @@ func Sign(secret, body []byte) string {
 }
 
 // requestBody renders {"tool":…,"arguments":{…},"conversationId":…,"orgId":…} in that order,
-// compact, without HTML escaping.
+// then "verification" for a gated tool (PROTOCOL-1.1 Appendix C.2), compact, without HTML
+// escaping.
 func requestBody(c Call) ([]byte, error) {
 	args := bytes.TrimSpace(c.Arguments)
 	if len(args) == 0 {
@@ -199,7 +203,8 @@ func requestBody(c Call) ([]byte, error) {
 		Arguments      json.RawMessage `json:"arguments"`
 		ConversationID uuid.UUID       `json:"conversationId"`
 		OrgID          uuid.UUID       `json:"orgId"`
-	}{c.ToolName, args, c.ConversationID, c.OrgID})
+		Verification   *Verification   `json:"verification,omitempty"`
+	}{c.ToolName, args, c.ConversationID, c.OrgID, c.Verification})
 	if err != nil {
 		return nil, err
 	}

@@ -238,7 +238,6 @@ type action func(c *conn, ctx context.Context, f *frame) error
 var actions map[string]action
 
 func init() {
-	reserved := func(_ *conn, _ context.Context, f *frame) error { return unsupported(f.action) }
 	actions = map[string]action{
 		"ping":                        (*conn).ping,
 		"create_conversation_session": (*conn).createSession,
@@ -250,7 +249,7 @@ func init() {
 		"cancel":                      (*conn).cancelTurn,
 		"confirm_tool_action":         (*conn).confirmToolAction,
 		"submit_interaction":          (*conn).submitInteraction,
-		"verify_otp":                  reserved,
+		"verify_otp":                  (*conn).verifyOTP,
 	}
 }
 

@@ -34,6 +34,7 @@ import (
 	"github.com/switchboard-dev/switchboard/instance"
 	"github.com/switchboard-dev/switchboard/interaction"
 	"github.com/switchboard-dev/switchboard/internal/panics"
+	"github.com/switchboard-dev/switchboard/otp"
 	"github.com/switchboard-dev/switchboard/ratelimit"
 	"github.com/switchboard-dev/switchboard/seal"
 	"github.com/switchboard-dev/switchboard/store"
@@ -87,6 +88,8 @@ type Handler struct {
 	// tokenLog samples the log lines of refused /ws tokens, so that a flood of bad tokens
 	// cannot flood the log.
 	tokenLog *sampler
+	// otpHasher checks verify_otp codes (PROTOCOL-1.1 §7.14); nil without an encryption key.
+	otpHasher *otp.Hasher
 
 	mu      sync.Mutex
 	conns   map[*conn]struct{}
@@ -112,6 +115,9 @@ func New(d Deps) *Handler {
 	}
 	h.tracer = d.Tracing.Tracer(TracerName)
 	h.tokenLog = newSampler(tokenLogEvery)
+	if len(d.Config.EncryptionKey) > 0 {
+		h.otpHasher, _ = otp.NewHasher(d.Config.EncryptionKey) // fails only without a key
+	}
 	if d.Registerer != nil {
 		d.Registerer.MustRegister(h.limits.refused)
 	}
