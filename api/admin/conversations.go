@@ -30,7 +30,7 @@ type participantJSON struct {
 	Email      *string `json:"email"`
 	ExternalID *string `json:"externalId"`
 	// The contact of the user participant's session (PROTOCOL-1.1 Appendix C.5); null for
-	// agent participants.
+	// agent participants. contactEmailVerifiedAt: when that email was verified by a code.
 	ContactEmail           *string   `json:"contactEmail"`
 	ContactPhone           *string   `json:"contactPhone"`
 	ContactEmailVerifiedAt *jsonTime `json:"contactEmailVerifiedAt"`
@@ -128,6 +128,10 @@ func (h *handlers) getConversation(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	contacts, err := h.st.ConversationContacts(ctx, p.org, id)
+	if err != nil {
+		return err
+	}
 	visitor := ""
 	for _, pt := range parts { // in creation order
 		if pt.Participant.Type == "user" {
@@ -147,6 +151,9 @@ func (h *handlers) getConversation(c *fiber.Ctx) error {
 		}
 		if pt.Type == "user" {
 			out.Participants[i].ContactEmail, out.Participants[i].ContactPhone = row.ContactEmail, row.ContactPhone
+			if ct, ok := contacts[pt.ID]; ok {
+				out.Participants[i].ContactEmailVerifiedAt = tsPtr(ct.EmailVerifiedAt)
+			}
 		}
 	}
 	return reply(c, fiber.StatusOK, fiber.Map{"conversation": out})

@@ -121,7 +121,7 @@ func schemas() obj {
 
 		"Tool": all(obj{
 			"id": uuidS(), "agentId": uuidS(), "name": str(), "description": str(), "parameters": obj{"type": "object"},
-			"url": str(), "kind": enum("http", "builtin"), "requiresApproval": boolean(), "timeoutMs": integer(),
+			"url": str(), "kind": enum("http", "builtin"), "requiresApproval": boolean(), "requiresVerification": boolean(), "timeoutMs": integer(),
 			"createdAt": stamp(), "updatedAt": stamp(),
 		}),
 		"ToolWrite": object([]string{"name", "description", "url"}, obj{
@@ -130,7 +130,9 @@ func schemas() obj {
 			"parameters":       obj{"type": []string{"object", "null"}, "description": "a JSON Schema (2020-12) with \"type\": \"object\"; free-form"},
 			"url":              obj{"type": "string", "format": "uri", "maxLength": 2048},
 			"requiresApproval": obj{"type": []string{"boolean", "null"}, "default": false},
-			"timeoutMs":        obj{"type": []string{"integer", "null"}, "minimum": 100, "maximum": 60000, "default": 10000},
+			"requiresVerification": obj{"type": []string{"boolean", "null"}, "default": false,
+				"description": "calls run only for a verified visitor (PROTOCOL-1.1 §7.13); checked before requiresApproval"},
+			"timeoutMs": obj{"type": []string{"integer", "null"}, "minimum": 100, "maximum": 60000, "default": 10000},
 		}),
 		"ToolEnvelope": envelope("tool", "Tool"),
 		"ToolList":     pageOf("tools", "Tool"),

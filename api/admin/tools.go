@@ -37,15 +37,18 @@ type toolJSON struct {
 	URL              string          `json:"url"`
 	Kind             string          `json:"kind"`
 	RequiresApproval bool            `json:"requiresApproval"`
-	TimeoutMs        int32           `json:"timeoutMs"`
-	CreatedAt        jsonTime        `json:"createdAt"`
-	UpdatedAt        jsonTime        `json:"updatedAt"`
+	// RequiresVerification: calls run only for a verified visitor (PROTOCOL-1.1 Appendix C.1).
+	RequiresVerification bool     `json:"requiresVerification"`
+	TimeoutMs            int32    `json:"timeoutMs"`
+	CreatedAt            jsonTime `json:"createdAt"`
+	UpdatedAt            jsonTime `json:"updatedAt"`
 }
 
 func toolOut(t db.AgentTool) toolJSON {
 	return toolJSON{
 		ID: t.ID.String(), AgentID: t.AgentID.String(), Name: t.Name, Description: t.Description,
-		Parameters: t.Parameters, URL: t.Url, Kind: t.Kind, RequiresApproval: t.RequiresApproval, TimeoutMs: t.TimeoutMs,
+		Parameters: t.Parameters, URL: t.Url, Kind: t.Kind, RequiresApproval: t.RequiresApproval,
+		RequiresVerification: t.RequiresVerification, TimeoutMs: t.TimeoutMs,
 		CreatedAt: ts(t.CreatedAt), UpdatedAt: ts(t.UpdatedAt),
 	}
 }
@@ -55,12 +58,13 @@ type toolWrite struct {
 	name, description, url string
 	parameters             json.RawMessage
 	requiresApproval       bool
+	requiresVerification   bool
 	timeoutMs              int32
 	fields                 []string
 }
 
 func (h *handlers) decodeToolWrite(v *reqjson.Value) (toolWrite, *reqjson.Error) {
-	r := reqjson.NewReader(v, "name", "description", "parameters", "url", "requiresApproval", "timeoutMs")
+	r := reqjson.NewReader(v, "name", "description", "parameters", "url", "requiresApproval", "requiresVerification", "timeoutMs")
 	w := toolWrite{parameters: json.RawMessage(tools.DefaultParameters), timeoutMs: 10000, fields: fieldList(v, "")}
 	if n, p := r.String("name", reqjson.Required); p == reqjson.Set {
 		switch {
@@ -89,6 +93,9 @@ func (h *handlers) decodeToolWrite(v *reqjson.Value) (toolWrite, *reqjson.Error)
 	}
 	if b, p := r.Bool("requiresApproval", reqjson.Optional); p == reqjson.Set {
 		w.requiresApproval = b
+	}
+	if b, p := r.Bool("requiresVerification", reqjson.Optional); p == reqjson.Set {
+		w.requiresVerification = b
 	}
 	if n := optInt32(r, "timeoutMs", 100, 60000); n != nil {
 		w.timeoutMs = *n
@@ -148,7 +155,7 @@ func (h *handlers) createTool(c *fiber.Ctx) error {
 	p := principalOf(c)
 	row, err := h.st.CreateTool(c.UserContext(), p.org, db.ToolCreateParams{
 		AgentID: agentID, Name: w.name, Description: w.description, Parameters: w.parameters, Url: w.url,
-		RequiresApproval: w.requiresApproval, TimeoutMs: w.timeoutMs,
+		RequiresApproval: w.requiresApproval, RequiresVerification: w.requiresVerification, TimeoutMs: w.timeoutMs,
 	}, h.meta(c, p), map[string]any{"fields": w.fields})
 	switch {
 	case errors.Is(err, store.ErrTooManyTools):
@@ -217,7 +224,7 @@ func (h *handlers) updateTool(c *fiber.Ctx) error {
 	p := principalOf(c)
 	next := db.ToolUpdateParams{
 		Name: w.name, Description: w.description, Parameters: w.parameters, Url: w.url,
-		RequiresApproval: w.requiresApproval, TimeoutMs: w.timeoutMs,
+		RequiresApproval: w.requiresApproval, RequiresVerification: w.requiresVerification, TimeoutMs: w.timeoutMs,
 	}
 	row, err := h.st.UpdateTool(c.UserContext(), p.org, agentID, toolID, func(cur db.AgentTool) (db.ToolUpdateParams, map[string]any, error) {
 		return next, map[string]any{"fields": toolChanges(cur, next)}, nil
@@ -244,6 +251,7 @@ func toolChanges(cur db.AgentTool, next db.ToolUpdateParams) []string {
 	add(cur.Url != next.Url, "url")
 	add(cur.Kind != store.ToolKindHTTP, "kind") // PUT makes every tool an HTTP tool
 	add(cur.RequiresApproval != next.RequiresApproval, "requiresApproval")
+	add(cur.RequiresVerification != next.RequiresVerification, "requiresVerification")
 	add(cur.TimeoutMs != next.TimeoutMs, "timeoutMs")
 	return out
 }

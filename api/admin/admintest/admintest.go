@@ -64,9 +64,11 @@ type Tool struct {
 	URL              string          `json:"url"`
 	Kind             string          `json:"kind"` // http or builtin
 	RequiresApproval bool            `json:"requiresApproval"`
-	TimeoutMs        int32           `json:"timeoutMs"`
-	CreatedAt        string          `json:"createdAt"`
-	UpdatedAt        string          `json:"updatedAt"`
+	// RequiresVerification: PROTOCOL-1.1 Appendix C.1.
+	RequiresVerification bool   `json:"requiresVerification"`
+	TimeoutMs            int32  `json:"timeoutMs"`
+	CreatedAt            string `json:"createdAt"`
+	UpdatedAt            string `json:"updatedAt"`
 }
 
 // Settings are an org's settings.
