@@ -255,7 +255,8 @@ SELECT (SELECT count(*) FROM agents t WHERE t.org_id = $1)::bigint AS agents,
        (SELECT count(*) FROM usage_events t WHERE t.org_id = $1)::bigint AS usage_events,
        (SELECT count(*) FROM webhook_deliveries t WHERE t.org_id = $1)::bigint AS webhook_deliveries,
        (SELECT count(*) FROM webhook_endpoints t WHERE t.org_id = $1)::bigint AS webhook_endpoints,
-       (SELECT count(*) FROM webhook_events t WHERE t.org_id = $1)::bigint AS webhook_events
+       (SELECT count(*) FROM webhook_events t WHERE t.org_id = $1)::bigint AS webhook_events,
+       (SELECT count(*) FROM otp_challenges t WHERE t.org_id = $1)::bigint AS otp_challenges
 `
 
 type OrgRowCountsRow struct {
@@ -283,6 +284,7 @@ type OrgRowCountsRow struct {
 	WebhookDeliveries   int64
 	WebhookEndpoints    int64
 	WebhookEvents       int64
+	OtpChallenges       int64
 }
 
 // What deleting the org takes (the dry run of `switchboard orgs delete`): its rows in every
@@ -315,6 +317,7 @@ func (q *Queries) OrgRowCounts(ctx context.Context, db DBTX, orgID uuid.UUID) (O
 		&i.WebhookDeliveries,
 		&i.WebhookEndpoints,
 		&i.WebhookEvents,
+		&i.OtpChallenges,
 	)
 	return i, err
 }

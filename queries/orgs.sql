@@ -96,7 +96,8 @@ SELECT (SELECT count(*) FROM agents t WHERE t.org_id = @org_id)::bigint AS agent
        (SELECT count(*) FROM usage_events t WHERE t.org_id = @org_id)::bigint AS usage_events,
        (SELECT count(*) FROM webhook_deliveries t WHERE t.org_id = @org_id)::bigint AS webhook_deliveries,
        (SELECT count(*) FROM webhook_endpoints t WHERE t.org_id = @org_id)::bigint AS webhook_endpoints,
-       (SELECT count(*) FROM webhook_events t WHERE t.org_id = @org_id)::bigint AS webhook_events;
+       (SELECT count(*) FROM webhook_events t WHERE t.org_id = @org_id)::bigint AS webhook_events,
+       (SELECT count(*) FROM otp_challenges t WHERE t.org_id = @org_id)::bigint AS otp_challenges;
 
 -- name: OrgDelete :execrows
 -- Every row of the org in every table goes with it: each tenant table's org_id references

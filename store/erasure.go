@@ -46,6 +46,7 @@ var TenantTables = []TenantTable{
 	{"sessions", EndUserDeleted, "with their conversations (ON DELETE CASCADE)"},
 	{"pending_approvals", EndUserDeleted, "with their conversations (ON DELETE CASCADE), arguments and reasons included"},
 	{"pending_interactions", EndUserDeleted, "with their conversations (ON DELETE CASCADE), submitted values included"},
+	{"otp_challenges", EndUserDeleted, "with their sessions and conversations (ON DELETE CASCADE), destination addresses and code hashes included"},
 	{"backplane_events", EndUserDeleted, "outbox events addressed to or naming an erased conversation, session, approval or identity"},
 	{"usage_events", EndUserScrubbed, "kept for the org's totals; conversation_id, session_id and request_id cleared"},
 	{"audit_log", EndUserScrubbed, "entries about an erased conversation, session, approval or identity keep who and when; target_id and details replaced"},
@@ -349,6 +350,7 @@ func (s *Store) OrgRows(ctx context.Context, orgID uuid.UUID) ([]TableRows, erro
 		"usage_days":         r.UsageDays,
 		"usage_events":       r.UsageEvents,
 		"webhook_deliveries": r.WebhookDeliveries, "webhook_endpoints": r.WebhookEndpoints, "webhook_events": r.WebhookEvents,
+		"otp_challenges": r.OtpChallenges,
 	}
 	out := make([]TableRows, 0, len(TenantTables))
 	for _, t := range TenantTables {

@@ -223,6 +223,9 @@ func (w *erasureWorld) seedChat(t *testing.T, fx *fixture.Factory, org, agent, k
 		VALUES ($1, $2, $3, $4, $5, $6, 'identity_intake', '{"fields":[{"key":"email","required":true}]}', 'to follow up', $7, 'submitted',
 		        jsonb_build_object('email', $8::text), now() + interval '5 minutes')`,
 		uuid.New(), org, c.session, c.conversation, agent, "req-"+secret, instance, secret+"@card.example")
+	w.exec(t, `INSERT INTO otp_challenges (id, org_id, session_id, conversation_id, agent_id, request_id, tool_name, destination, code_hash, max_attempts, instance_id, expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6, 'get_orders', $7, $8, 5, $9, now() + interval '10 minutes')`,
+		uuid.New(), org, c.session, c.conversation, agent, "req-"+secret, secret+"@contact.example", make([]byte, 32), instance)
 	w.exec(t, `INSERT INTO usage_events (id, org_id, agent_id, conversation_id, session_id, request_id, model, prompt_tokens, completion_tokens, gateway_key_id, outcome)
 		VALUES ($1, $2, $3, $4, $5, $6, 'gpt-4o-mini', 100, 20, $7, 'completed')`, uuid.New(), org, agent, c.conversation, c.session, "req-"+secret, key)
 	audit := func(action, targetType, targetID string, details string) {
