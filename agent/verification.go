@@ -77,7 +77,7 @@ func (t *Turn) parkOnCode(ctx context.Context, toolName string, args json.RawMes
 	if err != nil {
 		return gateResult{}, err
 	}
-	id := uuid.New()
+	id := uuid.Must(uuid.NewV7()) // time-ordered, like the approvals' ids
 	t.mu.Lock()
 	if t.stopped {
 		t.mu.Unlock()
