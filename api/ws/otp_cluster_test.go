@@ -81,7 +81,7 @@ func TestChecklist56_VerifyOnAnotherInstanceResumesTheTurnParkedOnACode(t *testi
 	cl := newOTPCluster(t)
 	onB, _ := cl.resumeOnB(t)
 	// A wrong code on B changes nothing on A.
-	requireInvalid(t, verify(onB, cl.sid, "v-1", wrong(cl.code)), "v-1", "INVALID_CODE", 4, "That code is not correct. Try again.")
+	requireOTPInvalid(t, verify(onB, cl.sid, "v-1", wrong(cl.code)), "v-1", "INVALID_CODE", 4, "That code is not correct. Try again.")
 	if len(cl.tool.Calls()) != 0 || cl.challenges("pending") != 1 {
 		t.Fatal("a wrong code on B moved the park")
 	}
@@ -118,8 +118,8 @@ func TestAGatedToolNeverRunsBeforeVerificationAfterAReconnectOrOnAnotherInstance
 	codeB := cl.sink.WaitCount(t, 2)[1].Code(t)
 	// A's code does not verify B's session, nor B's code A's.
 	if cl.code != codeB {
-		requireInvalid(t, verify(onB, sidB, "v-1", cl.code), "v-1", "INVALID_CODE", 4, "That code is not correct. Try again.")
-		requireInvalid(t, verify(onB, cl.sid, "v-2", codeB), "v-2", "INVALID_CODE", 4, "That code is not correct. Try again.")
+		requireOTPInvalid(t, verify(onB, sidB, "v-1", cl.code), "v-1", "INVALID_CODE", 4, "That code is not correct. Try again.")
+		requireOTPInvalid(t, verify(onB, cl.sid, "v-2", codeB), "v-2", "INVALID_CODE", 4, "That code is not correct. Try again.")
 	}
 	if n := len(cl.tool.Calls()); n != 0 {
 		t.Fatalf("the gated tool ran %d times before any verification", n)
@@ -127,7 +127,7 @@ func TestAGatedToolNeverRunsBeforeVerificationAfterAReconnectOrOnAnotherInstance
 	// A drops its socket: its park is cancelled, and its code is worthless afterwards.
 	_ = cl.onA.Conn.Close()
 	testkit.Eventually(t, "A's challenge cancelled", func() bool { return cl.challenges("cancelled") == 1 })
-	requireInvalid(t, verify(onB, cl.sid, "v-3", cl.code), "v-3", "NOT_FOUND", 0, "No verification is in progress for this session.")
+	requireOTPInvalid(t, verify(onB, cl.sid, "v-3", cl.code), "v-3", "NOT_FOUND", 0, "No verification is in progress for this session.")
 	if n := len(cl.tool.Calls()); n != 0 {
 		t.Fatalf("the gated tool ran %d times", n)
 	}
@@ -146,7 +146,7 @@ func TestAChallengeOfAnInstanceThatDiedIsExpiredByAnyInstance(t *testing.T) {
 	if _, err := cl.a.Pool.Exec(ctx(), `UPDATE instances SET stopped_at = now() WHERE id = $1`, cl.a.InstanceID()); err != nil {
 		t.Fatal(err)
 	}
-	requireInvalid(t, verify(onB, cl.sid, "v-1", cl.code), "v-1", "EXPIRED", 0, "This code has expired.")
+	requireOTPInvalid(t, verify(onB, cl.sid, "v-1", cl.code), "v-1", "EXPIRED", 0, "This code has expired.")
 	if cl.challenges("expired") != 1 || len(cl.tool.Calls()) != 0 {
 		t.Fatal("the orphaned challenge was not expired, or the tool ran")
 	}

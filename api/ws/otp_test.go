@@ -123,7 +123,7 @@ func verify(c *wstest.Client, sid, requestID, code string) wstest.Event {
 	return c.Request(map[string]any{"action": "verify_otp", "requestId": requestID, "sessionId": sid, "code": code})
 }
 
-func requireInvalid(t *testing.T, ev wstest.Event, requestID, code string, remaining int, message string) {
+func requireOTPInvalid(t *testing.T, ev wstest.Event, requestID, code string, remaining int, message string) {
 	t.Helper()
 	want := wstest.WrappedEvent("otp_invalid", requestID, wstest.OTPInvalid{Error: code, AttemptsRemaining: remaining, Message: message})
 	if diff := cmp.Diff(want, wstest.Decode[wstest.Wrapped[wstest.OTPInvalid]](t, ev)); diff != "" {
@@ -282,7 +282,7 @@ func TestChecklist51_AWrongCodeCountsDownAndTheRightOneRunsTheToolOnce(t *testin
 	sid := ack.Str("sessionId")
 	r, code := o.park(c, sid, 0)
 	o.gw.Push(textReply("Here are your orders."))
-	requireInvalid(t, verify(c, sid, "v-1", wrong(code)), "v-1", "INVALID_CODE", 4, "That code is not correct. Try again.")
+	requireOTPInvalid(t, verify(c, sid, "v-1", wrong(code)), "v-1", "INVALID_CODE", 4, "That code is not correct. Try again.")
 	if o.challengeStatus(sid) != "pending" || len(o.tool.Calls()) != 0 {
 		t.Fatal("a wrong code changed the park")
 	}
@@ -324,12 +324,12 @@ func TestChecklist52_FiveWrongCodesFailTheCallAndTheToolNeverRuns(t *testing.T) 
 	r, code := o.park(c, sid, 0)
 	o.gw.Push(textReply("I could not verify you."))
 	for left := 4; left >= 1; left-- {
-		requireInvalid(t, verify(c, sid, "v", wrong(code)), "v", "INVALID_CODE", left, "That code is not correct. Try again.")
+		requireOTPInvalid(t, verify(c, sid, "v", wrong(code)), "v", "INVALID_CODE", left, "That code is not correct. Try again.")
 	}
-	requireInvalid(t, verify(c, sid, "v-5", wrong(code)), "v-5", "MAX_ATTEMPTS", 0, "Too many incorrect codes. Verification failed.")
+	requireOTPInvalid(t, verify(c, sid, "v-5", wrong(code)), "v-5", "MAX_ATTEMPTS", 0, "Too many incorrect codes. Verification failed.")
 	o.requireDenied(c, r, "Denied: identity verification failed.")
 	// Even the right code is refused now.
-	requireInvalid(t, verify(c, sid, "v-6", code), "v-6", "MAX_ATTEMPTS", 0, "Too many incorrect codes. Verification failed.")
+	requireOTPInvalid(t, verify(c, sid, "v-6", code), "v-6", "MAX_ATTEMPTS", 0, "Too many incorrect codes. Verification failed.")
 	if o.challengeStatus(sid) != "failed" || len(o.tool.Calls()) != 0 {
 		t.Fatal("the failed challenge changed")
 	}
@@ -339,7 +339,7 @@ func TestChecklist53_VerifyWithoutAChallengeOrAReadableSessionOrACode(t *testing
 	o := newOTPEnv(t, false, nil)
 	c, ack := o.visitor(verifiable())
 	sid := ack.Str("sessionId")
-	requireInvalid(t, verify(c, sid, "v-1", "123456"), "v-1", "NOT_FOUND", 0, "No verification is in progress for this session.")
+	requireOTPInvalid(t, verify(c, sid, "v-1", "123456"), "v-1", "NOT_FOUND", 0, "No verification is in progress for this session.")
 	unknown := "8d1f0e52-5c1b-4bb5-9d4c-7a3c5e0f2a11"
 	wstest.RequireError(t, verify(c, unknown, "v-2", "123456"), "v-2", "SESSION_NOT_FOUND", "session '"+unknown+"' not found")
 	other := o.dial(nil) // another visitor: the session is unreadable, and looks unknown
@@ -436,7 +436,7 @@ func TestChecklist57_CancelWhileParkedOnACodeCancelsTheChallenge(t *testing.T) {
 	if o.challengeStatus(sid) != "cancelled" {
 		t.Fatalf("status %s", o.challengeStatus(sid))
 	}
-	requireInvalid(t, verify(c, sid, "v-1", code), "v-1", "NOT_FOUND", 0, "No verification is in progress for this session.")
+	requireOTPInvalid(t, verify(c, sid, "v-1", code), "v-1", "NOT_FOUND", 0, "No verification is in progress for this session.")
 	if len(o.tool.Calls()) != 0 {
 		t.Fatal("tool called")
 	}
@@ -458,7 +458,7 @@ func TestAnExpiredCodeDeniesTheCallAndVerifyAnswersExpired(t *testing.T) {
 	if o.challengeStatus(sid) != "expired" {
 		t.Fatalf("status %s", o.challengeStatus(sid))
 	}
-	requireInvalid(t, verify(c, sid, "v-1", code), "v-1", "EXPIRED", 0, "This code has expired.")
+	requireOTPInvalid(t, verify(c, sid, "v-1", code), "v-1", "EXPIRED", 0, "This code has expired.")
 }
 
 func TestAMailServerThatRefusesTheCodeDeniesTheCallWithoutVerificationEvents(t *testing.T) {
@@ -470,7 +470,7 @@ func TestAMailServerThatRefusesTheCodeDeniesTheCallWithoutVerificationEvents(t *
 	if o.challengeStatus(sid) != "unsent" {
 		t.Fatalf("status %s", o.challengeStatus(sid))
 	}
-	requireInvalid(t, verify(c, sid, "v-1", "123456"), "v-1", "NOT_FOUND", 0, "No verification is in progress for this session.")
+	requireOTPInvalid(t, verify(c, sid, "v-1", "123456"), "v-1", "NOT_FOUND", 0, "No verification is in progress for this session.")
 	if o.logs.count(`"destination":"D***@example.com"`) == 0 || o.logs.count("Dana@example.com") != 0 {
 		t.Fatal("the failure is not logged with the masked address only")
 	}
@@ -592,7 +592,7 @@ func TestDeletingTheAgentWhileParkedOnACodeDeniesTheCall(t *testing.T) {
 	if o.challengeStatus(sid) != "cancelled" {
 		t.Fatalf("status %s", o.challengeStatus(sid))
 	}
-	requireInvalid(t, verify(c, sid, "v-1", code), "v-1", "NOT_FOUND", 0, "No verification is in progress for this session.")
+	requireOTPInvalid(t, verify(c, sid, "v-1", code), "v-1", "NOT_FOUND", 0, "No verification is in progress for this session.")
 }
 
 func TestTheToolSettingRoundTripsThroughTheAdminAPIAndIsAudited(t *testing.T) {
