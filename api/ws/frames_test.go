@@ -54,7 +54,7 @@ func TestBadFramesGetOneErrorAndTheConnectionStaysOpen(t *testing.T) {
 		{"action not a string", websocket.TextMessage, []byte(`{"action":5,"requestId":"q-2"}`), "VALIDATION_ERROR", "missing 'action' field", false, "q-2"},
 		{"unknown action", websocket.TextMessage, []byte(`{"action":"dance","requestId":"q-3"}`), "UNSUPPORTED_ACTION", "action 'dance' is not supported by this server", false, "q-3"},
 		{"submit_interaction", websocket.TextMessage, []byte(`{"action":"submit_interaction","requestId":"q-4"}`), "VALIDATION_ERROR", "submit_interaction requires a 'sessionId'", false, "q-4"},
-		{"verify_otp", websocket.TextMessage, []byte(`{"action":"verify_otp","requestId":"q-5"}`), "UNSUPPORTED_ACTION", "action 'verify_otp' is not supported by this server", false, "q-5"},
+		{"verify_otp", websocket.TextMessage, []byte(`{"action":"verify_otp","requestId":"q-5"}`), "VALIDATION_ERROR", "verify_otp requires a 'sessionId'", false, "q-5"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
