@@ -39,9 +39,8 @@ ALTER TABLE sessions
 ALTER TABLE usage_events DROP CONSTRAINT usage_events_gateway_key_id_fkey;
 
 ALTER TABLE agents DROP CONSTRAINT agents_pkey, ADD PRIMARY KEY (id, org_id);
-ALTER TABLE conversations
-    DROP CONSTRAINT conversations_org_id_id_key,
-    DROP CONSTRAINT conversations_pkey, ADD PRIMARY KEY (id, org_id);
+-- conversations_org_id_id_key (00016) stays: later tables' keys reference it.
+ALTER TABLE conversations DROP CONSTRAINT conversations_pkey, ADD PRIMARY KEY (id, org_id);
 ALTER TABLE sessions
     DROP CONSTRAINT sessions_resume_token_hash_key,
     ADD CONSTRAINT sessions_org_resume_token_hash_key UNIQUE (org_id, resume_token_hash),
@@ -153,9 +152,7 @@ ALTER TABLE sessions
     DROP CONSTRAINT sessions_pkey, ADD PRIMARY KEY (id),
     DROP CONSTRAINT sessions_org_resume_token_hash_key,
     ADD CONSTRAINT sessions_resume_token_hash_key UNIQUE (resume_token_hash);
-ALTER TABLE conversations
-    DROP CONSTRAINT conversations_pkey, ADD PRIMARY KEY (id),
-    ADD CONSTRAINT conversations_org_id_id_key UNIQUE (org_id, id);
+ALTER TABLE conversations DROP CONSTRAINT conversations_pkey, ADD PRIMARY KEY (id);
 ALTER TABLE agents DROP CONSTRAINT agents_pkey, ADD PRIMARY KEY (id);
 
 ALTER TABLE usage_events ADD CONSTRAINT usage_events_gateway_key_id_fkey FOREIGN KEY (gateway_key_id)
